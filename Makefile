@@ -1,0 +1,37 @@
+# Two commands: `make demo` (set up, fit on a built-in dataset, predict) and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO := assay-runs/demo
+
+.PHONY: setup demo test lint format bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: setup
+	$(BIN)/assay fit builtin:breast_cancer --target target --time 30 --out $(DEMO)/predictor
+	$(BIN)/assay predict $(DEMO)/predictor builtin:breast_cancer --out $(DEMO)/predictions.csv
+	head -5 $(DEMO)/predictions.csv
+
+lint: setup
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+format: setup
+	$(BIN)/ruff check --fix src tests benchmarks
+	$(BIN)/ruff format src tests benchmarks
+
+test: lint
+	$(BIN)/python -m pytest
+
+bench: setup
+	$(BIN)/python benchmarks/run.py --time 60
+
+clean:
+	rm -rf $(VENV) assay-runs .pytest_cache .ruff_cache

@@ -1,0 +1,53 @@
+"""Closed sets used across the package."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class Task(str, Enum):
+    BINARY = "binary"
+    MULTICLASS = "multiclass"
+    REGRESSION = "regression"
+
+    @property
+    def is_classification(self) -> bool:
+        return self is not Task.REGRESSION
+
+
+class FeatureType(str, Enum):
+    NUMERIC = "numeric"
+    CATEGORICAL = "categorical"
+    BOOLEAN = "boolean"
+    DATETIME = "datetime"
+    TEXT = "text"
+    ID = "id"
+    CONSTANT = "constant"
+    EMPTY = "empty"
+
+    @property
+    def is_used(self) -> bool:
+        """Whether models see this column (ids, constants and empty columns are dropped)."""
+        return self not in (FeatureType.ID, FeatureType.CONSTANT, FeatureType.EMPTY)
+
+
+class Encoding(str, Enum):
+    """How a model family wants its features (see assay.features.TabularEncoder)."""
+
+    NATIVE = "native"  # DataFrame: float64 numerics with NaN, pandas 'category' columns
+    ORDINAL = "ordinal"  # float ndarray: numerics median-imputed, categories as codes (-1 missing)
+    ONEHOT = "onehot"  # float ndarray: imputed, standardized numerics + one-hot categories
+
+
+class RunState(str, Enum):
+    RUNNING = "running"
+    FINISHED = "finished"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"
+
+
+class TrialState(str, Enum):
+    COMPLETE = "complete"
+    FAILED = "failed"
+    SKIPPED = "skipped"  # estimated not to fit in the remaining budget
+    PRUNED = "pruned"  # stopped mid-way: ran out of time after some folds

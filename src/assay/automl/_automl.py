@@ -1,0 +1,246 @@
+"""The orchestrator: data in, trials under a time budget, a Caruana ensemble, a Predictor out.
+Kept short: each step lives in its own module."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from assay._types import RunState, Task, TrialState
+from assay.automl._predictor import Member, Predictor
+from assay.automl._trials import TrialOutcome, record_trial, run_trial
+from assay.config import settings
+from assay.errors import BudgetError, ConfigError
+from assay.evaluate import choose_n_folds, get_metric, make_folds
+from assay.log import get_logger
+from assay.search import Budget, CostModel, PortfolioSearcher
+
+logger = get_logger(__name__)
+_MAX_CONSECUTIVE_SKIPS = 8
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What a progress display needs after each trial."""
+
+    n_done: int
+    n_failed: int
+    best_score: float | None
+    best_model: str | None
+    time_left_s: float
+    last: TrialOutcome
+
+
+class AutoML:
+    """Fits a bagged, ensembled predictor within `time_limit_s` (the whole fit, ensemble
+    included). `store=None` records the run in the default store (ASSAY_STORE or
+    ASSAY_HOME/assay.db); `store=False` records nothing; a URL picks another store."""
+
+    def __init__(
+        self,
+        task: str | Task | None = None,
+        metric: str | None = None,
+        time_limit_s: float = 60,
+        random_state: int = 0,
+        n_folds: int | None = None,
+        models: list[str] | None = None,
+        n_jobs: int | None = None,
+        store: str | bool | None = None,
+    ):
+        self.task = task
+        self.metric = metric
+        self.time_limit_s = time_limit_s
+        self.random_state = random_state
+        self.n_folds = n_folds
+        self.models = models
+        self.n_jobs = n_jobs
+        self.store = store
+
+    def _check_args(self) -> dict[str, type]:
+        from assay.models import MODELS
+
+        if not isinstance(self.time_limit_s, int | float) or self.time_limit_s <= 0:
+            raise ConfigError(
+                f"time_limit_s={self.time_limit_s!r}: give a positive number of seconds."
+            )
+        if self.n_folds is not None and (not isinstance(self.n_folds, int) or self.n_folds < 2):
+            raise ConfigError(f"n_folds={self.n_folds!r}: give an integer of at least 2.")
+        names = list(MODELS) if self.models is None else list(self.models)
+        unknown = [n for n in names if n not in MODELS]
+        if unknown or not names:
+            raise ConfigError(
+                f"models={self.models!r}: unknown {unknown}; choose from {', '.join(MODELS)}."
+            )
+        return {n: MODELS[n] for n in names}
+
+    def _open_store(self):
+        if self.store is False:
+            return None
+        from assay.store import SQLStore, open_store
+
+        if isinstance(self.store, SQLStore):
+            return self.store
+        return open_store(self.store if isinstance(self.store, str) else None)
+
+    def fit(
+        self,
+        data,
+        target: str | int | None = None,
+        *,
+        feature_types: dict | None = None,
+        callback: Callable[[Progress], None] | None = None,
+    ) -> AutoML:
+        from assay.data import prepare
+
+        budget = Budget(self.time_limit_s) if self.time_limit_s and self.time_limit_s > 0 else None
+        models = self._check_args()
+        if target is None:
+            raise ConfigError("target is required: name the column to predict (target=...).")
+        dataset = prepare(data, target, task=self.task, feature_types=feature_types)
+        task, metric = dataset.task, get_metric(self.metric, dataset.task)
+        models = {n: cls for n, cls in models.items() if task in cls.tasks}
+        if task.is_classification:
+            classes, y = np.unique(dataset.y.to_numpy(), return_inverse=True)
+            classes = classes.tolist()
+            min_count = int(np.bincount(y).min())
+        else:
+            classes, y, min_count = None, dataset.y.to_numpy(dtype=float), None
+        n_rows, n_features = dataset.X.shape
+        n_folds = self.n_folds or choose_n_folds(n_rows, min_count)
+        folds = make_folds(y, task, n_folds, self.random_state)
+        store = self._open_store()
+        run = None
+        if store is not None:
+            run = store.start_run(
+                task=task.value, target=dataset.target, metric=metric.name,
+                source=dataset.source, time_limit_s=float(self.time_limit_s),
+                settings={"n_folds": n_folds, "models": list(models),
+                          "random_state": self.random_state, "n_rows": n_rows,
+                          "n_features": n_features},
+            )
+        self.run_id_ = run.run_id if run else None
+        run_dir = settings().home / run.run_id if run else None
+        try:
+            outcomes = self._search(
+                models, budget, callback, run_dir, store,
+                ctx={"X": dataset.X, "y": y, "types": dataset.schema.types, "folds": folds,
+                     "task": task, "metric": metric, "n_classes": len(classes or []),
+                     "n_jobs": self.n_jobs or os.cpu_count() or 1,
+                     "random_state": self.random_state, "deadline": budget.trial_deadline},
+            )
+            self.predictor_ = self._ensemble(outcomes, dataset, metric, classes, y, n_folds)
+        except BaseException as exc:
+            if store is not None:
+                state = RunState.INTERRUPTED if isinstance(exc, KeyboardInterrupt) else RunState.FAILED
+                store.finish_run(self.run_id_, state, error=f"{type(exc).__name__}: {exc}")
+            raise
+        self.fit_time_s_ = budget.elapsed_s()
+        self.predictor_.info.update(run_id=self.run_id_, fit_time_s=self.fit_time_s_)
+        if store is not None:
+            best = self.predictor_.info["ensemble_score"]
+            store.finish_run(self.run_id_, RunState.FINISHED, best_score=best,
+                             best_model="ensemble")
+        return self
+
+    def _search(self, models, budget, callback, run_dir, store, ctx) -> list[TrialOutcome]:
+        n_rows, n_features = ctx["X"].shape
+        searcher = PortfolioSearcher(models, ctx["task"], n_rows, n_features, self.random_state)
+        costs, outcomes, skips = CostModel(), [], 0
+        metric = ctx["metric"]
+        while budget.trial_time_left_s() > 0 and skips < _MAX_CONSECUTIVE_SKIPS:
+            candidate = searcher.ask()
+            if candidate is None:
+                break
+            cls = models[candidate.model]
+            n_folds = len(ctx["folds"])
+            estimate = costs.estimate_s(cls, n_rows, n_features, candidate.config, n_folds)
+            done = [o for o in outcomes if o.state is TrialState.COMPLETE]
+            if done and estimate > budget.trial_time_left_s():
+                outcome = TrialOutcome(len(outcomes), candidate, TrialState.SKIPPED, np.nan, None,
+                                       f"estimated {estimate:.1f}s, "
+                                       f"{budget.trial_time_left_s():.1f}s left")
+                skips += 1
+            else:
+                outcome = run_trial(len(outcomes), candidate, cls, ctx)
+                skips = 0
+                if outcome.fit is not None:
+                    costs.observe(cls, n_rows, n_features, candidate.config, n_folds,
+                                  outcome.fit.fit_time_s + outcome.fit.predict_time_s)
+                searcher.tell(candidate, metric.loss(outcome.score))
+            outcomes.append(outcome)
+            record_trial(store, self.run_id_, outcome, run_dir / "oof" if run_dir else None)
+            if callback is not None:
+                done = [o for o in outcomes if o.state is TrialState.COMPLETE]
+                best = min(done, key=lambda o: metric.loss(o.score)) if done else None
+                callback(Progress(
+                    n_done=len(done),
+                    n_failed=sum(o.state is TrialState.FAILED for o in outcomes),
+                    best_score=best.score if best else None,
+                    best_model=best.candidate.model if best else None,
+                    time_left_s=max(0.0, budget.deadline - time.monotonic()),
+                    last=outcome,
+                ))
+        if not any(o.state is TrialState.COMPLETE for o in outcomes):
+            failures = [f"{o.candidate.model}: {o.error}" for o in outcomes if o.error]
+            raise BudgetError(
+                f"No model finished within time_limit_s={self.time_limit_s}. "
+                f"Raise the time limit (--time). Trials: {failures[:3]}"
+            )
+        return outcomes
+
+    def _ensemble(self, outcomes, dataset, metric, classes, y, n_folds) -> Predictor:
+        from assay.ensemble import CaruanaEnsemble
+
+        done = sorted((o for o in outcomes if o.state is TrialState.COMPLETE),
+                      key=lambda o: metric.loss(o.score))
+        ensemble = CaruanaEnsemble(metric).fit([o.fit.oof for o in done], y)
+        members = [
+            Member(o.candidate.model, o.candidate.config, float(w), float(o.score),
+                   o.fit.encoders, o.fit.models)
+            for o, w in zip(done, ensemble.weights_, strict=True) if w > 0
+        ]
+        rows = [{"model": "ensemble", "score": ensemble.score_, "weight": 1.0,
+                 "fit_time_s": sum(o.fit.fit_time_s for o in done),
+                 "predict_time_s": sum(o.fit.predict_time_s for o in done), "config": ""}]
+        for o, w in zip(done, ensemble.weights_, strict=True):
+            rows.append({"model": o.candidate.model, "score": o.score, "weight": float(w),
+                         "fit_time_s": o.fit.fit_time_s, "predict_time_s": o.fit.predict_time_s,
+                         "config": _short(o.candidate.config)})
+        board = pd.DataFrame(rows)
+        board.insert(0, "rank", range(len(board)))
+        return Predictor(
+            task=dataset.task, target=dataset.target, metric=metric.name, schema=dataset.schema,
+            classes=classes, members=members, leaderboard=board,
+            info={"ensemble_score": float(ensemble.score_), "n_folds": n_folds,
+                  "n_trials": len(outcomes), "n_rows": int(len(y)),
+                  "dropped_rows": dataset.n_dropped_rows, "warnings": list(dataset.warnings)},
+        )
+
+    # -- the fitted predictor's API --------------------------------------------
+    def _fitted(self) -> Predictor:
+        if not hasattr(self, "predictor_"):
+            raise ConfigError("This AutoML is not fitted yet: call fit(data, target=...) first.")
+        return self.predictor_
+
+    def predict(self, data) -> np.ndarray:
+        return self._fitted().predict(data)
+
+    def predict_proba(self, data) -> pd.DataFrame:
+        return self._fitted().predict_proba(data)
+
+    def leaderboard(self) -> pd.DataFrame:
+        return self._fitted().leaderboard()
+
+    def save(self, path: str | Path) -> Path:
+        return self._fitted().save(path)
+
+
+def _short(config: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={round(v, 4) if isinstance(v, float) else v}" for k, v in config.items())

@@ -1,0 +1,129 @@
+"""The deployable artifact: schema, fitted fold pipelines of the ensemble members and their
+weights. Everything needed to predict, nothing needed only for training."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from assay._types import FeatureType, Task
+from assay.evaluate import predict_raw
+
+
+@dataclass
+class Member:
+    """One ensemble member: a config bagged over folds (one encoder + model per fold)."""
+
+    model: str
+    config: dict[str, Any]
+    weight: float
+    score: float
+    encoders: list = field(default_factory=list)
+    models: list = field(default_factory=list)
+
+    def predict_raw(self, X: pd.DataFrame, task: Task, n_classes: int) -> np.ndarray:
+        preds = [
+            predict_raw(model, encoder.transform(X), task, n_classes)
+            for encoder, model in zip(self.encoders, self.models, strict=True)
+        ]
+        return np.mean(preds, axis=0)
+
+
+class Predictor:
+    """Predicts from raw rows (a DataFrame or a data file) with the fitted ensemble."""
+
+    def __init__(
+        self,
+        *,
+        task: Task,
+        target: str,
+        metric: str,
+        schema,
+        classes: list | None,
+        members: list[Member],
+        leaderboard: pd.DataFrame,
+        info: dict[str, Any] | None = None,
+    ):
+        self.task = Task(task)
+        self.target = target
+        self.metric = metric
+        self.schema = schema
+        self.classes = None if classes is None else list(classes)
+        self.members = members
+        self._leaderboard = leaderboard
+        self.info = dict(info or {})
+
+    @property
+    def classes_(self) -> np.ndarray:
+        if self.classes is None:
+            raise AttributeError("A regression predictor has no classes_.")
+        return np.asarray(self.classes)
+
+    def _frame(self, data) -> pd.DataFrame:
+        from assay.data import check_predict_frame, read_table
+
+        frame = data if isinstance(data, pd.DataFrame) else read_table(data)
+        return check_predict_frame(frame, self.schema)
+
+    def _raw(self, data) -> np.ndarray:
+        X = self._frame(data)
+        n_classes = len(self.classes) if self.classes is not None else 0
+        return sum(m.weight * m.predict_raw(X, self.task, n_classes) for m in self.members)
+
+    def predict_proba(self, data) -> pd.DataFrame:
+        """Class probabilities, one column per class in the order of `classes_`."""
+        if not self.task.is_classification:
+            raise TypeError("predict_proba is for classification; this predictor does regression.")
+        proba = self._raw(data)
+        index = data.index if isinstance(data, pd.DataFrame) else None
+        return pd.DataFrame(proba, columns=self.classes, index=index)
+
+    def predict(self, data) -> np.ndarray:
+        raw = self._raw(data)
+        if self.task.is_classification:
+            return self.classes_[np.argmax(raw, axis=1)]
+        return raw
+
+    def predictions_frame(self, data) -> pd.DataFrame:
+        """The predictions-file layout: id columns, `prediction`, then `proba_<class>`."""
+        frame = data if isinstance(data, pd.DataFrame) else self._read(data)
+        out = pd.DataFrame(index=frame.index)
+        for column in self.schema.columns:
+            if column.type is FeatureType.ID and column.name in frame.columns:
+                out[column.name] = frame[column.name]
+        raw = self._raw(frame)
+        if self.task.is_classification:
+            out["prediction"] = self.classes_[np.argmax(raw, axis=1)]
+            for i, label in enumerate(self.classes):
+                out[f"proba_{label}"] = raw[:, i]
+        else:
+            out["prediction"] = raw
+        return out
+
+    @staticmethod
+    def _read(data) -> pd.DataFrame:
+        from assay.data import read_table
+
+        return read_table(data)
+
+    def leaderboard(self) -> pd.DataFrame:
+        return self._leaderboard.copy()
+
+    def save(self, path: str | Path, overwrite: bool = True) -> Path:
+        from assay.automl._artifact import save_predictor
+
+        return save_predictor(self, Path(path), overwrite=overwrite)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Predictor:
+        from assay.automl._artifact import load_predictor
+
+        return load_predictor(Path(path))
+
+    def __repr__(self) -> str:
+        names = ", ".join(f"{m.model}:{m.weight:.2f}" for m in self.members)
+        return f"Predictor(task={self.task.value}, target={self.target!r}, members=[{names}])"

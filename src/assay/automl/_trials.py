@@ -1,0 +1,95 @@
+"""Running one candidate config as a trial: cross-fit under the deadline, turn every outcome
+(complete, pruned by time, failed) into a TrialRecord, and write it to the store at once."""
+
+from __future__ import annotations
+
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from assay._types import TrialState
+from assay.evaluate import CrossFit, TrialTimeout, cross_fit
+from assay.evaluate._cv import safe_score
+from assay.log import get_logger
+from assay.search import Candidate
+
+logger = get_logger(__name__)
+
+
+@dataclass
+class TrialOutcome:
+    trial_no: int
+    candidate: Candidate
+    state: TrialState
+    score: float
+    fit: CrossFit | None
+    error: str | None = None
+    elapsed_s: float = 0.0
+
+
+def run_trial(trial_no: int, candidate: Candidate, model_cls: type, ctx: dict) -> TrialOutcome:
+    """`ctx` holds the data and settings shared by every trial of a fit."""
+    started = time.monotonic()
+    try:
+        fit = cross_fit(
+            model_cls,
+            candidate.config,
+            ctx["X"],
+            ctx["y"],
+            ctx["types"],
+            ctx["folds"],
+            task=ctx["task"],
+            metric=ctx["metric"],
+            n_classes=ctx["n_classes"],
+            n_jobs=ctx["n_jobs"],
+            random_state=ctx["random_state"],
+            deadline=ctx["deadline"],
+        )
+    except TrialTimeout as exc:
+        logger.info("trial %d (%s) stopped: %s", trial_no, candidate.model, exc)
+        return TrialOutcome(trial_no, candidate, TrialState.PRUNED, np.nan, None, str(exc),
+                            time.monotonic() - started)
+    except (MemoryError, Exception) as exc:  # one failing config must not end the run
+        logger.warning("trial %d (%s) failed: %s", trial_no, candidate.model, exc)
+        error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        return TrialOutcome(trial_no, candidate, TrialState.FAILED, np.nan, None, error,
+                            time.monotonic() - started)
+    score = safe_score(ctx["metric"], ctx["y"], fit.oof)
+    state = TrialState.COMPLETE if np.isfinite(score) else TrialState.FAILED
+    error = None if np.isfinite(score) else "the out-of-fold score is not a finite number"
+    return TrialOutcome(trial_no, candidate, state, score, fit, error, time.monotonic() - started)
+
+
+def record_trial(store, run_id: str | None, outcome: TrialOutcome, oof_dir: Path | None) -> None:
+    """Append the trial to the store (and its OOF predictions next to the run) right away,
+    so a kill loses only the trial in flight."""
+    if store is None or run_id is None:
+        return
+    from assay.store import TrialRecord
+
+    oof_path = None
+    if outcome.fit is not None and oof_dir is not None:
+        oof_dir.mkdir(parents=True, exist_ok=True)
+        oof_path = str(oof_dir / f"trial_{outcome.trial_no:04d}.npy")
+        np.save(oof_path, outcome.fit.oof)
+    fit = outcome.fit
+    store.record_trial(
+        TrialRecord(
+            run_id=run_id,
+            trial_no=outcome.trial_no,
+            model=outcome.candidate.model,
+            config=outcome.candidate.config,
+            state=outcome.state,
+            score=None if not np.isfinite(outcome.score) else float(outcome.score),
+            fold_scores=tuple(fit.fold_scores) if fit else (),
+            fit_time_s=fit.fit_time_s if fit else outcome.elapsed_s,
+            predict_time_s=fit.predict_time_s if fit else 0.0,
+            peak_memory_mb=fit.peak_memory_mb if fit else None,
+            error=outcome.error,
+            oof_path=oof_path,
+            created_at=time.time(),
+        )
+    )

@@ -1,0 +1,62 @@
+"""The `assay` command. Thin: parse arguments, call the API, render. Exit codes: 0 success,
+2 wrong usage, 3 bad input, 4 budget or resource limit, 1 anything unexpected."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+
+import typer
+
+app = typer.Typer(
+    name="assay",
+    help="AutoML that builds strong models on its own. Start with: assay fit DATA --target COL",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+_state = {"debug": False}
+
+
+@app.callback()
+def _root(
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks for every error."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress details."),
+) -> None:
+    _state["debug"] = debug
+    if verbose:
+        from assay.log import set_verbosity
+
+        set_verbosity("INFO")
+
+
+def _register() -> None:
+    from assay.cli import _fit, _predict, _runs
+
+    app.command("fit")(_fit.fit)
+    app.command("predict")(_predict.predict)
+    app.command("leaderboard")(_runs.leaderboard)
+    app.command("runs")(_runs.runs)
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> None:
+    from assay.errors import AssayError
+
+    try:
+        app(args=argv, prog_name="assay")  # usage errors exit 2 inside
+    except AssayError as exc:
+        if _state["debug"]:
+            traceback.print_exc()
+        print(f"assay: error: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except Exception:
+        traceback.print_exc()
+        print(
+            "assay: unexpected error (a bug in assay). Please report it with the traceback "
+            "above and the command you ran.",
+            file=sys.stderr,
+        )
+        sys.exit(1)

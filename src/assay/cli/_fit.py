@@ -1,0 +1,69 @@
+"""`assay fit`: train under a time budget with a live progress display, then save."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from assay.cli._render import fmt, stderr, stdout, table
+
+
+def fit(
+    data: str = typer.Argument(..., help="CSV/TSV/Parquet/ARFF file, or builtin:NAME."),
+    target: str = typer.Option(..., "--target", "-t", help="Column to predict."),
+    time_s: float = typer.Option(60, "--time", help="Time budget in seconds for the whole fit."),
+    metric: str | None = typer.Option(None, "--metric", help="auc, logloss, accuracy, f1, "
+                                      "balanced_accuracy, rmse, mae or r2."),
+    task: str | None = typer.Option(None, "--task", help="binary, multiclass or regression."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Folder for the predictor."),
+    folds: int | None = typer.Option(None, "--folds", help="Number of bagging folds."),
+    models: str | None = typer.Option(None, "--models", help="Comma-separated model names."),
+    seed: int = typer.Option(0, "--seed", help="Random seed."),
+) -> None:
+    """Fit models on DATA to predict TARGET; print the leaderboard and save the predictor."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from assay.automl import AutoML
+    from assay.config import settings
+
+    automl = AutoML(
+        task=task, metric=metric, time_limit_s=time_s, random_state=seed, n_folds=folds,
+        models=[m.strip() for m in models.split(",")] if models else None,
+    )
+    columns = [TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
+               TextColumn("{task.fields[status]}")]
+    with Progress(*columns, console=stderr, transient=False) as bar:
+        job = bar.add_task("fitting", total=time_s, status="starting")
+
+        def show(progress) -> None:
+            last = progress.last
+            status = (
+                f"trials {progress.n_done} done, {progress.n_failed} failed | best "
+                f"{fmt(progress.best_score)} ({progress.best_model}) | "
+                f"{progress.time_left_s:.0f}s left | last {last.candidate.model}: "
+                f"{last.state.value}"
+            )
+            bar.update(job, completed=time_s - progress.time_left_s, status=status)
+
+        target_arg: str | int = int(target) if target.isdigit() else target
+        automl.fit(data, target=target_arg, callback=show)
+        bar.update(job, completed=time_s, status="done")
+    predictor = automl.predictor_
+    out = out or settings().home / (automl.run_id_ or "last") / "predictor"
+    saved = predictor.save(out)
+    if automl.run_id_:
+        from assay.store import open_store
+
+        open_store().update_run(automl.run_id_, artifact_dir=str(saved))
+    board = predictor.leaderboard()
+    stdout.print(table(board, title=f"Leaderboard ({predictor.metric}, out-of-fold)"))
+    stdout.print(
+        f"task {predictor.task.value} | ensemble {predictor.metric} "
+        f"{fmt(predictor.info['ensemble_score'])} | fit {automl.fit_time_s_:.1f}s "
+        f"of {time_s:g}s | run {automl.run_id_ or '-'}"
+    )
+    for warning in predictor.info.get("warnings", []):
+        stderr.print(f"[yellow]warning:[/] {warning}")
+    stdout.print(f"Predictor saved to {saved}")
+    stdout.print(f"Predict with: assay predict {saved} DATA --out predictions.csv")

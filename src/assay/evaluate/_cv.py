@@ -1,0 +1,139 @@
+"""k-fold bagging: every config is trained once per fold; the fold models are kept (they
+are the deployed model) and their out-of-fold predictions feed the ensemble."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import KFold, StratifiedKFold
+
+from assay._types import FeatureType, Task
+from assay.errors import DataError
+from assay.evaluate._memory import PeakMemory
+from assay.evaluate._metrics import Metric
+from assay.features import TabularEncoder
+
+
+def choose_n_folds(n_rows: int, min_class_count: int | None = None) -> int:
+    """More folds on small data (more training rows per model), fewer on large data
+    (each fold is expensive and the OOF estimate is already stable)."""
+    n_folds = 8 if n_rows <= 20_000 else 5 if n_rows <= 100_000 else 3
+    if n_rows < 100:
+        n_folds = 5
+    if min_class_count is not None:
+        n_folds = min(n_folds, max(min_class_count, 2))
+    return max(2, min(n_folds, n_rows))
+
+
+def make_folds(
+    y: np.ndarray, task: Task, n_folds: int, random_state: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Stratified folds for classification, shuffled folds for regression."""
+    n_rows = len(y)
+    if n_folds < 2:
+        raise DataError(f"n_folds={n_folds}: cross-validation needs at least 2 folds.")
+    if n_rows < n_folds:
+        raise DataError(
+            f"The data has {n_rows} rows, fewer than the {n_folds} folds asked for: "
+            "give more rows or a smaller n_folds."
+        )
+    if task.is_classification:
+        counts = np.bincount(y)
+        smallest = int(counts[counts > 0].min())
+        if smallest >= n_folds:
+            splitter = StratifiedKFold(n_folds, shuffle=True, random_state=random_state)
+            return [(tr, va) for tr, va in splitter.split(np.zeros(n_rows), y)]
+    splitter = KFold(n_folds, shuffle=True, random_state=random_state)
+    return [(tr, va) for tr, va in splitter.split(np.zeros(n_rows))]
+
+
+class TrialTimeout(Exception):
+    """The remaining folds of a config will not finish before the deadline."""
+
+
+@dataclass
+class CrossFit:
+    oof: np.ndarray
+    encoders: list[TabularEncoder] = field(default_factory=list)
+    models: list = field(default_factory=list)
+    fold_scores: list[float] = field(default_factory=list)
+    fit_time_s: float = 0.0
+    predict_time_s: float = 0.0
+    peak_memory_mb: float = 0.0
+
+
+def full_proba(model, proba: np.ndarray, n_classes: int) -> np.ndarray:
+    """Place a model's probability columns (for the classes it saw) into all K columns."""
+    out = np.zeros((proba.shape[0], n_classes))
+    out[:, np.asarray(model.classes_, dtype=int)] = proba
+    return out
+
+
+def safe_score(metric: Metric, y: np.ndarray, pred: np.ndarray) -> float:
+    """The score, or NaN where the metric is undefined (e.g. AUC on a one-class fold)."""
+    try:
+        return metric(y, pred)
+    except ValueError:
+        return float("nan")
+
+
+def predict_raw(model, X, task: Task, n_classes: int) -> np.ndarray:
+    if task.is_classification:
+        return full_proba(model, model.predict_proba(X), n_classes)
+    return np.asarray(model.predict(X), dtype=float)
+
+
+def cross_fit(
+    model_cls: type,
+    config: dict,
+    X: pd.DataFrame,
+    y: np.ndarray,
+    types: dict[str, FeatureType],
+    folds: list[tuple[np.ndarray, np.ndarray]],
+    *,
+    task: Task,
+    metric: Metric,
+    n_classes: int,
+    n_jobs: int,
+    random_state: int,
+    deadline: float,
+) -> CrossFit:
+    """Train `model_cls(**config)` on every fold; raise TrialTimeout when the remaining
+    folds cannot finish before `deadline` (a time.monotonic() value)."""
+    oof_shape = (len(y), n_classes) if task.is_classification else (len(y),)
+    result = CrossFit(oof=np.zeros(oof_shape))
+    with PeakMemory() as memory:
+        for i, (train_idx, valid_idx) in enumerate(folds):
+            time_left = deadline - time.monotonic()
+            folds_left = len(folds) - i
+            if i > 0:
+                per_fold = (result.fit_time_s + result.predict_time_s) / i
+                if per_fold * folds_left > time_left:
+                    raise TrialTimeout(f"fold {i + 1}/{len(folds)}: {time_left:.1f}s left")
+            if time_left <= 0:
+                raise TrialTimeout("no time left")
+            started = time.monotonic()
+            encoder = TabularEncoder(model_cls.encoding, types)
+            X_train = encoder.fit_transform(X.iloc[train_idx])
+            X_valid = encoder.transform(X.iloc[valid_idx])
+            model = model_cls(task=task, n_jobs=n_jobs, random_state=random_state + i, **config)
+            model.fit(
+                X_train,
+                y[train_idx],
+                X_val=X_valid,
+                y_val=y[valid_idx],
+                time_limit_s=time_left / folds_left,
+            )
+            fitted = time.monotonic()
+            pred = predict_raw(model, X_valid, task, n_classes)
+            result.oof[valid_idx] = pred
+            result.predict_time_s += time.monotonic() - fitted
+            result.fit_time_s += fitted - started
+            result.fold_scores.append(safe_score(metric, y[valid_idx], pred))
+            result.encoders.append(encoder)
+            result.models.append(model)
+    result.peak_memory_mb = memory.peak_mb
+    return result

@@ -1,0 +1,103 @@
+"""Metrics with a direction. Classification metrics take class-probability matrices
+(n_rows x n_classes, columns in label order 0..K-1); regression metrics take values."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn import metrics as skm
+
+from assay._types import Task
+from assay.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    greater_is_better: bool
+    tasks: frozenset[Task]
+    fn: Callable[[np.ndarray, np.ndarray], float]
+
+    def __call__(self, y_true: np.ndarray, pred: np.ndarray) -> float:
+        return float(self.fn(np.asarray(y_true), np.asarray(pred)))
+
+    def loss(self, value: float) -> float:
+        """Lower is better, whatever the metric: what optimizers minimize."""
+        return -value if self.greater_is_better else value
+
+    def better(self, a: float, b: float) -> bool:
+        return self.loss(a) < self.loss(b)
+
+    @property
+    def worst(self) -> float:
+        return -np.inf if self.greater_is_better else np.inf
+
+
+def _labels(proba: np.ndarray) -> np.ndarray:
+    return np.argmax(proba, axis=1)
+
+
+def _auc(y: np.ndarray, proba: np.ndarray) -> float:
+    if proba.shape[1] == 2:
+        return skm.roc_auc_score(y, proba[:, 1])
+    return skm.roc_auc_score(
+        y, proba, multi_class="ovr", average="macro", labels=np.arange(proba.shape[1])
+    )
+
+
+def _logloss(y: np.ndarray, proba: np.ndarray) -> float:
+    proba = np.clip(proba, 1e-15, 1)
+    proba = proba / proba.sum(axis=1, keepdims=True)
+    return skm.log_loss(y, proba, labels=np.arange(proba.shape[1]))
+
+
+def _f1(y: np.ndarray, proba: np.ndarray) -> float:
+    average = "binary" if proba.shape[1] == 2 else "macro"
+    return skm.f1_score(y, _labels(proba), average=average, zero_division=0)
+
+
+_CLF = frozenset({Task.BINARY, Task.MULTICLASS})
+_REG = frozenset({Task.REGRESSION})
+
+METRICS: dict[str, Metric] = {
+    m.name: m
+    for m in [
+        Metric("auc", True, _CLF, _auc),
+        Metric("logloss", False, _CLF, _logloss),
+        Metric("accuracy", True, _CLF, lambda y, p: skm.accuracy_score(y, _labels(p))),
+        Metric("f1", True, _CLF, _f1),
+        Metric(
+            "balanced_accuracy",
+            True,
+            _CLF,
+            lambda y, p: skm.balanced_accuracy_score(y, _labels(p)),
+        ),
+        Metric("rmse", False, _REG, lambda y, p: float(np.sqrt(skm.mean_squared_error(y, p)))),
+        Metric("mae", False, _REG, skm.mean_absolute_error),
+        Metric("r2", True, _REG, skm.r2_score),
+    ]
+}
+
+DEFAULT_METRIC = {Task.BINARY: "auc", Task.MULTICLASS: "logloss", Task.REGRESSION: "rmse"}
+
+
+def get_metric(name: str | None, task: Task) -> Metric:
+    """The metric called `name` (or the task's default), checked against the task."""
+    name = DEFAULT_METRIC[task] if name is None else name.lower().replace("-", "_")
+    aliases = {"roc_auc": "auc", "log_loss": "logloss", "acc": "accuracy", "f1_score": "f1"}
+    name = aliases.get(name, name)
+    if name not in METRICS:
+        raise ConfigError(
+            f"Unknown metric {name!r} (argument --metric / metric=). "
+            f"Choose one of: {', '.join(METRICS)}."
+        )
+    metric = METRICS[name]
+    if task not in metric.tasks:
+        usable = [m.name for m in METRICS.values() if task in m.tasks]
+        raise ConfigError(
+            f"Metric {name!r} does not apply to a {task.value} task. "
+            f"Use one of: {', '.join(usable)}."
+        )
+    return metric

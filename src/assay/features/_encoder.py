@@ -1,0 +1,194 @@
+"""One encoder per model family, fitted inside each fold so preprocessing never sees
+the fold's validation rows. Its learned state is plain JSON, so a saved predictor needs
+no pickle for preprocessing and reloads bit-identically."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from assay._types import Encoding, FeatureType
+
+_TRUE = {"1", "1.0", "true", "t", "yes", "y"}
+_MAX_NATIVE_CATEGORIES = 255
+_MAX_ONEHOT_CATEGORIES = 30
+_DATE_PARTS = ("year", "month", "day", "dayofweek", "hour")
+
+
+def as_strings(column: pd.Series) -> pd.Series:
+    """Category values as strings, with integral floats written as ints ("1", not "1.0")."""
+    if pd.api.types.is_bool_dtype(column):
+        return column.astype("string").astype(object)
+    if pd.api.types.is_numeric_dtype(column):
+        values = pd.to_numeric(column, errors="coerce").astype(float)
+        out = values.map(lambda v: None if np.isnan(v) else (f"{int(v)}" if v == int(v) else repr(v)))
+        return out.astype(object)
+    strings = column.astype("string")
+    return strings.astype(object).where(strings.notna(), None)
+
+
+def _to_float(column: pd.Series) -> np.ndarray:
+    values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    values[~np.isfinite(values)] = np.nan
+    return values
+
+
+class TabularEncoder:
+    """Turns a typed DataFrame into what one model family wants (see Encoding)."""
+
+    def __init__(self, encoding: Encoding, types: dict[str, FeatureType]):
+        self.encoding = Encoding(encoding)
+        self.types = {name: FeatureType(t) for name, t in types.items()}
+
+    # fitting -----------------------------------------------------------------
+    def fit(self, X: pd.DataFrame) -> TabularEncoder:
+        state: dict[str, dict] = {}
+        for name, ftype in self.types.items():
+            if not ftype.is_used:
+                continue
+            col = X[name]
+            if ftype is FeatureType.CATEGORICAL:
+                counts = as_strings(col).value_counts()
+                limit = (
+                    _MAX_ONEHOT_CATEGORIES
+                    if self.encoding is Encoding.ONEHOT
+                    else _MAX_NATIVE_CATEGORIES
+                )
+                cats = sorted(counts.index[:limit].tolist(), key=str)
+                state[name] = {"kind": "cat", "categories": cats}
+            else:
+                parts = self._numeric_parts(name, ftype, col, fit=True)
+                state[name] = {"kind": ftype.value, "parts": parts}
+        self.state_ = state
+        self._fit_numeric_stats(X)
+        return self
+
+    def _numeric_parts(self, name: str, ftype: FeatureType, col: pd.Series, fit: bool) -> Any:
+        if ftype is FeatureType.DATETIME:
+            if fit:
+                stamps = pd.to_datetime(col, errors="coerce", format="mixed")
+                has_time = bool((stamps.dt.hour.fillna(0) != 0).any())
+                return [p for p in _DATE_PARTS if p != "hour" or has_time] + ["days"]
+        if ftype is FeatureType.TEXT:
+            return ["chars", "words"]
+        if ftype is FeatureType.BOOLEAN and fit:
+            values = as_strings(col).dropna().unique().tolist()
+            truthy = sorted(v for v in values if v.strip().lower() in _TRUE)
+            ordered = sorted(values, key=str)
+            return {"true": truthy[0] if truthy else (ordered[-1] if ordered else "1")}
+        return None
+
+    def _numeric_block(self, X: pd.DataFrame) -> tuple[list[str], np.ndarray]:
+        names, blocks = [], []
+        for name, spec in self.state_.items():
+            kind = spec["kind"]
+            if kind == "cat":
+                continue
+            col = X[name]
+            if kind == FeatureType.DATETIME.value:
+                stamps = pd.to_datetime(col, errors="coerce", format="mixed")
+                for part in spec["parts"]:
+                    if part == "days":
+                        days = (stamps - pd.Timestamp("1970-01-01")).dt.total_seconds() / 86400
+                        blocks.append(_to_float(days))
+                    else:
+                        blocks.append(_to_float(getattr(stamps.dt, part)))
+                    names.append(f"{name}__{part}")
+            elif kind == FeatureType.TEXT.value:
+                text = col.astype("string")
+                blocks.append(_to_float(text.str.len()))
+                blocks.append(_to_float(text.str.split().str.len()))
+                names += [f"{name}__chars", f"{name}__words"]
+            elif kind == FeatureType.BOOLEAN.value:
+                strings = as_strings(col)
+                values = np.where(strings.isna(), np.nan, (strings == spec["parts"]["true"]) * 1.0)
+                blocks.append(values.astype(float))
+                names.append(name)
+            else:
+                blocks.append(_to_float(col))
+                names.append(name)
+        matrix = np.column_stack(blocks) if blocks else np.empty((len(X), 0))
+        return names, matrix
+
+    def _fit_numeric_stats(self, X: pd.DataFrame) -> None:
+        names, matrix = self._numeric_block(X)
+        with np.errstate(all="ignore"):
+            medians = np.nanmedian(matrix, axis=0) if matrix.size else np.empty(0)
+        medians = np.where(np.isnan(medians), 0.0, medians)
+        filled = np.where(np.isnan(matrix), medians, matrix)
+        means = filled.mean(axis=0) if len(filled) else np.zeros(len(names))
+        stds = filled.std(axis=0) if len(filled) else np.ones(len(names))
+        stds = np.where(stds > 0, stds, 1.0)
+        has_missing = np.isnan(matrix).any(axis=0) if matrix.size else np.zeros(len(names), bool)
+        self.numeric_ = {
+            "names": names,
+            "medians": medians.tolist(),
+            "means": means.tolist(),
+            "stds": stds.tolist(),
+            "indicators": [n for n, m in zip(names, has_missing, strict=True) if m],
+        }
+
+    # transforming ------------------------------------------------------------
+    def transform(self, X: pd.DataFrame) -> pd.DataFrame | np.ndarray:
+        names, matrix = self._numeric_block(X)
+        if self.encoding is Encoding.NATIVE:
+            frame = pd.DataFrame(matrix, columns=names, index=X.index)
+            for name, spec in self.state_.items():
+                if spec["kind"] == "cat":
+                    dtype = pd.CategoricalDtype(spec["categories"])
+                    frame[name] = pd.Categorical(as_strings(X[name]), dtype=dtype)
+            return frame[self.feature_names_out()]
+        medians = np.asarray(self.numeric_["medians"], dtype=float)
+        missing = np.isnan(matrix)
+        filled = np.where(missing, medians, matrix)
+        if self.encoding is Encoding.ORDINAL:
+            blocks = [filled]
+            for name, spec in self.state_.items():
+                if spec["kind"] == "cat":
+                    codes = pd.Categorical(as_strings(X[name]), categories=spec["categories"]).codes
+                    blocks.append(codes.astype(float)[:, None])
+            return np.column_stack(blocks) if blocks else filled
+        scaled = (filled - np.asarray(self.numeric_["means"])) / np.asarray(self.numeric_["stds"])
+        scaled = np.clip(scaled, -10, 10)
+        idx = [names.index(n) for n in self.numeric_["indicators"]]
+        blocks = [scaled, missing[:, idx].astype(float)]
+        for name, spec in self.state_.items():
+            if spec["kind"] == "cat":
+                cats = spec["categories"]
+                codes = pd.Categorical(as_strings(X[name]), categories=cats).codes
+                onehot = np.zeros((len(X), len(cats)))
+                rows = np.flatnonzero(codes >= 0)
+                onehot[rows, codes[rows]] = 1.0
+                blocks.append(onehot)
+        return np.column_stack(blocks)
+
+    def fit_transform(self, X: pd.DataFrame) -> pd.DataFrame | np.ndarray:
+        return self.fit(X).transform(X)
+
+    def feature_names_out(self) -> list[str]:
+        names = list(self.numeric_["names"])
+        cats = [(n, s["categories"]) for n, s in self.state_.items() if s["kind"] == "cat"]
+        if self.encoding is Encoding.ONEHOT:
+            names += [f"{n}__missing" for n in self.numeric_["indicators"]]
+            names += [f"{n}=={c}" for n, values in cats for c in values]
+        else:
+            names += [n for n, _ in cats]
+        return names
+
+    # persistence -------------------------------------------------------------
+    def to_dict(self) -> dict:
+        return {
+            "encoding": self.encoding.value,
+            "types": {n: t.value for n, t in self.types.items()},
+            "state": self.state_,
+            "numeric": self.numeric_,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TabularEncoder:
+        enc = cls(Encoding(data["encoding"]), data["types"])
+        enc.state_ = data["state"]
+        enc.numeric_ = data["numeric"]
+        return enc

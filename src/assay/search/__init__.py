@@ -1,0 +1,17 @@
+"""Search: serializable spaces, the portfolio of default configs and the time budget."""
+
+from assay.search._budget import Budget, CostModel
+from assay.search._portfolio import Candidate, PortfolioSearcher, load_portfolio
+from assay.search._space import Choice, Distribution, Float, Int
+
+__all__ = [
+    "Budget",
+    "Candidate",
+    "Choice",
+    "CostModel",
+    "Distribution",
+    "Float",
+    "Int",
+    "PortfolioSearcher",
+    "load_portfolio",
+]

@@ -1,0 +1,55 @@
+"""Time accounting: a deadline for the whole fit, a reserve for the ensemble and the
+artifact, and cost estimates calibrated by what trials really took."""
+
+from __future__ import annotations
+
+import math
+import time
+
+
+class Budget:
+    """Trials may run until `trial_deadline`; the rest of the limit is kept for the end."""
+
+    def __init__(self, time_limit_s: float, started: float | None = None):
+        self.time_limit_s = float(time_limit_s)
+        self.started = time.monotonic() if started is None else started
+        self.reserve_s = min(max(1.0, 0.06 * self.time_limit_s), 20.0)
+
+    @property
+    def deadline(self) -> float:
+        return self.started + self.time_limit_s
+
+    @property
+    def trial_deadline(self) -> float:
+        return self.deadline - self.reserve_s
+
+    def elapsed_s(self) -> float:
+        return time.monotonic() - self.started
+
+    def trial_time_left_s(self) -> float:
+        return self.trial_deadline - time.monotonic()
+
+
+class CostModel:
+    """Estimates the seconds a config needs for all folds from the model's own rough
+    `cost()`, scaled by the observed/estimated ratio (per family, else over all)."""
+
+    def __init__(self) -> None:
+        self._log_ratios: dict[str, list[float]] = {}
+
+    def _factor(self, family: str) -> float:
+        own = self._log_ratios.get(family)
+        every = [r for ratios in self._log_ratios.values() for r in ratios]
+        ratios = own or every
+        return math.exp(sum(ratios) / len(ratios)) if ratios else 1.0
+
+    def estimate_s(self, model_cls: type, n_rows: int, n_features: int, config: dict,
+                   n_folds: int) -> float:
+        per_fold = model_cls.cost(n_rows, n_features, config)
+        return per_fold * n_folds * self._factor(model_cls.name)
+
+    def observe(self, model_cls: type, n_rows: int, n_features: int, config: dict,
+                n_folds: int, actual_s: float) -> None:
+        raw = model_cls.cost(n_rows, n_features, config) * n_folds
+        if raw > 0 and actual_s > 0:
+            self._log_ratios.setdefault(model_cls.name, []).append(math.log(actual_s / raw))

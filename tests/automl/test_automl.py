@@ -1,0 +1,113 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+import assay
+from assay import AutoML
+from assay.errors import ArtifactError, ConfigError, SchemaMismatchError
+from assay.store import open_store
+
+FAST = ["lightgbm", "linear", "extra_trees"]
+
+
+@pytest.fixture(scope="module")
+def cancer():
+    from assay.data import read_table
+
+    return read_table("builtin:breast_cancer")
+
+
+@pytest.fixture(scope="module")
+def fitted(cancer, tmp_path_factory):
+    home = tmp_path_factory.mktemp("home")
+    store_url = f"sqlite:///{home / 'assay.db'}"
+    return AutoML(time_limit_s=20, models=FAST, store=store_url).fit(cancer, target="target"), store_url
+
+
+def test_binary_fit_gives_an_ensemble_that_predicts(fitted, cancer):
+    automl, _ = fitted
+    board = automl.leaderboard()
+    assert board.model.iloc[0] == "ensemble"
+    assert set(board.model.iloc[1:]) <= set(FAST) and len(board) >= 3
+    assert board.weight.iloc[1:].sum() == pytest.approx(1.0)
+    proba = automl.predict_proba(cancer)
+    assert list(proba.columns) == ["benign", "malignant"]
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    accuracy = (automl.predict(cancer) == cancer.target).mean()
+    assert accuracy > 0.95
+    assert automl.predictor_.info["ensemble_score"] > 0.97  # out-of-fold AUC
+
+
+def test_every_trial_is_in_the_store(fitted):
+    automl, url = fitted
+    store = open_store(url)
+    run = store.get_run(automl.run_id_)
+    trials = store.trials(automl.run_id_)
+    assert run.state.value == "finished" and run.best_score > 0.97
+    assert len(trials) == automl.predictor_.info["n_trials"]
+    complete = [t for t in trials if t.state.value == "complete"]
+    assert complete and all(len(t.fold_scores) == 8 and t.fit_time_s > 0 for t in complete)
+    assert all(np.load(t.oof_path).shape == (569, 2) for t in complete)
+
+
+def test_artifact_round_trip_is_identical(fitted, cancer, tmp_path):
+    automl, _ = fitted
+    path = automl.save(tmp_path / "predictor")
+    loaded = assay.load(path)
+    pd.testing.assert_frame_equal(loaded.predict_proba(cancer), automl.predict_proba(cancer))
+    assert loaded.leaderboard().model.tolist() == automl.leaderboard().model.tolist()
+
+
+def test_tampered_or_incomplete_artifact_is_refused(fitted, tmp_path):
+    automl, _ = fitted
+    path = automl.save(tmp_path / "predictor")
+    model_file = next(p for p in path.rglob("*") if p.is_file() and p.parent.name == "model"
+                      and p.name != "params.json")
+    model_file.write_bytes(model_file.read_bytes() + b" ")
+    with pytest.raises(ArtifactError, match="SHA-256"):
+        assay.load(path)
+    model_file.unlink()
+    with pytest.raises(ArtifactError, match="missing"):
+        assay.load(path)
+    with pytest.raises(ArtifactError, match="not an assay predictor"):
+        assay.load(tmp_path)
+
+
+def test_predict_needs_the_fit_columns(fitted, cancer):
+    automl, _ = fitted
+    with pytest.raises(SchemaMismatchError, match="mean radius"):
+        automl.predict(cancer.drop(columns=["mean radius"]))
+
+
+def test_regression_and_multiclass(tmp_path):
+    from assay.data import read_table
+
+    diabetes = read_table("builtin:diabetes")
+    reg = AutoML(time_limit_s=10, models=["lightgbm", "linear"], store=False)
+    reg.fit(diabetes, target="target")
+    assert reg.predictor_.task.value == "regression"
+    assert reg.leaderboard().score.iloc[0] < diabetes.target.std()  # rmse beats the mean
+    iris = read_table("builtin:iris")
+    clf = AutoML(time_limit_s=10, models=["linear", "knn"], metric="accuracy", store=False)
+    clf.fit(iris, target="target")
+    assert clf.predict_proba(iris).shape == (150, 3)
+    assert (clf.predict(iris) == iris.target).mean() > 0.9
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"time_limit_s": -1}, "time_limit_s=-1"),
+        ({"models": ["nope"]}, "unknown \\['nope'\\]"),
+        ({"n_folds": 1}, "n_folds=1"),
+        ({"metric": "rmse"}, "does not apply to a binary task"),
+    ],
+)
+def test_bad_arguments_are_named(cancer, kwargs, message):
+    with pytest.raises(ConfigError, match=message):
+        AutoML(store=False, **kwargs).fit(cancer, target="target")
+
+
+def test_unfitted_use_is_explained():
+    with pytest.raises(ConfigError, match="not fitted"):
+        AutoML().predict(pd.DataFrame({"a": [1]}))

@@ -1,0 +1,30 @@
+import numpy as np
+import polars as pl
+from sklearn.base import clone
+from sklearn.datasets import load_breast_cancer, load_diabetes
+from sklearn.model_selection import cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from assay import AutoClassifier, AutoRegressor
+
+
+def test_classifier_in_cross_val_score_and_pipeline():
+    X, y = load_breast_cancer(return_X_y=True)
+    estimator = AutoClassifier(time_limit_s=4, models=["linear"], n_folds=3)
+    assert clone(estimator).get_params()["time_limit_s"] == 4
+    scores = cross_val_score(estimator, X, y, cv=3, scoring="accuracy")
+    assert scores.shape == (3,) and scores.min() > 0.9
+    pipeline = make_pipeline(StandardScaler(), AutoClassifier(time_limit_s=4, models=["linear"]))
+    pipeline.fit(X, y)
+    assert set(pipeline.classes_) == {0, 1}
+    assert pipeline.predict_proba(X[:5]).shape == (5, 2)
+
+
+def test_regressor_on_arrays_and_polars():
+    X, y = load_diabetes(return_X_y=True)
+    model = AutoRegressor(time_limit_s=4, models=["linear"]).fit(X, y)
+    assert model.score(X, y) > 0.4  # R^2
+    frame = pl.DataFrame({f"f{i}": X[:, i] for i in range(X.shape[1])})
+    again = AutoRegressor(time_limit_s=4, models=["linear"]).fit(frame, y)
+    np.testing.assert_allclose(again.predict(frame), model.predict(X), rtol=1e-6)

@@ -1,0 +1,86 @@
+"""The CLI as a user runs it: real processes, real files, exit codes and messages."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from assay.store import open_store
+
+
+def assay(*args, env=None, check=True):
+    proc = subprocess.run([sys.executable, "-m", "assay", *args], capture_output=True,
+                          text=True, env=env or os.environ.copy(), timeout=300)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"assay {args} exited {proc.returncode}:\n{proc.stderr}")
+    return proc
+
+
+def test_fit_predict_leaderboard_runs(tmp_path):
+    out = tmp_path / "predictor"
+    fit = assay("fit", "builtin:iris", "--target", "target", "--time", "8", "--models",
+                "linear,knn", "--out", str(out))
+    assert "Leaderboard (logloss" in fit.stdout and "ensemble" in fit.stdout
+    assert (out / "manifest.json").exists()
+    data = tmp_path / "flowers.csv"
+    from assay.data import read_table
+
+    read_table("builtin:iris").drop(columns=["target"]).head(7).to_csv(data, index=False)
+    assay("predict", str(out), str(data), "--out", str(tmp_path / "p.csv"))
+    predictions = pd.read_csv(tmp_path / "p.csv")
+    assert list(predictions.columns) == [
+        "prediction", "proba_setosa", "proba_versicolor", "proba_virginica"]
+    assert len(predictions) == 7
+    piped = assay("predict", str(out), str(data))
+    assert piped.stdout.splitlines()[0].startswith("prediction,")
+    assert "ensemble" in assay("leaderboard", str(out)).stdout
+    runs = assay("runs").stdout
+    assert "finished" in runs and "multiclass" in runs
+
+
+def test_bad_input_exits_3_with_a_message_and_no_traceback(tmp_path):
+    proc = assay("fit", str(tmp_path / "nope.csv"), "--target", "y", check=False)
+    assert proc.returncode == 3
+    assert "nope.csv" in proc.stderr and "Traceback" not in proc.stderr
+    data = tmp_path / "d.csv"
+    pd.DataFrame({"colour": ["a", "b"] * 10, "price": range(20)}).to_csv(data, index=False)
+    proc = assay("fit", str(data), "--target", "prise", check=False)
+    assert proc.returncode == 3 and "price" in proc.stderr
+    usage = assay("fit", str(data), check=False)
+    assert usage.returncode == 2
+
+
+def test_kill_9_mid_fit_keeps_finished_trials(tmp_path, assay_home):
+    data = tmp_path / "big.csv"
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(n_samples=3000, n_features=20, random_state=0)
+    pd.DataFrame(X).assign(y=y).to_csv(data, index=False)
+    proc = subprocess.Popen([sys.executable, "-m", "assay", "fit", str(data), "--target", "y",
+                             "--time", "300"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, env=os.environ.copy())
+    db = Path(assay_home) / "assay.db"
+    deadline = time.monotonic() + 240
+    try:
+        while time.monotonic() < deadline:
+            if db.exists():
+                runs = open_store().runs()
+                if runs and len(open_store().trials(runs[0].run_id)) >= 2:
+                    break
+            time.sleep(0.5)
+        else:
+            pytest.fail("assay fit recorded fewer than 2 trials in 240 s")
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    store = open_store()  # opening marks runs of dead processes interrupted
+    run = store.runs()[0]
+    assert run.state.value == "interrupted"
+    trials = store.trials(run.run_id)
+    assert len(trials) >= 2 and all(t.state.value for t in trials)
+    assert "interrupted" in assay("runs").stdout

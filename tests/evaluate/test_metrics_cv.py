@@ -1,0 +1,52 @@
+import numpy as np
+import pytest
+
+from assay._types import Task
+from assay.errors import ConfigError, DataError
+from assay.evaluate import METRICS, choose_n_folds, get_metric, make_folds
+
+
+def test_defaults_per_task():
+    assert get_metric(None, Task.BINARY).name == "auc"
+    assert get_metric(None, Task.MULTICLASS).name == "logloss"
+    assert get_metric(None, Task.REGRESSION).name == "rmse"
+
+
+def test_every_metric_direction_matches_a_perfect_prediction():
+    y = np.array([0, 1, 1, 0, 1])
+    perfect = np.column_stack([1 - y, y]).astype(float)
+    wrong = perfect[:, ::-1]
+    for name, metric in METRICS.items():
+        if Task.BINARY in metric.tasks:
+            assert metric.better(metric(y, perfect), metric(y, wrong)), name
+        else:
+            yr = y.astype(float)
+            assert metric.better(metric(yr, yr), metric(yr, yr + 1)), name
+
+
+def test_metric_errors_name_the_argument_and_choices():
+    with pytest.raises(ConfigError, match="Unknown metric 'bogus'.*auc"):
+        get_metric("bogus", Task.BINARY)
+    with pytest.raises(ConfigError, match="does not apply to a regression task"):
+        get_metric("auc", Task.REGRESSION)
+    assert get_metric("ROC-AUC", Task.BINARY).name == "auc"
+
+
+def test_folds_are_stratified_and_partition_the_rows():
+    y = np.array([0] * 90 + [1] * 10)
+    folds = make_folds(y, Task.BINARY, 5, random_state=0)
+    seen = np.concatenate([valid for _, valid in folds])
+    assert sorted(seen) == list(range(100))
+    assert all(y[valid].sum() == 2 for _, valid in folds)
+
+
+def test_fewer_rows_than_folds_is_a_clear_error():
+    with pytest.raises(DataError, match="3 rows, fewer than the 5 folds"):
+        make_folds(np.array([0.0, 1.0, 2.0]), Task.REGRESSION, 5, random_state=0)
+
+
+def test_fold_count_follows_data_size_and_rare_classes():
+    assert choose_n_folds(1000) == 8
+    assert choose_n_folds(50_000) == 5
+    assert choose_n_folds(1000, min_class_count=3) == 3
+    assert choose_n_folds(50) == 5
