@@ -24,8 +24,19 @@ import numpy as np
 import pandas as pd
 
 HERE = Path(__file__).resolve().parent
-FIELDS = ["dataset", "system", "seed", "time_limit_s", "metric", "score", "fit_time_s",
-          "predict_time_s", "peak_memory_mb", "status", "error"]
+FIELDS = [
+    "dataset",
+    "system",
+    "seed",
+    "time_limit_s",
+    "metric",
+    "score",
+    "fit_time_s",
+    "predict_time_s",
+    "peak_memory_mb",
+    "status",
+    "error",
+]
 
 
 def split(frame: pd.DataFrame, target: str, task: str, seed: int):
@@ -56,8 +67,9 @@ def score(metric: str, y_true: pd.Series, pred: np.ndarray, classes: list) -> fl
 def run_assay(train, test, spec, time_s, seed):
     from assay import AutoML
 
-    automl = AutoML(task=spec.task.value, metric=spec.metric, time_limit_s=time_s,
-                    random_state=seed)
+    automl = AutoML(
+        task=spec.task.value, metric=spec.metric, time_limit_s=time_s, random_state=seed
+    )
     started = time.monotonic()
     automl.fit(train, target=spec.target)
     fit_s = time.monotonic() - started
@@ -87,9 +99,7 @@ def run_lightgbm(train, test, spec, time_s, seed):
     for column in X_train.select_dtypes("category").columns:
         X_test[column] = pd.Categorical(X_test[column], categories=X_train[column].cat.categories)
     regression = spec.task.value == "regression"
-    model = (lgb.LGBMRegressor if regression else lgb.LGBMClassifier)(
-        random_state=seed, verbose=-1
-    )
+    model = (lgb.LGBMRegressor if regression else lgb.LGBMClassifier)(random_state=seed, verbose=-1)
     y_train = train[spec.target] if regression else train[spec.target].astype(str)
     started = time.monotonic()
     model.fit(X_train, y_train)
@@ -163,13 +173,28 @@ def main() -> None:
                 continue
             result_file = work / f"{dataset}-{system}-{args.seed}.json"
             result_file.unlink(missing_ok=True)
-            row = {"dataset": dataset, "system": system, "seed": args.seed,
-                   "time_limit_s": args.time, "status": "ok", "error": ""}
-            command = [sys.executable, __file__, "--child", system, dataset, str(args.time),
-                       str(args.seed), str(result_file)]
+            row = {
+                "dataset": dataset,
+                "system": system,
+                "seed": args.seed,
+                "time_limit_s": args.time,
+                "status": "ok",
+                "error": "",
+            }
+            command = [
+                sys.executable,
+                __file__,
+                "--child",
+                system,
+                dataset,
+                str(args.time),
+                str(args.seed),
+                str(result_file),
+            ]
             try:
-                proc = subprocess.run(command, env=env, capture_output=True, text=True,
-                                      timeout=args.time * 3 + 120)
+                proc = subprocess.run(
+                    command, env=env, capture_output=True, text=True, timeout=args.time * 3 + 120
+                )
                 if proc.returncode != 0 or not result_file.exists():
                     row.update(status="error", error=proc.stderr.strip().splitlines()[-1:])
                 else:
@@ -182,8 +207,11 @@ def main() -> None:
                 if write_header:
                     writer.writeheader()
                 writer.writerow(row)
-            print(f"{dataset:22s} {system:10s} {row.get('score', '-')!s:>22} "
-                  f"fit {row.get('fit_time_s', 0):.1f}s {row['status']}", flush=True)
+            print(
+                f"{dataset:22s} {system:10s} {row.get('score', '-')!s:>22} "
+                f"fit {row.get('fit_time_s', 0):.1f}s {row['status']}",
+                flush=True,
+            )
     from summarize import summarize
 
     summarize(out)

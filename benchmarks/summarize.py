@@ -21,9 +21,13 @@ def summarize(csv_path: Path, baseline: str = "lightgbm", system: str = "assay")
     lines = [
         f"# {csv_path.stem}: score on the 20% split, fit seconds, peak MB ({limit:g}s budget)",
         "",
-        "| dataset | metric | " + " | ".join(f"{s} score" for s in scores.columns)
-        + " | " + " | ".join(f"{s} fit s" for s in fit.columns)
-        + " | " + " | ".join(f"{s} MB" for s in memory.columns) + " |",
+        "| dataset | metric | "
+        + " | ".join(f"{s} score" for s in scores.columns)
+        + " | "
+        + " | ".join(f"{s} fit s" for s in fit.columns)
+        + " | "
+        + " | ".join(f"{s} MB" for s in memory.columns)
+        + " |",
         "|" + "---|" * (2 + 3 * len(scores.columns)),
     ]
     wins = 0
@@ -41,10 +45,13 @@ def summarize(csv_path: Path, baseline: str = "lightgbm", system: str = "assay")
         lines.append(f"{system} beats {baseline} on {wins} of {len(scores)} datasets.")
     if system in fit.columns:
         over = (fit[system] > 1.1 * limit).sum()
-        lines.append(f"{system} runs over budget + 10%: {over}; longest fit "
-                     f"{fit[system].max():.1f}s.")
-    lines.append(f"Failed runs: {len(failed)}"
-                 + (": " + ", ".join(failed.dataset + "/" + failed.system) if len(failed) else ""))
+        lines.append(
+            f"{system} runs over budget + 10%: {over}; longest fit {fit[system].max():.1f}s."
+        )
+    lines.append(
+        f"Failed runs: {len(failed)}"
+        + (": " + ", ".join(failed.dataset + "/" + failed.system) if len(failed) else "")
+    )
     text = "\n".join(lines) + "\n"
     csv_path.with_suffix(".md").write_text(text)
     return text

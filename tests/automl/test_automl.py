@@ -21,7 +21,9 @@ def cancer():
 def fitted(cancer, tmp_path_factory):
     home = tmp_path_factory.mktemp("home")
     store_url = f"sqlite:///{home / 'assay.db'}"
-    return AutoML(time_limit_s=20, models=FAST, store=store_url).fit(cancer, target="target"), store_url
+    return AutoML(time_limit_s=20, models=FAST, store=store_url).fit(
+        cancer, target="target"
+    ), store_url
 
 
 def test_binary_fit_gives_an_ensemble_that_predicts(fitted, cancer):
@@ -61,8 +63,11 @@ def test_artifact_round_trip_is_identical(fitted, cancer, tmp_path):
 def test_tampered_or_incomplete_artifact_is_refused(fitted, tmp_path):
     automl, _ = fitted
     path = automl.save(tmp_path / "predictor")
-    model_file = next(p for p in path.rglob("*") if p.is_file() and p.parent.name == "model"
-                      and p.name != "params.json")
+    model_file = next(
+        p
+        for p in path.rglob("*")
+        if p.is_file() and p.parent.name == "model" and p.name != "params.json"
+    )
     model_file.write_bytes(model_file.read_bytes() + b" ")
     with pytest.raises(ArtifactError, match="SHA-256"):
         assay.load(path)

@@ -14,8 +14,13 @@ from assay.store import open_store
 
 
 def assay(*args, env=None, check=True):
-    proc = subprocess.run([sys.executable, "-m", "assay", *args], capture_output=True,
-                          text=True, env=env or os.environ.copy(), timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "assay", *args],
+        capture_output=True,
+        text=True,
+        env=env or os.environ.copy(),
+        timeout=300,
+    )
     if check and proc.returncode != 0:
         raise AssertionError(f"assay {args} exited {proc.returncode}:\n{proc.stderr}")
     return proc
@@ -23,8 +28,18 @@ def assay(*args, env=None, check=True):
 
 def test_fit_predict_leaderboard_runs(tmp_path):
     out = tmp_path / "predictor"
-    fit = assay("fit", "builtin:iris", "--target", "target", "--time", "8", "--models",
-                "linear,knn", "--out", str(out))
+    fit = assay(
+        "fit",
+        "builtin:iris",
+        "--target",
+        "target",
+        "--time",
+        "8",
+        "--models",
+        "linear,knn",
+        "--out",
+        str(out),
+    )
     assert "Leaderboard (logloss" in fit.stdout and "ensemble" in fit.stdout
     assert (out / "manifest.json").exists()
     data = tmp_path / "flowers.csv"
@@ -34,7 +49,11 @@ def test_fit_predict_leaderboard_runs(tmp_path):
     assay("predict", str(out), str(data), "--out", str(tmp_path / "p.csv"))
     predictions = pd.read_csv(tmp_path / "p.csv")
     assert list(predictions.columns) == [
-        "prediction", "proba_setosa", "proba_versicolor", "proba_virginica"]
+        "prediction",
+        "proba_setosa",
+        "proba_versicolor",
+        "proba_virginica",
+    ]
     assert len(predictions) == 7
     piped = assay("predict", str(out), str(data))
     assert piped.stdout.splitlines()[0].startswith("prediction,")
@@ -61,9 +80,12 @@ def test_kill_9_mid_fit_keeps_finished_trials(tmp_path, assay_home):
 
     X, y = make_classification(n_samples=3000, n_features=20, random_state=0)
     pd.DataFrame(X).assign(y=y).to_csv(data, index=False)
-    proc = subprocess.Popen([sys.executable, "-m", "assay", "fit", str(data), "--target", "y",
-                             "--time", "300"], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, env=os.environ.copy())
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "assay", "fit", str(data), "--target", "y", "--time", "300"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=os.environ.copy(),
+    )
     db = Path(assay_home) / "assay.db"
     deadline = time.monotonic() + 240
     try:

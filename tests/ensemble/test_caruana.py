@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
+from assay._types import Task
 from assay.ensemble import CaruanaEnsemble
 from assay.evaluate import get_metric
-from assay._types import Task
 
 
 def test_complementary_regressors_are_averaged_equally():

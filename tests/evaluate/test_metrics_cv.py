@@ -25,7 +25,7 @@ def test_every_metric_direction_matches_a_perfect_prediction():
 
 
 def test_metric_errors_name_the_argument_and_choices():
-    with pytest.raises(ConfigError, match="Unknown metric 'bogus'.*auc"):
+    with pytest.raises(ConfigError, match=r"Unknown metric 'bogus'.*auc"):
         get_metric("bogus", Task.BINARY)
     with pytest.raises(ConfigError, match="does not apply to a regression task"):
         get_metric("auc", Task.REGRESSION)

@@ -21,7 +21,7 @@ def test_space_round_trips_and_samples_inside():
 def test_portfolio_references_real_default_configs():
     for model, index in load_portfolio():
         assert model in MODELS, model
-        assert any(index < len(MODELS[model].default_configs(t)) for t in MODELS[model].tasks)
+        assert all(index < len(MODELS[model].default_configs(t)) for t in MODELS[model].tasks)
 
 
 def test_searcher_walks_the_portfolio_then_samples_good_families():

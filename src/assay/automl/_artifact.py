@@ -119,7 +119,9 @@ def _verify(path: Path) -> dict:
     try:
         manifest = json.loads(manifest_path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ArtifactError(f"{manifest_path} is not valid JSON ({exc}): re-save the predictor.")
+        raise ArtifactError(
+            f"{manifest_path} is not valid JSON ({exc}): re-save the predictor."
+        ) from exc
     if manifest.get("format_version") != FORMAT_VERSION:
         raise ArtifactError(
             f"{path} has artifact format {manifest.get('format_version')!r}; this assay reads "

@@ -119,34 +119,56 @@ class AutoML:
         run = None
         if store is not None:
             run = store.start_run(
-                task=task.value, target=dataset.target, metric=metric.name,
-                source=dataset.source, time_limit_s=float(self.time_limit_s),
-                settings={"n_folds": n_folds, "models": list(models),
-                          "random_state": self.random_state, "n_rows": n_rows,
-                          "n_features": n_features},
+                task=task.value,
+                target=dataset.target,
+                metric=metric.name,
+                source=dataset.source,
+                time_limit_s=float(self.time_limit_s),
+                settings={
+                    "n_folds": n_folds,
+                    "models": list(models),
+                    "random_state": self.random_state,
+                    "n_rows": n_rows,
+                    "n_features": n_features,
+                },
             )
         self.run_id_ = run.run_id if run else None
         run_dir = settings().home / run.run_id if run else None
         try:
             outcomes = self._search(
-                models, budget, callback, run_dir, store,
-                ctx={"X": dataset.X, "y": y, "types": dataset.schema.types, "folds": folds,
-                     "task": task, "metric": metric, "n_classes": len(classes or []),
-                     "n_jobs": self.n_jobs or os.cpu_count() or 1,
-                     "random_state": self.random_state, "deadline": budget.trial_deadline},
+                models,
+                budget,
+                callback,
+                run_dir,
+                store,
+                ctx={
+                    "X": dataset.X,
+                    "y": y,
+                    "types": dataset.schema.types,
+                    "folds": folds,
+                    "task": task,
+                    "metric": metric,
+                    "n_classes": len(classes or []),
+                    "n_jobs": self.n_jobs or os.cpu_count() or 1,
+                    "random_state": self.random_state,
+                    "deadline": budget.trial_deadline,
+                },
             )
             self.predictor_ = self._ensemble(outcomes, dataset, metric, classes, y, n_folds)
         except BaseException as exc:
             if store is not None:
-                state = RunState.INTERRUPTED if isinstance(exc, KeyboardInterrupt) else RunState.FAILED
+                state = (
+                    RunState.INTERRUPTED if isinstance(exc, KeyboardInterrupt) else RunState.FAILED
+                )
                 store.finish_run(self.run_id_, state, error=f"{type(exc).__name__}: {exc}")
             raise
         self.fit_time_s_ = budget.elapsed_s()
         self.predictor_.info.update(run_id=self.run_id_, fit_time_s=self.fit_time_s_)
         if store is not None:
             best = self.predictor_.info["ensemble_score"]
-            store.finish_run(self.run_id_, RunState.FINISHED, best_score=best,
-                             best_model="ensemble")
+            store.finish_run(
+                self.run_id_, RunState.FINISHED, best_score=best, best_model="ensemble"
+            )
         return self
 
     def _search(self, models, budget, callback, run_dir, store, ctx) -> list[TrialOutcome]:
@@ -163,30 +185,43 @@ class AutoML:
             estimate = costs.estimate_s(cls, n_rows, n_features, candidate.config, n_folds)
             done = [o for o in outcomes if o.state is TrialState.COMPLETE]
             if done and estimate > budget.trial_time_left_s():
-                outcome = TrialOutcome(len(outcomes), candidate, TrialState.SKIPPED, np.nan, None,
-                                       f"estimated {estimate:.1f}s, "
-                                       f"{budget.trial_time_left_s():.1f}s left")
+                outcome = TrialOutcome(
+                    len(outcomes),
+                    candidate,
+                    TrialState.SKIPPED,
+                    np.nan,
+                    None,
+                    f"estimated {estimate:.1f}s, {budget.trial_time_left_s():.1f}s left",
+                )
                 skips += 1
             else:
                 outcome = run_trial(len(outcomes), candidate, cls, ctx)
                 skips = 0
                 if outcome.fit is not None:
-                    costs.observe(cls, n_rows, n_features, candidate.config, n_folds,
-                                  outcome.fit.fit_time_s + outcome.fit.predict_time_s)
+                    costs.observe(
+                        cls,
+                        n_rows,
+                        n_features,
+                        candidate.config,
+                        n_folds,
+                        outcome.fit.fit_time_s + outcome.fit.predict_time_s,
+                    )
                 searcher.tell(candidate, metric.loss(outcome.score))
             outcomes.append(outcome)
             record_trial(store, self.run_id_, outcome, run_dir / "oof" if run_dir else None)
             if callback is not None:
                 done = [o for o in outcomes if o.state is TrialState.COMPLETE]
                 best = min(done, key=lambda o: metric.loss(o.score)) if done else None
-                callback(Progress(
-                    n_done=len(done),
-                    n_failed=sum(o.state is TrialState.FAILED for o in outcomes),
-                    best_score=best.score if best else None,
-                    best_model=best.candidate.model if best else None,
-                    time_left_s=max(0.0, budget.deadline - time.monotonic()),
-                    last=outcome,
-                ))
+                callback(
+                    Progress(
+                        n_done=len(done),
+                        n_failed=sum(o.state is TrialState.FAILED for o in outcomes),
+                        best_score=best.score if best else None,
+                        best_model=best.candidate.model if best else None,
+                        time_left_s=max(0.0, budget.deadline - time.monotonic()),
+                        last=outcome,
+                    )
+                )
         if not any(o.state is TrialState.COMPLETE for o in outcomes):
             failures = [f"{o.candidate.model}: {o.error}" for o in outcomes if o.error]
             raise BudgetError(
@@ -198,29 +233,62 @@ class AutoML:
     def _ensemble(self, outcomes, dataset, metric, classes, y, n_folds) -> Predictor:
         from assay.ensemble import CaruanaEnsemble
 
-        done = sorted((o for o in outcomes if o.state is TrialState.COMPLETE),
-                      key=lambda o: metric.loss(o.score))
+        done = sorted(
+            (o for o in outcomes if o.state is TrialState.COMPLETE),
+            key=lambda o: metric.loss(o.score),
+        )
         ensemble = CaruanaEnsemble(metric).fit([o.fit.oof for o in done], y)
         members = [
-            Member(o.candidate.model, o.candidate.config, float(w), float(o.score),
-                   o.fit.encoders, o.fit.models)
-            for o, w in zip(done, ensemble.weights_, strict=True) if w > 0
+            Member(
+                o.candidate.model,
+                o.candidate.config,
+                float(w),
+                float(o.score),
+                o.fit.encoders,
+                o.fit.models,
+            )
+            for o, w in zip(done, ensemble.weights_, strict=True)
+            if w > 0
         ]
-        rows = [{"model": "ensemble", "score": ensemble.score_, "weight": 1.0,
-                 "fit_time_s": sum(o.fit.fit_time_s for o in done),
-                 "predict_time_s": sum(o.fit.predict_time_s for o in done), "config": ""}]
+        rows = [
+            {
+                "model": "ensemble",
+                "score": ensemble.score_,
+                "weight": 1.0,
+                "fit_time_s": sum(o.fit.fit_time_s for o in done),
+                "predict_time_s": sum(o.fit.predict_time_s for o in done),
+                "config": "",
+            }
+        ]
         for o, w in zip(done, ensemble.weights_, strict=True):
-            rows.append({"model": o.candidate.model, "score": o.score, "weight": float(w),
-                         "fit_time_s": o.fit.fit_time_s, "predict_time_s": o.fit.predict_time_s,
-                         "config": _short(o.candidate.config)})
+            rows.append(
+                {
+                    "model": o.candidate.model,
+                    "score": o.score,
+                    "weight": float(w),
+                    "fit_time_s": o.fit.fit_time_s,
+                    "predict_time_s": o.fit.predict_time_s,
+                    "config": _short(o.candidate.config),
+                }
+            )
         board = pd.DataFrame(rows)
         board.insert(0, "rank", range(len(board)))
         return Predictor(
-            task=dataset.task, target=dataset.target, metric=metric.name, schema=dataset.schema,
-            classes=classes, members=members, leaderboard=board,
-            info={"ensemble_score": float(ensemble.score_), "n_folds": n_folds,
-                  "n_trials": len(outcomes), "n_rows": int(len(y)),
-                  "dropped_rows": dataset.n_dropped_rows, "warnings": list(dataset.warnings)},
+            task=dataset.task,
+            target=dataset.target,
+            metric=metric.name,
+            schema=dataset.schema,
+            classes=classes,
+            members=members,
+            leaderboard=board,
+            info={
+                "ensemble_score": float(ensemble.score_),
+                "n_folds": n_folds,
+                "n_trials": len(outcomes),
+                "n_rows": len(y),
+                "dropped_rows": dataset.n_dropped_rows,
+                "warnings": list(dataset.warnings),
+            },
         )
 
     # -- the fitted predictor's API --------------------------------------------

@@ -49,9 +49,14 @@ class _AutoEstimator(BaseEstimator):
         frame[target] = np.asarray(y)
         task = self._task if self._task == "regression" else "classification"
         self.automl_ = AutoML(
-            task=task, metric=self.metric, time_limit_s=self.time_limit_s,
-            random_state=self.random_state, n_folds=self.n_folds, models=self.models,
-            n_jobs=self.n_jobs, store=self.store,
+            task=task,
+            metric=self.metric,
+            time_limit_s=self.time_limit_s,
+            random_state=self.random_state,
+            n_folds=self.n_folds,
+            models=self.models,
+            n_jobs=self.n_jobs,
+            store=self.store,
         ).fit(frame, target=target)
         self.feature_names_in_ = np.asarray(frame.columns[:-1], dtype=object)
         self.n_features_in_ = len(self.feature_names_in_)

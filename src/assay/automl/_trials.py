@@ -50,13 +50,21 @@ def run_trial(trial_no: int, candidate: Candidate, model_cls: type, ctx: dict) -
         )
     except TrialTimeout as exc:
         logger.info("trial %d (%s) stopped: %s", trial_no, candidate.model, exc)
-        return TrialOutcome(trial_no, candidate, TrialState.PRUNED, np.nan, None, str(exc),
-                            time.monotonic() - started)
+        return TrialOutcome(
+            trial_no,
+            candidate,
+            TrialState.PRUNED,
+            np.nan,
+            None,
+            str(exc),
+            time.monotonic() - started,
+        )
     except (MemoryError, Exception) as exc:  # one failing config must not end the run
         logger.warning("trial %d (%s) failed: %s", trial_no, candidate.model, exc)
         error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-        return TrialOutcome(trial_no, candidate, TrialState.FAILED, np.nan, None, error,
-                            time.monotonic() - started)
+        return TrialOutcome(
+            trial_no, candidate, TrialState.FAILED, np.nan, None, error, time.monotonic() - started
+        )
     score = safe_score(ctx["metric"], ctx["y"], fit.oof)
     state = TrialState.COMPLETE if np.isfinite(score) else TrialState.FAILED
     error = None if np.isfinite(score) else "the out-of-fold score is not a finite number"

@@ -13,8 +13,9 @@ def fit(
     data: str = typer.Argument(..., help="CSV/TSV/Parquet/ARFF file, or builtin:NAME."),
     target: str = typer.Option(..., "--target", "-t", help="Column to predict."),
     time_s: float = typer.Option(60, "--time", help="Time budget in seconds for the whole fit."),
-    metric: str | None = typer.Option(None, "--metric", help="auc, logloss, accuracy, f1, "
-                                      "balanced_accuracy, rmse, mae or r2."),
+    metric: str | None = typer.Option(
+        None, "--metric", help="auc, logloss, accuracy, f1, balanced_accuracy, rmse, mae or r2."
+    ),
     task: str | None = typer.Option(None, "--task", help="binary, multiclass or regression."),
     out: Path | None = typer.Option(None, "--out", "-o", help="Folder for the predictor."),
     folds: int | None = typer.Option(None, "--folds", help="Number of bagging folds."),
@@ -28,11 +29,19 @@ def fit(
     from assay.config import settings
 
     automl = AutoML(
-        task=task, metric=metric, time_limit_s=time_s, random_state=seed, n_folds=folds,
+        task=task,
+        metric=metric,
+        time_limit_s=time_s,
+        random_state=seed,
+        n_folds=folds,
         models=[m.strip() for m in models.split(",")] if models else None,
     )
-    columns = [TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
-               TextColumn("{task.fields[status]}")]
+    columns = [
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[status]}"),
+    ]
     with Progress(*columns, console=stderr, transient=False) as bar:
         job = bar.add_task("fitting", total=time_s, status="starting")
 

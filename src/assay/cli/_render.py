@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import math
+import sys
 
 from rich.console import Console
 from rich.table import Table
 
-stdout = Console(highlight=False)
+stdout = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
 stderr = Console(stderr=True, highlight=False)
 
 
@@ -20,12 +21,22 @@ def fmt(value, digits: int = 4) -> str:
 
 
 def table(frame, title: str | None = None) -> Table:
+    """Numbers are never squeezed; long text (configs, paths) is cut with an ellipsis."""
     import pandas as pd
 
+    cells = [[fmt(v) for v in row] for row in frame.itertuples(index=False)]
     out = Table(title=title, show_lines=False)
-    for column in frame.columns:
+    for i, column in enumerate(frame.columns):
         numeric = pd.api.types.is_numeric_dtype(frame[column])
-        out.add_column(str(column), justify="right" if numeric else "left", overflow="fold")
-    for row in frame.itertuples(index=False):
-        out.add_row(*(fmt(v) for v in row))
+        width = max([len(str(column))] + [len(row[i]) for row in cells])
+        out.add_column(
+            str(column),
+            justify="right" if numeric else "left",
+            no_wrap=True,
+            overflow="ellipsis",
+            min_width=width if numeric else min(width, 12),
+            max_width=None if numeric else 40,
+        )
+    for row in cells:
+        out.add_row(*row)
     return out

@@ -24,9 +24,7 @@ class CaruanaEnsemble:
         total = np.zeros_like(predictions[0], dtype=float)
         self.trajectory_: list[float] = []
         for step in range(1, self.n_iterations + 1):
-            losses = [
-                self._loss(y, (total + pred) / step) for pred in predictions
-            ]
+            losses = [self._loss(y, (total + pred) / step) for pred in predictions]
             best = int(np.argmin(losses))  # ties go to the earlier (better-ranked) model
             counts[best] += 1
             total += predictions[best]

@@ -14,7 +14,7 @@ from assay._types import Encoding, FeatureType
 _TRUE = {"1", "1.0", "true", "t", "yes", "y"}
 _MAX_NATIVE_CATEGORIES = 255
 _MAX_ONEHOT_CATEGORIES = 30
-_DATE_PARTS = ("year", "month", "day", "dayofweek", "hour")
+_DATE_PARTS = ("year", "month", "day", "day_of_week", "hour")
 
 
 def as_strings(column: pd.Series) -> pd.Series:
@@ -23,14 +23,23 @@ def as_strings(column: pd.Series) -> pd.Series:
         return column.astype("string").astype(object)
     if pd.api.types.is_numeric_dtype(column):
         values = pd.to_numeric(column, errors="coerce").astype(float)
-        out = values.map(lambda v: None if np.isnan(v) else (f"{int(v)}" if v == int(v) else repr(v)))
+        out = values.map(
+            lambda v: None if np.isnan(v) else (f"{int(v)}" if v == int(v) else repr(v))
+        )
         return out.astype(object)
     strings = column.astype("string")
     return strings.astype(object).where(strings.notna(), None)
 
 
+def category_codes(column: pd.Series, categories: list[str]) -> np.ndarray:
+    """Index of each value in `categories`; -1 for missing and unseen values."""
+    return pd.Index(categories, dtype=object).get_indexer(as_strings(column))
+
+
 def _to_float(column: pd.Series) -> np.ndarray:
-    values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    values = pd.to_numeric(column, errors="coerce").to_numpy(
+        dtype=float, na_value=np.nan, copy=True
+    )
     values[~np.isfinite(values)] = np.nan
     return values
 
@@ -59,21 +68,22 @@ class TabularEncoder:
                 cats = sorted(counts.index[:limit].tolist(), key=str)
                 state[name] = {"kind": "cat", "categories": cats}
             else:
-                parts = self._numeric_parts(name, ftype, col, fit=True)
+                parts = self._numeric_parts(ftype, col)
                 state[name] = {"kind": ftype.value, "parts": parts}
         self.state_ = state
         self._fit_numeric_stats(X)
         return self
 
-    def _numeric_parts(self, name: str, ftype: FeatureType, col: pd.Series, fit: bool) -> Any:
+    @staticmethod
+    def _numeric_parts(ftype: FeatureType, col: pd.Series) -> Any:
+        """What fit learns for a non-categorical column (None for plain numerics)."""
         if ftype is FeatureType.DATETIME:
-            if fit:
-                stamps = pd.to_datetime(col, errors="coerce", format="mixed")
-                has_time = bool((stamps.dt.hour.fillna(0) != 0).any())
-                return [p for p in _DATE_PARTS if p != "hour" or has_time] + ["days"]
+            stamps = pd.to_datetime(col, errors="coerce", format="mixed")
+            has_time = bool((stamps.dt.hour.fillna(0) != 0).any())
+            return [p for p in _DATE_PARTS if p != "hour" or has_time] + ["days"]
         if ftype is FeatureType.TEXT:
             return ["chars", "words"]
-        if ftype is FeatureType.BOOLEAN and fit:
+        if ftype is FeatureType.BOOLEAN:
             values = as_strings(col).dropna().unique().tolist()
             truthy = sorted(v for v in values if v.strip().lower() in _TRUE)
             ordered = sorted(values, key=str)
@@ -138,7 +148,8 @@ class TabularEncoder:
             for name, spec in self.state_.items():
                 if spec["kind"] == "cat":
                     dtype = pd.CategoricalDtype(spec["categories"])
-                    frame[name] = pd.Categorical(as_strings(X[name]), dtype=dtype)
+                    codes = category_codes(X[name], spec["categories"])
+                    frame[name] = pd.Categorical.from_codes(codes, dtype=dtype)
             return frame[self.feature_names_out()]
         medians = np.asarray(self.numeric_["medians"], dtype=float)
         missing = np.isnan(matrix)
@@ -147,7 +158,7 @@ class TabularEncoder:
             blocks = [filled]
             for name, spec in self.state_.items():
                 if spec["kind"] == "cat":
-                    codes = pd.Categorical(as_strings(X[name]), categories=spec["categories"]).codes
+                    codes = category_codes(X[name], spec["categories"])
                     blocks.append(codes.astype(float)[:, None])
             return np.column_stack(blocks) if blocks else filled
         scaled = (filled - np.asarray(self.numeric_["means"])) / np.asarray(self.numeric_["stds"])
@@ -157,7 +168,7 @@ class TabularEncoder:
         for name, spec in self.state_.items():
             if spec["kind"] == "cat":
                 cats = spec["categories"]
-                codes = pd.Categorical(as_strings(X[name]), categories=cats).codes
+                codes = category_codes(X[name], cats)
                 onehot = np.zeros((len(X), len(cats)))
                 rows = np.flatnonzero(codes >= 0)
                 onehot[rows, codes[rows]] = 1.0

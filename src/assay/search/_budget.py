@@ -43,13 +43,21 @@ class CostModel:
         ratios = own or every
         return math.exp(sum(ratios) / len(ratios)) if ratios else 1.0
 
-    def estimate_s(self, model_cls: type, n_rows: int, n_features: int, config: dict,
-                   n_folds: int) -> float:
+    def estimate_s(
+        self, model_cls: type, n_rows: int, n_features: int, config: dict, n_folds: int
+    ) -> float:
         per_fold = model_cls.cost(n_rows, n_features, config)
         return per_fold * n_folds * self._factor(model_cls.name)
 
-    def observe(self, model_cls: type, n_rows: int, n_features: int, config: dict,
-                n_folds: int, actual_s: float) -> None:
+    def observe(
+        self,
+        model_cls: type,
+        n_rows: int,
+        n_features: int,
+        config: dict,
+        n_folds: int,
+        actual_s: float,
+    ) -> None:
         raw = model_cls.cost(n_rows, n_features, config) * n_folds
         if raw > 0 and actual_s > 0:
             self._log_ratios.setdefault(model_cls.name, []).append(math.log(actual_s / raw))

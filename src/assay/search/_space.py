@@ -18,7 +18,7 @@ class Int:
 
     def sample(self, rng: np.random.Generator) -> int:
         if self.log:
-            return int(round(math.exp(rng.uniform(math.log(self.low), math.log(self.high)))))
+            return round(math.exp(rng.uniform(math.log(self.low), math.log(self.high))))
         return int(rng.integers(self.low, self.high + 1))
 
     def contains(self, value: Any) -> bool:

@@ -1,0 +1,125 @@
+"""`prepare`: from whatever the user has to a checked Dataset that models can use."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from assay._types import FeatureType, Task
+from assay.data._builtin import PREFIX
+from assay.data._load import read_table
+from assay.data._schema import Schema, infer_schema
+from assay.data._task import infer_task, parse_task
+from assay.data._validate import (
+    check_target,
+    coerce_numeric,
+    drop_missing_target,
+    replace_inf,
+    resolve_target,
+)
+from assay.errors import DataError
+from assay.log import get_logger
+
+logger = get_logger(__name__)
+MIN_ROWS = 2
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """Features `X` (used columns only, original order) and a cleaned target `y`."""
+
+    X: pd.DataFrame
+    y: pd.Series
+    schema: Schema
+    task: Task
+    target: str
+    source: str
+    n_dropped_rows: int = 0
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.X)
+
+    @property
+    def n_features(self) -> int:
+        return self.X.shape[1]
+
+    @property
+    def classes(self) -> tuple[Any, ...]:
+        """Sorted class labels (empty for regression)."""
+        if not self.task.is_classification:
+            return ()
+        return tuple(sorted(self.y.unique(), key=lambda v: (str(type(v)), v)))
+
+
+def _describe(source: object) -> tuple[str, str]:
+    """(Dataset.source, how messages name it)."""
+    if isinstance(source, str) and source.startswith(PREFIX):
+        return source, source
+    if isinstance(source, (str, os.PathLike)):
+        return str(source), f"'{Path(source)}'"
+    return "DataFrame", "the DataFrame"
+
+
+def prepare(
+    source: Any,
+    target: str | int,
+    *,
+    task: Task | str | None = None,
+    feature_types: Mapping[str, FeatureType | str] | None = None,
+    read_options: Mapping[str, Any] | None = None,
+) -> Dataset:
+    """Read `source`, check it, and split it into features and target.
+
+    Raises DataError/TargetError with a message naming the file or column when the data
+    cannot be used; softer problems are logged and listed in `Dataset.warnings`.
+    """
+    label, where = _describe(source)
+    frame = read_table(source, **dict(read_options or {}))
+    if len(frame) < MIN_ROWS:
+        raise DataError(f"{where} has {len(frame)} row(s); at least {MIN_ROWS} are needed.")
+    name = resolve_target(frame, target, where)
+    notes: list[str] = []
+    frame, n_dropped = drop_missing_target(frame, name, where, notes)
+    if len(frame) < MIN_ROWS:
+        raise DataError(
+            f"{where} has {len(frame)} row(s) with a target value; at least {MIN_ROWS} are needed."
+        )
+    y = frame[name]
+    task = infer_task(y) if task is None else parse_task(task, y)
+    y = check_target(y, task, name, notes)
+    features = frame.drop(columns=[name])
+    if features.shape[1] == 0:
+        raise DataError(f"{where} has only the target column '{name}'; add feature columns.")
+    features = replace_inf(features, where, notes)
+    table = features.copy()
+    table[name] = y
+    table = table[list(frame.columns)]  # original order, target included
+    schema = infer_schema(table, target=name, overrides=feature_types)
+    for column, reason in schema.dropped.items():
+        logger.info("Not using column '%s' of %s: %s.", column, where, reason)
+    if not schema.features:
+        dropped = "; ".join(f"'{c}': {r}" for c, r in list(schema.dropped.items())[:10])
+        raise DataError(
+            f"{where} has no usable feature columns ({dropped}). "
+            "Add informative columns or force types with feature_types=."
+        )
+    X = features[list(schema.features)].copy()
+    numeric = [c for c in schema.features if schema[c].type is FeatureType.NUMERIC]
+    coerce_numeric(X, numeric, where, notes)
+    return Dataset(
+        X=X,
+        y=y.rename(name),
+        schema=schema,
+        task=task,
+        target=name,
+        source=label,
+        n_dropped_rows=n_dropped,
+        warnings=tuple(notes),
+    )

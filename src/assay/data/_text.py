@@ -1,0 +1,198 @@
+"""Delimited text files (CSV, TSV, TXT, gzipped or not).
+
+Real exports are messy: OpenML quotes categoricals with single quotes, UCI copies lack a
+header row, spreadsheets add a byte order mark or write latin-1. We sniff all of that from
+the first few KB so users rarely need read options.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import gzip
+import io
+import itertools
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from assay.errors import DataError
+from assay.log import get_logger
+
+logger = get_logger(__name__)
+
+SAMPLE_BYTES = 64 * 1024
+SNIFF_RECORDS = 200
+DELIMITERS = (",", "\t", ";", "|")
+EXTRA_NA = ("?", "")
+_GZIP_MAGIC = b"\x1f\x8b"
+# A quoted field: starts the line or follows a delimiter, ends the line or precedes one.
+_QUOTED = {q: re.compile(rf"(?:^|[,\t;|]){q}[^{q}\r\n]*{q}(?=[,\t;|]|\r?$)", re.M) for q in "'\""}
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """What the sniffer decided; kept so error messages can say it."""
+
+    sep: str
+    quotechar: str
+    encoding: str
+    header: int | None
+    names: tuple[str, ...]  # raw header fields (empty when there is no header row)
+
+
+def is_gzip(path: Path) -> bool:
+    with path.open("rb") as fh:
+        return fh.read(2) == _GZIP_MAGIC
+
+
+def head_bytes(path: Path, n_bytes: int = SAMPLE_BYTES) -> bytes:
+    """The first bytes of the file, decompressed if it is gzipped."""
+    try:
+        if is_gzip(path):
+            with gzip.open(path, "rb") as fh:
+                return fh.read(n_bytes)
+        with path.open("rb") as fh:
+            return fh.read(n_bytes)
+    except (OSError, EOFError) as exc:
+        raise DataError(f"Could not read '{path}': {exc}. Check the file is complete.") from exc
+
+
+def decode_sample(raw: bytes) -> tuple[str, str]:
+    """(encoding, text): UTF-16 by BOM, else UTF-8 (BOM or not), else latin-1."""
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16", raw.decode("utf-16", errors="ignore")
+    try:
+        # final=False tolerates a multi-byte character cut at the end of the sample
+        return "utf-8-sig", codecs.getincrementaldecoder("utf-8-sig")().decode(raw, final=False)
+    except UnicodeDecodeError:
+        return "latin-1", raw.decode("latin-1")
+
+
+def detect_quotechar(text: str) -> str:
+    """Single quotes only when quoted fields use them more often than double quotes."""
+    n_single = len(_QUOTED["'"].findall(text))
+    n_double = len(_QUOTED['"'].findall(text))
+    return "'" if n_single > n_double else '"'
+
+
+def _records(text: str, sep: str, quotechar: str) -> list[list[str]]:
+    reader = csv.reader(
+        io.StringIO(text), delimiter=sep, quotechar=quotechar, skipinitialspace=True
+    )
+    try:
+        rows = list(itertools.islice(reader, SNIFF_RECORDS))
+    except csv.Error:
+        rows = []
+    return [row for row in rows if any(cell.strip() for cell in row)]
+
+
+def sniff_sep(text: str, quotechar: str) -> str:
+    """The candidate splitting every sampled line into the same number (>1) of fields."""
+    best, best_key = ",", (0.0, 0)
+    for sep in DELIMITERS:
+        counts = [len(row) for row in _records(text, sep, quotechar)]
+        if not counts:
+            continue
+        n_fields, n_lines = Counter(counts).most_common(1)[0]
+        if n_fields < 2:
+            continue
+        key = (round(n_lines / len(counts), 3), n_fields)
+        if key > best_key:
+            best, best_key = sep, key
+    return best
+
+
+def _is_number(name: str) -> bool:
+    try:
+        return math.isfinite(float(name))
+    except ValueError:
+        return False
+
+
+def sniff(
+    path: Path, *, sep: str | None, header: int | str | None, quotechar: str | None
+) -> Dialect:
+    raw = head_bytes(path)
+    if not raw.strip():
+        raise DataError(f"'{path}' is empty. Give a file with a header row and data rows.")
+    encoding, text = decode_sample(raw)
+    if len(raw) == SAMPLE_BYTES and "\n" in text:
+        text = text.rsplit("\n", 1)[0]  # drop the partial last line
+    quotechar = quotechar or detect_quotechar(text)
+    sep = sep or sniff_sep(text, quotechar)
+    records = _records(text, sep, quotechar) if len(sep) == 1 else []
+    first = [cell.strip() for cell in records[0]] if records else []
+    if header == "infer":
+        header = None if first and all(_is_number(name) for name in first) else 0
+    elif header is not None and not isinstance(header, int):
+        raise DataError(f"header={header!r} is not valid: use 'infer', None or a row number.")
+    names: tuple[str, ...] = ()
+    if isinstance(header, int) and header < len(records):
+        names = tuple(cell.strip() for cell in records[header])
+    if names:
+        names = (names[0].lstrip("\ufeff"), *names[1:])
+    return Dialect(sep, quotechar, encoding, header, names)
+
+
+def _read(path: Path, dialect: Dialect, na_values: list[str], encoding: str) -> pd.DataFrame:
+    return pd.read_csv(
+        path,
+        sep=dialect.sep,
+        quotechar=dialect.quotechar,
+        header=dialect.header,
+        na_values=na_values,
+        keep_default_na=True,
+        skipinitialspace=True,
+        encoding=encoding,
+        compression="gzip" if is_gzip(path) else None,
+        low_memory=False,
+    )
+
+
+def read_delimited(
+    path: Path,
+    *,
+    sep: str | None = None,
+    header: int | str | None = "infer",
+    na_values: list[str] | None = None,
+    quotechar: str | None = None,
+) -> pd.DataFrame:
+    """Read a delimited file; '?' and empty cells are missing, plus pandas' defaults."""
+    dialect = sniff(path, sep=sep, header=header, quotechar=quotechar)
+    duplicates = sorted(n for n, c in Counter(dialect.names).items() if c > 1)
+    if duplicates:
+        raise DataError(
+            f"'{path}' has duplicate column names: {', '.join(map(repr, duplicates))}. "
+            "Rename them so every column has a unique name."
+        )
+    na = list(EXTRA_NA if na_values is None else na_values)
+    encoding = dialect.encoding
+    if encoding == "latin-1":
+        logger.warning("'%s' is not valid UTF-8; reading it as latin-1.", path)
+    try:
+        try:
+            frame = _read(path, dialect, na, encoding)
+        except UnicodeDecodeError:
+            logger.warning("'%s' is not valid UTF-8 past its start; reading it as latin-1.", path)
+            frame = _read(path, dialect, na, "latin-1")
+    except pd.errors.EmptyDataError as exc:
+        raise DataError(f"'{path}' is empty. Give a file with a header row and data rows.") from exc
+    except (pd.errors.ParserError, csv.Error, ValueError) as exc:
+        raise DataError(
+            f"Could not parse '{path}' as delimited text (sep={dialect.sep!r}, "
+            f"quotechar={dialect.quotechar!r}): {exc}. Pass sep= or quotechar= to read_table."
+        ) from exc
+    if dialect.header is None:
+        frame.columns = [str(i) for i in range(frame.shape[1])]
+    else:
+        frame.columns = [str(c).strip() for c in frame.columns]
+        if frame.shape[1]:
+            frame = frame.rename(columns={frame.columns[0]: frame.columns[0].lstrip("\ufeff")})
+    if len(frame) == 0:
+        raise DataError(f"'{path}' has a header row but no data rows. Give a file with data.")
+    return frame

@@ -1,0 +1,137 @@
+"""Tables of the store and the migrations that bring an older database up to date.
+
+A fresh database gets the tables as defined here and the latest version at once (the usual
+"create, then stamp" of migration tools). A database at an older version runs every later
+migration in `MIGRATIONS`, in order, in one transaction. To change the schema: edit the tables
+below, then append a `Migration` whose `apply` upgrades a database of the previous version.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import (
+    Column,
+    Connection,
+    Double,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    inspect,
+    select,
+    text,
+)
+
+from assay.errors import StoreError
+from assay.log import get_logger
+from assay.store._codec import NaNSafeFloat
+
+log = get_logger(__name__)
+
+metadata = MetaData()
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("run_id", String(32), primary_key=True),
+    Column("state", String(16), nullable=False, index=True),
+    Column("created_at", Double, nullable=False, index=True),
+    Column("finished_at", Double),
+    Column("task", String(32)),
+    Column("target", Text),
+    Column("metric", String(64)),
+    Column("source", Text),
+    Column("time_limit_s", Double),
+    Column("settings", Text, nullable=False),  # JSON
+    Column("best_score", NaNSafeFloat),
+    Column("best_model", Text),
+    Column("artifact_dir", Text),
+    Column("n_trials", Integer, nullable=False, default=0),
+    Column("pid", Integer, nullable=False),
+    Column("host", String(255), nullable=False),
+    Column("error", Text),
+)
+
+trials = Table(
+    "trials",
+    metadata,
+    Column("run_id", String(32), ForeignKey("runs.run_id"), primary_key=True),
+    Column("trial_no", Integer, primary_key=True, autoincrement=False),
+    Column("model", String(100), nullable=False),
+    Column("config", Text, nullable=False),  # JSON
+    Column("state", String(16), nullable=False),
+    Column("score", NaNSafeFloat),
+    Column("fold_scores", Text, nullable=False),  # JSON list
+    Column("fit_time_s", Double, nullable=False),
+    Column("predict_time_s", Double, nullable=False),
+    Column("peak_memory_mb", Double),
+    Column("error", Text),
+    Column("oof_path", Text),
+    Column("created_at", Double, nullable=False),
+)
+
+schema_version = Table(
+    "schema_version",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),  # always 1: a single row
+    Column("version", Integer, nullable=False),
+    Column("updated_at", Double, nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    description: str
+    apply: Callable[[Connection], None]
+
+
+def _create_tables(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[runs, trials, schema_version])
+
+
+MIGRATIONS: list[Migration] = [
+    Migration(1, "initial schema: runs, trials, schema_version", _create_tables),
+]
+SCHEMA_VERSION = MIGRATIONS[-1].version
+
+
+def _stamp(conn: Connection, version: int, *, fresh: bool) -> None:
+    values = {"version": version, "updated_at": time.time()}
+    if fresh:
+        conn.execute(schema_version.insert().values(id=1, **values))
+    else:
+        conn.execute(schema_version.update().where(schema_version.c.id == 1).values(**values))
+
+
+def ensure_schema(conn: Connection, where: str) -> None:
+    """Create or upgrade the tables; call inside a write transaction so openers take turns."""
+    if conn.dialect.name == "postgresql":
+        # SQLite serializes this through BEGIN IMMEDIATE; PostgreSQL needs an explicit lock.
+        conn.execute(text("SELECT pg_advisory_xact_lock(7256611)"))
+    if not inspect(conn).has_table("schema_version"):
+        _create_tables(conn)
+        _stamp(conn, SCHEMA_VERSION, fresh=True)
+        log.debug("created store schema version %d at %s", SCHEMA_VERSION, where)
+        return
+    current = conn.scalar(select(schema_version.c.version).where(schema_version.c.id == 1))
+    if current is None:
+        _create_tables(conn)
+        _stamp(conn, SCHEMA_VERSION, fresh=True)
+        return
+    if current > SCHEMA_VERSION:
+        raise StoreError(
+            f"the store at {where} has schema version {current}, newer than this assay "
+            f"understands ({SCHEMA_VERSION}); upgrade assay or point ASSAY_STORE elsewhere"
+        )
+    for migration in MIGRATIONS:
+        if migration.version > current:
+            log.info("upgrading store %s to v%d", where, migration.version)
+            migration.apply(conn)
+    if current < SCHEMA_VERSION:
+        _stamp(conn, SCHEMA_VERSION, fresh=False)
