@@ -1,0 +1,56 @@
+"""Model families behind one interface, and the registry the search draws from.
+
+The boosters import their libraries inside fit and load, so importing this package is cheap.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from assay.errors import ArtifactError
+from assay.models._base import Model, read_params
+from assay.models._catboost import CatBoostModel
+from assay.models._forest import ExtraTreesModel, RandomForestModel
+from assay.models._knn import KNNModel
+from assay.models._lgbm import LightGBMModel
+from assay.models._linear import LinearModel
+from assay.models._xgb import XGBoostModel
+
+MODELS: dict[str, type[Model]] = {
+    cls.name: cls
+    for cls in (
+        LightGBMModel,
+        XGBoostModel,
+        CatBoostModel,
+        RandomForestModel,
+        ExtraTreesModel,
+        LinearModel,
+        KNNModel,
+    )
+}
+
+
+def load_model(directory: Path | str) -> Model:
+    """Load a model written by `Model.save`, whatever its family."""
+    meta = read_params(Path(directory))
+    cls = MODELS.get(meta.get("name", ""))
+    if cls is None or cls.__name__ != meta.get("class"):
+        raise ArtifactError(
+            f"{directory} holds an unknown model {meta.get('name')!r}"
+            f" ({meta.get('class')!r}); known: {sorted(MODELS)}"
+        )
+    return cls.load(Path(directory))
+
+
+__all__ = [
+    "MODELS",
+    "CatBoostModel",
+    "ExtraTreesModel",
+    "KNNModel",
+    "LightGBMModel",
+    "LinearModel",
+    "Model",
+    "RandomForestModel",
+    "XGBoostModel",
+    "load_model",
+]

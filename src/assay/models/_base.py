@@ -1,0 +1,244 @@
+"""The Model interface every family implements.
+
+The base class owns everything that must behave the same across families (label encoding,
+missing classes, timing, input checks, params.json), so a family only writes `_fit`,
+`_predict_raw` and its native save/load.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from enum import Enum
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import check_is_fitted
+
+from assay._types import Encoding, Task
+from assay.errors import ArtifactError, ConfigError, SchemaMismatchError
+from assay.log import get_logger
+from assay.search._space import Distribution
+
+logger = get_logger(__name__)
+
+PARAMS_FILE = "params.json"
+_FORMAT_VERSION = 1
+
+
+def _is_classifier(model: Model) -> bool:
+    return Task(model.task).is_classification
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, tuple | list):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def _take(X: Any, mask: np.ndarray) -> Any:
+    return X.iloc[mask] if isinstance(X, pd.DataFrame) else X[mask]
+
+
+class Model(BaseEstimator):
+    """A tabular model with a declared search space, time-capped fit and native save/load."""
+
+    name: ClassVar[str] = ""
+    encoding: ClassVar[Encoding]
+    tasks: ClassVar[frozenset[Task]] = frozenset(Task)
+    artifact_file: ClassVar[str] = ""  # the file save() writes the fitted model to
+
+    # -- family hooks -------------------------------------------------------------------
+    def _fit(self, X: Any, y: np.ndarray, X_val: Any, y_val: Any, deadline: float | None) -> None:
+        """Train on encoded labels (0..K-1) or float targets; set `model_`."""
+        raise NotImplementedError
+
+    def _predict_raw(self, X: Any) -> np.ndarray:
+        """(n, K) probabilities for classification, (n,) values for regression."""
+        raise NotImplementedError
+
+    def _save_native(self, path: Path) -> None:
+        raise NotImplementedError
+
+    def _load_native(self, path: Path) -> Any:
+        raise NotImplementedError
+
+    @classmethod
+    def search_space(cls, n_rows: int, n_features: int, task: Task) -> dict[str, Distribution]:
+        raise NotImplementedError
+
+    @classmethod
+    def default_configs(cls, task: Task) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    @classmethod
+    def cost(cls, n_rows: int, n_features: int, config: dict[str, Any]) -> float:
+        raise NotImplementedError
+
+    # -- public API ---------------------------------------------------------------------
+    def fit(
+        self,
+        X: Any,
+        y: Any,
+        *,
+        X_val: Any = None,
+        y_val: Any = None,
+        time_limit_s: float | None = None,
+    ) -> Model:
+        start = time.perf_counter()
+        task = Task(self.task)
+        if task not in self.tasks:
+            raise ConfigError(f"model {self.name!r} does not support task {task.value!r}")
+        for key in [k for k in vars(self) if k.endswith("_") and not k.startswith("_")]:
+            delattr(self, key)  # a refit must not keep anything from the previous fit
+        X = self._check_X(X, fitting=True)
+        if X_val is not None and y_val is not None:
+            X_val = self._check_X(X_val)
+        else:
+            X_val = y_val = None
+        if task.is_classification:
+            y = np.asarray(y)
+            self.classes_ = np.unique(y)
+            y = np.searchsorted(self.classes_, y)
+            if y_val is not None:
+                # A validation row of a class the fold never saw cannot be scored: drop it.
+                y_val = np.asarray(y_val)
+                known = np.isin(y_val, self.classes_)
+                X_val, y_val = _take(X_val, known), np.searchsorted(self.classes_, y_val[known])
+                if len(y_val) == 0:
+                    X_val = y_val = None
+        else:
+            y = np.asarray(y, dtype=np.float64)
+            y_val = None if y_val is None else np.asarray(y_val, dtype=np.float64)
+        deadline = None if time_limit_s is None else start + float(time_limit_s)
+        if task.is_classification and len(self.classes_) == 1:
+            self.model_ = None  # nothing to learn: predict_proba is a column of ones
+        else:
+            self._fit(X, y, X_val, y_val, deadline)
+        self.fit_time_s_ = time.perf_counter() - start
+        logger.debug("fitted %s in %.3fs", self.name, self.fit_time_s_)
+        return self
+
+    def predict(self, X: Any) -> np.ndarray:
+        if _is_classifier(self):
+            return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        check_is_fitted(self, "fit_time_s_")
+        return np.asarray(self._predict_raw(self._check_X(X)), dtype=np.float64)
+
+    @available_if(_is_classifier)
+    def predict_proba(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "fit_time_s_")
+        X = self._check_X(X)
+        if self.model_ is None:
+            return np.ones((X.shape[0], 1))
+        return np.asarray(self._predict_raw(X), dtype=np.float64)
+
+    # -- persistence --------------------------------------------------------------------
+    def save(self, directory: Path) -> None:
+        """Write params.json plus the model in its native format into an empty directory."""
+        check_is_fitted(self, "fit_time_s_")
+        directory = Path(directory)
+        if not directory.is_dir() or any(directory.iterdir()):
+            raise ConfigError(f"save needs an existing empty directory, got {directory}")
+        meta = {
+            "format": _FORMAT_VERSION,
+            "name": self.name,
+            "class": type(self).__name__,
+            "params": {k: _jsonable(v) for k, v in self.get_params().items()},
+            "fitted": self._fitted_state(),
+        }
+        (directory / PARAMS_FILE).write_text(json.dumps(meta, indent=2))
+        if self.model_ is not None:
+            self._save_native(directory / self.artifact_file)
+
+    @classmethod
+    def load(cls, directory: Path) -> Model:
+        directory = Path(directory)
+        meta = read_params(directory)
+        if meta["name"] != cls.name:
+            raise ArtifactError(f"{directory} holds a {meta['name']!r} model, not {cls.name!r}")
+        try:
+            model = cls(**meta["params"])
+            fitted = dict(meta["fitted"])
+            has_model = fitted.pop("has_model")
+            classes, dtype = fitted.pop("classes_", None), fitted.pop("classes_dtype", None)
+            names = fitted.pop("feature_names_in_", None)
+            if not all(key.endswith("_") for key in fitted):
+                raise TypeError(f"unexpected fitted entries {sorted(fitted)}")
+        except (KeyError, TypeError) as exc:
+            raise ArtifactError(f"{directory} has an unusable params.json: {exc}") from exc
+        for key, value in fitted.items():
+            setattr(model, key, value)
+        if classes is not None:
+            model.classes_ = np.asarray(classes, dtype=dtype)
+        if names is not None:
+            model.feature_names_in_ = np.asarray(names, dtype=object)
+        model.model_ = None
+        if has_model:
+            path = directory / cls.artifact_file
+            if not path.is_file():
+                raise ArtifactError(f"{path} is missing: the saved model is incomplete")
+            model.model_ = model._load_native(path)
+        return model
+
+    def _fitted_state(self) -> dict[str, Any]:
+        """Fitted attributes (besides model_) that predict needs, as JSON-safe values."""
+        state: dict[str, Any] = {
+            "fit_time_s_": self.fit_time_s_,
+            "n_features_in_": int(self.n_features_in_),
+            "has_model": self.model_ is not None,
+        }
+        if hasattr(self, "feature_names_in_"):
+            state["feature_names_in_"] = [str(c) for c in self.feature_names_in_]
+        if hasattr(self, "classes_"):
+            state["classes_"] = self.classes_.tolist()
+            state["classes_dtype"] = str(self.classes_.dtype)
+        if hasattr(self, "n_iterations_"):
+            state["n_iterations_"] = int(self.n_iterations_)
+        return state
+
+    # -- input checks -------------------------------------------------------------------
+    def _check_X(self, X: Any, *, fitting: bool = False) -> Any:
+        """NATIVE models take a DataFrame, the others a float64 matrix; shapes must match fit."""
+        if self.encoding is Encoding.NATIVE:
+            if not isinstance(X, pd.DataFrame):
+                raise ConfigError(f"model {self.name!r} needs a DataFrame (Encoding.NATIVE)")
+            names = np.asarray([str(c) for c in X.columns], dtype=object)
+            if fitting:
+                self.feature_names_in_ = names
+            elif not np.array_equal(names, self.feature_names_in_):
+                raise SchemaMismatchError(
+                    f"model {self.name!r} was fitted on columns {list(self.feature_names_in_)},"
+                    f" got {list(names)}: encode the data with the same fitted pipeline"
+                )
+        else:
+            X = np.asarray(X, dtype=np.float64)
+            if X.ndim != 2:
+                raise ConfigError(f"model {self.name!r} needs a 2-d matrix, got {X.ndim}-d")
+        if fitting:
+            self.n_features_in_ = X.shape[1]
+        elif X.shape[1] != self.n_features_in_:
+            raise SchemaMismatchError(
+                f"model {self.name!r} was fitted on {self.n_features_in_} features,"
+                f" got {X.shape[1]}: encode the data with the same fitted pipeline"
+            )
+        return X
+
+
+def read_params(directory: Path) -> dict[str, Any]:
+    path = Path(directory) / PARAMS_FILE
+    try:
+        meta = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ArtifactError(f"cannot read {path}: {exc}; save the model again") from exc
+    if meta.get("format") != _FORMAT_VERSION:
+        raise ArtifactError(f"{path} has format {meta.get('format')!r}, expected {_FORMAT_VERSION}")
+    return meta

@@ -1,0 +1,79 @@
+"""What the three boosters share: how many rounds, when to stop, how many threads.
+
+One `Stopper` drives early stopping and the time limit for every booster, so the three
+behave the same: stop after `patience` rounds without a better validation loss or as soon as
+the wall clock passes the deadline, then keep the rounds up to the best validation loss.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from typing import Any
+
+import numpy as np
+
+MAX_ROUNDS_WITH_VALIDATION = 10_000
+
+
+def n_threads(n_jobs: int) -> int:
+    """Map sklearn's n_jobs (-1 = all cores) to a positive thread count."""
+    return n_jobs if n_jobs > 0 else max(1, (os.cpu_count() or 1) + 1 + n_jobs)
+
+
+def patience(learning_rate: float) -> int:
+    """About 50 rounds at learning rate 0.05; slower learners get more patience."""
+    return int(np.clip(round(2.5 / learning_rate), 20, 300))
+
+
+def rounds_without_validation(learning_rate: float) -> int:
+    """About 300 rounds at learning rate 0.05: a safe fixed length when nothing early-stops."""
+    return int(np.clip(round(15.0 / learning_rate), 50, 3000))
+
+
+def n_rounds(n_estimators: int | None, learning_rate: float, has_validation: bool) -> int:
+    """`n_estimators=None` means 10000 with early stopping, else a length set by the rate."""
+    if n_estimators is not None:
+        return int(n_estimators)
+    if has_validation:
+        return MAX_ROUNDS_WITH_VALIDATION
+    return rounds_without_validation(learning_rate)
+
+
+def expected_rounds(config: dict[str, Any], default_learning_rate: float) -> int:
+    """A guess of the rounds a fit runs, for cost estimates (early stopping is unknowable)."""
+    learning_rate = float(config.get("learning_rate", default_learning_rate))
+    guess = rounds_without_validation(learning_rate) + patience(learning_rate)
+    n_estimators = config.get("n_estimators")
+    return guess if n_estimators is None else min(int(n_estimators), guess)
+
+
+class Stopper:
+    """Tracks the best validation loss (lower is better) and the deadline."""
+
+    def __init__(self, patience: int, deadline: float | None) -> None:
+        self.patience = patience
+        self.deadline = deadline
+        self.best_loss = math.inf
+        self.best_round = -1
+        self.n_done = 0
+        self.timed_out = False
+
+    def update(self, round_index: int, loss: float | None) -> bool:
+        """Record a finished round (0-based); return True when training should stop."""
+        self.n_done = round_index + 1
+        if loss is not None:
+            if loss < self.best_loss:
+                self.best_loss, self.best_round = float(loss), round_index
+            if round_index - self.best_round >= self.patience:
+                return True
+        if self.deadline is not None and time.perf_counter() >= self.deadline:
+            self.timed_out = True
+            return True
+        return False
+
+    @property
+    def n_keep(self) -> int:
+        """Rounds to keep: up to the best validation loss, else all that were trained."""
+        return self.best_round + 1 if self.best_round >= 0 else self.n_done

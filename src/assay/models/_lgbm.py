@@ -1,0 +1,191 @@
+"""LightGBM on the native frame: pandas categories become LightGBM categorical splits."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from assay._types import Encoding, Task
+from assay.log import get_logger
+from assay.models._base import Model
+from assay.models._boosting import (
+    Stopper,
+    expected_rounds,
+    n_rounds,
+    n_threads,
+    patience,
+)
+from assay.search._space import Choice, Distribution, Float, Int
+
+logger = get_logger(__name__)
+
+_METRICS = {"binary": "binary_logloss", "multiclass": "multi_logloss", "regression": "l2"}
+
+
+def _positional(X: pd.DataFrame) -> pd.DataFrame:
+    """Column names become f0..fn: LightGBM refuses JSON characters such as ',' or ':'."""
+    return X.set_axis([f"f{i}" for i in range(X.shape[1])], axis=1)
+
+
+class LightGBMModel(Model):
+    """Gradient boosting with leaf-wise trees; usually the strongest single family."""
+
+    name = "lightgbm"
+    encoding = Encoding.NATIVE
+    artifact_file = "model.txt"
+
+    def __init__(
+        self,
+        *,
+        task: Task | str = Task.BINARY,
+        learning_rate: float = 0.05,
+        num_leaves: int = 31,
+        min_child_samples: int = 20,
+        feature_fraction: float = 0.9,
+        bagging_fraction: float = 1.0,
+        lambda_l1: float = 1e-3,
+        lambda_l2: float = 1e-3,
+        extra_trees: bool = False,
+        cat_smooth: float = 10.0,
+        min_data_per_group: int = 100,
+        n_estimators: int | None = None,
+        n_jobs: int = 1,
+        random_state: int = 0,
+    ) -> None:
+        self.task = task
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.min_child_samples = min_child_samples
+        self.feature_fraction = feature_fraction
+        self.bagging_fraction = bagging_fraction
+        self.lambda_l1 = lambda_l1
+        self.lambda_l2 = lambda_l2
+        self.extra_trees = extra_trees
+        self.cat_smooth = cat_smooth
+        self.min_data_per_group = min_data_per_group
+        self.n_estimators = n_estimators
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    def _objective(self) -> tuple[str, dict[str, Any]]:
+        if not Task(self.task).is_classification:
+            return "regression", {}
+        if len(self.classes_) == 2:
+            return "binary", {}
+        return "multiclass", {"num_class": len(self.classes_)}
+
+    def _params(self) -> dict[str, Any]:
+        objective, extra = self._objective()
+        return {
+            "objective": objective,
+            "metric": _METRICS[objective],
+            "learning_rate": self.learning_rate,
+            "num_leaves": self.num_leaves,
+            "min_data_in_leaf": self.min_child_samples,
+            "feature_fraction": self.feature_fraction,
+            "bagging_fraction": self.bagging_fraction,
+            "bagging_freq": 1 if self.bagging_fraction < 1.0 else 0,
+            "lambda_l1": self.lambda_l1,
+            "lambda_l2": self.lambda_l2,
+            "extra_trees": bool(self.extra_trees),
+            "cat_smooth": self.cat_smooth,
+            "min_data_per_group": self.min_data_per_group,
+            "num_threads": n_threads(self.n_jobs),
+            "seed": self.random_state,
+            # Same threads and data give the same model; row-wise suits few threads.
+            "deterministic": True,
+            "force_row_wise": True,
+            "verbosity": -1,
+            **extra,
+        }
+
+    def _fit(self, X: Any, y: np.ndarray, X_val: Any, y_val: Any, deadline: float | None) -> None:
+        import lightgbm as lgb
+
+        train = lgb.Dataset(_positional(X), y, free_raw_data=True)
+        valid = [] if X_val is None else [lgb.Dataset(_positional(X_val), y_val, reference=train)]
+        stopper = Stopper(patience(self.learning_rate), deadline)
+
+        def monitor(env: Any) -> None:
+            loss = next((r[2] for r in env.evaluation_result_list if r[0] == "val"), None)
+            if stopper.update(env.iteration, loss):
+                raise lgb.callback.EarlyStopException(env.iteration, env.evaluation_result_list)
+
+        booster = lgb.train(
+            self._params(),
+            train,
+            num_boost_round=n_rounds(self.n_estimators, self.learning_rate, bool(valid)),
+            valid_sets=valid,
+            valid_names=["val"] * len(valid),
+            callbacks=[monitor],
+        )
+        self.n_iterations_ = stopper.n_keep
+        if stopper.timed_out:
+            logger.info("lightgbm hit its time limit after %d rounds", stopper.n_done)
+        # Round-trip through the text format: predictions then match a saved and reloaded
+        # model exactly, and the booster lets go of the training data.
+        text = booster.model_to_string(num_iteration=self.n_iterations_)
+        self.model_ = lgb.Booster(model_str=text)
+
+    def _predict_raw(self, X: Any) -> np.ndarray:
+        raw = self.model_.predict(_positional(X), num_threads=n_threads(self.n_jobs))
+        if Task(self.task).is_classification and raw.ndim == 1:
+            return np.column_stack([1.0 - raw, raw])
+        return raw
+
+    def _save_native(self, path: Path) -> None:
+        self.model_.save_model(str(path))
+
+    def _load_native(self, path: Path) -> Any:
+        import lightgbm as lgb
+
+        # Loading from the file restores `pandas_categorical`, the category-to-code mapping.
+        return lgb.Booster(model_file=str(path))
+
+    @classmethod
+    def search_space(cls, n_rows: int, n_features: int, task: Task) -> dict[str, Distribution]:
+        small = n_rows < 2_000
+        return {
+            "learning_rate": Float(0.005, 0.3, 0.05 if n_rows < 100_000 else 0.08, log=True),
+            "num_leaves": Int(4, 256, 15 if small else 31, log=True),
+            "min_child_samples": Int(2, 200, 10 if small else 20, log=True),
+            "feature_fraction": Float(0.4, 1.0, 0.9),
+            "bagging_fraction": Float(0.5, 1.0, 1.0),
+            "lambda_l1": Float(1e-3, 10.0, 1e-3, log=True),
+            "lambda_l2": Float(1e-3, 100.0, 1e-3, log=True),
+            "extra_trees": Choice((False, True), False),
+            "cat_smooth": Float(1.0, 100.0, 10.0, log=True),
+            "min_data_per_group": Int(2, 200, int(np.clip(n_rows // 100, 5, 100)), log=True),
+        }
+
+    @classmethod
+    def default_configs(cls, task: Task) -> list[dict[str, Any]]:
+        return [
+            {"learning_rate": 0.05, "num_leaves": 31, "feature_fraction": 0.9},
+            {"learning_rate": 0.05, "num_leaves": 31, "feature_fraction": 0.9, "extra_trees": True},
+            {
+                "learning_rate": 0.03,
+                "num_leaves": 128,
+                "min_child_samples": 3,
+                "feature_fraction": 0.9,
+                "lambda_l2": 1.0,
+            },
+            {
+                "learning_rate": 0.05,
+                "num_leaves": 15,
+                "min_child_samples": 50,
+                "feature_fraction": 0.6,
+                "bagging_fraction": 0.8,
+                "lambda_l2": 5.0,
+            },
+        ]
+
+    @classmethod
+    def cost(cls, n_rows: int, n_features: int, config: dict[str, Any]) -> float:
+        """Per round: a histogram pass over rows x features plus split finding per leaf."""
+        leaves = int(config.get("num_leaves", 31))
+        per_round_s = n_features * (1.2e-9 * n_rows + 2e-6 * leaves)
+        return 0.05 + expected_rounds(config, 0.05) * per_round_s

@@ -1,0 +1,6 @@
+"""Contract checks and toy data shipped with the package, for assay and for plug-ins."""
+
+from assay.testing._check_model import check_model
+from assay.testing._toy import toy_frame
+
+__all__ = ["check_model", "toy_frame"]

@@ -1,0 +1,65 @@
+"""Every registered model honours the contract, and the contract check catches breakage."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from sklearn.dummy import DummyClassifier, DummyRegressor
+
+from assay.models import MODELS, KNNModel, LinearModel, RandomForestModel
+from assay.testing import check_model
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_registered_model_passes_check_model(name: str) -> None:
+    assert MODELS[name].name == name
+    check_model(MODELS[name])
+
+
+def test_registry_holds_every_family() -> None:
+    expected = {"lightgbm", "xgboost", "catboost", "random_forest", "extra_trees", "linear", "knn"}
+    assert set(MODELS) == expected
+
+
+class _UnnormalizedProba(LinearModel):
+    def _predict_raw(self, X: Any) -> np.ndarray:
+        return 0.9 * super()._predict_raw(X)
+
+
+class _IgnoresRandomState(RandomForestModel):
+    def _estimator(self) -> Any:
+        forest = super()._estimator()
+        return forest.set_params(random_state=None, bootstrap=True)
+
+
+class _LossySave(KNNModel):
+    def _load_native(self, path: Any) -> Any:
+        return super()._load_native(path).set_params(n_neighbors=1, weights="uniform")
+
+
+class _ConfigOutsideSpace(KNNModel):
+    @classmethod
+    def default_configs(cls, task: Any) -> list[dict[str, Any]]:
+        return [{"n_neighbors": 10}, {"n_neighbors": 500}]
+
+
+class _LearnsNothing(LinearModel):
+    def _estimator(self) -> Any:
+        return DummyClassifier() if self.task == "binary" else DummyRegressor()
+
+
+@pytest.mark.parametrize(
+    ("broken", "message"),
+    [
+        (_UnnormalizedProba, "do not sum to 1"),
+        (_IgnoresRandomState, "same random_state predict differently"),
+        (_LossySave, "changed after save and load"),
+        (_ConfigOutsideSpace, "n_neighbors=500 outside"),
+        (_LearnsNothing, "not above the majority rate"),
+    ],
+)
+def test_check_model_catches_a_broken_model(broken: type, message: str) -> None:
+    with pytest.raises(AssertionError, match=message):
+        check_model(broken)

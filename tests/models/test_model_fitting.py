@@ -1,0 +1,129 @@
+"""Fitting behaviour the orchestrator relies on: round counts, time limits, input checks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from assay._types import Encoding, Task
+from assay.errors import ConfigError, SchemaMismatchError
+from assay.models import (
+    CatBoostModel,
+    ExtraTreesModel,
+    LightGBMModel,
+    LinearModel,
+    RandomForestModel,
+    XGBoostModel,
+)
+from assay.testing import toy_frame
+
+BOOSTERS = [LightGBMModel, XGBoostModel, CatBoostModel]
+
+
+def _split(task: Task, encoding: Encoding, n_rows: int = 300):
+    frames, y = toy_frame(task, n_rows, seed=3)
+    X = frames[encoding]
+    take = (lambda a, s: a.iloc[s]) if encoding is Encoding.NATIVE else (lambda a, s: a[s])
+    n = 2 * n_rows // 3
+    return take(X, slice(0, n)), y[:n], take(X, slice(n, None)), y[n:]
+
+
+@pytest.mark.parametrize("model_class", BOOSTERS)
+def test_boosters_early_stop_long_before_the_round_cap(model_class: type) -> None:
+    X, y, X_val, y_val = _split(Task.BINARY, Encoding.NATIVE)
+    model = model_class(task=Task.BINARY, learning_rate=0.3).fit(X, y, X_val=X_val, y_val=y_val)
+    assert model.n_estimators is None  # 10000 rounds allowed, early stopping must end it
+    assert 1 <= model.n_iterations_ < 500
+
+
+@pytest.mark.parametrize("model_class", BOOSTERS)
+def test_boosters_without_validation_run_a_rate_scaled_round_count(model_class: type) -> None:
+    X, y, _, _ = _split(Task.REGRESSION, Encoding.NATIVE, n_rows=120)
+    model = model_class(task=Task.REGRESSION, learning_rate=0.3).fit(X, y)
+    assert model.n_iterations_ == 50  # 15 / 0.3, the documented rule
+    capped = model_class(task=Task.REGRESSION, learning_rate=0.3, n_estimators=7).fit(X, y)
+    assert capped.n_iterations_ == 7
+
+
+@pytest.mark.parametrize("model_class", BOOSTERS)
+def test_boosters_stop_at_the_time_limit(model_class: type) -> None:
+    X, y, _, _ = _split(Task.MULTICLASS, Encoding.NATIVE)
+    model = model_class(task=Task.MULTICLASS, n_estimators=1_000_000)
+    model.fit(X, y, time_limit_s=0.3)
+    assert model.fit_time_s_ < 3.0
+    assert 1 <= model.n_iterations_ < 1_000_000
+    assert model.predict_proba(X).shape == (len(y), 3)
+
+
+@pytest.mark.parametrize("model_class", [RandomForestModel, ExtraTreesModel])
+def test_forest_grown_in_chunks_equals_one_grown_at_once(model_class: type) -> None:
+    X, y, X_val, _ = _split(Task.MULTICLASS, Encoding.ORDINAL)
+    whole = model_class(task=Task.MULTICLASS, n_estimators=40).fit(X, y)
+    chunked = model_class(task=Task.MULTICLASS, n_estimators=40).fit(X, y, time_limit_s=60)
+    assert whole.n_iterations_ == chunked.n_iterations_ == 40
+    assert np.array_equal(whole.predict_proba(X_val), chunked.predict_proba(X_val))
+
+
+@pytest.mark.parametrize("model_class", [RandomForestModel, ExtraTreesModel])
+def test_forest_predictions_do_not_depend_on_threads(model_class: type) -> None:
+    """scikit-learn sums trees in thread order; the forests here must not."""
+    X, y, _, _ = _split(Task.REGRESSION, Encoding.ORDINAL, n_rows=4_500)
+    one = model_class(task=Task.REGRESSION, n_estimators=40, n_jobs=1).fit(X, y).predict(X)
+    two = model_class(task=Task.REGRESSION, n_estimators=40, n_jobs=2).fit(X, y)
+    for _ in range(3):
+        assert np.array_equal(two.predict(X), one)
+
+
+@pytest.mark.parametrize("model_class", [RandomForestModel, ExtraTreesModel])
+def test_forest_stops_growing_when_time_runs_out(model_class: type) -> None:
+    X, y, _, _ = _split(Task.REGRESSION, Encoding.ORDINAL)
+    model = model_class(task=Task.REGRESSION, n_estimators=1_000_000)
+    model.fit(X, y, time_limit_s=0.3)
+    assert model.fit_time_s_ < 3.0
+    assert 1 <= model.n_iterations_ < 1_000_000
+
+
+def test_validation_rows_of_an_unseen_class_are_ignored() -> None:
+    X, y, X_val, y_val = _split(Task.MULTICLASS, Encoding.NATIVE)
+    keep = y != 0
+    model = LightGBMModel(task=Task.MULTICLASS, n_estimators=20)
+    model.fit(X.iloc[keep], y[keep], X_val=X_val, y_val=y_val)
+    assert np.array_equal(model.classes_, [1, 2])
+    assert model.predict_proba(X_val).shape == (len(y_val), 2)
+    assert set(model.predict(X_val)) <= {1, 2}
+
+
+def test_single_class_fold_predicts_that_class() -> None:
+    X, y, X_val, _ = _split(Task.BINARY, Encoding.ONEHOT)
+    model = LinearModel(task=Task.BINARY).fit(X[y == 1], y[y == 1])
+    assert np.array_equal(model.classes_, [1])
+    assert np.array_equal(model.predict_proba(X_val), np.ones((len(X_val), 1)))
+    assert (model.predict(X_val) == 1).all()
+
+
+def test_predict_refuses_data_encoded_differently() -> None:
+    X, y, X_val, _ = _split(Task.BINARY, Encoding.NATIVE)
+    model = LightGBMModel(task=Task.BINARY, n_estimators=5).fit(X, y)
+    with pytest.raises(SchemaMismatchError, match="columns"):
+        model.predict(X_val.rename(columns={"x0": "renamed"}))
+    with pytest.raises(ConfigError, match="DataFrame"):
+        model.predict(X_val.to_numpy())
+    X, y, _, _ = _split(Task.REGRESSION, Encoding.ONEHOT)
+    linear = LinearModel(task=Task.REGRESSION).fit(X, y)
+    with pytest.raises(SchemaMismatchError, match=f"{X.shape[1]} features"):
+        linear.predict(np.zeros((3, X.shape[1] + 1)))
+
+
+def test_regression_models_have_no_predict_proba() -> None:
+    model = LinearModel(task="regression")
+    assert not hasattr(model, "predict_proba")
+    assert hasattr(LinearModel(task="binary"), "predict_proba")
+
+
+def test_unsupported_task_is_a_config_error() -> None:
+    class RegressionOnly(LinearModel):
+        tasks = frozenset({Task.REGRESSION})
+
+    X, y, _, _ = _split(Task.BINARY, Encoding.ONEHOT)
+    with pytest.raises(ConfigError, match="does not support task 'binary'"):
+        RegressionOnly(task="binary").fit(X, y)
