@@ -41,3 +41,11 @@ def test_known_three_model_answer_with_replacement():
 def test_empty_input_is_refused():
     with pytest.raises(ValueError, match="at least one"):
         CaruanaEnsemble(get_metric("rmse", Task.REGRESSION)).fit([], np.zeros(3))
+
+
+def test_a_passed_deadline_stops_after_one_step():
+    y = np.arange(10, dtype=float)
+    ensemble = CaruanaEnsemble(get_metric("rmse", Task.REGRESSION), n_iterations=25)
+    ensemble.fit([y + 1, y - 1], y, deadline=0.0)  # monotonic time is always past 0
+    assert len(ensemble.trajectory_) == 1
+    np.testing.assert_allclose(ensemble.weights_, [1.0, 0.0])

@@ -24,6 +24,7 @@ from assay.search import Budget, CostModel, PortfolioSearcher
 
 logger = get_logger(__name__)
 _MAX_CONSECUTIVE_SKIPS = 8
+_MAX_ENSEMBLE_CANDIDATES = 25
 
 
 @dataclass(frozen=True)
@@ -99,8 +100,9 @@ class AutoML:
     ) -> AutoML:
         from assay.data import prepare
 
-        budget = Budget(self.time_limit_s) if self.time_limit_s and self.time_limit_s > 0 else None
+        started = time.monotonic()
         models = self._check_args()
+        budget = Budget(self.time_limit_s, started)
         if target is None:
             raise ConfigError("target is required: name the column to predict (target=...).")
         dataset = prepare(data, target, task=self.task, feature_types=feature_types)
@@ -154,7 +156,9 @@ class AutoML:
                     "deadline": budget.trial_deadline,
                 },
             )
-            self.predictor_ = self._ensemble(outcomes, dataset, metric, classes, y, n_folds)
+            self.predictor_ = self._ensemble(
+                outcomes, dataset, metric, classes, y, n_folds, budget.deadline
+            )
         except BaseException as exc:
             if store is not None:
                 state = (
@@ -230,14 +234,15 @@ class AutoML:
             )
         return outcomes
 
-    def _ensemble(self, outcomes, dataset, metric, classes, y, n_folds) -> Predictor:
+    def _ensemble(self, outcomes, dataset, metric, classes, y, n_folds, deadline) -> Predictor:
+        """Caruana selection over the best trials, stopped early rather than overrun."""
         from assay.ensemble import CaruanaEnsemble
 
         done = sorted(
             (o for o in outcomes if o.state is TrialState.COMPLETE),
             key=lambda o: metric.loss(o.score),
-        )
-        ensemble = CaruanaEnsemble(metric).fit([o.fit.oof for o in done], y)
+        )[:_MAX_ENSEMBLE_CANDIDATES]
+        ensemble = CaruanaEnsemble(metric).fit([o.fit.oof for o in done], y, deadline=deadline)
         members = [
             Member(
                 o.candidate.model,

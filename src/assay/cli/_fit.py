@@ -55,8 +55,7 @@ def fit(
             )
             bar.update(job, completed=time_s - progress.time_left_s, status=status)
 
-        target_arg: str | int = int(target) if target.isdigit() else target
-        automl.fit(data, target=target_arg, callback=show)
+        automl.fit(data, target=target, callback=show)
         bar.update(job, completed=time_s, status="done")
     predictor = automl.predictor_
     out = out or settings().home / (automl.run_id_ or "last") / "predictor"

@@ -3,6 +3,8 @@ inclusion most improves the metric of the averaged out-of-fold predictions."""
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from assay.evaluate._cv import safe_score
@@ -16,7 +18,10 @@ class CaruanaEnsemble:
         self.metric = metric
         self.n_iterations = n_iterations
 
-    def fit(self, predictions: list[np.ndarray], y: np.ndarray) -> CaruanaEnsemble:
+    def fit(
+        self, predictions: list[np.ndarray], y: np.ndarray, deadline: float | None = None
+    ) -> CaruanaEnsemble:
+        """`deadline` (a time.monotonic() value) ends selection early; at least one step runs."""
         if not predictions:
             raise ValueError("CaruanaEnsemble needs at least one model's predictions.")
         n_models = len(predictions)
@@ -24,6 +29,8 @@ class CaruanaEnsemble:
         total = np.zeros_like(predictions[0], dtype=float)
         self.trajectory_: list[float] = []
         for step in range(1, self.n_iterations + 1):
+            if step > 1 and deadline is not None and time.monotonic() > deadline:
+                break
             losses = [self._loss(y, (total + pred) / step) for pred in predictions]
             best = int(np.argmin(losses))  # ties go to the earlier (better-ranked) model
             counts[best] += 1

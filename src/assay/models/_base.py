@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from abc import ABC, abstractmethod
 from enum import Enum
 from pathlib import Path
 from typing import Any, ClassVar
@@ -48,7 +49,7 @@ def _take(X: Any, mask: np.ndarray) -> Any:
     return X.iloc[mask] if isinstance(X, pd.DataFrame) else X[mask]
 
 
-class Model(BaseEstimator):
+class Model(ABC, BaseEstimator):
     """A tabular model with a declared search space, time-capped fit and native save/load."""
 
     name: ClassVar[str] = ""
@@ -57,31 +58,36 @@ class Model(BaseEstimator):
     artifact_file: ClassVar[str] = ""  # the file save() writes the fitted model to
 
     # -- family hooks -------------------------------------------------------------------
+    @abstractmethod
     def _fit(self, X: Any, y: np.ndarray, X_val: Any, y_val: Any, deadline: float | None) -> None:
         """Train on encoded labels (0..K-1) or float targets; set `model_`."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _predict_raw(self, X: Any) -> np.ndarray:
         """(n, K) probabilities for classification, (n,) values for regression."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _save_native(self, path: Path) -> None:
-        raise NotImplementedError
+        """Write the fitted model to `path` in the library's own format."""
 
+    @abstractmethod
     def _load_native(self, path: Path) -> Any:
-        raise NotImplementedError
+        """Read what `_save_native` wrote; returns the value for `model_`."""
 
     @classmethod
+    @abstractmethod
     def search_space(cls, n_rows: int, n_features: int, task: Task) -> dict[str, Distribution]:
-        raise NotImplementedError
+        """Hyperparameter distributions; each default suits data of this size."""
 
     @classmethod
+    @abstractmethod
     def default_configs(cls, task: Task) -> list[dict[str, Any]]:
-        raise NotImplementedError
+        """Ordered portfolio entries: the best single default first, then diverse ones."""
 
     @classmethod
+    @abstractmethod
     def cost(cls, n_rows: int, n_features: int, config: dict[str, Any]) -> float:
-        raise NotImplementedError
+        """Rough seconds for one fit on 2 cores; the budget rescales it by observed times."""
 
     # -- public API ---------------------------------------------------------------------
     def fit(

@@ -7,6 +7,7 @@ refuse a file that asks for anything else.
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from pathlib import Path
 from typing import Any
 
@@ -51,13 +52,14 @@ class SklearnModel(Model):
 
     artifact_file = "model.skops"
 
+    @abstractmethod
     def _estimator(self) -> Any:
         """A fresh, unfitted scikit-learn estimator for this task and these params."""
-        raise NotImplementedError
 
     @classmethod
+    @abstractmethod
     def _estimator_types(cls) -> tuple[type, ...]:
-        raise NotImplementedError
+        """The estimator classes a saved file may hold (checked after loading)."""
 
     def _fit(self, X: Any, y: np.ndarray, X_val: Any, y_val: Any, deadline: float | None) -> None:
         self.model_ = self._estimator().fit(X, y)
