@@ -63,14 +63,16 @@ class Predictor:
             raise AttributeError("A regression predictor has no classes_.")
         return np.asarray(self.classes)
 
-    def _frame(self, data) -> pd.DataFrame:
-        from assay.data import check_predict_frame, read_table
+    @staticmethod
+    def _read(data) -> pd.DataFrame:
+        from assay.data import read_table
 
-        frame = data if isinstance(data, pd.DataFrame) else read_table(data)
-        return check_predict_frame(frame, self.schema)
+        return data if isinstance(data, pd.DataFrame) else read_table(data)
 
     def _raw(self, data) -> np.ndarray:
-        X = self._frame(data)
+        from assay.data import check_predict_frame
+
+        X = check_predict_frame(self._read(data), self.schema)
         n_classes = len(self.classes) if self.classes is not None else 0
         return sum(m.weight * m.predict_raw(X, self.task, n_classes) for m in self.members)
 
@@ -90,7 +92,7 @@ class Predictor:
 
     def predictions_frame(self, data) -> pd.DataFrame:
         """The predictions-file layout: id columns, `prediction`, then `proba_<class>`."""
-        frame = data if isinstance(data, pd.DataFrame) else self._read(data)
+        frame = self._read(data)
         out = pd.DataFrame(index=frame.index)
         for column in self.schema.columns:
             if column.type is FeatureType.ID and column.name in frame.columns:
@@ -103,12 +105,6 @@ class Predictor:
         else:
             out["prediction"] = raw
         return out
-
-    @staticmethod
-    def _read(data) -> pd.DataFrame:
-        from assay.data import read_table
-
-        return read_table(data)
 
     def leaderboard(self) -> pd.DataFrame:
         return self._leaderboard.copy()

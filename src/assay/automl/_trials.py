@@ -59,7 +59,7 @@ def run_trial(trial_no: int, candidate: Candidate, model_cls: type, ctx: dict) -
             str(exc),
             time.monotonic() - started,
         )
-    except (MemoryError, Exception) as exc:  # one failing config must not end the run
+    except Exception as exc:  # one failing config must not end the run
         logger.warning("trial %d (%s) failed: %s", trial_no, candidate.model, exc)
         error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         return TrialOutcome(

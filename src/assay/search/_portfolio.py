@@ -64,9 +64,7 @@ class PortfolioSearcher:
         ranked = sorted(self._best_loss, key=self._best_loss.get)
         if not ranked:
             return None
-        family = ranked[
-            min(int(self._rng.integers(0, 3)), len(ranked) - 1) if len(ranked) > 1 else 0
-        ]
+        family = ranked[int(self._rng.integers(0, min(3, len(ranked))))]  # one of the best 3
         space = self.models[family].search_space(self.n_rows, self.n_features, self.task)
         return Candidate(family, _space.sample(space, self._rng), "random")
 
