@@ -1,11 +1,14 @@
-"""Side-by-side benchmark on the public tabular suite (../shared/datasets/manifest.json).
+"""One benchmark harness for every framework (see benchmarks/README.md).
 
-Each (dataset, system) runs in its own process on the same seeded 80/20 split (stratified
-for classification) with the same time budget; the score on the 20%, fit and predict time
-and the process's peak memory go to a CSV row by row, so an interrupted run resumes.
+    python benchmarks/run.py --suite tabular --budget 60 --folds 1 \
+        --frameworks assay,autogluon-best,autogluon-medium,flaml,lightgbm,constant
 
-    python benchmarks/run.py --time 60                 # all datasets, assay and lightgbm
-    python benchmarks/run.py --time 60 --datasets credit-g,vehicle --systems assay
+For each dataset and fold (a seeded 80/20 split, stratified for classification; fold k uses
+seed k), every framework runs in its own subprocess and interpreter on the same split files,
+interleaved per dataset so machine drift hits all alike. The harness scores the predictions
+itself (auc / logloss / rmse as in the AutoML Benchmark), samples the peak memory of the
+whole process tree, and appends one row per (framework, dataset, fold) to the results CSV,
+so an interrupted run resumes and a finished slice is skipped.
 """
 
 from __future__ import annotations
@@ -13,8 +16,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import os
-import resource
+import shutil
 import subprocess
 import sys
 import time
@@ -22,20 +24,31 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import psutil
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from frameworks import FRAMEWORKS  # noqa: E402
+from frameworks.constant_fw import constant_prediction  # noqa: E402
+
 FIELDS = [
     "dataset",
-    "system",
-    "seed",
-    "time_limit_s",
+    "framework",
+    "fold",
+    "budget_s",
+    "task",
     "metric",
     "score",
-    "fit_time_s",
-    "predict_time_s",
-    "peak_memory_mb",
     "status",
+    "fit_s",
+    "overrun_s",
+    "predict_s_per_1000",
+    "peak_memory_mb",
+    "n_train",
+    "n_test",
     "error",
+    "finished_at",
 ]
 
 
@@ -47,15 +60,17 @@ def split(frame: pd.DataFrame, target: str, task: str, seed: int):
     return train_test_split(frame, test_size=0.2, random_state=seed, stratify=stratify)
 
 
-def score(metric: str, y_true: pd.Series, pred: np.ndarray, classes: list) -> float:
+def score(metric: str, y_true: pd.Series, pred: np.ndarray, classes: list[str]) -> float:
+    """AMLB conventions; labels compared as text since frameworks differ in label dtype."""
     from sklearn import metrics
 
     if metric == "rmse":
         return float(np.sqrt(metrics.mean_squared_error(y_true.astype(float), pred)))
     index = {c: i for i, c in enumerate(classes)}
-    keep = y_true.map(lambda v: v in index).to_numpy()
-    y = y_true[keep].map(index).to_numpy(dtype=int)
-    proba = np.clip(pred[keep], 1e-15, 1)
+    y_text = y_true.astype(str)
+    keep = y_text.isin(index).to_numpy()
+    y = y_text[keep].map(index).to_numpy(dtype=int)
+    proba = np.clip(np.asarray(pred, dtype=float)[keep], 1e-15, 1)
     proba = proba / proba.sum(axis=1, keepdims=True)
     if metric == "auc":
         return float(metrics.roc_auc_score(y, proba[:, 1]))
@@ -64,157 +79,147 @@ def score(metric: str, y_true: pd.Series, pred: np.ndarray, classes: list) -> fl
     raise ValueError(f"unknown metric {metric}")
 
 
-def run_assay(train, test, spec, time_s, seed):
-    from assay import AutoML
+def tabular_suite(names: list[str]):
+    """(name, frame, target, task, metric) for the manifest's tabular datasets."""
+    from assay.data import benchmark_datasets, load_benchmark
 
-    automl = AutoML(
-        task=spec.task.value, metric=spec.metric, time_limit_s=time_s, random_state=seed
-    )
-    started = time.monotonic()
-    automl.fit(train, target=spec.target)
-    fit_s = time.monotonic() - started
-    started = time.monotonic()
-    X_test = test.drop(columns=[spec.target])
-    if spec.task.value == "regression":
-        pred = np.asarray(automl.predict(X_test), dtype=float)
-        classes = []
-    else:
-        proba = automl.predict_proba(X_test)
-        pred, classes = proba.to_numpy(), list(proba.columns)
-    return pred, classes, fit_s, time.monotonic() - started
+    for spec in benchmark_datasets():
+        if not names or spec.name in names:
+            frame, spec = load_benchmark(spec.name)
+            frame.columns = [str(c) for c in frame.columns]
+            yield spec.name, frame, str(spec.target), spec.task.value, spec.metric
 
 
-def run_lightgbm(train, test, spec, time_s, seed):
-    """LightGBM with its default parameters; text columns as pandas categories."""
-    import lightgbm as lgb
-
-    def prepare(frame):
-        X = frame.drop(columns=[spec.target]).copy()
-        for column in X.columns:
-            if not pd.api.types.is_numeric_dtype(X[column]):
-                X[column] = X[column].astype("category")
-        return X
-
-    X_train, X_test = prepare(train), prepare(test)
-    for column in X_train.select_dtypes("category").columns:
-        X_test[column] = pd.Categorical(X_test[column], categories=X_train[column].cat.categories)
-    regression = spec.task.value == "regression"
-    model = (lgb.LGBMRegressor if regression else lgb.LGBMClassifier)(random_state=seed, verbose=-1)
-    y_train = train[spec.target] if regression else train[spec.target].astype(str)
-    started = time.monotonic()
-    model.fit(X_train, y_train)
-    fit_s = time.monotonic() - started
-    started = time.monotonic()
-    if regression:
-        pred, classes = model.predict(X_test), []
-    else:
-        pred, classes = model.predict_proba(X_test), list(model.classes_)
-    return pred, classes, fit_s, time.monotonic() - started
+SUITES = {"tabular": tabular_suite}
 
 
-SYSTEMS = {"assay": run_assay, "lightgbm": run_lightgbm}
+def run_child(command: list[str], timeout_s: float) -> tuple[int | None, float, str]:
+    """Run `command`, sampling the RSS of its whole process tree; kill the tree on timeout."""
+    with open(Path(command[-1]) / "stderr.txt", "w") as stderr:
+        proc = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True
+        )
+        parent, peak, deadline = psutil.Process(proc.pid), 0.0, time.monotonic() + timeout_s
+        while proc.poll() is None:
+            try:
+                tree = [parent, *parent.children(recursive=True)]
+                peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()) / 2**20)
+            except psutil.Error:
+                pass
+            if time.monotonic() > deadline:
+                for p in [parent, *parent.children(recursive=True)]:
+                    p.kill()
+                proc.wait()
+                return None, peak, "timeout"
+            time.sleep(0.1)
+    tail = (Path(command[-1]) / "stderr.txt").read_text().strip().splitlines()[-1:]
+    return proc.returncode, peak, tail[0] if tail else ""
 
 
-def child(system: str, dataset: str, time_s: float, seed: int, out: str) -> None:
-    """Runs one (system, dataset) in this process and writes one JSON result to `out`."""
-    from assay.data import load_benchmark
-
-    frame, spec = load_benchmark(dataset)
-    train, test = split(frame, spec.target, spec.task.value, seed)
-    y_test = test[spec.target]
-    pred, classes, fit_s, predict_s = SYSTEMS[system](train, test, spec, time_s, seed)
-    if spec.task.value != "regression":  # compare labels as text: systems differ in dtype
-        classes, y_test = [str(c) for c in classes], y_test.astype(str)
-    result = {
-        "metric": spec.metric,
-        "score": score(spec.metric, y_test, pred, classes),
-        "fit_time_s": fit_s,
-        "predict_time_s": predict_s,
-        "peak_memory_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-    }
-    Path(out).write_text(json.dumps(result))
-
-
-def done_rows(path: Path) -> set[tuple[str, str, str]]:
+def finished(path: Path) -> set[tuple[str, str, str, str]]:
     if not path.exists():
         return set()
     with path.open() as handle:
-        return {(r["dataset"], r["system"], r["seed"]) for r in csv.DictReader(handle)}
+        return {
+            (r["dataset"], r["framework"], r["fold"], r["budget_s"]) for r in csv.DictReader(handle)
+        }
+
+
+def append(path: Path, row: dict) -> None:
+    new = not path.exists()
+    with path.open("a", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=FIELDS, extrasaction="ignore")
+        if new:
+            writer.writeheader()
+        writer.writerow(row)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--time", type=float, default=60)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--datasets", default="")
-    parser.add_argument("--systems", default="assay,lightgbm")
-    parser.add_argument("--out", default=None)
-    parser.add_argument("--child", nargs=5, metavar=("SYSTEM", "DATASET", "TIME", "SEED", "OUT"))
+    parser = argparse.ArgumentParser(description="assay and its peers on the same splits.")
+    parser.add_argument("--frameworks", default="assay,lightgbm,constant")
+    parser.add_argument("--suite", default="tabular", choices=sorted(SUITES))
+    parser.add_argument("--budget", type=float, default=60)
+    parser.add_argument("--folds", type=int, default=1)
+    parser.add_argument("--datasets", default="", help="comma-separated names (default all)")
+    parser.add_argument("--n-jobs", type=int, default=2)
+    parser.add_argument("--out", default=None, help="results CSV")
     args = parser.parse_args()
-    if args.child:
-        system, dataset, time_s, seed, out = args.child
-        child(system, dataset, float(time_s), int(seed), out)
-        return
-
-    from assay.data import benchmark_datasets
-
-    names = [d.name for d in benchmark_datasets()]
-    if args.datasets:
-        names = [n for n in args.datasets.split(",") if n]
-    out = Path(args.out or HERE / "results" / f"tabular_{int(args.time)}s.csv")
+    frameworks = [FRAMEWORKS[name] for name in args.frameworks.split(",") if name]
+    out = Path(args.out or HERE / "results" / f"{args.suite}_{int(args.budget)}s.csv")
     out.parent.mkdir(parents=True, exist_ok=True)
-    finished = done_rows(out)
+    done = finished(out)
     work = HERE / ".work"
-    work.mkdir(exist_ok=True)
-    env = dict(os.environ, ASSAY_HOME=str(work / "assay-home"))
-    for dataset in names:
-        for system in args.systems.split(","):
-            if (dataset, system, str(args.seed)) in finished:
-                continue
-            result_file = work / f"{dataset}-{system}-{args.seed}.json"
-            result_file.unlink(missing_ok=True)
-            row = {
-                "dataset": dataset,
-                "system": system,
-                "seed": args.seed,
-                "time_limit_s": args.time,
-                "status": "ok",
-                "error": "",
-            }
-            command = [
-                sys.executable,
-                __file__,
-                "--child",
-                system,
-                dataset,
-                str(args.time),
-                str(args.seed),
-                str(result_file),
+    names = [n for n in args.datasets.split(",") if n]
+    for name, frame, target, task, metric in SUITES[args.suite](names):
+        for fold in range(args.folds):
+            todo = [
+                f for f in frameworks if (name, f.name, str(fold), f"{args.budget:g}") not in done
             ]
-            try:
-                proc = subprocess.run(
-                    command, env=env, capture_output=True, text=True, timeout=args.time * 3 + 120
+            if not todo:
+                continue
+            train, test = split(frame, target, task, seed=fold)
+            fallback, fallback_classes = constant_prediction(train[target], task, len(test))
+            fallback_score = score(metric, test[target], fallback, fallback_classes or [])
+            for framework in todo:
+                workdir = work / f"{name}-{fold}-{framework.name}"
+                shutil.rmtree(workdir, ignore_errors=True)
+                workdir.mkdir(parents=True)
+                train.to_parquet(workdir / "train.parquet")
+                test.drop(columns=[target]).to_parquet(workdir / "test.parquet")
+                spec = {
+                    "target": target,
+                    "task": task,
+                    "metric": metric,
+                    "seed": fold,
+                    "budget_s": args.budget,
+                    "n_jobs": args.n_jobs,
+                    "options": framework.options,
+                }
+                (workdir / "spec.json").write_text(json.dumps(spec))
+                row = {
+                    "dataset": name,
+                    "framework": framework.name,
+                    "fold": fold,
+                    "budget_s": f"{args.budget:g}",
+                    "task": task,
+                    "metric": metric,
+                    "n_train": len(train),
+                    "n_test": len(test),
+                    "error": "",
+                }
+                command = [
+                    framework.python(sys.executable),
+                    str(HERE / "frameworks/_child.py"),
+                    framework.module,
+                    str(workdir),
+                ]
+                code, peak, message = run_child(command, timeout_s=args.budget * 3 + 300)
+                row["peak_memory_mb"] = round(peak, 1)
+                if code == 0 and (workdir / "result.json").exists():
+                    result = json.loads((workdir / "result.json").read_text())
+                    pred = np.load(workdir / "pred.npy")
+                    row.update(
+                        status="ok",
+                        fit_s=round(result["fit_s"], 2),
+                        overrun_s=round(max(0.0, result["fit_s"] - args.budget), 2),
+                        predict_s_per_1000=round(1000 * result["predict_s"] / len(test), 4),
+                        score=score(metric, test[target], pred, result["classes"]),
+                    )
+                else:  # scored as the constant predictor, as in the AutoML Benchmark
+                    row.update(
+                        status="error" if code is not None else "timeout",
+                        score=fallback_score,
+                        error=message[:300],
+                    )
+                row["finished_at"] = time.strftime("%Y-%m-%d %H:%M:%S")
+                append(out, row)
+                shutil.rmtree(workdir, ignore_errors=True)
+                print(
+                    f"{name:20s} fold {fold} {framework.name:17s} {row['status']:7s} "
+                    f"{row['score']:.5g} fit {row.get('fit_s', '-')}s "
+                    f"{row['peak_memory_mb']:.0f} MB",
+                    flush=True,
                 )
-                if proc.returncode != 0 or not result_file.exists():
-                    row.update(status="error", error=proc.stderr.strip().splitlines()[-1:])
-                else:
-                    row.update(json.loads(result_file.read_text()))
-            except subprocess.TimeoutExpired:
-                row.update(status="timeout")
-            write_header = not out.exists()
-            with out.open("a", newline="") as handle:
-                writer = csv.DictWriter(handle, fieldnames=FIELDS, extrasaction="ignore")
-                if write_header:
-                    writer.writeheader()
-                writer.writerow(row)
-            print(
-                f"{dataset:22s} {system:10s} {row.get('score', '-')!s:>22} "
-                f"fit {row.get('fit_time_s', 0):.1f}s {row['status']}",
-                flush=True,
-            )
-    from summarize import summarize
-
-    summarize(out)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,37 @@
+"""AutoGluon TabularPredictor with a preset (best_quality or medium_quality)."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+
+METRICS = {"auc": "roc_auc", "logloss": "log_loss", "rmse": "root_mean_squared_error"}
+
+
+def fit_predict(train, test, spec):
+    from autogluon.tabular import TabularPredictor
+
+    with tempfile.TemporaryDirectory(prefix="ag-") as path:
+        predictor = TabularPredictor(
+            label=spec["target"],
+            problem_type=spec["task"],
+            eval_metric=METRICS[spec["metric"]],
+            path=path,
+            verbosity=0,
+        )
+        started = time.monotonic()
+        predictor.fit(
+            train,
+            time_limit=spec["budget_s"],
+            presets=spec["options"]["presets"],
+            num_cpus=spec["n_jobs"],
+        )
+        fit_s = time.monotonic() - started
+        started = time.monotonic()
+        if spec["task"] == "regression":
+            pred, classes = predictor.predict(test).to_numpy(dtype=float), None
+        else:
+            proba = predictor.predict_proba(test)
+            pred, classes = proba.to_numpy(), list(proba.columns)
+        predict_s = time.monotonic() - started
+    return {"pred": pred, "classes": classes, "fit_s": fit_s, "predict_s": predict_s}
