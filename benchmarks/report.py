@@ -1,0 +1,176 @@
+"""Turns a results CSV of run.py into a markdown report and a PNG chart beside it.
+
+    python benchmarks/report.py benchmarks/results/tabular_60s.csv
+
+Normalized score per (dataset, fold): 0 = the constant predictor, 1 = the best framework in
+the run (below 0 is worse than constant). Failed runs carry the constant predictor's score,
+as in the AutoML Benchmark. Pairwise: wins/losses/ties of assay against each peer, win rate
+(ties count half) and a two-sided sign test over the decided pairs.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+LOWER_IS_BETTER = {"logloss", "rmse"}
+ORDER = ["assay", "autogluon-best", "autogluon-medium", "flaml", "lightgbm", "constant"]
+
+
+def normalized(rows: pd.DataFrame) -> pd.DataFrame:
+    """Adds `loss` (lower is better) and `normalized` columns."""
+    rows = rows.copy()
+    sign = np.where(rows.metric.isin(LOWER_IS_BETTER), 1.0, -1.0)
+    rows["loss"] = sign * rows.score
+    key = ["dataset", "fold"]
+    best = rows.groupby(key).loss.transform("min")
+    const = rows[rows.framework == "constant"].set_index(key).loss
+    rows["const_loss"] = [const.get(tuple(k), np.nan) for k in rows[key].to_numpy()]
+    span = rows.const_loss - best
+    rows["normalized"] = np.where(span > 0, (rows.const_loss - rows.loss) / span, np.nan)
+    rows["rank"] = rows.groupby(key).loss.rank(method="average")
+    return rows
+
+
+def _median_ratio(table: pd.DataFrame, a: str, b: str) -> float:
+    ratios = (table[a] / table[b]).replace([np.inf, -np.inf], np.nan)
+    return float(np.nanmedian(ratios)) if ratios.notna().any() else float("nan")
+
+
+def pairwise(rows: pd.DataFrame, system: str = "assay") -> pd.DataFrame:
+    from scipy.stats import binomtest
+
+    wide = rows.pivot_table(index=["dataset", "fold"], columns="framework", values="loss")
+    fit = rows.pivot_table(index=["dataset", "fold"], columns="framework", values="fit_s")
+    memory = rows.pivot_table(
+        index=["dataset", "fold"], columns="framework", values="peak_memory_mb"
+    )
+    predict = rows.pivot_table(
+        index=["dataset", "fold"], columns="framework", values="predict_s_per_1000"
+    )
+    out = []
+    for peer in [f for f in ORDER if f in wide.columns and f != system]:
+        both = wide[[system, peer]].dropna()
+        wins = int((both[system] < both[peer]).sum())
+        losses = int((both[system] > both[peer]).sum())
+        ties = len(both) - wins - losses
+        p = binomtest(wins, wins + losses).pvalue if wins + losses else float("nan")
+        out.append(
+            {
+                "peer": peer,
+                "n": len(both),
+                "wins": wins,
+                "losses": losses,
+                "ties": ties,
+                "win_rate": (wins + 0.5 * ties) / len(both) if len(both) else float("nan"),
+                "sign_test_p": p,
+                "fit_time_ratio": _median_ratio(fit, system, peer),
+                "memory_ratio": _median_ratio(memory, system, peer),
+                "predict_time_ratio": _median_ratio(predict, system, peer),
+            }
+        )
+    return pd.DataFrame(out)
+
+
+def _table(frame: pd.DataFrame, digits: int = 4) -> str:
+    def cell(v):
+        if isinstance(v, float):
+            return "-" if np.isnan(v) else f"{v:.{digits}g}"
+        return str(v)
+
+    lines = ["| " + " | ".join(map(str, frame.columns)) + " |", "|" + "---|" * len(frame.columns)]
+    lines += [
+        "| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)
+    ]
+    return "\n".join(lines)
+
+
+def chart(rows: pd.DataFrame, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    frameworks = [f for f in ORDER if f in set(rows.framework)]
+    data = [rows[rows.framework == f].normalized.dropna().clip(lower=-0.5) for f in frameworks]
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    ax.boxplot(data, showmeans=True)
+    ax.set_xticks(range(1, len(frameworks) + 1), frameworks, rotation=15)
+    for i, values in enumerate(data, start=1):
+        ax.scatter(
+            np.full(len(values), i) + np.random.default_rng(i).uniform(-0.12, 0.12, len(values)),
+            values,
+            s=10,
+            alpha=0.6,
+        )
+    ax.set_ylabel("normalized score (0 = constant, 1 = best)")
+    ax.set_title(path.stem.replace("_", " "))
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def report(csv_path: Path) -> str:
+    rows = normalized(pd.read_csv(csv_path))
+    budget = rows.budget_s.iloc[0]
+    frameworks = [f for f in ORDER if f in set(rows.framework)]
+    scores = rows.pivot_table(index="dataset", columns="framework", values="score")[frameworks]
+    metric = rows.groupby("dataset").metric.first()
+    scores.insert(0, "metric", metric)
+    summary = (
+        rows.groupby("framework")
+        .agg(
+            mean_normalized=("normalized", "mean"),
+            mean_rank=("rank", "mean"),
+            failures=("status", lambda s: int((s != "ok").sum())),
+            max_fit_s=("fit_s", "max"),
+            runs_over_budget_5pct=("fit_s", lambda s: int((s > 1.05 * budget).sum())),
+            median_predict_s_per_1000=("predict_s_per_1000", "median"),
+            median_peak_mb=("peak_memory_mb", "median"),
+        )
+        .reindex(frameworks)
+        .reset_index()
+    )
+    n_sets = rows.groupby(["dataset", "fold"]).ngroups
+    text = [
+        f"# {csv_path.stem}: {n_sets} dataset-folds, {budget:g} s budget, 2 cores",
+        "",
+        f"Reproduce: `python benchmarks/run.py --suite tabular --budget {budget:g} "
+        f"--folds {rows.fold.nunique()} --frameworks {','.join(frameworks)}"
+        + (f" --datasets {','.join(sorted(set(rows.dataset)))}" if n_sets < 20 else "")
+        + f"`; then `python benchmarks/report.py {csv_path.as_posix()}`.",
+        "",
+        "## Summary",
+        "",
+        _table(summary),
+        "",
+        "## assay against each framework",
+        "",
+        _table(pairwise(rows)) if "assay" in frameworks else "(assay not in this run)",
+        "",
+        "Ratios are medians of assay / peer per dataset (below 1: assay is faster or smaller).",
+        "",
+        "## Scores on the 20% test split (auc higher is better; logloss and rmse lower)",
+        "",
+        _table(scores.reset_index()),
+        "",
+    ]
+    failed = rows[rows.status != "ok"]
+    if len(failed):
+        text += [
+            "## Failures (scored as the constant predictor)",
+            "",
+            _table(failed[["dataset", "framework", "status", "error"]]),
+            "",
+        ]
+    markdown = "\n".join(text)
+    csv_path.with_suffix(".md").write_text(markdown)
+    chart(rows, csv_path.with_suffix(".png"))
+    return markdown
+
+
+if __name__ == "__main__":
+    print(report(Path(sys.argv[1])))

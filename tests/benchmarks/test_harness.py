@@ -1,0 +1,100 @@
+"""The benchmark harness: scoring conventions, the report's arithmetic, and resuming."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
+sys.path.insert(0, str(BENCH))
+
+import report  # noqa: E402
+import run  # noqa: E402
+from frameworks.constant_fw import constant_prediction  # noqa: E402
+
+
+def test_score_compares_labels_as_text_and_follows_amlb_metrics():
+    y = pd.Series([1, 0, 1, 1])
+    proba = np.array([[0.2, 0.8], [0.9, 0.1], [0.4, 0.6], [0.3, 0.7]])
+    assert run.score("auc", y, proba, ["0", "1"]) == 1.0
+    assert run.score("auc", y, proba[:, ::-1], ["1", "0"]) == 1.0  # column order follows classes
+    assert run.score("logloss", y, proba, ["0", "1"]) == pytest.approx(
+        -np.mean(np.log([0.8, 0.9, 0.6, 0.7]))
+    )
+    assert run.score("rmse", pd.Series([1.0, 3.0]), np.array([2.0, 2.0]), []) == 1.0
+
+
+def test_constant_predictor_uses_training_frequencies():
+    pred, classes = constant_prediction(pd.Series(["b", "a", "b", "b"]), "binary", 3)
+    assert classes == ["a", "b"] and pred.shape == (3, 2)
+    np.testing.assert_allclose(pred[0], [0.25, 0.75])
+    values, none = constant_prediction(pd.Series([1.0, 3.0]), "regression", 2)
+    assert none is None and values.tolist() == [2.0, 2.0]
+
+
+def test_split_is_seeded_and_stratified():
+    frame = pd.DataFrame({"x": range(100), "y": [0] * 80 + [1] * 20})
+    train_a, test_a = run.split(frame, "y", "binary", seed=3)
+    train_b, _ = run.split(frame, "y", "binary", seed=3)
+    assert train_a.x.tolist() == train_b.x.tolist()
+    assert len(test_a) == 20 and test_a.y.sum() == 4
+
+
+def rows(scores: dict[str, float], metric: str = "auc", dataset: str = "d") -> list[dict]:
+    return [
+        {
+            "dataset": dataset,
+            "framework": f,
+            "fold": 0,
+            "budget_s": 60,
+            "metric": metric,
+            "score": s,
+            "status": "ok",
+            "fit_s": 60.0,
+            "predict_s_per_1000": 1.0,
+            "peak_memory_mb": 100.0,
+        }
+        for f, s in scores.items()
+    ]
+
+
+def test_normalized_score_ranks_and_sign_test():
+    frame = pd.DataFrame(
+        rows({"assay": 0.9, "flaml": 0.8, "constant": 0.5})
+        + rows({"assay": 1.0, "flaml": 2.0, "constant": 3.0}, metric="rmse", dataset="r")
+    )
+    scored = report.normalized(frame).set_index(["dataset", "framework"])
+    assert scored.loc[("d", "assay"), "normalized"] == 1.0
+    assert scored.loc[("d", "flaml"), "normalized"] == pytest.approx(0.75)
+    assert scored.loc[("r", "flaml"), "normalized"] == pytest.approx(0.5)
+    assert scored.loc[("r", "constant"), "rank"] == 3
+    pairs = report.pairwise(report.normalized(frame)).set_index("peer")
+    assert pairs.loc["flaml", "wins"] == 2 and pairs.loc["flaml", "win_rate"] == 1.0
+    assert pairs.loc["flaml", "sign_test_p"] == pytest.approx(0.5)
+
+
+def test_a_finished_slice_is_not_run_again(tmp_path, datasets_dir):
+    out = tmp_path / "slice.csv"
+    command = [
+        sys.executable,
+        str(BENCH / "run.py"),
+        "--frameworks",
+        "lightgbm,constant",
+        "--datasets",
+        "blood-transfusion",
+        "--budget",
+        "5",
+        "--out",
+        str(out),
+    ]
+    subprocess.run(command, check=True, capture_output=True, timeout=300)
+    first = pd.read_csv(out)
+    assert sorted(first.framework) == ["constant", "lightgbm"]
+    assert (first.status == "ok").all() and first.score.between(0.5, 1).all()
+    again = subprocess.run(command, check=True, capture_output=True, text=True, timeout=300)
+    assert again.stdout == "" and len(pd.read_csv(out)) == 2
+    markdown = report.report(out)
+    assert "lightgbm" in markdown and out.with_suffix(".png").stat().st_size > 0
