@@ -49,6 +49,7 @@ FIELDS = [
     "n_test",
     "error",
     "finished_at",
+    "version",
 ]
 
 
@@ -126,7 +127,17 @@ def finished(path: Path) -> set[tuple[str, str, str, str]]:
 
 
 def append(path: Path, row: dict) -> None:
+    """Append one row; a file written before a column was added is rewritten with it."""
     new = not path.exists()
+    if not new:
+        with path.open() as handle:
+            reader = csv.DictReader(handle)
+            if reader.fieldnames != FIELDS:
+                old = list(reader)
+                with path.open("w", newline="") as out:
+                    writer = csv.DictWriter(out, fieldnames=FIELDS, extrasaction="ignore")
+                    writer.writeheader()
+                    writer.writerows(old)
     with path.open("a", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=FIELDS, extrasaction="ignore")
         if new:
@@ -204,6 +215,7 @@ def main() -> None:
                         overrun_s=round(max(0.0, result["fit_s"] - args.budget), 2),
                         predict_s_per_1000=round(1000 * result["predict_s"] / len(test), 4),
                         score=score(metric, test[target], pred, result["classes"]),
+                        version=result.get("version", ""),
                     )
                 else:  # scored as the constant predictor, as in the AutoML Benchmark
                     row.update(

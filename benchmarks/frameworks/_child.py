@@ -15,6 +15,18 @@ import numpy as np
 import pandas as pd
 
 
+def package_version(name: str | None) -> str:
+    """The installed version of the framework's package, so a row says what it measured."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    if name is None:
+        return ""
+    try:
+        return f"{name} {version(name)}"
+    except PackageNotFoundError:
+        return f"{name} ?"
+
+
 def main() -> None:
     module_name, workdir = sys.argv[1], Path(sys.argv[2])
     sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -25,6 +37,9 @@ def main() -> None:
     result = adapter.fit_predict(train, test, spec)
     np.save(workdir / "pred.npy", np.asarray(result.pop("pred"), dtype=float))
     result["classes"] = [str(c) for c in result.get("classes") or []]
+    result["version"] = package_version(getattr(adapter, "PACKAGE", None))
+    if hasattr(adapter, "source_revision"):
+        result["version"] += f"+{adapter.source_revision()}"
     (workdir / "result.json").write_text(json.dumps(result))
 
 

@@ -6,6 +6,25 @@ import time
 
 import numpy as np
 
+PACKAGE = "assay"
+
+
+def source_revision() -> str:
+    """The commit of the imported assay source, with `-dirty` when src/ differs from it."""
+    import subprocess
+    from pathlib import Path
+
+    import assay
+
+    src = Path(assay.__file__).resolve().parent
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=src, capture_output=True, text=True)
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    commit = git("rev-parse", "--short=10", "HEAD") or "unknown"
+    return commit + ("-dirty" if git("status", "--porcelain", "--", ".") else "")
+
 
 def fit_predict(train, test, spec):
     from assay import AutoML

@@ -5,6 +5,8 @@ from __future__ import annotations
 import tempfile
 import time
 
+PACKAGE = "autogluon.tabular"
+
 METRICS = {"auc": "roc_auc", "logloss": "log_loss", "rmse": "root_mean_squared_error"}
 
 

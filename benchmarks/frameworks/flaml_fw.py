@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+PACKAGE = "flaml"
+
 METRICS = {"auc": "roc_auc", "logloss": "log_loss", "rmse": "rmse"}
 
 

@@ -6,6 +6,8 @@ import time
 
 import pandas as pd
 
+PACKAGE = "lightgbm"
+
 
 def fit_predict(train, test, spec):
     import lightgbm as lgb

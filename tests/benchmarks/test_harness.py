@@ -94,7 +94,19 @@ def test_a_finished_slice_is_not_run_again(tmp_path, datasets_dir):
     first = pd.read_csv(out)
     assert sorted(first.framework) == ["constant", "lightgbm"]
     assert (first.status == "ok").all() and first.score.between(0.5, 1).all()
+    versions = first.set_index("framework").version
+    assert versions["lightgbm"].startswith("lightgbm 4.")  # each row says what it measured
     again = subprocess.run(command, check=True, capture_output=True, text=True, timeout=300)
     assert again.stdout == "" and len(pd.read_csv(out)) == 2
     markdown = report.report(out)
     assert "lightgbm" in markdown and out.with_suffix(".png").stat().st_size > 0
+
+
+def test_rows_appended_to_an_older_file_gain_the_new_columns(tmp_path):
+    out = tmp_path / "old.csv"
+    old_fields = [f for f in run.FIELDS if f != "version"]
+    out.write_text(",".join(old_fields) + "\n" + ",".join("x" for _ in old_fields) + "\n")
+    run.append(out, {**{f: "y" for f in run.FIELDS}, "version": "lightgbm 4.7.0"})
+    rows = pd.read_csv(out, keep_default_na=False)
+    assert list(rows.columns) == run.FIELDS
+    assert rows.version.tolist() == ["", "lightgbm 4.7.0"] and rows.dataset.tolist() == ["x", "y"]
