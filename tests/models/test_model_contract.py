@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from importlib.util import find_spec
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,8 @@ def test_registered_model_passes_check_model(name: str) -> None:
 
 def test_registry_holds_every_family() -> None:
     expected = {"lightgbm", "xgboost", "catboost", "random_forest", "extra_trees", "linear", "knn"}
+    if find_spec("torch") is not None:  # the `nn` extra
+        expected.add("mlp")
     assert set(MODELS) == expected
 
 

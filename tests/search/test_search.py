@@ -1,10 +1,12 @@
 import json
 
 import numpy as np
+import pytest
 
 from assay._types import Task
+from assay.errors import ConfigError
 from assay.models import MODELS
-from assay.search import Budget, Choice, CostModel, Float, Int, PortfolioSearcher, load_portfolio
+from assay.search import Budget, Choice, CostModel, Float, Int, Searcher, load_portfolio
 from assay.search._space import from_dict, sample, to_dict
 
 
@@ -18,14 +20,25 @@ def test_space_round_trips_and_samples_inside():
         assert all(space[k].contains(v) for k, v in config.items())
 
 
-def test_portfolio_references_real_default_configs():
-    for model, index in load_portfolio():
-        assert model in MODELS, model
-        assert all(index < len(MODELS[model].default_configs(t)) for t in MODELS[model].tasks)
+@pytest.mark.parametrize("name", ["default", "handmade"])
+@pytest.mark.parametrize("task", [Task.BINARY, Task.MULTICLASS, Task.REGRESSION])
+def test_packaged_portfolios_name_real_models_and_parameters(name, task):
+    entries = load_portfolio(name, task)
+    assert len(entries) >= 10
+    for model, config in entries:
+        space = MODELS[model].search_space(1000, 10, task)
+        assert set(config) <= set(space) | {"n_estimators"}, (model, config)
+
+
+def test_unknown_portfolio_is_a_clear_error(tmp_path):
+    with pytest.raises(ConfigError, match="portfolio='nope'"):
+        load_portfolio("nope")
+    with pytest.raises(ConfigError, match="no such file"):
+        load_portfolio(tmp_path / "missing.json")
 
 
 def test_searcher_walks_the_portfolio_then_samples_good_families():
-    searcher = PortfolioSearcher(MODELS, Task.BINARY, 1000, 10, random_state=0)
+    searcher = Searcher(MODELS, Task.BINARY, 1000, 10, random_state=0)
     first = searcher.ask()
     assert first.source == "portfolio" and first.model == "lightgbm"
     seen = [first]
@@ -33,7 +46,7 @@ def test_searcher_walks_the_portfolio_then_samples_good_families():
         seen.append(candidate)
         searcher.tell(candidate, 0.1 if candidate.model == "catboost" else 0.5)
     assert len({(c.model, json.dumps(c.config, sort_keys=True)) for c in seen}) == len(seen)
-    assert candidate.source == "random" and candidate.model in MODELS
+    assert candidate.source == "tpe" and candidate.model in MODELS
 
 
 def test_budget_keeps_a_reserve_and_costs_calibrate():

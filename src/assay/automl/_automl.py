@@ -3,6 +3,7 @@ Kept short: each step lives in its own module."""
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Callable
@@ -14,13 +15,20 @@ import numpy as np
 import pandas as pd
 
 from assay._types import RunState, Task, TrialState
+from assay.automl._policy import (
+    MemoryGuard,
+    available_memory_mb,
+    release_outside_top,
+    weak_config_pruner,
+)
 from assay.automl._predictor import Member, Predictor
+from assay.automl._refit import refit_members
 from assay.automl._trials import TrialOutcome, record_trial, run_trial
 from assay.config import settings
 from assay.errors import BudgetError, ConfigError
 from assay.evaluate import choose_n_folds, get_metric, make_folds
 from assay.log import get_logger
-from assay.search import Budget, CostModel, PortfolioSearcher
+from assay.search import Budget, CostModel, Searcher
 
 logger = get_logger(__name__)
 _MAX_CONSECUTIVE_SKIPS = 8
@@ -42,18 +50,29 @@ class Progress:
 class AutoML:
     """Fits a bagged, ensembled predictor within `time_limit_s` (the whole fit, ensemble
     included). `store=None` records the run in the default store (ASSAY_STORE or
-    ASSAY_HOME/assay.db); `store=False` records nothing; a URL picks another store."""
+    ASSAY_HOME/assay.db); `store=False` records nothing; a URL picks another store.
+
+    `n_trials` instead of a time limit makes the fit reproducible: the same data, seed and
+    trial count give the same predictor (a time limit makes what fits depend on the
+    machine). `deploy="fast"` refits the ensemble's configs on all rows so prediction needs
+    one model per config. `memory_limit_mb` (default: 70% of the memory available at the
+    start) skips configs whose estimated size would not fit. `portfolio` names a packaged
+    portfolio or the path of a portfolio JSON: the configs tried first, in order."""
 
     def __init__(
         self,
         task: str | Task | None = None,
         metric: str | None = None,
-        time_limit_s: float = 60,
+        time_limit_s: float | None = None,
         random_state: int = 0,
         n_folds: int | None = None,
         models: list[str] | None = None,
         n_jobs: int | None = None,
         store: str | bool | None = None,
+        n_trials: int | None = None,
+        deploy: str = "bagged",
+        memory_limit_mb: float | None = None,
+        portfolio: str = "default",
     ):
         self.task = task
         self.metric = metric
@@ -63,14 +82,37 @@ class AutoML:
         self.models = models
         self.n_jobs = n_jobs
         self.store = store
+        self.n_trials = n_trials
+        self.deploy = deploy
+        self.memory_limit_mb = memory_limit_mb
+        self.portfolio = portfolio
+
+    def _time_limit_s(self) -> float:
+        """60 s by default; no limit when only a trial count is given."""
+        if self.time_limit_s is None:
+            return math.inf if self.n_trials is not None else 60.0
+        return self.time_limit_s
 
     def _check_args(self) -> dict[str, type]:
         from assay.models import MODELS
 
-        if not isinstance(self.time_limit_s, int | float) or self.time_limit_s <= 0:
+        limit = self._time_limit_s()
+        if not isinstance(limit, int | float) or isinstance(limit, bool) or not limit > 0:
             raise ConfigError(
                 f"time_limit_s={self.time_limit_s!r}: give a positive number of seconds."
             )
+        n_trials = self.n_trials
+        if n_trials is not None and (
+            not isinstance(n_trials, int) or isinstance(n_trials, bool) or n_trials < 1
+        ):
+            raise ConfigError(f"n_trials={self.n_trials!r}: give a positive integer.")
+        if self.deploy not in ("bagged", "fast"):
+            raise ConfigError(
+                f"deploy={self.deploy!r}: choose 'bagged' (one model per fold) or 'fast' "
+                "(each config refitted once on all rows)."
+            )
+        if self.memory_limit_mb is not None and not self.memory_limit_mb > 0:
+            raise ConfigError(f"memory_limit_mb={self.memory_limit_mb!r}: give a positive number.")
         if self.n_folds is not None and (not isinstance(self.n_folds, int) or self.n_folds < 2):
             raise ConfigError(f"n_folds={self.n_folds!r}: give an integer of at least 2.")
         names = list(MODELS) if self.models is None else list(self.models)
@@ -102,7 +144,7 @@ class AutoML:
 
         started = time.monotonic()
         models = self._check_args()
-        budget = Budget(self.time_limit_s, started)
+        budget = Budget(self._time_limit_s(), started, refit=self.deploy == "fast")
         if target is None:
             raise ConfigError("target is required: name the column to predict (target=...).")
         dataset = prepare(data, target, task=self.task, feature_types=feature_types)
@@ -125,40 +167,40 @@ class AutoML:
                 target=dataset.target,
                 metric=metric.name,
                 source=dataset.source,
-                time_limit_s=float(self.time_limit_s),
+                time_limit_s=None if math.isinf(budget.time_limit_s) else budget.time_limit_s,
                 settings={
                     "n_folds": n_folds,
                     "models": list(models),
                     "random_state": self.random_state,
+                    "n_trials": self.n_trials,
+                    "deploy": self.deploy,
+                    "portfolio": str(self.portfolio),
                     "n_rows": n_rows,
                     "n_features": n_features,
                 },
             )
         self.run_id_ = run.run_id if run else None
         run_dir = settings().home / run.run_id if run else None
+        ctx = {
+            "X": dataset.X,
+            "y": y,
+            "types": dataset.schema.types,
+            "folds": folds,
+            "task": task,
+            "metric": metric,
+            "n_classes": len(classes or []),
+            "n_jobs": self.n_jobs or os.cpu_count() or 1,
+            "random_state": self.random_state,
+            "deadline": budget.trial_deadline,
+        }
         try:
-            outcomes = self._search(
-                models,
-                budget,
-                callback,
-                run_dir,
-                store,
-                ctx={
-                    "X": dataset.X,
-                    "y": y,
-                    "types": dataset.schema.types,
-                    "folds": folds,
-                    "task": task,
-                    "metric": metric,
-                    "n_classes": len(classes or []),
-                    "n_jobs": self.n_jobs or os.cpu_count() or 1,
-                    "random_state": self.random_state,
-                    "deadline": budget.trial_deadline,
-                },
-            )
+            outcomes = self._search(models, budget, callback, run_dir, store, ctx)
             self.predictor_ = self._ensemble(
                 outcomes, dataset, metric, classes, y, n_folds, budget.deadline
             )
+            if self.deploy == "fast":
+                n_refit = refit_members(self.predictor_.members, models, ctx, budget.deadline)
+                self.predictor_.info.update(deploy="fast", n_refit=n_refit)
         except BaseException as exc:
             if store is not None:
                 state = (
@@ -177,29 +219,36 @@ class AutoML:
 
     def _search(self, models, budget, callback, run_dir, store, ctx) -> list[TrialOutcome]:
         n_rows, n_features = ctx["X"].shape
-        searcher = PortfolioSearcher(models, ctx["task"], n_rows, n_features, self.random_state)
+        n_folds = len(ctx["folds"])
+        searcher = Searcher(
+            models, ctx["task"], n_rows, n_features, self.random_state, self.portfolio
+        )
+        memory = MemoryGuard(
+            self.memory_limit_mb or 0.7 * available_memory_mb(), n_rows, n_features, n_folds
+        )
         costs, outcomes, skips = CostModel(), [], 0
         metric = ctx["metric"]
+        timed = math.isfinite(budget.time_limit_s)
         while budget.trial_time_left_s() > 0 and skips < _MAX_CONSECUTIVE_SKIPS:
+            if self.n_trials is not None and len(outcomes) >= self.n_trials:
+                break
             candidate = searcher.ask()
             if candidate is None:
                 break
             cls = models[candidate.model]
-            n_folds = len(ctx["folds"])
-            estimate = costs.estimate_s(cls, n_rows, n_features, candidate.config, n_folds)
             done = [o for o in outcomes if o.state is TrialState.COMPLETE]
-            if done and estimate > budget.trial_time_left_s():
+            estimate = costs.estimate_s(cls, n_rows, n_features, candidate.config, n_folds)
+            reason = memory.refuse(cls, candidate.config, ctx["n_classes"])
+            if reason is None and timed and done and estimate > budget.trial_time_left_s():
+                reason = f"estimated {estimate:.1f}s, {budget.trial_time_left_s():.1f}s left"
+            if reason is not None:
                 outcome = TrialOutcome(
-                    len(outcomes),
-                    candidate,
-                    TrialState.SKIPPED,
-                    np.nan,
-                    None,
-                    f"estimated {estimate:.1f}s, {budget.trial_time_left_s():.1f}s left",
+                    len(outcomes), candidate, TrialState.SKIPPED, np.nan, None, reason
                 )
                 skips += 1
             else:
-                outcome = run_trial(len(outcomes), candidate, cls, ctx)
+                prune = weak_config_pruner(outcomes, metric) if candidate.source == "tpe" else None
+                outcome = run_trial(len(outcomes), candidate, cls, ctx, prune)
                 skips = 0
                 if outcome.fit is not None:
                     costs.observe(
@@ -210,9 +259,11 @@ class AutoML:
                         n_folds,
                         outcome.fit.fit_time_s + outcome.fit.predict_time_s,
                     )
-                searcher.tell(candidate, metric.loss(outcome.score))
+                searcher.tell(candidate, metric.loss(outcome.loss_score))
             outcomes.append(outcome)
             record_trial(store, self.run_id_, outcome, run_dir / "oof" if run_dir else None)
+            release_outside_top(outcomes, metric, keep=_MAX_ENSEMBLE_CANDIDATES)
+            memory.hold([o for o in outcomes if o.fit is not None and o.fit.models], models)
             if callback is not None:
                 done = [o for o in outcomes if o.state is TrialState.COMPLETE]
                 best = min(done, key=lambda o: metric.loss(o.score)) if done else None
@@ -228,9 +279,13 @@ class AutoML:
                 )
         if not any(o.state is TrialState.COMPLETE for o in outcomes):
             failures = [f"{o.candidate.model}: {o.error}" for o in outcomes if o.error]
+            if failures and all("MB of memory" in f for f in failures):
+                advice = "Raise memory_limit_mb, or choose lighter models (models=...)."
+            else:
+                advice = "Raise the time limit (--time)."
             raise BudgetError(
-                f"No model finished within time_limit_s={self.time_limit_s}. "
-                f"Raise the time limit (--time). Trials: {failures[:3]}"
+                f"No model finished (time_limit_s={self.time_limit_s}, "
+                f"memory_limit_mb={self.memory_limit_mb}). {advice} Trials: {failures[:3]}"
             )
         return outcomes
 
@@ -251,6 +306,7 @@ class AutoML:
                 float(o.score),
                 o.fit.encoders,
                 o.fit.models,
+                fold_fit_s=o.fit.fit_time_s / len(o.fit.models),
             )
             for o, w in zip(done, ensemble.weights_, strict=True)
             if w > 0

@@ -24,6 +24,7 @@ class Member:
     score: float
     encoders: list = field(default_factory=list)
     models: list = field(default_factory=list)
+    fold_fit_s: float = 0.0  # seconds one fold model took to fit (training only, not saved)
 
     def predict_raw(self, X: pd.DataFrame, task: Task, n_classes: int) -> np.ndarray:
         preds = [

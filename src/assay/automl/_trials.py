@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from assay._types import TrialState
-from assay.evaluate import CrossFit, TrialTimeout, cross_fit
+from assay.evaluate import CrossFit, TrialPruned, TrialTimeout, cross_fit
 from assay.evaluate._cv import safe_score
 from assay.log import get_logger
 from assay.search import Candidate
@@ -28,10 +28,19 @@ class TrialOutcome:
     fit: CrossFit | None
     error: str | None = None
     elapsed_s: float = 0.0
+    partial_score: float = float("nan")  # mean fold score of a pruned trial's folds
+
+    @property
+    def loss_score(self) -> float:
+        """The score the searcher learns from: the full one, else the pruned folds' mean."""
+        return self.score if np.isfinite(self.score) else self.partial_score
 
 
-def run_trial(trial_no: int, candidate: Candidate, model_cls: type, ctx: dict) -> TrialOutcome:
-    """`ctx` holds the data and settings shared by every trial of a fit."""
+def run_trial(
+    trial_no: int, candidate: Candidate, model_cls: type, ctx: dict, prune=None
+) -> TrialOutcome:
+    """`ctx` holds the data and settings shared by every trial of a fit; `prune` may stop
+    a weak config after its first folds (see cross_fit)."""
     started = time.monotonic()
     try:
         fit = cross_fit(
@@ -47,6 +56,19 @@ def run_trial(trial_no: int, candidate: Candidate, model_cls: type, ctx: dict) -
             n_jobs=ctx["n_jobs"],
             random_state=ctx["random_state"],
             deadline=ctx["deadline"],
+            prune=prune,
+        )
+    except TrialPruned as exc:
+        logger.info("trial %d (%s) %s", trial_no, candidate.model, exc)
+        return TrialOutcome(
+            trial_no,
+            candidate,
+            TrialState.PRUNED,
+            np.nan,
+            None,
+            str(exc),
+            time.monotonic() - started,
+            partial_score=float(np.nanmean(exc.fold_scores)),
         )
     except TrialTimeout as exc:
         logger.info("trial %d (%s) stopped: %s", trial_no, candidate.model, exc)

@@ -21,6 +21,18 @@ def fit(
     folds: int | None = typer.Option(None, "--folds", help="Number of bagging folds."),
     models: str | None = typer.Option(None, "--models", help="Comma-separated model names."),
     seed: int = typer.Option(0, "--seed", help="Random seed."),
+    trials: int | None = typer.Option(
+        None, "--trials", help="Stop after this many trials (reproducible for a seed)."
+    ),
+    deploy: str = typer.Option(
+        "bagged", "--deploy", help="bagged (a model per fold) or fast (refit once on all rows)."
+    ),
+    memory_mb: float | None = typer.Option(
+        None, "--memory", help="Memory limit in MB for the models kept (default 70% free)."
+    ),
+    portfolio: str = typer.Option(
+        "default", "--portfolio", help="Packaged portfolio name or a portfolio JSON file."
+    ),
 ) -> None:
     """Fit models on DATA to predict TARGET; print the leaderboard and save the predictor."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -35,6 +47,10 @@ def fit(
         random_state=seed,
         n_folds=folds,
         models=[m.strip() for m in models.split(",")] if models else None,
+        n_trials=trials,
+        deploy=deploy,
+        memory_limit_mb=memory_mb,
+        portfolio=portfolio,
     )
     columns = [
         TextColumn("{task.description}"),

@@ -2,6 +2,7 @@
 
 from assay.evaluate._cv import (
     CrossFit,
+    TrialPruned,
     TrialTimeout,
     choose_n_folds,
     cross_fit,
@@ -15,6 +16,7 @@ __all__ = [
     "METRICS",
     "CrossFit",
     "Metric",
+    "TrialPruned",
     "TrialTimeout",
     "choose_n_folds",
     "cross_fit",

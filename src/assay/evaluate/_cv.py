@@ -4,6 +4,7 @@ are the deployed model) and their out-of-fold predictions feed the ensemble."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -54,6 +55,14 @@ class TrialTimeout(Exception):
     """The remaining folds of a config will not finish before the deadline."""
 
 
+class TrialPruned(Exception):
+    """The first folds of a config scored too poorly to be worth the rest."""
+
+    def __init__(self, message: str, fold_scores: list[float]):
+        super().__init__(message)
+        self.fold_scores = list(fold_scores)
+
+
 @dataclass
 class CrossFit:
     oof: np.ndarray
@@ -100,9 +109,11 @@ def cross_fit(
     n_jobs: int,
     random_state: int,
     deadline: float,
+    prune: Callable[[list[float]], bool] | None = None,
 ) -> CrossFit:
     """Train `model_cls(**config)` on every fold; raise TrialTimeout when the remaining
-    folds cannot finish before `deadline` (a time.monotonic() value)."""
+    folds cannot finish before `deadline` (a time.monotonic() value), and TrialPruned when
+    `prune(fold_scores)` says so after the second or a later fold."""
     oof_shape = (len(y), n_classes) if task.is_classification else (len(y),)
     result = CrossFit(oof=np.zeros(oof_shape))
     with PeakMemory() as memory:
@@ -135,5 +146,8 @@ def cross_fit(
             result.fold_scores.append(safe_score(metric, y[valid_idx], pred))
             result.encoders.append(encoder)
             result.models.append(model)
+            n_done = len(result.fold_scores)
+            if prune is not None and 2 <= n_done < len(folds) and prune(result.fold_scores):
+                raise TrialPruned(f"pruned after {n_done}/{len(folds)} folds", result.fold_scores)
     result.peak_memory_mb = memory.peak_mb
     return result

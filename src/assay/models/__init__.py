@@ -5,6 +5,7 @@ The boosters import their libraries inside fit and load, so importing this packa
 
 from __future__ import annotations
 
+from importlib.util import find_spec
 from pathlib import Path
 
 from assay.errors import ArtifactError
@@ -14,6 +15,7 @@ from assay.models._forest import ExtraTreesModel, RandomForestModel
 from assay.models._knn import KNNModel
 from assay.models._lgbm import LightGBMModel
 from assay.models._linear import LinearModel
+from assay.models._mlp import MLPModel
 from assay.models._xgb import XGBoostModel
 
 MODELS: dict[str, type[Model]] = {
@@ -26,6 +28,8 @@ MODELS: dict[str, type[Model]] = {
         ExtraTreesModel,
         LinearModel,
         KNNModel,
+        # the neural net only where the `nn` extra (torch) is installed
+        *([MLPModel] if find_spec("torch") is not None else []),
     )
 }
 
@@ -49,6 +53,7 @@ __all__ = [
     "KNNModel",
     "LightGBMModel",
     "LinearModel",
+    "MLPModel",
     "Model",
     "RandomForestModel",
     "XGBoostModel",

@@ -89,6 +89,12 @@ class Model(ABC, BaseEstimator):
     def cost(cls, n_rows: int, n_features: int, config: dict[str, Any]) -> float:
         """Rough seconds for one fit on 2 cores; the budget rescales it by observed times."""
 
+    @classmethod
+    def memory_mb(cls, n_rows: int, n_features: int, n_classes: int, config: dict) -> float:
+        """Rough MB one fitted model holds (a bagged trial keeps one per fold); families
+        whose size grows with the data override it."""
+        return 1.0
+
     # -- public API ---------------------------------------------------------------------
     def fit(
         self,

@@ -142,6 +142,17 @@ class _ForestModel(SklearnModel):
         ]
 
     @classmethod
+    def memory_mb(cls, n_rows: int, n_features: int, n_classes: int, config: dict) -> float:
+        """sklearn keeps ~64 bytes per node plus a value per class; a tree grown to leaves
+        of `min_samples_leaf` rows has about 2 * rows / min_samples_leaf nodes."""
+        leaf = max(int(config.get("min_samples_leaf", 1)), 1)
+        nodes = 2.0 * max(n_rows, 1) / leaf
+        if config.get("max_depth") is not None:
+            nodes = min(nodes, 2.0 ** (int(config["max_depth"]) + 1))
+        per_node = 64 + 8 * max(n_classes, 1)
+        return int(config.get("n_estimators", 300)) * nodes * per_node / 2**20
+
+    @classmethod
     def cost(cls, n_rows: int, n_features: int, config: dict[str, Any]) -> float:
         """Each tree sorts its rows at every level (n log n) over the features it tries."""
         max_features = config.get("max_features", "sqrt")

@@ -70,6 +70,11 @@ class KNNModel(SklearnModel):
         ]
 
     @classmethod
+    def memory_mb(cls, n_rows: int, n_features: int, n_classes: int, config: dict) -> float:
+        """kNN keeps its (encoded, float64) training rows."""
+        return max(n_rows, 1) * max(n_features, 1) * 8 / 2**20
+
+    @classmethod
     def cost(cls, n_rows: int, n_features: int, config: dict[str, Any]) -> float:
         """Brute-force distances from a held-out fold (a fifth of the rows) to the rest."""
         n = max(n_rows, 1)

@@ -1,7 +1,7 @@
 """Search: serializable spaces, the portfolio of default configs and the time budget."""
 
 from assay.search._budget import Budget, CostModel
-from assay.search._portfolio import Candidate, PortfolioSearcher, load_portfolio
+from assay.search._portfolio import Candidate, Searcher, load_portfolio, save_portfolio
 from assay.search._space import Choice, Distribution, Float, Int
 
 __all__ = [
@@ -12,6 +12,7 @@ __all__ = [
     "Distribution",
     "Float",
     "Int",
-    "PortfolioSearcher",
+    "Searcher",
     "load_portfolio",
+    "save_portfolio",
 ]

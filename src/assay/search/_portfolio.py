@@ -1,34 +1,77 @@
-"""The searcher: the portfolio of default configs first (portfolios/*.json), then random
-configs from the search spaces of the families that scored best so far."""
+"""The searcher: the portfolio of default configs first (portfolios/*.json), then Optuna TPE
+over the families that scored best so far."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from assay._types import Task
-from assay.search import _space
+from assay.errors import ConfigError
+from assay.search._tuner import FamilyTuner
 
 
 @dataclass(frozen=True)
 class Candidate:
     model: str
     config: dict[str, Any]
-    source: str  # "portfolio" or "random"
+    source: str  # "portfolio" or "tpe"
+    tuner_trial: int | None = None  # the Optuna trial number of a "tpe" candidate
 
 
-def load_portfolio(name: str = "default") -> list[tuple[str, int]]:
-    text = resources.files("assay.search").joinpath(f"portfolios/{name}.json").read_text()
-    return [(model, int(index)) for model, index in json.loads(text)["entries"]]
+POOLS = ("classification", "regression")  # a portfolio lists configs for each
 
 
-class PortfolioSearcher:
+def _pool(task: Task) -> str:
+    return "classification" if task.is_classification else "regression"
+
+
+def load_portfolio(name: str | Path = "default", task: Task = Task.BINARY) -> list[tuple]:
+    """The ordered (model, config) entries for `task`'s pool, from a packaged portfolio
+    (`portfolios/NAME.json`) or from the JSON file at a path."""
+    if str(name).endswith(".json"):
+        path = Path(name)
+        if not path.is_file():
+            raise ConfigError(f"portfolio={str(name)!r}: no such file; give a portfolio JSON.")
+        text = path.read_text()
+    else:
+        source = resources.files("assay.search").joinpath(f"portfolios/{name}.json")
+        if not source.is_file():
+            raise ConfigError(
+                f"portfolio={name!r}: no packaged portfolio of that name; use 'default' or "
+                "the path of a portfolio JSON file."
+            )
+        text = source.read_text()
+    entries = json.loads(text)[_pool(task)]
+    return [(entry["model"], dict(entry["config"])) for entry in entries]
+
+
+def save_portfolio(path: str | Path, pools: dict[str, list[tuple]], about: str) -> Path:
+    """Write a portfolio JSON: one line per entry, so a diff shows what moved."""
+    lines = ["{", f"  {json.dumps('about')}: {json.dumps(about)},"]
+    for i, pool in enumerate(POOLS):
+        entries = [
+            f'{{"model": {json.dumps(model)}, "config": {json.dumps(config, sort_keys=True)}}}'
+            for model, config in pools.get(pool, [])
+        ]
+        body = ",\n    ".join(entries)
+        end = "," if i < len(POOLS) - 1 else ""
+        lines.append(f'  "{pool}": [\n    {body}\n  ]{end}' if entries else f'  "{pool}": []{end}')
+    lines.append("}")
+    path = Path(path)
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+class Searcher:
     """`ask()` proposes the next Candidate (None when nothing is left); `tell()` reports
-    its score as a loss (lower is better) so random search can favour good families."""
+    its loss (lower is better). After the portfolio, one of the three best families so far
+    is tuned next (the best one half of the time), each by its own TPE study."""
 
     def __init__(
         self,
@@ -37,22 +80,21 @@ class PortfolioSearcher:
         n_rows: int,
         n_features: int,
         random_state: int = 0,
-        portfolio: str = "default",
+        portfolio: str | Path = "default",
     ):
         self.models = models
         self.task = task
         self.n_rows = n_rows
         self.n_features = n_features
+        self.random_state = random_state
         self._rng = np.random.default_rng(random_state)
         self._queue: list[Candidate] = []
-        for model, index in load_portfolio(portfolio):
-            if model not in models or task not in models[model].tasks:
-                continue
-            configs = models[model].default_configs(task)
-            if index < len(configs):
-                self._queue.append(Candidate(model, dict(configs[index]), "portfolio"))
+        for model, config in load_portfolio(portfolio, task):
+            if model in models and task in models[model].tasks:
+                self._queue.append(Candidate(model, config, "portfolio"))
         self._best_loss: dict[str, float] = {}
         self._seen: set[str] = set()
+        self._tuners: dict[str, FamilyTuner] = {}
 
     def ask(self) -> Candidate | None:
         while self._queue:
@@ -61,14 +103,25 @@ class PortfolioSearcher:
             if key not in self._seen:
                 self._seen.add(key)
                 return candidate
-        ranked = sorted(self._best_loss, key=self._best_loss.get)
+        ranked = sorted(self._best_loss, key=self._best_loss.get)[:3]
         if not ranked:
             return None
-        family = ranked[int(self._rng.integers(0, min(3, len(ranked))))]  # one of the best 3
-        space = self.models[family].search_space(self.n_rows, self.n_features, self.task)
-        return Candidate(family, _space.sample(space, self._rng), "random")
+        weights = np.array([0.5, 0.3, 0.2][: len(ranked)])
+        family = ranked[int(self._rng.choice(len(ranked), p=weights / weights.sum()))]
+        number, config = self._tuner(family).ask()
+        return Candidate(family, config, "tpe", number)
+
+    def _tuner(self, family: str) -> FamilyTuner:
+        if family not in self._tuners:
+            space = self.models[family].search_space(self.n_rows, self.n_features, self.task)
+            self._tuners[family] = FamilyTuner(family, space, self.random_state)
+        return self._tuners[family]
 
     def tell(self, candidate: Candidate, loss: float) -> None:
+        if candidate.tuner_trial is not None:
+            self._tuner(candidate.model).tell(candidate.tuner_trial, loss)
+        else:
+            self._tuner(candidate.model).observe(candidate.config, loss)
         if np.isfinite(loss):
             best = self._best_loss.get(candidate.model, np.inf)
             self._best_loss[candidate.model] = min(best, loss)

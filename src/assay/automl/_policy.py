@@ -1,0 +1,95 @@
+"""What the search loop decides between trials: which weak configs to stop after their
+first folds, which finished trials to let go of, and which configs would not fit in memory."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from assay._types import TrialState
+from assay.evaluate import Metric
+
+PRUNE_AFTER_N_COMPLETE = 10  # a tuned config must beat the 10th best so far to continue
+
+
+def _complete(outcomes: list) -> list:
+    return [o for o in outcomes if o.state is TrialState.COMPLETE]
+
+
+def weak_config_pruner(
+    outcomes: list, metric: Metric, rank: int = PRUNE_AFTER_N_COMPLETE
+) -> Callable[[list[float]], bool] | None:
+    """A `prune(fold_scores)` that stops a config whose first folds score worse than the
+    `rank`-th best finished trial did on the same folds; None until `rank` trials finished.
+    Comparing on the same folds keeps the hard and easy folds of the split out of it."""
+    done = [o for o in _complete(outcomes) if o.fit is not None]
+    if len(done) < rank:
+        return None
+
+    def prune(fold_scores: list[float]) -> bool:
+        n = len(fold_scores)
+        mine = np.nanmean([metric.loss(s) for s in fold_scores])
+        theirs = sorted(np.nanmean([metric.loss(s) for s in o.fit.fold_scores[:n]]) for o in done)
+        return bool(mine > theirs[rank - 1])
+
+    return prune
+
+
+def release_outside_top(outcomes: list, metric: Metric, keep: int) -> None:
+    """Drop the fold models and OOF predictions of finished trials that can no longer be
+    among the `keep` best (the ensemble's candidates): they hold most of a fit's memory."""
+    done = sorted(_complete(outcomes), key=lambda o: metric.loss(o.score))
+    for outcome in done[keep:]:
+        if outcome.fit is not None and outcome.fit.models:
+            outcome.fit.models.clear()
+            outcome.fit.encoders.clear()
+            outcome.fit.oof = None
+
+
+def available_memory_mb() -> float:
+    import psutil
+
+    return psutil.virtual_memory().available / 2**20
+
+
+class MemoryGuard:
+    """Refuses a config whose estimated memory (its fold models plus a working copy of the
+    data) would not fit beside the models already held. Estimates, not measurements, so
+    the same fit makes the same choices on any machine with enough memory."""
+
+    def __init__(self, limit_mb: float, n_rows: int, n_features: int, n_folds: int):
+        self.limit_mb = float(limit_mb)
+        self.n_rows = n_rows
+        self.n_features = n_features
+        self.n_folds = n_folds
+        self.held_mb = 0.0
+
+    def _trial_models_mb(self, cls: type, config: dict, n_classes: int) -> float:
+        n_train = self.n_rows * (self.n_folds - 1) // self.n_folds
+        return self.n_folds * cls.memory_mb(n_train, self.n_features, n_classes, config)
+
+    def estimate_mb(self, cls: type, config: dict, n_classes: int) -> float:
+        working_mb = 4 * self.n_rows * max(self.n_features, 1) * 8 / 2**20
+        return self._trial_models_mb(cls, config, n_classes) + working_mb
+
+    def refuse(self, cls: type, config: dict, n_classes: int) -> str | None:
+        """Why the config must be skipped, or None when it fits."""
+        need = self.estimate_mb(cls, config, n_classes)
+        free = self.limit_mb - self.held_mb
+        if need > free:
+            return f"needs ~{need:.0f} MB of memory, {free:.0f} MB left of {self.limit_mb:.0f} MB"
+        return None
+
+    def hold(self, outcomes: list, models: dict[str, type]) -> None:
+        """Account for the fold models of the trials still kept."""
+        self.held_mb = sum(
+            self._trial_models_mb(
+                models[o.candidate.model], o.candidate.config, _n_classes(o.fit.oof)
+            )
+            for o in outcomes
+        )
+
+
+def _n_classes(oof: np.ndarray | None) -> int:
+    return 0 if oof is None or oof.ndim == 1 else oof.shape[1]

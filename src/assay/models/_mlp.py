@@ -1,0 +1,285 @@
+"""A torch MLP (extra `nn`): embeddings for categories, quantile-normal numerics, early
+stopping. Unlike the trees its decision surface is smooth, which is why it helps an ensemble.
+
+`n_estimators` is the number of epochs, as it is the number of rounds for the boosters:
+None trains up to 200 epochs with early stopping on the validation rows (or on a tenth of
+the training rows when there are none); a number trains exactly that many (fast refit).
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from assay._types import Encoding, Task
+from assay.errors import ConfigError
+from assay.models._base import Model
+from assay.search._space import Choice, Distribution, Float, Int
+
+_MAX_EPOCHS = 200
+_PATIENCE = 12
+_N_QUANTILES = 256
+
+
+def _torch():
+    try:
+        import torch
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise ConfigError(
+            "model 'mlp' needs PyTorch: pip install 'assay[nn]' (it pins torch==2.13.0)."
+        ) from exc
+    return torch
+
+
+class _Inputs:
+    """The frame -> (numeric matrix, category codes) mapping, fitted on training rows.
+    Numerics: NaN to the median, then a quantile map onto a normal; categories: codes + 1,
+    0 for missing or unseen."""
+
+    def __init__(self, state: dict[str, Any]):
+        self.state = state
+
+    @classmethod
+    def fit(cls, X: pd.DataFrame) -> _Inputs:
+        categorical = [c for c in X.columns if isinstance(X[c].dtype, pd.CategoricalDtype)]
+        numeric = [c for c in X.columns if c not in categorical]
+        values = X[numeric].to_numpy(dtype=np.float64)
+        levels = np.linspace(0, 1, _N_QUANTILES)
+        with np.errstate(all="ignore"):
+            quantiles = np.nanquantile(values, levels, axis=0) if numeric else np.zeros((0, 0))
+        quantiles = np.nan_to_num(quantiles)
+        return cls(
+            {
+                "numeric": [str(c) for c in numeric],
+                "categorical": [str(c) for c in categorical],
+                "quantiles": quantiles,
+                "cardinalities": [len(X[c].cat.categories) + 1 for c in categorical],
+            }
+        )
+
+    def transform(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        from scipy.stats import norm
+
+        q = self.state["quantiles"]
+        values = X[self.state["numeric"]].to_numpy(dtype=np.float64)
+        out = np.empty_like(values, dtype=np.float32)
+        levels = np.linspace(0, 1, _N_QUANTILES)
+        for j in range(values.shape[1]):
+            column = np.where(np.isnan(values[:, j]), q[_N_QUANTILES // 2, j], values[:, j])
+            # mid-rank of ties: average the interpolation from both ends
+            up = np.interp(column, q[:, j], levels)
+            down = 1 - np.interp(-column, -q[::-1, j], levels)
+            out[:, j] = norm.ppf(np.clip((up + down) / 2, 1e-3, 1 - 1e-3))
+        codes = np.zeros((len(X), len(self.state["categorical"])), dtype=np.int64)
+        for j, (name, size) in enumerate(
+            zip(self.state["categorical"], self.state["cardinalities"], strict=True)
+        ):
+            raw = X[name].cat.codes.to_numpy(dtype=np.int64) + 1
+            codes[:, j] = np.where(raw < size, raw, 0)
+        return out, codes
+
+
+def _network(torch, n_numeric: int, cardinalities: list[int], n_out: int, config: dict):
+    nn = torch.nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embeddings = nn.ModuleList(
+                nn.Embedding(size, min(16, (size + 1) // 2 + 1)) for size in cardinalities
+            )
+            width = n_numeric + sum(e.embedding_dim for e in self.embeddings)
+            layers = []
+            for _ in range(config["n_layers"]):
+                layers += [
+                    nn.Linear(width, config["hidden_size"]),
+                    nn.SiLU(),
+                    nn.Dropout(config["dropout"]),
+                ]
+                width = config["hidden_size"]
+            layers.append(nn.Linear(width, n_out))
+            self.body = nn.Sequential(*layers)
+
+        def forward(self, numeric, codes):
+            parts = [numeric] + [emb(codes[:, j]) for j, emb in enumerate(self.embeddings)]
+            return self.body(torch.cat(parts, dim=1))
+
+    return Net()
+
+
+class MLPModel(Model):
+    """Fully connected network on numerics and category embeddings."""
+
+    name = "mlp"
+    encoding = Encoding.NATIVE
+    artifact_file = "model.pt"
+
+    def __init__(
+        self,
+        *,
+        task: Task | str = Task.BINARY,
+        hidden_size: int = 256,
+        n_layers: int = 3,
+        dropout: float = 0.1,
+        learning_rate: float = 1e-3,
+        weight_decay: float = 1e-5,
+        batch_size: int = 256,
+        n_estimators: int | None = None,
+        n_jobs: int = 1,
+        random_state: int = 0,
+    ) -> None:
+        self.task = task
+        self.hidden_size = hidden_size
+        self.n_layers = n_layers
+        self.dropout = dropout
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.n_estimators = n_estimators
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    # -- training ---------------------------------------------------------------------
+    def _n_out(self) -> int:
+        return len(self.classes_) if Task(self.task).is_classification else 1
+
+    def _fit(self, X, y, X_val, y_val, deadline) -> None:
+        torch = _torch()
+        torch.manual_seed(self.random_state)
+        torch.set_num_threads(max(1, int(self.n_jobs)))
+        task = Task(self.task)
+        if X_val is None and self.n_estimators is None and len(X) >= 20:
+            rng = np.random.default_rng(self.random_state)
+            held = rng.permutation(len(X))[: max(2, len(X) // 10)]
+            mask = np.zeros(len(X), dtype=bool)
+            mask[held] = True
+            X, X_val, y, y_val = X.iloc[~mask], X.iloc[mask], y[~mask], y[mask]
+        inputs = _Inputs.fit(X)
+        if not task.is_classification:
+            self.target_mean_, self.target_std_ = float(np.mean(y)), float(np.std(y) or 1.0)
+        train = self._tensors(torch, inputs, X, y)
+        valid = self._tensors(torch, inputs, X_val, y_val) if X_val is not None else None
+        config = self.get_params()
+        net = _network(
+            torch, train[0].shape[1], inputs.state["cardinalities"], self._n_out(), config
+        )
+        optimizer = torch.optim.AdamW(
+            net.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay
+        )
+        loss_fn = torch.nn.CrossEntropyLoss() if task.is_classification else torch.nn.MSELoss()
+        generator = torch.Generator().manual_seed(self.random_state)
+        n_epochs = self.n_estimators or _MAX_EPOCHS
+        best, best_state, best_epoch, epoch = np.inf, None, 0, 0
+        for epoch in range(1, n_epochs + 1):
+            net.train()
+            order = torch.randperm(len(train[2]), generator=generator)
+            for start in range(0, len(order), self.batch_size):
+                batch = order[start : start + self.batch_size]
+                if len(batch) < 2:
+                    continue
+                optimizer.zero_grad()
+                loss = loss_fn(net(train[0][batch], train[1][batch]), train[2][batch])
+                loss.backward()
+                optimizer.step()
+            if valid is not None and self.n_estimators is None:
+                net.eval()
+                with torch.no_grad():
+                    value = float(loss_fn(net(valid[0], valid[1]), valid[2]))
+                if value < best - 1e-6:
+                    best, best_epoch = value, epoch
+                    best_state = {k: v.clone() for k, v in net.state_dict().items()}
+                elif epoch - best_epoch >= _PATIENCE:
+                    break
+            if deadline is not None and time.perf_counter() > deadline:
+                break
+        if best_state is not None:
+            net.load_state_dict(best_state)
+        self.n_iterations_ = best_epoch if best_state is not None else epoch
+        self.model_ = {"net": net, "inputs": inputs}
+
+    def _tensors(self, torch, inputs: _Inputs, X, y):
+        numeric, codes = inputs.transform(X)
+        if Task(self.task).is_classification:
+            target = torch.as_tensor(np.asarray(y), dtype=torch.long)
+        else:
+            scaled = (np.asarray(y, dtype=np.float64) - self.target_mean_) / self.target_std_
+            target = torch.as_tensor(scaled, dtype=torch.float32).reshape(-1, 1)
+        return torch.as_tensor(numeric), torch.as_tensor(codes), target
+
+    def _predict_raw(self, X) -> np.ndarray:
+        torch = _torch()
+        net, inputs = self.model_["net"], self.model_["inputs"]
+        numeric, codes = inputs.transform(X)
+        net.eval()
+        with torch.no_grad():
+            out = net(torch.as_tensor(numeric), torch.as_tensor(codes)).numpy()
+        if Task(self.task).is_classification:
+            out = np.exp(out - out.max(axis=1, keepdims=True))
+            return out / out.sum(axis=1, keepdims=True)
+        return out[:, 0].astype(np.float64) * self.target_std_ + self.target_mean_
+
+    # -- persistence: tensors and plain values only, read back with weights_only=True ---
+    def _fitted_state(self) -> dict[str, Any]:
+        state = super()._fitted_state()
+        if not Task(self.task).is_classification:
+            state.update(target_mean_=self.target_mean_, target_std_=self.target_std_)
+        return state
+
+    def _save_native(self, path: Path) -> None:
+        torch = _torch()
+        inputs = dict(self.model_["inputs"].state)
+        inputs["quantiles"] = torch.as_tensor(inputs["quantiles"])
+        payload = {"state": self.model_["net"].state_dict(), "inputs": inputs}
+        buffer = io.BytesIO()
+        torch.save(payload, buffer)
+        path.write_bytes(buffer.getvalue())
+
+    def _load_native(self, path: Path) -> Any:
+        torch = _torch()
+        payload = torch.load(io.BytesIO(path.read_bytes()), weights_only=True)
+        inputs = dict(payload["inputs"])
+        inputs["quantiles"] = payload["inputs"]["quantiles"].numpy()
+        n_numeric = len(inputs["numeric"])
+        net = _network(torch, n_numeric, inputs["cardinalities"], self._n_out(), self.get_params())
+        net.load_state_dict(payload["state"])
+        return {"net": net, "inputs": _Inputs(inputs)}
+
+    # -- search -----------------------------------------------------------------------
+    @classmethod
+    def search_space(cls, n_rows: int, n_features: int, task: Task) -> dict[str, Distribution]:
+        return {
+            "hidden_size": Choice((64, 128, 256, 512), 256),
+            "n_layers": Int(1, 4, 3),
+            "dropout": Float(0.0, 0.5, 0.1),
+            "learning_rate": Float(1e-4, 1e-2, 1e-3, log=True),
+            "weight_decay": Float(1e-7, 1e-2, 1e-5, log=True),
+            "batch_size": Choice((128, 256, 512), 256 if n_rows < 50_000 else 512),
+        }
+
+    @classmethod
+    def default_configs(cls, task: Task) -> list[dict[str, Any]]:
+        return [
+            {"hidden_size": 256, "n_layers": 3, "dropout": 0.1, "learning_rate": 1e-3},
+            {"hidden_size": 128, "n_layers": 2, "dropout": 0.3, "learning_rate": 3e-3},
+            {"hidden_size": 512, "n_layers": 2, "dropout": 0.2, "weight_decay": 1e-4},
+        ]
+
+    @classmethod
+    def cost(cls, n_rows: int, n_features: int, config: dict[str, Any]) -> float:
+        """Epochs (about 40 with early stopping) x rows x multiply-adds of the layers."""
+        hidden = int(config.get("hidden_size", 256))
+        layers = int(config.get("n_layers", 3))
+        flops = max(n_features, 1) * hidden + (layers - 1) * hidden * hidden
+        epochs = config.get("n_estimators") or 40
+        return 0.5 + epochs * max(n_rows, 1) * flops * 6 / 4e9
+
+    @classmethod
+    def memory_mb(cls, n_rows: int, n_features: int, n_classes: int, config: dict) -> float:
+        hidden = int(config.get("hidden_size", 256))
+        layers = int(config.get("n_layers", 3))
+        return 4 * (max(n_features, 1) * hidden + layers * hidden * hidden) / 2**20 + 1.0

@@ -1,0 +1,51 @@
+"""Fast deployment: the ensemble's configs refitted once on all rows."""
+
+import numpy as np
+import pytest
+
+import assay
+from assay import AutoML
+from assay.data import read_table
+from assay.errors import ConfigError
+
+MODELS = ["lightgbm", "linear", "extra_trees"]
+
+
+@pytest.fixture(scope="module")
+def fits():
+    data = read_table("builtin:breast_cancer")
+    bagged = AutoML(models=MODELS, n_trials=4, store=False).fit(data, target="target")
+    fast = AutoML(models=MODELS, n_trials=4, deploy="fast", store=False)
+    return data, bagged, fast.fit(data, target="target")
+
+
+def test_fast_deploy_keeps_one_model_per_member(fits):
+    _, bagged, fast = fits
+    assert all(len(m.models) > 1 for m in bagged.predictor_.members)
+    assert all(len(m.models) == 1 for m in fast.predictor_.members)
+    assert fast.predictor_.info["n_refit"] == len(fast.predictor_.members)
+    chosen = [m.model for m in bagged.predictor_.members]
+    assert [m.model for m in fast.predictor_.members] == chosen  # same ensemble, refitted
+
+
+def test_refit_predictor_agrees_with_the_bagged_one(fits):
+    data, bagged, fast = fits
+    p_bagged, p_fast = bagged.predict_proba(data), fast.predict_proba(data)
+    assert np.abs(p_bagged.to_numpy() - p_fast.to_numpy()).mean() < 0.03
+    assert (bagged.predict(data) == fast.predict(data)).mean() > 0.97
+
+
+def test_refit_predictor_is_smaller_and_round_trips(fits, tmp_path):
+    data, bagged, fast = fits
+    sizes = {}
+    for name, automl in (("bagged", bagged), ("fast", fast)):
+        path = automl.save(tmp_path / name)
+        sizes[name] = sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+    assert sizes["fast"] < sizes["bagged"] / 2
+    loaded = assay.load(tmp_path / "fast")
+    np.testing.assert_array_equal(loaded.predict_proba(data), fast.predict_proba(data))
+
+
+def test_unknown_deploy_mode_is_named():
+    with pytest.raises(ConfigError, match="deploy='quick'"):
+        AutoML(deploy="quick", store=False).fit(read_table("builtin:iris"), target="target")
