@@ -17,7 +17,15 @@ import numpy as np
 import pandas as pd
 
 LOWER_IS_BETTER = {"logloss", "rmse"}
-ORDER = ["assay", "autogluon-best", "autogluon-medium", "flaml", "lightgbm", "constant"]
+ORDER = [
+    "assay",
+    "assay-fast",
+    "autogluon-best",
+    "autogluon-medium",
+    "flaml",
+    "lightgbm",
+    "constant",
+]
 
 
 def normalized(rows: pd.DataFrame) -> pd.DataFrame:
@@ -115,6 +123,9 @@ def chart(rows: pd.DataFrame, path: Path) -> None:
 
 def report(csv_path: Path) -> str:
     rows = normalized(pd.read_csv(csv_path))
+    for column in ("single_row_ms", "version"):  # files from before these columns
+        if column not in rows:
+            rows[column] = np.nan
     budget = rows.budget_s.iloc[0]
     frameworks = [f for f in ORDER if f in set(rows.framework)]
     scores = rows.pivot_table(index="dataset", columns="framework", values="score")[frameworks]
@@ -130,9 +141,11 @@ def report(csv_path: Path) -> str:
             runs_over_budget_5pct=("fit_s", lambda s: int((s > 1.05 * budget).sum())),
             median_predict_s_per_1000=("predict_s_per_1000", "median"),
             median_peak_mb=("peak_memory_mb", "median"),
+            median_single_row_ms=("single_row_ms", "median"),
         )
         .reindex(frameworks)
         .reset_index()
+        .dropna(axis=1, how="all")  # e.g. single-row latency, in files from before it
     )
     n_sets = rows.groupby(["dataset", "fold"]).ngroups
     text = [
@@ -158,6 +171,16 @@ def report(csv_path: Path) -> str:
         _table(scores.reset_index()),
         "",
     ]
+    versions = rows.dropna(subset=["version"]).groupby("framework").version.unique()
+    if len(versions):
+        text += ["## Versions measured", ""]
+        text += [f"- {f}: {', '.join(sorted(map(str, v)))}" for f, v in versions.items()]
+        text += [
+            "",
+            "Rows with no version were measured before run.py recorded it; the peers' "
+            "versions are pinned by setup_peers.sh.",
+            "",
+        ]
     failed = rows[rows.status != "ok"]
     if len(failed):
         text += [

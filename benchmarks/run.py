@@ -44,6 +44,7 @@ FIELDS = [
     "fit_s",
     "overrun_s",
     "predict_s_per_1000",
+    "single_row_ms",
     "peak_memory_mb",
     "n_train",
     "n_test",
@@ -178,6 +179,7 @@ def main() -> None:
                 train.to_parquet(workdir / "train.parquet")
                 test.drop(columns=[target]).to_parquet(workdir / "test.parquet")
                 spec = {
+                    "dataset": name,
                     "target": target,
                     "task": task,
                     "metric": metric,
@@ -214,6 +216,7 @@ def main() -> None:
                         fit_s=round(result["fit_s"], 2),
                         overrun_s=round(max(0.0, result["fit_s"] - args.budget), 2),
                         predict_s_per_1000=round(1000 * result["predict_s"] / len(test), 4),
+                        single_row_ms=round(result.get("single_row_ms", float("nan")), 3),
                         score=score(metric, test[target], pred, result["classes"]),
                         version=result.get("version", ""),
                     )

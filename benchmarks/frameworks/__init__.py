@@ -2,9 +2,9 @@
 
 Each adapter is one small module with `fit_predict(train, test, spec) -> dict`, run by
 `_child.py` inside the framework's own Python (its virtual environment), so peers never
-share dependencies with assay. `spec` carries target, task, metric, budget_s, seed, n_jobs;
-the result holds `pred` (class probabilities in the order of `classes`, or values),
-`classes` (as strings), `fit_s` and `predict_s`.
+share dependencies with assay. `spec` carries dataset, target, task, metric, budget_s, seed,
+n_jobs and the framework's options; the result holds `pred` (class probabilities in the
+order of `classes`, or values), `classes` (as strings), `fit_s` and `predict_s`.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ FRAMEWORKS = {
     f.name: f
     for f in [
         Framework("assay", "assay_fw"),
+        Framework("assay-fast", "assay_fw", options={"deploy": "fast"}),
         Framework("autogluon-best", "autogluon_fw", "autogluon", {"presets": "best_quality"}),
         Framework("autogluon-medium", "autogluon_fw", "autogluon", {"presets": "medium_quality"}),
         Framework("flaml", "flaml_fw", "flaml"),

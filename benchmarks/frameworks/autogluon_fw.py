@@ -5,6 +5,8 @@ from __future__ import annotations
 import tempfile
 import time
 
+from _timing import single_row_ms
+
 PACKAGE = "autogluon.tabular"
 
 METRICS = {"auc": "roc_auc", "logloss": "log_loss", "rmse": "root_mean_squared_error"}
@@ -36,4 +38,11 @@ def fit_predict(train, test, spec):
             proba = predictor.predict_proba(test)
             pred, classes = proba.to_numpy(), list(proba.columns)
         predict_s = time.monotonic() - started
-    return {"pred": pred, "classes": classes, "fit_s": fit_s, "predict_s": predict_s}
+        one_ms = single_row_ms(predictor.predict, test)
+    return {
+        "pred": pred,
+        "classes": classes,
+        "fit_s": fit_s,
+        "predict_s": predict_s,
+        "single_row_ms": one_ms,
+    }

@@ -1,0 +1,303 @@
+"""Learn assay's ordered portfolio of configs from the public suite (see benchmarks/README.md).
+
+    python benchmarks/build_portfolio.py evaluate    # candidates x datasets -> CSV, resumable
+    python benchmarks/build_portfolio.py select      # greedy portfolio + leave-one-out check
+
+`evaluate` scores every candidate config (each family's default configs plus seeded samples
+from its search space) on the training part of each dataset's benchmark split (fold 0, so
+the benchmark's test rows are never seen), by k-fold cross-validation under a time cap,
+appending one row per (candidate, dataset). `select` turns the scores into normalized errors
+(0 = the best candidate on that dataset, 1 = the median candidate or worse) and grows the
+portfolio greedily: each step adds the config that most lowers the mean over datasets of
+the best normalized error so far. It writes the packaged portfolio (built on every dataset),
+one portfolio per dataset built without it (`portfolios/loo/NAME.json`, which the benchmark
+uses for that dataset), and a table comparing held-out errors with the hand-made portfolio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import json
+import sys
+import time
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+from run import split, tabular_suite  # noqa: E402
+
+CANDIDATES_CSV = HERE / "results" / "portfolio_candidates.csv"
+LOO_DIR = HERE / "portfolios" / "loo"
+PACKAGED = ROOT / "src" / "assay" / "search" / "portfolios" / "default.json"
+REPORT = HERE / "results" / "portfolio_loo.md"
+# Seeded samples per family on top of its default configs: more for the boosters, which
+# lead on most tabular data and have the widest spaces.
+N_SAMPLES = {
+    "lightgbm": 8,
+    "xgboost": 5,
+    "catboost": 4,
+    "extra_trees": 3,
+    "random_forest": 3,
+    "linear": 1,
+    "knn": 2,
+    "mlp": 4,
+}
+FIELDS = ["pool", "candidate", "model", "config", "dataset", "metric", "status", "score"]
+FIELDS += ["loss", "fit_s", "n_rows", "error"]
+
+
+def candidates(pool: str) -> list[tuple[str, str, dict]]:
+    """(id, model, config) for one pool; the same list on every machine and run."""
+    from assay._types import Task
+    from assay.models import MODELS
+    from assay.search._space import sample
+
+    task = Task.BINARY if pool == "classification" else Task.REGRESSION
+    out = []
+    for name, cls in MODELS.items():
+        if task not in cls.tasks:
+            continue
+        configs = [dict(c) for c in cls.default_configs(task)]
+        space = cls.search_space(5_000, 20, task)
+        rng = np.random.default_rng(zlib.crc32(f"{pool}/{name}".encode()))
+        configs += [sample(space, rng) for _ in range(N_SAMPLES.get(name, 2))]
+        for config in configs:
+            config = json.loads(json.dumps(config, default=_plain))
+            key = json.dumps([pool, name, config], sort_keys=True)
+            out.append((hashlib.sha1(key.encode()).hexdigest()[:10], name, config))
+    return out
+
+
+def subsample(frame: pd.DataFrame, target: str, task: str, n_rows: int) -> pd.DataFrame:
+    from sklearn.model_selection import train_test_split
+
+    stratify = frame[target] if task != "regression" else None
+    kept, _ = train_test_split(frame, train_size=n_rows, random_state=0, stratify=stratify)
+    return kept
+
+
+def _plain(value):
+    return value.item() if hasattr(value, "item") else str(value)
+
+
+def _done(path: Path) -> set[tuple[str, str]]:
+    if not path.exists():
+        return set()
+    with path.open() as handle:
+        return {(r["candidate"], r["dataset"]) for r in csv.DictReader(handle)}
+
+
+def _append(path: Path, row: dict) -> None:
+    new = not path.exists()
+    with path.open("a", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=FIELDS)
+        if new:
+            writer.writeheader()
+        writer.writerow(row)
+
+
+def evaluate(args) -> None:
+    from assay.data import prepare
+    from assay.evaluate import TrialTimeout, cross_fit, get_metric, make_folds
+    from assay.evaluate._cv import safe_score
+    from assay.models import MODELS
+
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    done = _done(out)
+    names = [n for n in args.datasets.split(",") if n]
+    for name, frame, target, task_name, metric_name in tabular_suite(names):
+        pool = "regression" if task_name == "regression" else "classification"
+        todo = [c for c in candidates(pool) if (c[0], name) not in done]
+        if not todo:
+            continue
+        train, _ = split(frame, target, task_name, seed=0)
+        if len(train) > args.max_rows:  # the same seeded subsample for every candidate
+            train = subsample(train, target, task_name, args.max_rows)
+        data = prepare(train.reset_index(drop=True), target, task=task_name)
+        metric = get_metric(metric_name, data.task)
+        if data.task.is_classification:
+            classes, y = np.unique(data.y.to_numpy(), return_inverse=True)
+            n_classes = len(classes)
+        else:
+            y, n_classes = data.y.to_numpy(dtype=float), 0
+        folds = make_folds(y, data.task, args.folds, 0)
+        for cid, model, config in todo:
+            row = {"pool": pool, "candidate": cid, "model": model, "dataset": name}
+            row.update(config=json.dumps(config, sort_keys=True), metric=metric_name)
+            row.update(n_rows=len(y), error="", score="", loss="")
+            started = time.monotonic()
+            try:
+                fit = cross_fit(
+                    MODELS[model],
+                    config,
+                    data.X,
+                    y,
+                    data.schema.types,
+                    folds,
+                    task=data.task,
+                    metric=metric,
+                    n_classes=n_classes,
+                    n_jobs=args.n_jobs,
+                    random_state=0,
+                    deadline=time.monotonic() + args.cap,
+                )
+                value = safe_score(metric, y, fit.oof)
+                row.update(status="ok", score=value, loss=metric.loss(value))
+            except TrialTimeout as exc:
+                row.update(status="timeout", error=str(exc)[:200])
+            except Exception as exc:  # a failing candidate is a result, not a crash
+                row.update(status="error", error=f"{type(exc).__name__}: {exc}"[:200])
+            row["fit_s"] = round(time.monotonic() - started, 2)
+            _append(out, row)
+            print(f"{name:20s} {model:14s} {cid} {row['status']:7s} {row['score']}", flush=True)
+
+
+# -- selection -------------------------------------------------------------------------
+def normalized_errors(rows: pd.DataFrame) -> pd.DataFrame:
+    """candidate x dataset: 0 for the best candidate on a dataset, 1 for the median or worse
+    (and for failures), linear between."""
+    loss = rows.pivot_table(index="candidate", columns="dataset", values="loss", aggfunc="first")
+    values = loss.to_numpy()
+    best, median = np.nanmin(values, axis=0), np.nanmedian(values, axis=0)
+    span = median - best
+    with np.errstate(divide="ignore", invalid="ignore"):
+        errors = np.where(span > 0, (values - best) / span, (values > best).astype(float))
+    errors = np.where(np.isnan(values), 1.0, np.clip(errors, 0.0, 1.0))
+    return pd.DataFrame(errors, index=loss.index, columns=loss.columns)
+
+
+def greedy(errors: pd.DataFrame, cost: pd.Series, size: int) -> list[str]:
+    """Order candidates by how much each lowers the mean best-so-far error; once nothing
+    lowers it, the rest follow by mean error. Ties go to the cheaper candidate."""
+    chosen: list[str] = []
+    current = np.ones(errors.shape[1])
+    left = list(errors.index)
+    while left and len(chosen) < size:
+        values = errors.loc[left].to_numpy()
+        gain = np.minimum(values, current).mean(axis=1)
+        order = np.lexsort((cost.loc[left].to_numpy(), gain))
+        pick = left[order[0]]
+        if gain[order[0]] >= current.mean() - 1e-12:
+            break
+        chosen.append(pick)
+        current = np.minimum(current, errors.loc[pick].to_numpy())
+        left.remove(pick)
+    rest = errors.loc[left].mean(axis=1).sort_values(kind="stable")
+    return chosen + list(rest.index[: size - len(chosen)])
+
+
+def best_of_first(errors: pd.DataFrame, order: list[str], dataset: str, k: int) -> float:
+    present = [c for c in order[:k] if c in errors.index]
+    return float(errors.loc[present, dataset].min()) if present else 1.0
+
+
+def select(args) -> None:
+    from assay._types import Task
+    from assay.search import load_portfolio, save_portfolio
+
+    rows = pd.read_csv(args.candidates)
+    rows["loss"] = pd.to_numeric(rows.loss, errors="coerce")
+    configs = {r.candidate: (r.model, json.loads(r.config)) for r in rows.itertuples()}
+    about = (
+        "Learned by benchmarks/build_portfolio.py on {n} public datasets: greedy for the best "
+        "mean normalized error{extra}."
+    )
+    LOO_DIR.mkdir(parents=True, exist_ok=True)
+    pools, loo, report = {}, {}, []
+    for pool, task in (("classification", Task.BINARY), ("regression", Task.REGRESSION)):
+        part = rows[rows.pool == pool]
+        if part.empty:
+            continue
+        errors = normalized_errors(part)
+        cost = part.groupby("candidate").fit_s.mean().reindex(errors.index)
+        pools[pool] = [configs[c] for c in greedy(errors, cost, args.size)]
+        # the hand-made configs are among the candidates (each family's defaults)
+        by_key = {json.dumps(configs[c], sort_keys=True): c for c in errors.index}
+        handmade_keys = [json.dumps(e, sort_keys=True) for e in load_portfolio("handmade", task)]
+        handmade_order = [by_key[key] for key in handmade_keys if key in by_key]
+        for dataset in errors.columns:
+            others = errors.drop(columns=[dataset])
+            order = greedy(others, cost, args.size)
+            loo.setdefault(dataset, {})[pool] = [configs[c] for c in order]
+            for k in (1, 3, 5, 10, 20):
+                report.append(
+                    {
+                        "pool": pool,
+                        "dataset": dataset,
+                        "k": k,
+                        "learned": best_of_first(errors, order, dataset, k),
+                        "handmade": best_of_first(errors, handmade_order, dataset, k),
+                    }
+                )
+    n = rows.dataset.nunique()
+    if not args.dry_run:
+        save_portfolio(PACKAGED, pools, about.format(n=n, extra=""))
+    for dataset, entries in loo.items():
+        save_portfolio(
+            LOO_DIR / f"{dataset}.json",
+            entries,
+            about.format(n=n - 1, extra=f", without {dataset} (for benchmarking on it)"),
+        )
+    write_report(pd.DataFrame(report), rows, Path(args.report))
+
+
+def write_report(report: pd.DataFrame, rows: pd.DataFrame, path: Path) -> None:
+    table = report.groupby("k")[["learned", "handmade"]].mean()
+    wins = report.assign(
+        win=report.learned < report.handmade, loss=report.learned > report.handmade
+    )
+    counts = wins.groupby("k")[["win", "loss"]].sum()
+    lines = [
+        "# Learned portfolio: leave-one-dataset-out check",
+        "",
+        f"{rows.candidate.nunique()} candidate configs, {rows.dataset.nunique()} datasets, "
+        f"{len(rows)} evaluations ({(rows.status != 'ok').sum()} failed or over the cap). "
+        "For each dataset the portfolio is built on the other datasets of its pool, then "
+        "the best normalized error among its first k configs is read on the held-out "
+        "dataset (0 = best candidate, 1 = median candidate). Lower is better.",
+        "",
+        "| first k configs | learned (held out) | hand-made | learned better / worse |",
+        "|---:|---:|---:|---:|",
+    ]
+    for k, row in table.iterrows():
+        lines.append(
+            f"| {k} | {row.learned:.3f} | {row.handmade:.3f} | "
+            f"{int(counts.loc[k, 'win'])} / {int(counts.loc[k, 'loss'])} |"
+        )
+    lines += ["", "Command: `python benchmarks/build_portfolio.py evaluate && "]
+    lines[-1] += "python benchmarks/build_portfolio.py select`"
+    path.write_text("\n".join(lines) + "\n")
+    report.to_csv(path.with_suffix(".csv"), index=False)
+    print("\n".join(lines))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Learn assay's portfolio of configs.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    ev = commands.add_parser("evaluate", help="score candidates on the suite (resumable)")
+    ev.add_argument("--datasets", default="", help="comma-separated names (default all)")
+    ev.add_argument("--max-rows", type=int, default=6_000)
+    ev.add_argument("--folds", type=int, default=5)
+    ev.add_argument("--cap", type=float, default=90.0, help="seconds per candidate and dataset")
+    ev.add_argument("--n-jobs", type=int, default=1)
+    ev.add_argument("--out", default=str(CANDIDATES_CSV))
+    se = commands.add_parser("select", help="greedy portfolio + leave-one-out report")
+    se.add_argument("--candidates", default=str(CANDIDATES_CSV))
+    se.add_argument("--size", type=int, default=40)
+    se.add_argument("--report", default=str(REPORT))
+    se.add_argument("--dry-run", action="store_true", help="do not replace the packaged file")
+    args = parser.parse_args()
+    {"evaluate": evaluate, "select": select}[args.command](args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,60 @@
+"""The portfolio builder's arithmetic: normalized errors, greedy order, stable candidates."""
+
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+
+import build_portfolio as builder
+
+
+def _rows(losses: dict[str, dict[str, float]]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {"candidate": c, "dataset": d, "loss": loss}
+            for c, per_dataset in losses.items()
+            for d, loss in per_dataset.items()
+        ]
+    )
+
+
+def test_normalized_error_is_zero_for_the_best_and_one_from_the_median():
+    errors = builder.normalized_errors(
+        _rows(
+            {
+                "a": {"x": 0.10, "y": 1.0},
+                "b": {"x": 0.20, "y": 1.0},
+                "c": {"x": 0.30, "y": float("nan")},  # failed on y
+                "d": {"x": 0.50, "y": 2.0},
+            }
+        )
+    )
+    assert errors.loc["a", "x"] == 0 and errors.loc["b", "x"] == pytest.approx(2 / 3)  # median 0.25
+    assert errors.loc["c", "x"] == 1 and errors.loc["d", "x"] == 1  # the median and beyond
+    assert errors.loc["a", "y"] == 0 and errors.loc["c", "y"] == 1 and errors.loc["d", "y"] == 1
+
+
+def test_greedy_covers_the_datasets_before_repeating_a_strength():
+    errors = pd.DataFrame(
+        {"x": [0.0, 0.1, 1.0], "y": [1.0, 0.9, 0.0], "z": [0.5, 0.5, 0.5]},
+        index=["good_on_x", "also_x", "good_on_y"],
+    )
+    cost = pd.Series({"good_on_x": 1.0, "also_x": 1.0, "good_on_y": 5.0})
+    order = builder.greedy(errors, cost, size=3)
+    assert order[:2] == ["good_on_x", "good_on_y"]  # the second pick fills y, not x again
+    assert order == ["good_on_x", "good_on_y", "also_x"]
+    assert builder.greedy(errors, cost, size=1) == ["good_on_x"]
+
+
+def test_candidates_are_the_same_on_every_call_and_include_the_defaults():
+    from assay._types import Task
+    from assay.search import load_portfolio
+
+    first, second = builder.candidates("classification"), builder.candidates("classification")
+    assert first == second and len({c[0] for c in first}) == len(first)
+    keys = {(m, str(sorted(c.items()))) for _, m, c in first}
+    for model, config in load_portfolio("handmade", Task.BINARY):
+        assert (model, str(sorted(config.items()))) in keys
