@@ -106,3 +106,16 @@ def test_kill_9_mid_fit_keeps_finished_trials(tmp_path, assay_home):
     trials = store.trials(run.run_id)
     assert len(trials) >= 2 and all(t.state.value for t in trials)
     assert "interrupted" in assay("runs").stdout
+
+
+def test_fit_with_a_trial_count_and_fast_deploy(tmp_path):
+    import json
+
+    out = tmp_path / "fast"
+    args = ["fit", "builtin:iris", "--target", "target", "--models", "linear,knn"]
+    fit = assay(*args, "--trials", "3", "--deploy", "fast", "--out", str(out))
+    assert "(3 trials)" in fit.stdout and "one refitted model per member" in fit.stdout
+    members = json.loads((out / "manifest.json").read_text())["members"]
+    assert members and all(len(m["folds"]) == 1 for m in members)
+    bad = assay(*args, "--trials", "3", "--deploy", "quick", check=False)
+    assert bad.returncode == 3 and "deploy='quick'" in bad.stderr

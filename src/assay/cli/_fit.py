@@ -12,7 +12,11 @@ from assay.cli._render import fmt, stderr, stdout, table
 def fit(
     data: str = typer.Argument(..., help="CSV/TSV/Parquet/ARFF file, or builtin:NAME."),
     target: str = typer.Option(..., "--target", "-t", help="Column to predict."),
-    time_s: float = typer.Option(60, "--time", help="Time budget in seconds for the whole fit."),
+    time_s: float | None = typer.Option(
+        None,
+        "--time",
+        help="Time budget in seconds for the whole fit (default 60, none with --trials).",
+    ),
     metric: str | None = typer.Option(
         None, "--metric", help="auc, logloss, accuracy, f1, balanced_accuracy, rmse, mae or r2."
     ),
@@ -58,21 +62,24 @@ def fit(
         TimeElapsedColumn(),
         TextColumn("{task.fields[status]}"),
     ]
+    limit_s = automl._time_limit_s()
+    timed = limit_s != float("inf")
     with Progress(*columns, console=stderr, transient=False) as bar:
-        job = bar.add_task("fitting", total=time_s, status="starting")
+        job = bar.add_task("fitting", total=limit_s if timed else trials, status="starting")
 
         def show(progress) -> None:
             last = progress.last
+            left = f"{progress.time_left_s:.0f}s left | " if timed else ""
             status = (
                 f"trials {progress.n_done} done, {progress.n_failed} failed | best "
                 f"{fmt(progress.best_score)} ({progress.best_model}) | "
-                f"{progress.time_left_s:.0f}s left | last {last.candidate.model}: "
-                f"{last.state.value}"
+                f"{left}last {last.candidate.model}: {last.state.value}"
             )
-            bar.update(job, completed=time_s - progress.time_left_s, status=status)
+            done = limit_s - progress.time_left_s if timed else last.trial_no + 1
+            bar.update(job, completed=done, status=status)
 
         automl.fit(data, target=target, callback=show)
-        bar.update(job, completed=time_s, status="done")
+        bar.update(job, completed=limit_s if timed else trials, status="done")
     predictor = automl.predictor_
     out = out or settings().home / (automl.run_id_ or "last") / "predictor"
     saved = predictor.save(out)
@@ -84,8 +91,10 @@ def fit(
     stdout.print(table(board, title=f"Leaderboard ({predictor.metric}, out-of-fold)"))
     stdout.print(
         f"task {predictor.task.value} | ensemble {predictor.metric} "
-        f"{fmt(predictor.info['ensemble_score'])} | fit {automl.fit_time_s_:.1f}s "
-        f"of {time_s:g}s | run {automl.run_id_ or '-'}"
+        f"{fmt(predictor.info['ensemble_score'])} | fit {automl.fit_time_s_:.1f}s"
+        + (f" of {limit_s:g}s" if timed else f" ({predictor.info['n_trials']} trials)")
+        + (" | deployed: one refitted model per member" if deploy == "fast" else "")
+        + f" | run {automl.run_id_ or '-'}"
     )
     for warning in predictor.info.get("warnings", []):
         stderr.print(f"[yellow]warning:[/] {warning}")
