@@ -112,10 +112,10 @@ def evaluate(args) -> None:
 
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    done = _done(out)
     names = [n for n in args.datasets.split(",") if n]
     for name, frame, target, task_name, metric_name in tabular_suite(names):
         pool = "regression" if task_name == "regression" else "classification"
+        done = _done(out)  # re-read: several evaluate processes may share the file
         todo = [c for c in candidates(pool) if (c[0], name) not in done]
         if not todo:
             continue
@@ -131,6 +131,8 @@ def evaluate(args) -> None:
             y, n_classes = data.y.to_numpy(dtype=float), 0
         folds = make_folds(y, data.task, args.folds, 0)
         for cid, model, config in todo:
+            if (cid, name) in _done(out):  # another evaluate process got to it first
+                continue
             row = {"pool": pool, "candidate": cid, "model": model, "dataset": name}
             row.update(config=json.dumps(config, sort_keys=True), metric=metric_name)
             row.update(n_rows=len(y), error="", score="", loss="")

@@ -58,20 +58,9 @@ def run_trial(
             deadline=ctx["deadline"],
             prune=prune,
         )
-    except TrialPruned as exc:
-        logger.info("trial %d (%s) %s", trial_no, candidate.model, exc)
-        return TrialOutcome(
-            trial_no,
-            candidate,
-            TrialState.PRUNED,
-            np.nan,
-            None,
-            str(exc),
-            time.monotonic() - started,
-            partial_score=float(np.nanmean(exc.fold_scores)),
-        )
-    except TrialTimeout as exc:
+    except (TrialPruned, TrialTimeout) as exc:  # pruned as weak, or out of time
         logger.info("trial %d (%s) stopped: %s", trial_no, candidate.model, exc)
+        scores = getattr(exc, "fold_scores", [])
         return TrialOutcome(
             trial_no,
             candidate,
@@ -80,6 +69,7 @@ def run_trial(
             None,
             str(exc),
             time.monotonic() - started,
+            partial_score=float(np.nanmean(scores)) if scores else float("nan"),
         )
     except Exception as exc:  # one failing config must not end the run
         logger.warning("trial %d (%s) failed: %s", trial_no, candidate.model, exc)
