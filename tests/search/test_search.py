@@ -40,7 +40,8 @@ def test_unknown_portfolio_is_a_clear_error(tmp_path):
 def test_searcher_walks_the_portfolio_then_samples_good_families():
     searcher = Searcher(MODELS, Task.BINARY, 1000, 10, random_state=0)
     first = searcher.ask()
-    assert first.source == "portfolio" and first.model == "lightgbm"
+    written = [(m, c) for m, c in load_portfolio("default", Task.BINARY) if m in MODELS]
+    assert first.source == "portfolio" and (first.model, first.config) == written[0]
     seen = [first]
     while (candidate := searcher.ask()).source == "portfolio":
         seen.append(candidate)
