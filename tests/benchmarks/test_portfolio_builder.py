@@ -43,10 +43,21 @@ def test_greedy_covers_the_datasets_before_repeating_a_strength():
         index=["good_on_x", "also_x", "good_on_y"],
     )
     cost = pd.Series({"good_on_x": 1.0, "also_x": 1.0, "good_on_y": 5.0})
-    order = builder.greedy(errors, cost, size=3)
+    family = {"good_on_x": "a", "also_x": "a", "good_on_y": "b"}
+    order = builder.greedy(errors, cost, family, size=3)
     assert order[:2] == ["good_on_x", "good_on_y"]  # the second pick fills y, not x again
     assert order == ["good_on_x", "good_on_y", "also_x"]
-    assert builder.greedy(errors, cost, size=1) == ["good_on_x"]
+    assert builder.greedy(errors, cost, family, size=1) == ["good_on_x"]
+
+
+def test_a_family_cannot_run_ahead_of_its_share():
+    errors = pd.DataFrame(
+        {"x": [0.0, 0.1, 0.2, 0.9], "y": [0.0, 0.1, 0.2, 0.9]}, index=["a1", "a2", "a3", "b1"]
+    )
+    cost = pd.Series(1.0, index=errors.index)
+    family = {"a1": "a", "a2": "a", "a3": "a", "b1": "b"}
+    assert builder.greedy(errors, cost, family, size=4, lead=1) == ["a1", "b1", "a2", "a3"]
+    assert builder.greedy(errors, cost, family, size=4, lead=3) == ["a1", "a2", "a3", "b1"]
 
 
 def test_candidates_are_the_same_on_every_call_and_include_the_defaults():
