@@ -87,7 +87,7 @@ def test_memory_guard_refuses_a_big_forest_but_not_a_linear_model():
 def test_fit_skips_what_would_not_fit_in_memory(cancer, tmp_path):
     url = f"sqlite:///{tmp_path / 'assay.db'}"
     automl = AutoML(
-        models=["random_forest", "linear"], n_trials=4, memory_limit_mb=30, store=url
+        models=["random_forest", "linear"], n_trials=2, memory_limit_mb=30, store=url
     ).fit(cancer, target="target")
     assert set(automl.leaderboard().model) == {"ensemble", "linear"}
     trials = open_store(url).trials(automl.run_id_)
@@ -117,3 +117,21 @@ def test_a_portfolio_file_orders_the_trials_as_written(cancer, tmp_path):
     automl.fit(cancer, target="target")
     trials = open_store(url).trials(automl.run_id_)
     assert [(t.model, dict(t.config)) for t in trials] == entries
+
+
+def test_configs_skipped_from_the_portfolio_do_not_end_the_search(cancer, tmp_path):
+    heavy = [
+        ("random_forest", {"min_samples_leaf": leaf, "max_features": share})
+        for leaf in (1, 2)
+        for share in ("sqrt", "log2", 0.5, 0.7, 1.0)
+    ]
+    entries = [*heavy, ("linear", {"C": 1.0})]  # ten configs that will not fit, then one
+    path = save_portfolio(tmp_path / "heavy.json", {"classification": entries}, about="a test")
+    automl = AutoML(
+        models=["random_forest", "linear"],
+        n_trials=1,
+        memory_limit_mb=30,
+        portfolio=str(path),
+        store=False,
+    ).fit(cancer, target="target")
+    assert list(automl.leaderboard().model) == ["ensemble", "linear"]

@@ -230,7 +230,8 @@ class AutoML:
         metric = ctx["metric"]
         timed = math.isfinite(budget.time_limit_s)
         while budget.trial_time_left_s() > 0 and skips < _MAX_CONSECUTIVE_SKIPS:
-            if self.n_trials is not None and len(outcomes) >= self.n_trials:
+            n_run = sum(o.state is not TrialState.SKIPPED for o in outcomes)
+            if self.n_trials is not None and n_run >= self.n_trials:  # skips are free
                 break
             candidate = searcher.ask()
             if candidate is None:
@@ -245,7 +246,9 @@ class AutoML:
                 outcome = TrialOutcome(
                     len(outcomes), candidate, TrialState.SKIPPED, np.nan, None, reason
                 )
-                skips += 1
+                # the portfolio is finite and a skip costs nothing: read on for a config
+                # that fits; only tuned proposals can repeat without end
+                skips += candidate.source != "portfolio"
             else:
                 prune = weak_config_pruner(outcomes, metric) if candidate.source == "tpe" else None
                 outcome = run_trial(len(outcomes), candidate, cls, ctx, prune)

@@ -8,6 +8,7 @@ missing classes, timing, input checks, params.json), so a family only writes `_f
 from __future__ import annotations
 
 import json
+import math
 import time
 from abc import ABC, abstractmethod
 from enum import Enum
@@ -130,7 +131,9 @@ class Model(ABC, BaseEstimator):
         else:
             y = np.asarray(y, dtype=np.float64)
             y_val = None if y_val is None else np.asarray(y_val, dtype=np.float64)
-        deadline = None if time_limit_s is None else start + float(time_limit_s)
+        # no limit (None or infinite, as in a fit by trial count) means no deadline
+        limited = time_limit_s is not None and math.isfinite(time_limit_s)
+        deadline = start + float(time_limit_s) if limited else None
         if task.is_classification and len(self.classes_) == 1:
             self.model_ = None  # nothing to learn: predict_proba is a column of ones
         else:
