@@ -46,7 +46,8 @@ def test_every_trial_is_in_the_store(fitted):
     run = store.get_run(automl.run_id_)
     trials = store.trials(automl.run_id_)
     assert run.state.value == "finished" and run.best_score > 0.97
-    assert len(trials) == automl.predictor_.info["n_trials"]
+    info = automl.predictor_.info
+    assert len(trials) == info["n_trials"] + info["n_skipped"] + info["n_level2"]
     complete = [t for t in trials if t.state.value == "complete"]
     assert complete and all(len(t.fold_scores) == 8 and t.fit_time_s > 0 for t in complete)
     assert all(np.load(t.oof_path).shape == (569, 2) for t in complete)

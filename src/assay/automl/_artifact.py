@@ -71,6 +71,8 @@ def save_predictor(predictor: Predictor, path: Path, overwrite: bool = True) -> 
                     "config": member.config,
                     "weight": member.weight,
                     "score": member.score,
+                    "level": member.level,
+                    "inputs": member.inputs,
                     "folds": folds,
                 }
             )
@@ -167,8 +169,23 @@ def load_predictor(path: Path) -> Predictor:
                 checked(model_file.relative_to(path))
             models.append(load_model(path / fold / "model"))
         members.append(
-            Member(spec["model"], spec["config"], spec["weight"], spec["score"], encoders, models)
+            Member(
+                spec["model"],
+                spec["config"],
+                spec["weight"],
+                spec["score"],
+                encoders,
+                models,
+                level=spec.get("level", 1),
+                inputs=list(spec.get("inputs", [])),
+            )
         )
+    for i, member in enumerate(members):
+        if any(not 0 <= j < len(members) or members[j].inputs for j in member.inputs):
+            raise ArtifactError(
+                f"{path}: member {i} ({member.model}) takes inputs {member.inputs} that are not "
+                "level-1 members of this predictor: the manifest is damaged; re-fit or restore it."
+            )
     leaderboard = pd.read_csv(io.StringIO(checked(Path("leaderboard.csv")).read_text()))
     return Predictor(
         task=manifest["task"],

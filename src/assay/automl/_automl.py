@@ -23,6 +23,14 @@ from assay.automl._policy import (
 )
 from assay.automl._predictor import Member, Predictor
 from assay.automl._refit import refit_members
+from assay.automl._stack import (
+    StackDecision,
+    check_stack,
+    choose_bases,
+    estimate_check_s,
+    level2_candidates,
+    level2_context,
+)
 from assay.automl._trials import TrialOutcome, record_trial, run_trial
 from assay.config import settings
 from assay.errors import BudgetError, ConfigError
@@ -33,6 +41,27 @@ from assay.search import Budget, CostModel, Searcher
 logger = get_logger(__name__)
 _MAX_CONSECUTIVE_SKIPS = 8
 _MAX_ENSEMBLE_CANDIDATES = 25
+_STACK_AT = 0.7  # the stacking check may start once 70% of the trial time is spent
+
+
+@dataclass
+class _SearchState:
+    """The search loop's state, so the loop can pause for the stacking check and resume."""
+
+    searcher: Searcher
+    memory: MemoryGuard
+    costs: CostModel
+    outcomes: list
+    skips: int = 0
+    protected: tuple = ()  # trials whose fold models the stack needs
+
+
+@dataclass
+class _Stack:
+    decision: StackDecision
+    bases: list
+    level2: list
+    ctx: dict | None = None  # the level-2 trial context (X plus the bases' OOF)
 
 
 @dataclass(frozen=True)
@@ -57,7 +86,9 @@ class AutoML:
     machine). `deploy="fast"` refits the ensemble's configs on all rows so prediction needs
     one model per config. `memory_limit_mb` (default: 70% of the memory available at the
     start) skips configs whose estimated size would not fit. `portfolio` names a packaged
-    portfolio or the path of a portfolio JSON: the configs tried first, in order."""
+    portfolio or the path of a portfolio JSON: the configs tried first, in order.
+    `stack="auto"` adds one stacking layer when a held-out check says it helps;
+    `stack="off"` never stacks."""
 
     def __init__(
         self,
@@ -73,6 +104,7 @@ class AutoML:
         deploy: str = "bagged",
         memory_limit_mb: float | None = None,
         portfolio: str = "default",
+        stack: str = "auto",
     ):
         self.task = task
         self.metric = metric
@@ -86,8 +118,9 @@ class AutoML:
         self.deploy = deploy
         self.memory_limit_mb = memory_limit_mb
         self.portfolio = portfolio
+        self.stack = stack
 
-    def _time_limit_s(self) -> float:
+    def effective_time_limit_s(self) -> float:
         """60 s by default; no limit when only a trial count is given."""
         if self.time_limit_s is None:
             return math.inf if self.n_trials is not None else 60.0
@@ -96,7 +129,7 @@ class AutoML:
     def _check_args(self) -> dict[str, type]:
         from assay.models import MODELS
 
-        limit = self._time_limit_s()
+        limit = self.effective_time_limit_s()
         if not isinstance(limit, int | float) or isinstance(limit, bool) or not limit > 0:
             raise ConfigError(
                 f"time_limit_s={self.time_limit_s!r}: give a positive number of seconds."
@@ -110,6 +143,11 @@ class AutoML:
             raise ConfigError(
                 f"deploy={self.deploy!r}: choose 'bagged' (one model per fold) or 'fast' "
                 "(each config refitted once on all rows)."
+            )
+        if self.stack not in ("auto", "off"):
+            raise ConfigError(
+                f"stack={self.stack!r}: choose 'auto' (stack when a held-out check says it "
+                "helps) or 'off'."
             )
         if self.memory_limit_mb is not None and not self.memory_limit_mb > 0:
             raise ConfigError(f"memory_limit_mb={self.memory_limit_mb!r}: give a positive number.")
@@ -144,7 +182,7 @@ class AutoML:
 
         started = time.monotonic()
         models = self._check_args()
-        budget = Budget(self._time_limit_s(), started, refit=self.deploy == "fast")
+        budget = Budget(self.effective_time_limit_s(), started, refit=self.deploy == "fast")
         if target is None:
             raise ConfigError("target is required: name the column to predict (target=...).")
         dataset = prepare(data, target, task=self.task, feature_types=feature_types)
@@ -175,6 +213,7 @@ class AutoML:
                     "n_trials": self.n_trials,
                     "deploy": self.deploy,
                     "portfolio": str(self.portfolio),
+                    "stack": self.stack,
                     "n_rows": n_rows,
                     "n_features": n_features,
                 },
@@ -193,13 +232,25 @@ class AutoML:
             "random_state": self.random_state,
             "deadline": budget.trial_deadline,
         }
+        loop = (models, budget, callback, run_dir, store, ctx)
         try:
-            outcomes = self._search(models, budget, callback, run_dir, store, ctx)
+            state = self._start_search(models, ctx)
+            window = budget.trial_deadline - budget.started
+            self._search(state, *loop, until=budget.started + _STACK_AT * window)
+            stack = self._stack(state, models, ctx, budget, store, run_dir)
+            self._search(state, *loop, until=budget.trial_deadline)
+            self._check_any_complete(state.outcomes)
             self.predictor_ = self._ensemble(
-                outcomes, dataset, metric, classes, y, n_folds, budget.deadline
+                state.outcomes, dataset, metric, classes, y, n_folds, budget.deadline, stack
             )
             if self.deploy == "fast":
-                n_refit = refit_members(self.predictor_.members, models, ctx, budget.deadline)
+                members = self.predictor_.members
+                n_refit = refit_members(
+                    [m for m in members if m.level == 1], models, ctx, budget.deadline
+                )
+                if stack.ctx is not None:
+                    level2 = [m for m in members if m.level == 2]
+                    n_refit += refit_members(level2, models, stack.ctx, budget.deadline)
                 self.predictor_.info.update(deploy="fast", n_refit=n_refit)
         except BaseException as exc:
             if store is not None:
@@ -217,20 +268,42 @@ class AutoML:
             )
         return self
 
-    def _search(self, models, budget, callback, run_dir, store, ctx) -> list[TrialOutcome]:
+    def _start_search(self, models, ctx) -> _SearchState:
         n_rows, n_features = ctx["X"].shape
-        n_folds = len(ctx["folds"])
         searcher = Searcher(
             models, ctx["task"], n_rows, n_features, self.random_state, self.portfolio
         )
         memory = MemoryGuard(
-            self.memory_limit_mb or 0.7 * available_memory_mb(), n_rows, n_features, n_folds
+            self.memory_limit_mb or 0.7 * available_memory_mb(),
+            n_rows,
+            n_features,
+            len(ctx["folds"]),
         )
-        costs, outcomes, skips = CostModel(), [], 0
+        return _SearchState(searcher, memory, CostModel(), [])
+
+    def _search(
+        self, state, models, budget, callback, run_dir, store, ctx, *, until: float
+    ) -> None:
+        """Run trials until `until` (a time.monotonic() value), the trial count, or the
+        end of the candidates; `state` carries over between calls."""
+        n_rows, n_features = ctx["X"].shape
+        n_folds = len(ctx["folds"])
+        outcomes, costs, memory, searcher = (
+            state.outcomes,
+            state.costs,
+            state.memory,
+            state.searcher,
+        )
         metric = ctx["metric"]
         timed = math.isfinite(budget.time_limit_s)
-        while budget.trial_time_left_s() > 0 and skips < _MAX_CONSECUTIVE_SKIPS:
-            n_run = sum(o.state is not TrialState.SKIPPED for o in outcomes)
+        while (
+            min(until, budget.trial_deadline) > time.monotonic()
+            and state.skips < _MAX_CONSECUTIVE_SKIPS
+        ):
+            n_run = sum(
+                o.state is not TrialState.SKIPPED and o.candidate.source != "stack"
+                for o in outcomes
+            )
             if self.n_trials is not None and n_run >= self.n_trials:  # skips are free
                 break
             candidate = searcher.ask()
@@ -248,11 +321,12 @@ class AutoML:
                 )
                 # the portfolio is finite and a skip costs nothing: read on for a config
                 # that fits; only tuned proposals can repeat without end
-                skips += candidate.source != "portfolio"
+                state.skips += candidate.source != "portfolio"
             else:
-                prune = weak_config_pruner(outcomes, metric) if candidate.source == "tpe" else None
+                level1 = [o for o in outcomes if o.candidate.source != "stack"]
+                prune = weak_config_pruner(level1, metric) if candidate.source == "tpe" else None
                 outcome = run_trial(len(outcomes), candidate, cls, ctx, prune)
-                skips = 0
+                state.skips = 0
                 if outcome.fit is not None:
                     costs.observe(
                         cls,
@@ -263,10 +337,7 @@ class AutoML:
                         outcome.fit.fit_time_s + outcome.fit.predict_time_s,
                     )
                 searcher.tell(candidate, metric.loss(outcome.loss_score))
-            outcomes.append(outcome)
-            record_trial(store, self.run_id_, outcome, run_dir / "oof" if run_dir else None)
-            release_outside_top(outcomes, metric, keep=_MAX_ENSEMBLE_CANDIDATES)
-            memory.hold([o for o in outcomes if o.fit is not None and o.fit.models], models)
+            self._after_trial(state, outcome, models, store, run_dir, metric)
             if callback is not None:
                 done = [o for o in outcomes if o.state is TrialState.COMPLETE]
                 best = min(done, key=lambda o: metric.loss(o.score)) if done else None
@@ -280,20 +351,68 @@ class AutoML:
                         last=outcome,
                     )
                 )
-        if not any(o.state is TrialState.COMPLETE for o in outcomes):
-            failures = [f"{o.candidate.model}: {o.error}" for o in outcomes if o.error]
-            if failures and all("MB of memory" in f for f in failures):
-                advice = "Raise memory_limit_mb, or choose lighter models (models=...)."
-            else:
-                advice = "Raise the time limit (--time)."
-            raise BudgetError(
-                f"No model finished (time_limit_s={self.time_limit_s}, "
-                f"memory_limit_mb={self.memory_limit_mb}). {advice} Trials: {failures[:3]}"
-            )
-        return outcomes
 
-    def _ensemble(self, outcomes, dataset, metric, classes, y, n_folds, deadline) -> Predictor:
-        """Caruana selection over the best trials, stopped early rather than overrun."""
+    def _after_trial(self, state, outcome, models, store, run_dir, metric) -> None:
+        """Record the trial at once and let go of models that can no longer matter."""
+        outcomes = state.outcomes
+        outcomes.append(outcome)
+        record_trial(store, self.run_id_, outcome, run_dir / "oof" if run_dir else None)
+        release_outside_top(
+            outcomes, metric, keep=_MAX_ENSEMBLE_CANDIDATES, protected=state.protected
+        )
+        state.memory.hold([o for o in outcomes if o.fit is not None and o.fit.models], models)
+
+    def _check_any_complete(self, outcomes) -> None:
+        if any(o.state is TrialState.COMPLETE for o in outcomes):
+            return
+        failures = [f"{o.candidate.model}: {o.error}" for o in outcomes if o.error]
+        if failures and all("MB of memory" in f for f in failures):
+            advice = "Raise memory_limit_mb, or choose lighter models (models=...)."
+        else:
+            advice = "Raise the time limit (--time)."
+        raise BudgetError(
+            f"No model finished (time_limit_s={self.time_limit_s}, "
+            f"memory_limit_mb={self.memory_limit_mb}). {advice} Trials: {failures[:3]}"
+        )
+
+    def _stack(self, state, models, ctx, budget, store, run_dir) -> _Stack:
+        """Decide on a stacking layer with the held-out check, and fit it when it helps."""
+        if self.stack == "off":
+            return _Stack(StackDecision(False, "stack='off'"), [], [])
+        n_folds = len(ctx["folds"])
+        if n_folds < 3:
+            return _Stack(StackDecision(False, f"needs 3 or more folds, not {n_folds}"), [], [])
+        metric = ctx["metric"]
+        bases = choose_bases(state.outcomes, metric)
+        if not bases:
+            return _Stack(StackDecision(False, "no finished level-1 model"), [], [])
+        candidates = level2_candidates(bases)
+        estimate, left = estimate_check_s(bases, candidates, n_folds), budget.trial_time_left_s()
+        if estimate > left:
+            reason = f"the check and the stack need ~{estimate:.0f}s, {max(left, 0):.0f}s left"
+            return _Stack(StackDecision(False, reason), [], [])
+        decision = check_stack(bases, candidates, models, ctx, budget.trial_deadline)
+        logger.info("stacking: %s", decision.reason)
+        if not decision.used:
+            return _Stack(decision, [], [])
+        state.protected = tuple(id(b) for b in bases)
+        ctx2 = level2_context(bases, ctx)
+        level2 = []
+        for candidate in candidates:
+            outcome = run_trial(len(state.outcomes), candidate, models[candidate.model], ctx2)
+            self._after_trial(state, outcome, models, store, run_dir, metric)
+            if outcome.state is TrialState.COMPLETE:
+                level2.append(outcome)
+        if not level2:
+            decision.used, decision.reason = False, "no level-2 model finished on all rows"
+            return _Stack(decision, [], [])
+        return _Stack(decision, bases, level2, ctx2)
+
+    def _ensemble(
+        self, outcomes, dataset, metric, classes, y, n_folds, deadline, stack: _Stack
+    ) -> Predictor:
+        """Caruana selection over the best trials (level 2 included when the stack was
+        fitted), stopped early rather than overrun."""
         from assay.ensemble import CaruanaEnsemble
 
         done = sorted(
@@ -301,22 +420,19 @@ class AutoML:
             key=lambda o: metric.loss(o.score),
         )[:_MAX_ENSEMBLE_CANDIDATES]
         ensemble = CaruanaEnsemble(metric).fit([o.fit.oof for o in done], y, deadline=deadline)
-        members = [
-            Member(
-                o.candidate.model,
-                o.candidate.config,
-                float(w),
-                float(o.score),
-                o.fit.encoders,
-                o.fit.models,
-                fold_fit_s=o.fit.fit_time_s / len(o.fit.models),
-            )
-            for o, w in zip(done, ensemble.weights_, strict=True)
-            if w > 0
-        ]
+        weight = {id(o): float(w) for o, w in zip(done, ensemble.weights_, strict=True)}
+        level1 = [o for o in done if weight[id(o)] > 0 and o.candidate.source != "stack"]
+        level2 = [o for o in done if weight[id(o)] > 0 and o.candidate.source == "stack"]
+        if level2:  # the bases feed level 2: keep them, with weight 0 when not chosen
+            level1 += [b for b in stack.bases if id(b) not in {id(o) for o in level1}]
+        members = [_member(o, weight.get(id(o), 0.0)) for o in level1]
+        position = {id(o): i for i, o in enumerate(level1)}
+        inputs = [position[id(b)] for b in stack.bases] if level2 else []
+        members += [_member(o, weight[id(o)], level=2, inputs=inputs) for o in level2]
         rows = [
             {
                 "model": "ensemble",
+                "level": max(m.level for m in members),
                 "score": ensemble.score_,
                 "weight": 1.0,
                 "fit_time_s": sum(o.fit.fit_time_s for o in done),
@@ -328,6 +444,7 @@ class AutoML:
             rows.append(
                 {
                     "model": o.candidate.model,
+                    "level": 2 if o.candidate.source == "stack" else 1,
                     "score": o.score,
                     "weight": float(w),
                     "fit_time_s": o.fit.fit_time_s,
@@ -348,10 +465,16 @@ class AutoML:
             info={
                 "ensemble_score": float(ensemble.score_),
                 "n_folds": n_folds,
-                "n_trials": len(outcomes),
+                "n_trials": sum(
+                    o.state is not TrialState.SKIPPED and o.candidate.source != "stack"
+                    for o in outcomes
+                ),
+                "n_skipped": sum(o.state is TrialState.SKIPPED for o in outcomes),
+                "n_level2": len(stack.level2),
                 "n_rows": len(y),
                 "dropped_rows": dataset.n_dropped_rows,
                 "warnings": list(dataset.warnings),
+                "stack": stack.decision.to_dict(),
             },
         )
 
@@ -376,3 +499,18 @@ class AutoML:
 
 def _short(config: dict[str, Any]) -> str:
     return ", ".join(f"{k}={round(v, 4) if isinstance(v, float) else v}" for k, v in config.items())
+
+
+def _member(outcome, weight: float, level: int = 1, inputs: list[int] | None = None) -> Member:
+    fit = outcome.fit
+    return Member(
+        outcome.candidate.model,
+        outcome.candidate.config,
+        weight,
+        float(outcome.score),
+        fit.encoders,
+        fit.models,
+        fold_fit_s=fit.fit_time_s / len(fit.models),
+        level=level,
+        inputs=list(inputs or []),
+    )

@@ -36,11 +36,14 @@ def weak_config_pruner(
     return prune
 
 
-def release_outside_top(outcomes: list, metric: Metric, keep: int) -> None:
+def release_outside_top(outcomes: list, metric: Metric, keep: int, protected: tuple = ()) -> None:
     """Drop the fold models and OOF predictions of finished trials that can no longer be
-    among the `keep` best (the ensemble's candidates): they hold most of a fit's memory."""
+    among the `keep` best (the ensemble's candidates): they hold most of a fit's memory.
+    Trials whose id() is in `protected` (a stack's inputs) are kept whatever their rank."""
     done = sorted(_complete(outcomes), key=lambda o: metric.loss(o.score))
     for outcome in done[keep:]:
+        if id(outcome) in protected:
+            continue
         if outcome.fit is not None and outcome.fit.models:
             outcome.fit.models.clear()
             outcome.fit.encoders.clear()

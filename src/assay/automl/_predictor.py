@@ -11,12 +11,16 @@ import numpy as np
 import pandas as pd
 
 from assay._types import FeatureType, Task
+from assay.automl._stack import stack_features
 from assay.evaluate import predict_raw
 
 
 @dataclass
 class Member:
-    """One ensemble member: a config bagged over folds (one encoder + model per fold)."""
+    """One ensemble member: a config bagged over folds (one encoder + model per fold).
+    A level-2 member also sees the predictions of the members listed in `inputs` (indices
+    into the predictor's members) as extra columns; a member kept only as such an input
+    has weight 0."""
 
     model: str
     config: dict[str, Any]
@@ -25,6 +29,8 @@ class Member:
     encoders: list = field(default_factory=list)
     models: list = field(default_factory=list)
     fold_fit_s: float = 0.0  # seconds one fold model took to fit (training only, not saved)
+    level: int = 1
+    inputs: list[int] = field(default_factory=list)
 
     def predict_raw(self, X: pd.DataFrame, task: Task, n_classes: int) -> np.ndarray:
         preds = [
@@ -75,7 +81,16 @@ class Predictor:
 
         X = check_predict_frame(self._read(data), self.schema)
         n_classes = len(self.classes) if self.classes is not None else 0
-        return sum(m.weight * m.predict_raw(X, self.task, n_classes) for m in self.members)
+        raws: dict[int, np.ndarray] = {}
+
+        def raw(i: int) -> np.ndarray:
+            if i not in raws:
+                member = self.members[i]
+                X_i = stack_features(X, [raw(j) for j in member.inputs]) if member.inputs else X
+                raws[i] = member.predict_raw(X_i, self.task, n_classes)
+            return raws[i]
+
+        return sum(m.weight * raw(i) for i, m in enumerate(self.members) if m.weight > 0)
 
     def predict_proba(self, data) -> pd.DataFrame:
         """Class probabilities, one column per class in the order of `classes_`."""
@@ -122,5 +137,7 @@ class Predictor:
         return load_predictor(Path(path))
 
     def __repr__(self) -> str:
-        names = ", ".join(f"{m.model}:{m.weight:.2f}" for m in self.members)
+        names = ", ".join(
+            f"{m.model}{'@L2' if m.level == 2 else ''}:{m.weight:.2f}" for m in self.members
+        )
         return f"Predictor(task={self.task.value}, target={self.target!r}, members=[{names}])"

@@ -37,6 +37,9 @@ def fit(
     portfolio: str = typer.Option(
         "default", "--portfolio", help="Packaged portfolio name or a portfolio JSON file."
     ),
+    stack: str = typer.Option(
+        "auto", "--stack", help="auto (one stacking layer if a held-out check says so) or off."
+    ),
 ) -> None:
     """Fit models on DATA to predict TARGET; print the leaderboard and save the predictor."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -55,6 +58,7 @@ def fit(
         deploy=deploy,
         memory_limit_mb=memory_mb,
         portfolio=portfolio,
+        stack=stack,
     )
     columns = [
         TextColumn("{task.description}"),
@@ -62,7 +66,7 @@ def fit(
         TimeElapsedColumn(),
         TextColumn("{task.fields[status]}"),
     ]
-    limit_s = automl._time_limit_s()
+    limit_s = automl.effective_time_limit_s()
     timed = limit_s != float("inf")
     with Progress(*columns, console=stderr, transient=False) as bar:
         job = bar.add_task("fitting", total=limit_s if timed else trials, status="starting")
@@ -96,6 +100,13 @@ def fit(
         + (" | deployed: one refitted model per member" if deploy == "fast" else "")
         + f" | run {automl.run_id_ or '-'}"
     )
+    decision = predictor.info["stack"]
+    if decision["holdout_rows"]:
+        stdout.print(
+            f"stacking {'used' if decision['used'] else 'not used'}: {decision['reason']} "
+            f"({fmt(decision['holdout_level1'])} without, {fmt(decision['holdout_level2'])} "
+            f"with level 2, on {decision['holdout_rows']} rows)"
+        )
     for warning in predictor.info.get("warnings", []):
         stderr.print(f"[yellow]warning:[/] {warning}")
     stdout.print(f"Predictor saved to {saved}")

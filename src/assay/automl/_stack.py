@@ -1,0 +1,205 @@
+"""One stacking layer, fitted only when a held-out check says it helps (dynamic stacking).
+
+Level-2 models see the raw features plus the out-of-fold (OOF) predictions of a few strong
+level-1 configs, the "bases". Their own OOF score is optimistic: a base's OOF value on a
+training row comes from a fold model that saw the level-2 validation rows, so level 2 can
+learn to trust its inputs more than it should ("stacked overfitting").
+
+The check therefore uses rows that none of the models it compares has seen: the validation
+rows H of fold 0. The bases are cross-fitted again on the other folds only (their inner
+OOF); level-2 configs are cross-fitted on those rows with the inner OOF as extra features;
+both ensembles, Caruana over the bases and Caruana over bases plus level 2, are then scored
+on H, where a base's prediction is its fold-0 model's (trained without H). The stack is fit
+on all rows only when bases plus level 2 score strictly better on H.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+
+from assay._types import FeatureType, TrialState
+from assay.ensemble import CaruanaEnsemble
+from assay.evaluate import TrialPruned, TrialTimeout, cross_fit, predict_raw
+from assay.evaluate._cv import safe_score
+from assay.log import get_logger
+from assay.search import Candidate
+
+logger = get_logger(__name__)
+STACK_PREFIX = "__assay_stack_"
+MAX_BASES = 4
+MAX_LEVEL2 = 2
+ESTIMATE_SLACK = 1.3
+
+
+@dataclass
+class StackDecision:
+    """What the held-out check found, kept in the predictor's info."""
+
+    used: bool
+    reason: str
+    holdout_rows: int = 0
+    holdout_level1: float = float("nan")  # score of Caruana over the bases on H
+    holdout_level2: float = float("nan")  # score of Caruana over bases + level 2 on H
+    check_s: float = 0.0
+
+    def to_dict(self) -> dict:
+        return {
+            k: (None if isinstance(v, float) and np.isnan(v) else v)
+            for k, v in asdict(self).items()
+        }
+
+
+def stack_features(X: pd.DataFrame, base_preds: list[np.ndarray]) -> pd.DataFrame:
+    """X with the bases' predictions as extra numeric columns (binary: P(class 1) only)."""
+    columns: dict[str, np.ndarray] = {}
+    for i, pred in enumerate(base_preds):
+        if pred.ndim == 1:
+            columns[f"{STACK_PREFIX}{i}"] = pred
+        elif pred.shape[1] == 2:
+            columns[f"{STACK_PREFIX}{i}"] = pred[:, 1]
+        else:
+            for c in range(pred.shape[1]):
+                columns[f"{STACK_PREFIX}{i}_{c}"] = pred[:, c]
+    return pd.concat([X, pd.DataFrame(columns, index=X.index)], axis=1)
+
+
+def stack_types(types: dict[str, FeatureType], X2: pd.DataFrame) -> dict[str, FeatureType]:
+    extra = {c: FeatureType.NUMERIC for c in X2.columns if str(c).startswith(STACK_PREFIX)}
+    return {**types, **extra}
+
+
+def choose_bases(outcomes: list, metric) -> list:
+    """The best finished trial of each family, then the next best, up to MAX_BASES."""
+    done = sorted(
+        (o for o in outcomes if o.state is TrialState.COMPLETE and o.fit and o.fit.models),
+        key=lambda o: metric.loss(o.score),
+    )
+    bases, families = [], set()
+    for o in done:
+        if o.candidate.model not in families:
+            bases.append(o)
+            families.add(o.candidate.model)
+    chosen = {id(o) for o in bases}
+    bases += [o for o in done if id(o) not in chosen]
+    return bases[:MAX_BASES]
+
+
+def level2_candidates(bases: list) -> list[Candidate]:
+    """Level 2 reuses the configs of the best bases, one per family, at most MAX_LEVEL2."""
+    out, families = [], set()
+    for base in bases:
+        if base.candidate.model not in families:
+            out.append(Candidate(base.candidate.model, dict(base.candidate.config), "stack"))
+            families.add(base.candidate.model)
+    return out[:MAX_LEVEL2]
+
+
+def estimate_check_s(bases: list, candidates: list[Candidate], n_folds: int) -> float:
+    """The check refits every base on k-1 folds and each level-2 config on k-1 folds; the
+    full stack costs level 2's k folds again."""
+    fold_s = {b.candidate.model: b.fit.fit_time_s / max(len(b.fit.models), 1) for b in bases}
+    base_s = sum(b.fit.fit_time_s / max(len(b.fit.models), 1) for b in bases) * (n_folds - 1)
+    level2_s = sum(fold_s[c.model] for c in candidates) * (2 * n_folds - 1)
+    return ESTIMATE_SLACK * (base_s + level2_s)
+
+
+def _inner_folds(folds: list, n_rows: int) -> tuple[np.ndarray, np.ndarray, list]:
+    """H (fold 0's validation rows), the other rows, and folds 1..k-1 as positions in them."""
+    holdout = np.sort(folds[0][1])
+    rest = np.setdiff1d(np.arange(n_rows), holdout)
+    position = np.full(n_rows, -1)
+    position[rest] = np.arange(len(rest))
+    inner = [(position[np.setdiff1d(rest, valid)], position[valid]) for _, valid in folds[1:]]
+    return holdout, rest, inner
+
+
+def _fit_on(ctx: dict, model_cls: type, config: dict, X, y, types, folds, deadline):
+    return cross_fit(
+        model_cls,
+        config,
+        X,
+        y,
+        types,
+        folds,
+        task=ctx["task"],
+        metric=ctx["metric"],
+        n_classes=ctx["n_classes"],
+        n_jobs=ctx["n_jobs"],
+        random_state=ctx["random_state"],
+        deadline=deadline,
+    )
+
+
+def _bagged(fit, X: pd.DataFrame, ctx: dict) -> np.ndarray:
+    preds = [
+        predict_raw(m, e.transform(X), ctx["task"], ctx["n_classes"])
+        for e, m in zip(fit.encoders, fit.models, strict=True)
+    ]
+    return np.mean(preds, axis=0)
+
+
+def holdout_scores(
+    metric,
+    y_inner: np.ndarray,
+    y_holdout: np.ndarray,
+    level1: list[tuple[np.ndarray, np.ndarray]],
+    level2: list[tuple[np.ndarray, np.ndarray]],
+) -> tuple[float, float]:
+    """Each model is (inner OOF, holdout prediction). Caruana weights are chosen on the
+    inner OOF and scored on the holdout: (level 1 only, level 1 + level 2)."""
+    scores = []
+    for group in (level1, level1 + level2):
+        ensemble = CaruanaEnsemble(metric).fit([inner for inner, _ in group], y_inner)
+        scores.append(safe_score(metric, y_holdout, ensemble.predict([h for _, h in group])))
+    return scores[0], scores[1]
+
+
+def check_stack(
+    bases: list, candidates: list[Candidate], models: dict[str, type], ctx: dict, deadline: float
+) -> StackDecision:
+    """The held-out check described in the module docstring."""
+    started = time.monotonic()
+    metric, y, X = ctx["metric"], ctx["y"], ctx["X"]
+    holdout, rest, inner = _inner_folds(ctx["folds"], len(y))
+    X_rest, X_hold = X.iloc[rest], X.iloc[holdout]
+    try:
+        level1 = []
+        for base in bases:
+            cls = models[base.candidate.model]
+            fit = _fit_on(
+                ctx, cls, base.candidate.config, X_rest, y[rest], ctx["types"], inner, deadline
+            )
+            level1.append((fit.oof, base.fit.oof[holdout]))
+        X2_rest = stack_features(X_rest, [inner_oof for inner_oof, _ in level1])
+        X2_hold = stack_features(X_hold, [hold for _, hold in level1])
+        types2 = stack_types(ctx["types"], X2_rest)
+        level2 = []
+        for candidate in candidates:
+            cls = models[candidate.model]
+            fit = _fit_on(ctx, cls, candidate.config, X2_rest, y[rest], types2, inner, deadline)
+            level2.append((fit.oof, _bagged(fit, X2_hold, ctx)))
+    except (TrialTimeout, TrialPruned) as exc:
+        return StackDecision(False, f"check ran out of time ({exc})", len(holdout))
+    except Exception as exc:  # a failing check must not end the run: no stack
+        logger.warning("stacking check failed: %s", exc)
+        return StackDecision(False, f"check failed: {type(exc).__name__}: {exc}", len(holdout))
+    one, two = holdout_scores(metric, y[rest], y[holdout], level1, level2)
+    helps = bool(np.isfinite(two) and metric.loss(two) < metric.loss(one))
+    reason = (
+        "level 2 scored better on the held-out rows"
+        if helps
+        else ("level 2 did not score better on the held-out rows")
+    )
+    return StackDecision(
+        helps, reason, len(holdout), float(one), float(two), time.monotonic() - started
+    )
+
+
+def level2_context(bases: list, ctx: dict) -> dict:
+    """The trial context for level-2 configs on all rows: X plus the bases' full OOF."""
+    X2 = stack_features(ctx["X"], [b.fit.oof for b in bases])
+    return dict(ctx, X=X2, types=stack_types(ctx["types"], X2))

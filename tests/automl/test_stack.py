@@ -1,0 +1,117 @@
+"""The stacking layer and its held-out check against stacked overfitting."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import assay
+from assay import AutoML
+from assay._types import Task
+from assay.automl._stack import _inner_folds, holdout_scores, stack_features
+from assay.data import read_table
+from assay.evaluate import get_metric, make_folds
+
+MODELS = ["lightgbm", "linear", "extra_trees"]
+
+
+def _proba(p: np.ndarray) -> np.ndarray:
+    return np.column_stack([1 - p, p])
+
+
+def test_a_level2_that_only_fits_its_leaky_inputs_is_rejected():
+    # Level 2 is perfect on the inner OOF (what a leaky stack looks like) and noise on the
+    # held-out rows: the check must keep level 1 alone, though OOF would pick level 2.
+    rng = np.random.default_rng(0)
+    y_inner, y_hold = rng.integers(0, 2, 400), rng.integers(0, 2, 100)
+    metric = get_metric("logloss", Task.BINARY)
+    good = [(_proba(0.3 + 0.4 * y_inner), _proba(0.3 + 0.4 * y_hold))]
+    leaky = [(_proba(0.02 + 0.96 * y_inner), _proba(rng.uniform(size=100)))]
+    level1_only, with_level2 = holdout_scores(metric, y_inner, y_hold, good, leaky)
+    assert level1_only == pytest.approx(-np.log(0.7))  # logloss; lower is better
+    assert with_level2 > level1_only + 0.2
+
+
+def test_a_level2_that_helps_on_held_out_rows_scores_better():
+    rng = np.random.default_rng(1)
+    y_inner, y_hold = rng.normal(size=300), rng.normal(size=80)
+    metric = get_metric("rmse", Task.REGRESSION)
+    weak = [(y_inner + rng.normal(size=300), y_hold + rng.normal(size=80))]
+    strong = [(y_inner + 0.1 * rng.normal(size=300), y_hold + 0.1 * rng.normal(size=80))]
+    level1_only, with_level2 = holdout_scores(metric, y_inner, y_hold, weak, strong)
+    assert metric.loss(with_level2) < metric.loss(level1_only)
+
+
+def test_held_out_rows_are_never_inner_training_rows():
+    y = np.repeat([0, 1], 50)
+    folds = make_folds(y, Task.BINARY, 5, random_state=0)
+    holdout, rest, inner = _inner_folds(folds, len(y))
+    assert len(inner) == 4 and not set(holdout) & set(rest)
+    assert sorted(np.concatenate([rest[valid] for _, valid in inner])) == sorted(rest)
+    for train, valid in inner:
+        assert not set(rest[train]) & set(holdout) and not set(rest[train]) & set(rest[valid])
+
+
+def test_stack_features_add_one_column_per_binary_base_and_k_per_multiclass():
+    X = pd.DataFrame({"a": [1.0, 2.0]}, index=[10, 11])
+    out = stack_features(X, [_proba(np.array([0.2, 0.9])), np.full((2, 3), 1 / 3)])
+    assert list(out.index) == [10, 11] and out.shape == (2, 1 + 1 + 3)
+    assert out.iloc[:, 1].tolist() == [0.2, 0.9]
+
+
+def test_stacking_is_skipped_when_level1_is_already_perfect_on_held_out_rows():
+    # A perfectly separable target: level 2 cannot score strictly better, so no stack.
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=400)
+    data = pd.DataFrame({"x": x, "noise": rng.normal(size=400), "y": (x > 0).astype(int)})
+    predictor = AutoML(models=["linear"], n_trials=2, store=False).fit(data, "y").predictor_
+    decision = predictor.info["stack"]
+    assert decision["used"] is False and "did not score better" in decision["reason"]
+    assert decision["holdout_level1"] == pytest.approx(1.0) and decision["holdout_rows"] > 0
+    assert all(m.level == 1 for m in predictor.members)
+    assert set(predictor.leaderboard()["level"]) == {1}
+
+
+def test_stack_off_runs_no_check():
+    data = read_table("builtin:iris")
+    predictor = AutoML(models=["linear"], n_trials=2, stack="off", store=False).fit(data, "target")
+    assert predictor.predictor_.info["stack"]["reason"] == "stack='off'"
+
+
+@pytest.fixture(scope="module")
+def stacked():
+    # On iris with these models and seed the check finds that level 2 helps.
+    data = read_table("builtin:iris")
+    automl = AutoML(models=MODELS, n_trials=4, store=False).fit(data, target="target")
+    return data, automl
+
+
+def test_stack_is_fitted_when_the_check_says_it_helps(stacked):
+    _, automl = stacked
+    predictor = automl.predictor_
+    decision = predictor.info["stack"]
+    assert decision["used"] is True, decision
+    assert decision["holdout_level2"] < decision["holdout_level1"]  # logloss: lower is better
+    level2 = [m for m in predictor.members if m.level == 2]
+    assert level2 and all(m.inputs for m in level2)
+    for m in level2:
+        assert all(predictor.members[i].level == 1 for i in m.inputs)
+    board = predictor.leaderboard()
+    assert (board["level"] == 2).any() and board.loc[0, "level"] == 2
+
+
+def test_stacked_predictor_round_trips_and_predicts_probabilities(stacked, tmp_path):
+    data, automl = stacked
+    proba = automl.predict_proba(data)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    assert (automl.predict(data) == data["target"]).mean() > 0.9
+    loaded = assay.load(automl.save(tmp_path / "stacked"))
+    np.testing.assert_array_equal(loaded.predict_proba(data), proba)
+
+
+def test_fast_deploy_refits_both_levels_and_agrees(stacked):
+    data, bagged = stacked
+    fast = AutoML(models=MODELS, n_trials=4, deploy="fast", store=False).fit(data, "target")
+    assert any(m.level == 2 for m in fast.predictor_.members)
+    assert all(len(m.models) == 1 for m in fast.predictor_.members)
+    gap = np.abs(fast.predict_proba(data).to_numpy() - bagged.predict_proba(data).to_numpy())
+    assert gap.mean() < 0.05
