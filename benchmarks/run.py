@@ -51,6 +51,7 @@ FIELDS = [
     "error",
     "finished_at",
     "version",
+    "notes",
 ]
 
 
@@ -219,6 +220,7 @@ def main() -> None:
                         single_row_ms=round(result.get("single_row_ms", float("nan")), 3),
                         score=score(metric, test[target], pred, result["classes"]),
                         version=result.get("version", ""),
+                        notes=result.get("notes", ""),
                     )
                 else:  # scored as the constant predictor, as in the AutoML Benchmark
                     row.update(

@@ -55,7 +55,14 @@ def fit_predict(train, test, spec):
         proba = automl.predict_proba(test)
         pred, classes = proba.to_numpy(), list(proba.columns)
     predict_s = time.monotonic() - started
+    info = automl.predictor_.info
+    stack = info.get("stack", {})
+    notes = (
+        f"trials {info.get('n_trials')}; stack {'used' if stack.get('used') else 'not used'}: "
+        f"{stack.get('reason', '')}"
+    )
     return {
+        "notes": notes,
         "pred": pred,
         "classes": classes,
         "fit_s": fit_s,

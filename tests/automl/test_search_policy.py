@@ -113,10 +113,26 @@ def test_a_portfolio_file_orders_the_trials_as_written(cancer, tmp_path):
     entries = [("linear", {"C": 0.1}), ("knn", {"n_neighbors": 7}), ("linear", {"C": 10.0})]
     path = save_portfolio(tmp_path / "mine.json", {"classification": entries}, about="a test")
     url = f"sqlite:///{tmp_path / 'assay.db'}"
-    automl = AutoML(models=["linear", "knn"], n_trials=3, portfolio=str(path), store=url)
+    automl = AutoML(
+        models=["linear", "knn"], n_trials=3, portfolio=str(path), store=url, stack="off"
+    )
     automl.fit(cancer, target="target")
     trials = open_store(url).trials(automl.run_id_)
     assert [(t.model, dict(t.config)) for t in trials] == entries
+
+
+def test_a_slow_portfolio_config_waits_behind_cheaper_ones_under_a_time_limit(cancer, tmp_path):
+    # ~10,000 rounds at this learning rate: estimated far above a quarter of the budget
+    slow = ("lightgbm", {"learning_rate": 0.0005, "num_leaves": 255, "min_child_samples": 1})
+    entries = [slow, ("linear", {"C": 1.0}), ("linear", {"C": 0.1})]
+    path = save_portfolio(tmp_path / "slow.json", {"classification": entries}, about="a test")
+    url = f"sqlite:///{tmp_path / 'assay.db'}"
+    AutoML(models=["lightgbm", "linear"], time_limit_s=8, portfolio=str(path), store=url).fit(
+        cancer, target="target"
+    )
+    run = open_store(url).runs()[0]
+    models = [t.model for t in open_store(url).trials(run.run_id)]
+    assert models[:2] == ["linear", "linear"] and models[2] == "lightgbm"
 
 
 def test_configs_skipped_from_the_portfolio_do_not_end_the_search(cancer, tmp_path):

@@ -29,3 +29,12 @@ def test_regressor_on_arrays_and_polars():
     again = AutoRegressor(time_limit_s=4, models=["linear"]).fit(frame, y)
     assert again.score(frame, y) > 0.4
     assert np.corrcoef(again.predict(frame), model.predict(X))[0, 1] > 0.99
+
+
+def test_trial_count_deploy_and_stack_reach_the_fit():
+    X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+    model = AutoClassifier(n_trials=2, models=["linear"], deploy="fast", stack="off").fit(X, y)
+    info = model.automl_.predictor_.info
+    assert info["n_trials"] == 2 and info["deploy"] == "fast"
+    assert info["stack"]["reason"] == "stack='off'"
+    assert clone(model).get_params()["n_trials"] == 2

@@ -7,6 +7,7 @@ from assay._types import Task
 from assay.errors import ConfigError
 from assay.models import MODELS
 from assay.search import Budget, Choice, CostModel, Float, Int, Searcher, load_portfolio
+from assay.search._portfolio import Candidate, save_portfolio
 from assay.search._space import from_dict, sample, to_dict
 
 
@@ -50,6 +51,19 @@ def test_searcher_walks_the_portfolio_then_samples_good_families():
     assert candidate.source == "tpe" and candidate.model in MODELS
 
 
+def test_a_deferred_portfolio_config_comes_back_once_after_the_others():
+    searcher = Searcher(MODELS, Task.BINARY, 1000, 10, random_state=0)
+    written = [(m, c) for m, c in load_portfolio("default", Task.BINARY) if m in MODELS]
+    first = searcher.ask()
+    assert searcher.defer(first)
+    order = []
+    while (candidate := searcher.ask()) is not None:  # None: the portfolio is done, untold
+        order.append((candidate.model, candidate.config))
+        if candidate == first:
+            assert not searcher.defer(candidate)  # only once
+    assert order == [*written[1:], written[0]]
+
+
 def test_budget_keeps_a_reserve_and_costs_calibrate():
     budget = Budget(60, started=0.0)
     assert budget.deadline == 60 and 50 < budget.trial_deadline < 60
@@ -58,3 +72,25 @@ def test_budget_keeps_a_reserve_and_costs_calibrate():
     raw = costs.estimate_s(cls, 1000, 10, {}, 5)
     costs.observe(cls, 1000, 10, {}, 5, actual_s=raw * 4)
     assert np.isclose(costs.estimate_s(cls, 1000, 10, {}, 5), raw * 4)
+
+
+class _ThreeWay:
+    """A family whose whole search space is three configs."""
+
+    tasks = (Task.BINARY,)
+
+    @staticmethod
+    def search_space(n_rows, n_features, task):
+        return {"a": Choice(("x", "y", "z"), "x")}
+
+
+def test_the_tuner_does_not_rerun_a_config_it_already_measured(tmp_path):
+    empty = save_portfolio(tmp_path / "empty.json", {"classification": []}, about="a test")
+    searcher = Searcher({"three": _ThreeWay}, Task.BINARY, 100, 3, portfolio=str(empty))
+    searcher.tell(Candidate("three", {"a": "x"}, "portfolio"), 0.5)
+    proposed = []
+    for _ in range(2):
+        candidate = searcher.ask()
+        proposed.append(candidate.config["a"])
+        searcher.tell(candidate, 0.4)
+    assert sorted(proposed) == ["y", "z"]

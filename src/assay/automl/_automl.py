@@ -42,6 +42,7 @@ logger = get_logger(__name__)
 _MAX_CONSECUTIVE_SKIPS = 8
 _MAX_ENSEMBLE_CANDIDATES = 25
 _STACK_AT = 0.7  # the stacking check may start once 70% of the trial time is spent
+_DEFER_SHARE = 0.25  # a portfolio config estimated above this share of the time left waits
 
 
 @dataclass
@@ -243,6 +244,8 @@ class AutoML:
             self.predictor_ = self._ensemble(
                 state.outcomes, dataset, metric, classes, y, n_folds, budget.deadline, stack
             )
+            for outcome in state.outcomes:  # the members hold what prediction needs
+                outcome.fit = None
             if self.deploy == "fast":
                 members = self.predictor_.members
                 n_refit = refit_members(
@@ -312,6 +315,12 @@ class AutoML:
             cls = models[candidate.model]
             done = [o for o in outcomes if o.state is TrialState.COMPLETE]
             estimate = costs.estimate_s(cls, n_rows, n_features, candidate.config, n_folds)
+            if (
+                timed
+                and estimate > _DEFER_SHARE * budget.trial_time_left_s()
+                and searcher.defer(candidate)
+            ):
+                continue  # cheaper portfolio configs first; this one comes back at the end
             reason = memory.refuse(cls, candidate.config, ctx["n_classes"])
             if reason is None and timed and done and estimate > budget.trial_time_left_s():
                 reason = f"estimated {estimate:.1f}s, {budget.trial_time_left_s():.1f}s left"

@@ -11,8 +11,23 @@ import numpy as np
 import pandas as pd
 
 from assay._types import FeatureType, Task
-from assay.automl._stack import stack_features
 from assay.evaluate import predict_raw
+
+STACK_PREFIX = "__assay_stack_"
+
+
+def stack_features(X: pd.DataFrame, base_preds: list[np.ndarray]) -> pd.DataFrame:
+    """X with the bases' predictions as extra numeric columns (binary: P(class 1) only)."""
+    columns: dict[str, np.ndarray] = {}
+    for i, pred in enumerate(base_preds):
+        if pred.ndim == 1:
+            columns[f"{STACK_PREFIX}{i}"] = pred
+        elif pred.shape[1] == 2:
+            columns[f"{STACK_PREFIX}{i}"] = pred[:, 1]
+        else:
+            for c in range(pred.shape[1]):
+                columns[f"{STACK_PREFIX}{i}_{c}"] = pred[:, c]
+    return pd.concat([X, pd.DataFrame(columns, index=X.index)], axis=1)
 
 
 @dataclass

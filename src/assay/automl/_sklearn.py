@@ -26,12 +26,15 @@ class _AutoEstimator(BaseEstimator):
     def __init__(
         self,
         metric: str | None = None,
-        time_limit_s: float = 60,
+        time_limit_s: float | None = None,
         random_state: int = 0,
         n_folds: int | None = None,
         models: list[str] | None = None,
         n_jobs: int | None = None,
         store: str | bool | None = False,
+        n_trials: int | None = None,
+        deploy: str = "bagged",
+        stack: str = "auto",
     ):
         self.metric = metric
         self.time_limit_s = time_limit_s
@@ -40,6 +43,9 @@ class _AutoEstimator(BaseEstimator):
         self.models = models
         self.n_jobs = n_jobs
         self.store = store
+        self.n_trials = n_trials
+        self.deploy = deploy
+        self.stack = stack
 
     def fit(self, X, y):
         frame = _as_frame(X)
@@ -57,6 +63,9 @@ class _AutoEstimator(BaseEstimator):
             models=self.models,
             n_jobs=self.n_jobs,
             store=self.store,
+            n_trials=self.n_trials,
+            deploy=self.deploy,
+            stack=self.stack,
         ).fit(frame, target=target)
         self.feature_names_in_ = np.asarray(frame.columns[:-1], dtype=object)
         self.n_features_in_ = len(self.feature_names_in_)

@@ -22,14 +22,15 @@ import numpy as np
 import pandas as pd
 
 from assay._types import FeatureType, TrialState
+from assay.automl._predictor import STACK_PREFIX, stack_features
+from assay.automl._trials import fit_in_context
 from assay.ensemble import CaruanaEnsemble
-from assay.evaluate import TrialPruned, TrialTimeout, cross_fit, predict_raw
+from assay.evaluate import TrialPruned, TrialTimeout, predict_raw
 from assay.evaluate._cv import safe_score
 from assay.log import get_logger
 from assay.search import Candidate
 
 logger = get_logger(__name__)
-STACK_PREFIX = "__assay_stack_"
 MAX_BASES = 4
 MAX_LEVEL2 = 2
 ESTIMATE_SLACK = 1.3
@@ -51,20 +52,6 @@ class StackDecision:
             k: (None if isinstance(v, float) and np.isnan(v) else v)
             for k, v in asdict(self).items()
         }
-
-
-def stack_features(X: pd.DataFrame, base_preds: list[np.ndarray]) -> pd.DataFrame:
-    """X with the bases' predictions as extra numeric columns (binary: P(class 1) only)."""
-    columns: dict[str, np.ndarray] = {}
-    for i, pred in enumerate(base_preds):
-        if pred.ndim == 1:
-            columns[f"{STACK_PREFIX}{i}"] = pred
-        elif pred.shape[1] == 2:
-            columns[f"{STACK_PREFIX}{i}"] = pred[:, 1]
-        else:
-            for c in range(pred.shape[1]):
-                columns[f"{STACK_PREFIX}{i}_{c}"] = pred[:, c]
-    return pd.concat([X, pd.DataFrame(columns, index=X.index)], axis=1)
 
 
 def stack_types(types: dict[str, FeatureType], X2: pd.DataFrame) -> dict[str, FeatureType]:
@@ -117,23 +104,6 @@ def _inner_folds(folds: list, n_rows: int) -> tuple[np.ndarray, np.ndarray, list
     return holdout, rest, inner
 
 
-def _fit_on(ctx: dict, model_cls: type, config: dict, X, y, types, folds, deadline):
-    return cross_fit(
-        model_cls,
-        config,
-        X,
-        y,
-        types,
-        folds,
-        task=ctx["task"],
-        metric=ctx["metric"],
-        n_classes=ctx["n_classes"],
-        n_jobs=ctx["n_jobs"],
-        random_state=ctx["random_state"],
-        deadline=deadline,
-    )
-
-
 def _bagged(fit, X: pd.DataFrame, ctx: dict) -> np.ndarray:
     preds = [
         predict_raw(m, e.transform(X), ctx["task"], ctx["n_classes"])
@@ -170,8 +140,8 @@ def check_stack(
         level1 = []
         for base in bases:
             cls = models[base.candidate.model]
-            fit = _fit_on(
-                ctx, cls, base.candidate.config, X_rest, y[rest], ctx["types"], inner, deadline
+            fit = fit_in_context(
+                cls, base.candidate.config, ctx, X=X_rest, y=y[rest], folds=inner, deadline=deadline
             )
             level1.append((fit.oof, base.fit.oof[holdout]))
         X2_rest = stack_features(X_rest, [inner_oof for inner_oof, _ in level1])
@@ -180,7 +150,16 @@ def check_stack(
         level2 = []
         for candidate in candidates:
             cls = models[candidate.model]
-            fit = _fit_on(ctx, cls, candidate.config, X2_rest, y[rest], types2, inner, deadline)
+            fit = fit_in_context(
+                cls,
+                candidate.config,
+                ctx,
+                X=X2_rest,
+                y=y[rest],
+                types=types2,
+                folds=inner,
+                deadline=deadline,
+            )
             level2.append((fit.oof, _bagged(fit, X2_hold, ctx)))
     except (TrialTimeout, TrialPruned) as exc:
         return StackDecision(False, f"check ran out of time ({exc})", len(holdout))

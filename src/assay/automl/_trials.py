@@ -36,6 +36,27 @@ class TrialOutcome:
         return self.score if np.isfinite(self.score) else self.partial_score
 
 
+def fit_in_context(model_cls: type, config: dict, ctx: dict, prune=None, **override):
+    """cross_fit with the fit's shared settings from `ctx`; `override` replaces any of
+    X, y, types, folds or deadline (the stacking check fits on a subset of rows)."""
+    ctx = {**ctx, **override}
+    return cross_fit(
+        model_cls,
+        config,
+        ctx["X"],
+        ctx["y"],
+        ctx["types"],
+        ctx["folds"],
+        task=ctx["task"],
+        metric=ctx["metric"],
+        n_classes=ctx["n_classes"],
+        n_jobs=ctx["n_jobs"],
+        random_state=ctx["random_state"],
+        deadline=ctx["deadline"],
+        prune=prune,
+    )
+
+
 def run_trial(
     trial_no: int, candidate: Candidate, model_cls: type, ctx: dict, prune=None
 ) -> TrialOutcome:
@@ -43,21 +64,7 @@ def run_trial(
     a weak config after its first folds (see cross_fit)."""
     started = time.monotonic()
     try:
-        fit = cross_fit(
-            model_cls,
-            candidate.config,
-            ctx["X"],
-            ctx["y"],
-            ctx["types"],
-            ctx["folds"],
-            task=ctx["task"],
-            metric=ctx["metric"],
-            n_classes=ctx["n_classes"],
-            n_jobs=ctx["n_jobs"],
-            random_state=ctx["random_state"],
-            deadline=ctx["deadline"],
-            prune=prune,
-        )
+        fit = fit_in_context(model_cls, candidate.config, ctx, prune=prune)
     except (TrialPruned, TrialTimeout) as exc:  # pruned as weak, or out of time
         logger.info("trial %d (%s) stopped: %s", trial_no, candidate.model, exc)
         scores = getattr(exc, "fold_scores", [])

@@ -24,6 +24,7 @@ class Candidate:
     tuner_trial: int | None = None  # the Optuna trial number of a "tpe" candidate
 
 
+_MAX_REPEATS = 10  # proposals a tuner may repeat before a repeat is run anyway
 POOLS = ("classification", "regression")  # a portfolio lists configs for each
 
 
@@ -94,12 +95,29 @@ class Searcher:
                 self._queue.append(Candidate(model, config, "portfolio"))
         self._best_loss: dict[str, float] = {}
         self._seen: set[str] = set()
+        self._deferred: set[str] = set()
+        self._losses: dict[str, float] = {}  # by config key, to answer repeated proposals
         self._tuners: dict[str, FamilyTuner] = {}
+
+    @staticmethod
+    def _key(candidate: Candidate) -> str:
+        return json.dumps([candidate.model, candidate.config], sort_keys=True, default=str)
+
+    def defer(self, candidate: Candidate) -> bool:
+        """Put a portfolio candidate just asked back at the end of the portfolio, once:
+        True when deferred now, False when it was deferred before (run or skip it then)."""
+        key = self._key(candidate)
+        if candidate.source != "portfolio" or key in self._deferred:
+            return False
+        self._deferred.add(key)
+        self._seen.discard(key)
+        self._queue.append(candidate)
+        return True
 
     def ask(self) -> Candidate | None:
         while self._queue:
             candidate = self._queue.pop(0)
-            key = json.dumps([candidate.model, candidate.config], sort_keys=True, default=str)
+            key = self._key(candidate)
             if key not in self._seen:
                 self._seen.add(key)
                 return candidate
@@ -108,7 +126,14 @@ class Searcher:
             return None
         weights = np.array([0.5, 0.3, 0.2][: len(ranked)])
         family = ranked[int(self._rng.choice(len(ranked), p=weights / weights.sum()))]
-        number, config = self._tuner(family).ask()
+        tuner = self._tuner(family)
+        for attempt in range(_MAX_REPEATS):  # a config already tried is told, not re-run
+            number, config = tuner.ask()
+            key = self._key(Candidate(family, config, "tpe"))
+            if key not in self._seen or attempt == _MAX_REPEATS - 1:
+                break
+            tuner.tell(number, self._losses.get(key, np.nan))
+        self._seen.add(key)
         return Candidate(family, config, "tpe", number)
 
     def _tuner(self, family: str) -> FamilyTuner:
@@ -118,6 +143,9 @@ class Searcher:
         return self._tuners[family]
 
     def tell(self, candidate: Candidate, loss: float) -> None:
+        key = self._key(candidate)
+        self._losses[key] = loss
+        self._seen.add(key)
         if candidate.tuner_trial is not None:
             self._tuner(candidate.model).tell(candidate.tuner_trial, loss)
         else:
