@@ -42,6 +42,7 @@ logger = get_logger(__name__)
 _MAX_CONSECUTIVE_SKIPS = 8
 _MAX_ENSEMBLE_CANDIDATES = 25
 _STACK_AT = 0.7  # the stacking check may start once 70% of the trial time is spent
+_TRIAL_SHARE = 0.35  # of the trial time: the most one config may use under a time limit
 _DEFER_SHARE = 0.25  # a portfolio config estimated above this share of the time left waits
 
 
@@ -334,17 +335,16 @@ class AutoML:
             else:
                 level1 = [o for o in outcomes if o.candidate.source != "stack"]
                 prune = weak_config_pruner(level1, metric) if candidate.source == "tpe" else None
-                outcome = run_trial(len(outcomes), candidate, cls, ctx, prune)
+                trial_ctx = ctx
+                if timed:  # no config may take more than a share of the trial time
+                    cap = time.monotonic() + _TRIAL_SHARE * (budget.trial_deadline - budget.started)
+                    trial_ctx = dict(ctx, deadline=min(budget.trial_deadline, cap))
+                outcome = run_trial(len(outcomes), candidate, cls, trial_ctx, prune)
                 state.skips = 0
-                if outcome.fit is not None:
-                    costs.observe(
-                        cls,
-                        n_rows,
-                        n_features,
-                        candidate.config,
-                        n_folds,
-                        outcome.fit.fit_time_s + outcome.fit.predict_time_s,
-                    )
+                fit = outcome.fit
+                took_s = fit.fit_time_s + fit.predict_time_s if fit else outcome.fold_s * n_folds
+                if took_s > 0:  # a trial stopped for time still tells what a fold costs
+                    costs.observe(cls, n_rows, n_features, candidate.config, n_folds, took_s)
                 searcher.tell(candidate, metric.loss(outcome.loss_score))
             self._after_trial(state, outcome, models, store, run_dir, metric)
             if callback is not None:

@@ -29,6 +29,7 @@ class TrialOutcome:
     error: str | None = None
     elapsed_s: float = 0.0
     partial_score: float = float("nan")  # mean fold score of a pruned trial's folds
+    fold_s: float = 0.0  # mean seconds per finished fold of a trial stopped for time
 
     @property
     def loss_score(self) -> float:
@@ -77,6 +78,7 @@ def run_trial(
             str(exc),
             time.monotonic() - started,
             partial_score=float(np.nanmean(scores)) if scores else float("nan"),
+            fold_s=getattr(exc, "fold_s", 0.0),
         )
     except Exception as exc:  # one failing config must not end the run
         logger.warning("trial %d (%s) failed: %s", trial_no, candidate.model, exc)

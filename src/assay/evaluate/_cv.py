@@ -52,7 +52,15 @@ def make_folds(
 
 
 class TrialTimeout(Exception):
-    """The remaining folds of a config will not finish before the deadline."""
+    """The remaining folds of a config will not finish before the deadline. `fold_s` is the
+    mean seconds a finished fold took (0 when none finished), to calibrate cost estimates."""
+
+    def __init__(self, message: str, fold_s: float = 0.0):
+        super().__init__(message)
+        self.fold_s = fold_s
+
+
+MIN_FOLD_SHARE = 0.5  # a fold may run on half the time the earlier folds took, not less
 
 
 class TrialPruned(Exception):
@@ -121,9 +129,13 @@ def cross_fit(
             time_left = deadline - time.monotonic()
             folds_left = len(folds) - i
             if i > 0:
+                # models stop at their time limit, so the remaining folds may run shorter
+                # than the first ones did; give up only when each would get under half
                 per_fold = (result.fit_time_s + result.predict_time_s) / i
-                if per_fold * folds_left > time_left:
-                    raise TrialTimeout(f"fold {i + 1}/{len(folds)}: {time_left:.1f}s left")
+                if per_fold * folds_left * MIN_FOLD_SHARE > time_left:
+                    raise TrialTimeout(
+                        f"fold {i + 1}/{len(folds)}: {time_left:.1f}s left", fold_s=per_fold
+                    )
             if time_left <= 0:
                 raise TrialTimeout("no time left")
             started = time.monotonic()
