@@ -181,6 +181,20 @@ def report(csv_path: Path) -> str:
             "versions are pinned by setup_peers.sh.",
             "",
         ]
+    if "notes" in rows and rows.notes.notna().any():
+        noted = rows.dropna(subset=["notes"])
+        used = noted.notes.str.contains("stack used").groupby(noted.framework).sum()
+        text += [
+            "## Notes (assay: trials run and the stacking decision)",
+            "",
+            "Stacking used on: "
+            + ", ".join(
+                f"{f} {int(n)} of {int((noted.framework == f).sum())}" for f, n in used.items()
+            ),
+            "",
+            _table(noted[["dataset", "framework", "notes"]]),
+            "",
+        ]
     failed = rows[rows.status != "ok"]
     if len(failed):
         text += [
