@@ -101,12 +101,14 @@ def fit(
         + f" | run {automl.run_id_ or '-'}"
     )
     decision = predictor.info["stack"]
-    if decision["holdout_rows"]:
-        stdout.print(
-            f"stacking {'used' if decision['used'] else 'not used'}: {decision['reason']} "
-            f"({fmt(decision['holdout_level1'])} without, {fmt(decision['holdout_level2'])} "
-            f"with level 2, on {decision['holdout_rows']} rows)"
-        )
+    scores = (
+        f" ({fmt(decision['holdout_level1'])} without, {fmt(decision['holdout_level2'])} "
+        f"with level 2, on {decision['holdout_rows']} held-out rows)"
+        if decision["holdout_level1"] is not None
+        else ""
+    )
+    used = "used" if decision["used"] else "not used"
+    stdout.print(f"stacking {used}: {decision['reason']}{scores}")
     for warning in predictor.info.get("warnings", []):
         stderr.print(f"[yellow]warning:[/] {warning}")
     stdout.print(f"Predictor saved to {saved}")
