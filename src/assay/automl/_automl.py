@@ -65,6 +65,21 @@ class _Stack:
     level2: list
     ctx: dict | None = None  # the level-2 trial context (X plus the bases' OOF)
 
+    @classmethod
+    def not_used(cls, decision: StackDecision | str) -> _Stack:
+        if isinstance(decision, str):
+            decision = StackDecision(False, decision)
+        return cls(decision, [], [])
+
+
+def _is_level2(outcome) -> bool:
+    return outcome.candidate.source == "stack"
+
+
+def _n_level1_run(outcomes: list) -> int:
+    """Level-1 trials that ran (skips and level-2 fits do not count toward n_trials)."""
+    return sum(o.state is not TrialState.SKIPPED and not _is_level2(o) for o in outcomes)
+
 
 @dataclass(frozen=True)
 class Progress:
@@ -304,11 +319,7 @@ class AutoML:
             min(until, budget.trial_deadline) > time.monotonic()
             and state.skips < _MAX_CONSECUTIVE_SKIPS
         ):
-            n_run = sum(
-                o.state is not TrialState.SKIPPED and o.candidate.source != "stack"
-                for o in outcomes
-            )
-            if self.n_trials is not None and n_run >= self.n_trials:  # skips are free
+            if self.n_trials is not None and _n_level1_run(outcomes) >= self.n_trials:
                 break
             candidate = searcher.ask()
             if candidate is None:
@@ -333,7 +344,7 @@ class AutoML:
                 # that fits; only tuned proposals can repeat without end
                 state.skips += candidate.source != "portfolio"
             else:
-                level1 = [o for o in outcomes if o.candidate.source != "stack"]
+                level1 = [o for o in outcomes if not _is_level2(o)]
                 prune = weak_config_pruner(level1, metric) if candidate.source == "tpe" else None
                 trial_ctx = ctx
                 if timed:  # no config may take more than a share of the trial time
@@ -387,23 +398,23 @@ class AutoML:
     def _stack(self, state, models, ctx, budget, store, run_dir) -> _Stack:
         """Decide on a stacking layer with the held-out check, and fit it when it helps."""
         if self.stack == "off":
-            return _Stack(StackDecision(False, "stack='off'"), [], [])
+            return _Stack.not_used("stack='off'")
         n_folds = len(ctx["folds"])
         if n_folds < 3:
-            return _Stack(StackDecision(False, f"needs 3 or more folds, not {n_folds}"), [], [])
+            return _Stack.not_used(f"needs 3 or more folds, not {n_folds}")
         metric = ctx["metric"]
         bases = choose_bases(state.outcomes, metric)
         if not bases:
-            return _Stack(StackDecision(False, "no finished level-1 model"), [], [])
+            return _Stack.not_used("no finished level-1 model")
         candidates = level2_candidates(bases)
         estimate, left = estimate_check_s(bases, candidates, n_folds), budget.trial_time_left_s()
         if estimate > left:
             reason = f"the check and the stack need ~{estimate:.0f}s, {max(left, 0):.0f}s left"
-            return _Stack(StackDecision(False, reason), [], [])
+            return _Stack.not_used(reason)
         decision = check_stack(bases, candidates, models, ctx, budget.trial_deadline)
         logger.info("stacking: %s", decision.reason)
         if not decision.used:
-            return _Stack(decision, [], [])
+            return _Stack.not_used(decision)
         state.protected = tuple(id(b) for b in bases)
         ctx2 = level2_context(bases, ctx)
         level2 = []
@@ -414,7 +425,7 @@ class AutoML:
                 level2.append(outcome)
         if not level2:
             decision.used, decision.reason = False, "no level-2 model finished on all rows"
-            return _Stack(decision, [], [])
+            return _Stack.not_used(decision)
         return _Stack(decision, bases, level2, ctx2)
 
     def _ensemble(
@@ -430,10 +441,12 @@ class AutoML:
         )[:_MAX_ENSEMBLE_CANDIDATES]
         ensemble = CaruanaEnsemble(metric).fit([o.fit.oof for o in done], y, deadline=deadline)
         weight = {id(o): float(w) for o, w in zip(done, ensemble.weights_, strict=True)}
-        level1 = [o for o in done if weight[id(o)] > 0 and o.candidate.source != "stack"]
-        level2 = [o for o in done if weight[id(o)] > 0 and o.candidate.source == "stack"]
+        chosen = [o for o in done if weight[id(o)] > 0]
+        level1 = [o for o in chosen if not _is_level2(o)]
+        level2 = [o for o in chosen if _is_level2(o)]
         if level2:  # the bases feed level 2: keep them, with weight 0 when not chosen
-            level1 += [b for b in stack.bases if id(b) not in {id(o) for o in level1}]
+            kept = {id(o) for o in level1}
+            level1 += [b for b in stack.bases if id(b) not in kept]
         members = [_member(o, weight.get(id(o), 0.0)) for o in level1]
         position = {id(o): i for i, o in enumerate(level1)}
         inputs = [position[id(b)] for b in stack.bases] if level2 else []
@@ -453,7 +466,7 @@ class AutoML:
             rows.append(
                 {
                     "model": o.candidate.model,
-                    "level": 2 if o.candidate.source == "stack" else 1,
+                    "level": 2 if _is_level2(o) else 1,
                     "score": o.score,
                     "weight": float(w),
                     "fit_time_s": o.fit.fit_time_s,
@@ -474,10 +487,7 @@ class AutoML:
             info={
                 "ensemble_score": float(ensemble.score_),
                 "n_folds": n_folds,
-                "n_trials": sum(
-                    o.state is not TrialState.SKIPPED and o.candidate.source != "stack"
-                    for o in outcomes
-                ),
+                "n_trials": _n_level1_run(outcomes),
                 "n_skipped": sum(o.state is TrialState.SKIPPED for o in outcomes),
                 "n_level2": len(stack.level2),
                 "n_rows": len(y),

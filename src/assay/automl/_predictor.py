@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from assay._types import FeatureType, Task
-from assay.evaluate import predict_raw
+from assay.evaluate import predict_bagged
 
 STACK_PREFIX = "__assay_stack_"
 
@@ -48,11 +48,7 @@ class Member:
     inputs: list[int] = field(default_factory=list)
 
     def predict_raw(self, X: pd.DataFrame, task: Task, n_classes: int) -> np.ndarray:
-        preds = [
-            predict_raw(model, encoder.transform(X), task, n_classes)
-            for encoder, model in zip(self.encoders, self.models, strict=True)
-        ]
-        return np.mean(preds, axis=0)
+        return predict_bagged(self.encoders, self.models, X, task, n_classes)
 
 
 class Predictor:

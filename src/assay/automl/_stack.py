@@ -25,7 +25,7 @@ from assay._types import FeatureType, TrialState
 from assay.automl._predictor import STACK_PREFIX, stack_features
 from assay.automl._trials import fit_in_context
 from assay.ensemble import CaruanaEnsemble
-from assay.evaluate import TrialPruned, TrialTimeout, predict_raw
+from assay.evaluate import TrialPruned, TrialTimeout, predict_bagged
 from assay.evaluate._cv import safe_score
 from assay.log import get_logger
 from assay.search import Candidate
@@ -59,39 +59,42 @@ def stack_types(types: dict[str, FeatureType], X2: pd.DataFrame) -> dict[str, Fe
     return {**types, **extra}
 
 
+def _best_per_family(outcomes: list) -> list:
+    """The first outcome of each family, in the given order."""
+    firsts: dict[str, object] = {}
+    for o in outcomes:
+        firsts.setdefault(o.candidate.model, o)
+    return list(firsts.values())
+
+
 def choose_bases(outcomes: list, metric) -> list:
     """The best finished trial of each family, then the next best, up to MAX_BASES."""
     done = sorted(
         (o for o in outcomes if o.state is TrialState.COMPLETE and o.fit and o.fit.models),
         key=lambda o: metric.loss(o.score),
     )
-    bases, families = [], set()
-    for o in done:
-        if o.candidate.model not in families:
-            bases.append(o)
-            families.add(o.candidate.model)
+    bases = _best_per_family(done)
     chosen = {id(o) for o in bases}
-    bases += [o for o in done if id(o) not in chosen]
-    return bases[:MAX_BASES]
+    return (bases + [o for o in done if id(o) not in chosen])[:MAX_BASES]
 
 
 def level2_candidates(bases: list) -> list[Candidate]:
     """Level 2 reuses the configs of the best bases, one per family, at most MAX_LEVEL2."""
-    out, families = [], set()
-    for base in bases:
-        if base.candidate.model not in families:
-            out.append(Candidate(base.candidate.model, dict(base.candidate.config), "stack"))
-            families.add(base.candidate.model)
-    return out[:MAX_LEVEL2]
+    return [
+        Candidate(b.candidate.model, dict(b.candidate.config), "stack")
+        for b in _best_per_family(bases)[:MAX_LEVEL2]
+    ]
 
 
 def estimate_check_s(bases: list, candidates: list[Candidate], n_folds: int) -> float:
     """The check refits every base on k-1 folds and each level-2 config on k-1 folds; the
-    full stack costs level 2's k folds again."""
-    fold_s = {b.candidate.model: b.fit.fit_time_s / max(len(b.fit.models), 1) for b in bases}
-    base_s = sum(b.fit.fit_time_s / max(len(b.fit.models), 1) for b in bases) * (n_folds - 1)
-    level2_s = sum(fold_s[c.model] for c in candidates) * (2 * n_folds - 1)
-    return ESTIMATE_SLACK * (base_s + level2_s)
+    full stack costs level 2's k folds again. Level 2's fold time is its base's."""
+    fold_s = [b.fit.fit_time_s / max(len(b.fit.models), 1) for b in bases]
+    family_fold_s: dict[str, float] = {}
+    for base, seconds in zip(bases, fold_s, strict=True):
+        family_fold_s.setdefault(base.candidate.model, seconds)
+    level2_s = sum(family_fold_s[c.model] for c in candidates) * (2 * n_folds - 1)
+    return ESTIMATE_SLACK * (sum(fold_s) * (n_folds - 1) + level2_s)
 
 
 def _inner_folds(folds: list, n_rows: int) -> tuple[np.ndarray, np.ndarray, list]:
@@ -102,14 +105,6 @@ def _inner_folds(folds: list, n_rows: int) -> tuple[np.ndarray, np.ndarray, list
     position[rest] = np.arange(len(rest))
     inner = [(position[np.setdiff1d(rest, valid)], position[valid]) for _, valid in folds[1:]]
     return holdout, rest, inner
-
-
-def _bagged(fit, X: pd.DataFrame, ctx: dict) -> np.ndarray:
-    preds = [
-        predict_raw(m, e.transform(X), ctx["task"], ctx["n_classes"])
-        for e, m in zip(fit.encoders, fit.models, strict=True)
-    ]
-    return np.mean(preds, axis=0)
 
 
 def holdout_scores(
@@ -134,6 +129,7 @@ def check_stack(
     """The held-out check described in the module docstring."""
     started = time.monotonic()
     metric, y, X = ctx["metric"], ctx["y"], ctx["X"]
+    task, n_classes = ctx["task"], ctx["n_classes"]
     holdout, rest, inner = _inner_folds(ctx["folds"], len(y))
     X_rest, X_hold = X.iloc[rest], X.iloc[holdout]
     try:
@@ -160,7 +156,9 @@ def check_stack(
                 folds=inner,
                 deadline=deadline,
             )
-            level2.append((fit.oof, _bagged(fit, X2_hold, ctx)))
+            level2.append(
+                (fit.oof, predict_bagged(fit.encoders, fit.models, X2_hold, task, n_classes))
+            )
     except (TrialTimeout, TrialPruned) as exc:
         return StackDecision(False, f"check ran out of time ({exc})", len(holdout))
     except Exception as exc:  # a failing check must not end the run: no stack

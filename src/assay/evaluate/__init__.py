@@ -7,6 +7,7 @@ from assay.evaluate._cv import (
     choose_n_folds,
     cross_fit,
     make_folds,
+    predict_bagged,
     predict_raw,
 )
 from assay.evaluate._metrics import DEFAULT_METRIC, METRICS, Metric, get_metric
@@ -22,5 +23,6 @@ __all__ = [
     "cross_fit",
     "get_metric",
     "make_folds",
+    "predict_bagged",
     "predict_raw",
 ]

@@ -103,6 +103,15 @@ def predict_raw(model, X, task: Task, n_classes: int) -> np.ndarray:
     return np.asarray(model.predict(X), dtype=float)
 
 
+def predict_bagged(encoders: list, models: list, X, task: Task, n_classes: int) -> np.ndarray:
+    """The mean raw prediction of fold models, each behind its own fitted encoder."""
+    preds = [
+        predict_raw(model, encoder.transform(X), task, n_classes)
+        for encoder, model in zip(encoders, models, strict=True)
+    ]
+    return np.mean(preds, axis=0)
+
+
 def cross_fit(
     model_cls: type,
     config: dict,
