@@ -9,7 +9,7 @@ DEMO := assay-runs/demo
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -e '.[dev,nn]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,nn,text]'
 	touch $(STAMP)
 
 setup: $(STAMP)

@@ -1,7 +1,7 @@
 """The AutoML orchestrator, the Predictor artifact and the scikit-learn wrappers."""
 
-from assay.automl._automl import AutoML, Progress
+from assay.automl._automl import AutoML, FeatureProgress, Progress
 from assay.automl._predictor import Predictor
 from assay.automl._sklearn import AutoClassifier, AutoRegressor
 
-__all__ = ["AutoClassifier", "AutoML", "AutoRegressor", "Predictor", "Progress"]
+__all__ = ["AutoClassifier", "AutoML", "AutoRegressor", "FeatureProgress", "Predictor", "Progress"]

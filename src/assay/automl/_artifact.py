@@ -21,6 +21,7 @@ from assay.errors import ArtifactError
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
+DERIVED = "derived"  # folder of the columns derived before the members (text, pairs, dates)
 _PACKAGES = ("assay", "numpy", "pandas", "scikit-learn", "lightgbm", "xgboost-cpu", "catboost")
 
 
@@ -77,6 +78,8 @@ def save_predictor(predictor: Predictor, path: Path, overwrite: bool = True) -> 
                 }
             )
         predictor._leaderboard.to_csv(staging / "leaderboard.csv", index=False)
+        if predictor.derived is not None:
+            predictor.derived.save(staging / DERIVED)
         files = {
             str(p.relative_to(staging)): _sha256(p)
             for p in sorted(staging.rglob("*"))
@@ -92,6 +95,7 @@ def save_predictor(predictor: Predictor, path: Path, overwrite: bool = True) -> 
             "classes": predictor.classes,
             "schema": predictor.schema.to_dict(),
             "members": members,
+            "derived": predictor.derived is not None,
             "info": predictor.info,
             "files": files,
         }
@@ -187,6 +191,14 @@ def load_predictor(path: Path) -> Predictor:
                 "level-1 members of this predictor: the manifest is damaged; re-fit or restore it."
             )
     leaderboard = pd.read_csv(io.StringIO(checked(Path("leaderboard.csv")).read_text()))
+    derived = None
+    if manifest.get("derived"):
+        from assay.features import DerivedFeatures
+
+        folder = checked(Path(DERIVED) / "derived.json").parent
+        for file in folder.iterdir():
+            checked(file.relative_to(path))
+        derived = DerivedFeatures.load(folder)
     return Predictor(
         task=manifest["task"],
         target=manifest["target"],
@@ -196,4 +208,5 @@ def load_predictor(path: Path) -> Predictor:
         members=members,
         leaderboard=leaderboard,
         info=manifest.get("info"),
+        derived=derived,
     )

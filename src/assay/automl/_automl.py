@@ -93,6 +93,15 @@ class Progress:
     last: TrialOutcome
 
 
+@dataclass(frozen=True)
+class FeatureProgress:
+    """Progress of a slow feature step before the search (embedding texts)."""
+
+    what: str
+    n_done: int
+    n_total: int
+
+
 class AutoML:
     """Fits a bagged, ensembled predictor within `time_limit_s` (the whole fit, ensemble
     included). `store=None` records the run in the default store (ASSAY_STORE or
@@ -105,7 +114,9 @@ class AutoML:
     start) skips configs whose estimated size would not fit. `portfolio` names a packaged
     portfolio or the path of a portfolio JSON: the configs tried first, in order.
     `stack="auto"` adds one stacking layer when a held-out check says it helps;
-    `stack="off"` never stacks."""
+    `stack="off"` never stacks. Text columns get TF-IDF features and, with `embed` (None:
+    when the `text` extra is installed), sentence embeddings; `fit(text_pairs=...)` compares
+    two text columns as a pair."""
 
     def __init__(
         self,
@@ -122,6 +133,7 @@ class AutoML:
         memory_limit_mb: float | None = None,
         portfolio: str = "default",
         stack: str = "auto",
+        embed: bool | None = None,
     ):
         self.task = task
         self.metric = metric
@@ -136,6 +148,7 @@ class AutoML:
         self.memory_limit_mb = memory_limit_mb
         self.portfolio = portfolio
         self.stack = stack
+        self.embed = embed
 
     def effective_time_limit_s(self) -> float:
         """60 s by default; no limit when only a trial count is given."""
@@ -166,6 +179,19 @@ class AutoML:
                 f"stack={self.stack!r}: choose 'auto' (stack when a held-out check says it "
                 "helps) or 'off'."
             )
+        if self.embed not in (None, True, False):
+            raise ConfigError(
+                f"embed={self.embed!r}: choose None (embed text when assay[text] is installed), "
+                "True or False."
+            )
+        if self.embed is True:
+            from assay.features import embeddings_available
+
+            if not embeddings_available():
+                raise ConfigError(
+                    "embed=True needs the `text` extra: pip install 'assay[text]' "
+                    "(with torch==2.13.0 in the same call), or pass embed=False."
+                )
         if self.memory_limit_mb is not None and not self.memory_limit_mb > 0:
             raise ConfigError(f"memory_limit_mb={self.memory_limit_mb!r}: give a positive number.")
         if self.n_folds is not None and (not isinstance(self.n_folds, int) or self.n_folds < 2):
@@ -193,7 +219,8 @@ class AutoML:
         target: str | int | None = None,
         *,
         feature_types: dict | None = None,
-        callback: Callable[[Progress], None] | None = None,
+        text_pairs: list[tuple[str, str]] | None = None,
+        callback: Callable[[Progress | FeatureProgress], None] | None = None,
     ) -> AutoML:
         from assay.data import prepare
 
@@ -202,7 +229,9 @@ class AutoML:
         budget = Budget(self.effective_time_limit_s(), started, refit=self.deploy == "fast")
         if target is None:
             raise ConfigError("target is required: name the column to predict (target=...).")
-        dataset = prepare(data, target, task=self.task, feature_types=feature_types)
+        dataset = prepare(
+            data, target, task=self.task, feature_types=feature_types, text_pairs=text_pairs
+        )
         task, metric = dataset.task, get_metric(self.metric, dataset.task)
         models = {n: cls for n, cls in models.items() if task in cls.tasks}
         if task.is_classification:
@@ -237,10 +266,11 @@ class AutoML:
             )
         self.run_id_ = run.run_id if run else None
         run_dir = settings().home / run.run_id if run else None
+        derived, X, types = self._derive(dataset, y, folds, callback)
         ctx = {
-            "X": dataset.X,
+            "X": X,
             "y": y,
-            "types": dataset.schema.types,
+            "types": types,
             "folds": folds,
             "task": task,
             "metric": metric,
@@ -260,6 +290,7 @@ class AutoML:
             self.predictor_ = self._ensemble(
                 state.outcomes, dataset, metric, classes, y, n_folds, budget.deadline, stack
             )
+            self.predictor_.derived = derived
             for outcome in state.outcomes:  # the members hold what prediction needs
                 outcome.fit = None
             if self.deploy == "fast":
@@ -286,6 +317,31 @@ class AutoML:
                 self.run_id_, RunState.FINISHED, best_score=best, best_model="ensemble"
             )
         return self
+
+    def _derive(self, dataset, y, folds, callback):
+        """The table the search sees: the dataset's columns plus derived ones (text,
+        embeddings, pairs, date differences), with their types."""
+        from assay.features import DerivedFeatures
+
+        types = dataset.schema.types
+        used = {c: t for c, t in types.items() if t.is_used}
+        derived = DerivedFeatures(
+            used,
+            dataset.task,
+            pairs=list(dataset.text_pairs),
+            embed=self.embed,
+            random_state=self.random_state,
+        )
+        if derived.is_empty:
+            return None, dataset.X, types
+
+        def progress(what: str, done: int, total: int) -> None:
+            if callback is not None:
+                callback(FeatureProgress(what, done, total))
+
+        extra = derived.fit_transform(dataset.X, y, folds, progress=progress)
+        X = pd.concat([dataset.X, extra], axis=1)
+        return derived, X, {**types, **derived.feature_types()}
 
     def _start_search(self, models, ctx) -> _SearchState:
         n_rows, n_features = ctx["X"].shape

@@ -65,6 +65,7 @@ class Predictor:
         members: list[Member],
         leaderboard: pd.DataFrame,
         info: dict[str, Any] | None = None,
+        derived=None,
     ):
         self.task = Task(task)
         self.target = target
@@ -74,6 +75,7 @@ class Predictor:
         self.members = members
         self._leaderboard = leaderboard
         self.info = dict(info or {})
+        self.derived = derived  # DerivedFeatures applied before the members, or None
 
     @property
     def classes_(self) -> np.ndarray:
@@ -91,6 +93,8 @@ class Predictor:
         from assay.data import check_predict_frame
 
         X = check_predict_frame(self._read(data), self.schema)
+        if self.derived is not None:
+            X = pd.concat([X, self.derived.transform(X)], axis=1)
         n_classes = len(self.classes) if self.classes is not None else 0
         raws: dict[int, np.ndarray] = {}
 

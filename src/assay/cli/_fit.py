@@ -40,12 +40,25 @@ def fit(
     stack: str = typer.Option(
         "auto", "--stack", help="auto (one stacking layer if a held-out check says so) or off."
     ),
+    pair: tuple[str, str] | None = typer.Option(
+        None, "--pair", help="Two text columns to compare as a pair, e.g. --pair q1 q2."
+    ),
+    embed: str = typer.Option(
+        "auto",
+        "--embed",
+        help="Sentence embeddings of text columns: auto (when assay[text] is installed), on, off.",
+    ),
 ) -> None:
     """Fit models on DATA to predict TARGET; print the leaderboard and save the predictor."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from assay.automl import AutoML
+    from assay.automl import AutoML, FeatureProgress
     from assay.config import settings
+    from assay.errors import ConfigError
+
+    embed_modes = {"auto": None, "on": True, "off": False}
+    if embed not in embed_modes:
+        raise ConfigError(f"--embed {embed!r}: choose auto, on or off.")
 
     automl = AutoML(
         task=task,
@@ -59,6 +72,7 @@ def fit(
         memory_limit_mb=memory_mb,
         portfolio=portfolio,
         stack=stack,
+        embed=embed_modes[embed],
     )
     columns = [
         TextColumn("{task.description}"),
@@ -72,6 +86,10 @@ def fit(
         job = bar.add_task("fitting", total=limit_s if timed else trials, status="starting")
 
         def show(progress) -> None:
+            if isinstance(progress, FeatureProgress):
+                status = f"{progress.what}: {progress.n_done}/{progress.n_total} texts"
+                bar.update(job, status=status)
+                return
             last = progress.last
             left = f"{progress.time_left_s:.0f}s left | " if timed else ""
             status = (
@@ -82,7 +100,7 @@ def fit(
             done = limit_s - progress.time_left_s if timed else last.trial_no + 1
             bar.update(job, completed=done, status=status)
 
-        automl.fit(data, target=target, callback=show)
+        automl.fit(data, target=target, text_pairs=[pair] if pair else None, callback=show)
         bar.update(job, completed=limit_s if timed else trials, status="done")
     predictor = automl.predictor_
     out = out or settings().home / (automl.run_id_ or "last") / "predictor"

@@ -4,6 +4,7 @@ from assay.data._benchmarks import BenchmarkSpec, benchmark_datasets, load_bench
 from assay.data._builtin import BUILTINS
 from assay.data._dataset import Dataset, prepare
 from assay.data._load import FileFormat, read_table
+from assay.data._pairs import check_text_pairs, detect_text_pairs
 from assay.data._schema import ColumnSchema, Schema, infer_schema
 from assay.data._task import infer_task
 from assay.data._validate import check_predict_frame
@@ -17,6 +18,8 @@ __all__ = [
     "Schema",
     "benchmark_datasets",
     "check_predict_frame",
+    "check_text_pairs",
+    "detect_text_pairs",
     "infer_schema",
     "infer_task",
     "load_benchmark",

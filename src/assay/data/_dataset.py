@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,6 +13,7 @@ import pandas as pd
 from assay._types import FeatureType, Task
 from assay.data._builtin import PREFIX
 from assay.data._load import read_table
+from assay.data._pairs import check_text_pairs, detect_text_pairs
 from assay.data._schema import Schema, infer_schema
 from assay.data._task import infer_task, parse_task
 from assay.data._validate import (
@@ -41,6 +42,7 @@ class Dataset:
     source: str
     n_dropped_rows: int = 0
     warnings: tuple[str, ...] = ()
+    text_pairs: tuple[tuple[str, str], ...] = ()  # declared or detected, see _pairs
 
     @property
     def n_rows(self) -> int:
@@ -74,17 +76,23 @@ def prepare(
     task: Task | str | None = None,
     feature_types: Mapping[str, FeatureType | str] | None = None,
     read_options: Mapping[str, Any] | None = None,
+    text_pairs: Iterable[Iterable[str]] | None = None,
 ) -> Dataset:
     """Read `source`, check it, and split it into features and target.
 
-    Raises DataError/TargetError with a message naming the file or column when the data
-    cannot be used; softer problems are logged and listed in `Dataset.warnings`.
+    `text_pairs` declares pairs of text columns (else a pair is detected by name, see
+    `_pairs`). Raises DataError/TargetError with a message naming the file or column when
+    the data cannot be used; softer problems are logged and listed in `Dataset.warnings`.
     """
     label, where = _describe(source)
     frame = read_table(source, **dict(read_options or {}))
     if len(frame) < MIN_ROWS:
         raise DataError(f"{where} has {len(frame)} row(s); at least {MIN_ROWS} are needed.")
     name = resolve_target(frame, target, where)
+    pairs = check_text_pairs(text_pairs, frame.columns, name)
+    if pairs:  # a declared side is text whatever it looks like, unless typed explicitly
+        forced = {side: FeatureType.TEXT for pair in pairs for side in pair}
+        feature_types = {**forced, **dict(feature_types or {})}
     notes: list[str] = []
     frame, n_dropped = drop_missing_target(frame, name, where, notes)
     if len(frame) < MIN_ROWS:
@@ -110,6 +118,8 @@ def prepare(
             f"{where} has no usable feature columns ({dropped}). "
             "Add informative columns or force types with feature_types=."
         )
+    used = {c: schema[c].type for c in schema.features}
+    pairs = pairs or detect_text_pairs(used)
     X = features[list(schema.features)].copy()
     numeric = [c for c in schema.features if schema[c].type is FeatureType.NUMERIC]
     coerce_numeric(X, numeric, where, notes)
@@ -122,4 +132,5 @@ def prepare(
         source=label,
         n_dropped_rows=n_dropped,
         warnings=tuple(notes),
+        text_pairs=tuple(pairs),
     )

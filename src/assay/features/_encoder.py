@@ -14,7 +14,9 @@ from assay._types import Encoding, FeatureType
 _TRUE = {"1", "1.0", "true", "t", "yes", "y"}
 _MAX_NATIVE_CATEGORIES = 255
 _MAX_ONEHOT_CATEGORIES = 30
-_DATE_PARTS = ("year", "month", "day", "day_of_week", "hour")
+_DATE_PARTS = ("year", "month", "day", "day_of_week", "day_of_year", "hour")
+# Cyclical parts as (sin, cos) so December sits next to January for distance-based models.
+_CYCLES = {"month": 12, "day_of_week": 7, "day_of_year": 366, "hour": 24}
 
 
 def as_strings(column: pd.Series) -> pd.Series:
@@ -80,7 +82,9 @@ class TabularEncoder:
         if ftype is FeatureType.DATETIME:
             stamps = pd.to_datetime(col, errors="coerce", format="mixed")
             has_time = bool((stamps.dt.hour.fillna(0) != 0).any())
-            return [p for p in _DATE_PARTS if p != "hour" or has_time] + ["days"]
+            parts = [p for p in _DATE_PARTS if p != "hour" or has_time]
+            cyclic = [f"{p}_{f}" for p in parts if p in _CYCLES for f in ("sin", "cos")]
+            return [*parts, *cyclic, "days"]
         if ftype is FeatureType.TEXT:
             return ["chars", "words"]
         if ftype is FeatureType.BOOLEAN:
@@ -100,9 +104,13 @@ class TabularEncoder:
             if kind == FeatureType.DATETIME.value:
                 stamps = pd.to_datetime(col, errors="coerce", format="mixed")
                 for part in spec["parts"]:
-                    if part == "days":
+                    if part == "days":  # elapsed time: trends and recency
                         days = (stamps - pd.Timestamp("1970-01-01")).dt.total_seconds() / 86400
                         blocks.append(_to_float(days))
+                    elif part.endswith(("_sin", "_cos")):
+                        base, func = part.rsplit("_", 1)
+                        angle = 2 * np.pi * _to_float(getattr(stamps.dt, base)) / _CYCLES[base]
+                        blocks.append(np.sin(angle) if func == "sin" else np.cos(angle))
                     else:
                         blocks.append(_to_float(getattr(stamps.dt, part)))
                     names.append(f"{name}__{part}")

@@ -2,5 +2,6 @@
 
 from assay.testing._check_model import check_model
 from assay.testing._toy import toy_frame
+from assay.testing._toy_text import toy_paraphrases, toy_reviews
 
-__all__ = ["check_model", "toy_frame"]
+__all__ = ["check_model", "toy_frame", "toy_paraphrases", "toy_reviews"]

@@ -1,0 +1,170 @@
+"""Columns derived from the whole training table before the search: text features,
+sentence embeddings, text-pair features and differences between date columns.
+
+These need more than one column at a time, or a vocabulary, or a pretrained encoder, so
+they are computed once per fit (fold-safe where labels are involved, see `_text`) and
+added to the table as numeric columns; every model family then sees them through its
+usual per-fold encoder. The predictor applies the same fitted transform before its
+members, so a saved predictor takes the raw columns it was trained on."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from itertools import combinations
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from assay._types import FeatureType, Task
+from assay.config import settings
+from assay.errors import ArtifactError
+from assay.features._embed import embed_texts, embeddings_available
+from assay.features._text import TextColumnFeatures
+from assay.log import get_logger
+
+logger = get_logger(__name__)
+
+FORMAT = 1
+EmbedProgress = Callable[[str, int, int], None]  # (what, done, total)
+
+
+def _days_between(X: pd.DataFrame, a: str, b: str) -> np.ndarray:
+    first = pd.to_datetime(X[a], errors="coerce", format="mixed")
+    second = pd.to_datetime(X[b], errors="coerce", format="mixed")
+    return ((first - second).dt.total_seconds() / 86400).to_numpy(dtype=float, na_value=np.nan)
+
+
+class DerivedFeatures:
+    """Fitted once on the training table; `transform` gives the same columns for new rows.
+
+    `embed`: True, False, or None for "when the `text` extra is installed"."""
+
+    def __init__(
+        self,
+        types: dict[str, FeatureType],
+        task: Task,
+        *,
+        pairs: list[tuple[str, str]] | None = None,
+        embed: bool | None = None,
+        random_state: int = 0,
+    ):
+        self.types = dict(types)
+        self.task = Task(task)
+        self.pairs = [tuple(p) for p in pairs or []]
+        self.embed = embeddings_available() if embed is None else bool(embed)
+        self.random_state = random_state
+
+    @property
+    def text_columns(self) -> list[str]:
+        """Text columns featurized on their own (a pair's sides are featurized as a pair)."""
+        in_pairs = {c for pair in self.pairs for c in pair}
+        return [c for c, t in self.types.items() if t is FeatureType.TEXT and c not in in_pairs]
+
+    @property
+    def date_pairs(self) -> list[tuple[str, str]]:
+        dates = [c for c, t in self.types.items() if t is FeatureType.DATETIME]
+        return list(combinations(dates, 2))
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.text_columns or self.pairs or self.date_pairs)
+
+    # fitting and transforming --------------------------------------------------------
+    def fit_transform(
+        self, X: pd.DataFrame, y: np.ndarray, folds, progress: EmbedProgress | None = None
+    ) -> pd.DataFrame:
+        """Derived columns of the training rows (text scores out-of-fold on `folds`)."""
+        self.text_ = {}
+        blocks = []
+        for column in self.text_columns:
+            features = TextColumnFeatures(column, self.task, self.random_state)
+            blocks.append(features.fit_transform(X, y, folds))
+            self.text_[column] = features
+        blocks += self._unfitted(X, progress)
+        out = pd.concat(blocks, axis=1) if blocks else pd.DataFrame(index=X.index)
+        self.columns_ = list(out.columns)
+        return out
+
+    def transform(self, X: pd.DataFrame, progress: EmbedProgress | None = None) -> pd.DataFrame:
+        blocks = [self.text_[c].transform(X) for c in self.text_columns]
+        blocks += self._unfitted(X, progress)
+        out = pd.concat(blocks, axis=1) if blocks else pd.DataFrame(index=X.index)
+        return out[self.columns_]
+
+    def _unfitted(self, X: pd.DataFrame, progress: EmbedProgress | None) -> list[pd.DataFrame]:
+        """Blocks that learn nothing from the training rows: embeddings, pairs, date gaps."""
+        from assay.features._text_pair import lexical_pair_features, siamese_pair_features
+
+        blocks = []
+        cache = settings().home / "cache" / "embeddings"
+
+        def embed(column: str) -> np.ndarray:
+            texts = X[column].astype("string").fillna("").astype(str).tolist()
+            report = (lambda d, n: progress(f"embedding {column}", d, n)) if progress else None
+            return embed_texts(texts, cache_dir=cache, progress=report)
+
+        if self.embed:
+            for column in self.text_columns:
+                vectors = embed(column)
+                names = [f"{column}__emb{i}" for i in range(vectors.shape[1])]
+                blocks.append(pd.DataFrame(vectors, columns=names, index=X.index))
+        for a, b in self.pairs:
+            prefix = f"{a}~{b}"
+            lexical = lexical_pair_features(X[a], X[b])
+            lexical.columns = [f"{prefix}__{c}" for c in lexical.columns]
+            blocks.append(lexical)
+            if self.embed:
+                siamese = siamese_pair_features(embed(a), embed(b), prefix=f"{prefix}__emb")
+                siamese.index = X.index
+                blocks.append(siamese)
+        for a, b in self.date_pairs:
+            name = f"{a}__minus__{b}__days"
+            blocks.append(pd.DataFrame({name: _days_between(X, a, b)}, index=X.index))
+        return blocks
+
+    def feature_types(self) -> dict[str, FeatureType]:
+        return dict.fromkeys(self.columns_, FeatureType.NUMERIC)
+
+    # persistence ---------------------------------------------------------------------
+    def save(self, folder: Path) -> list[Path]:
+        """Write the spec and each text column's fitted parts; returns the files written."""
+        folder.mkdir(parents=True, exist_ok=True)
+        spec = {
+            "format": FORMAT,
+            "types": {c: t.value for c, t in self.types.items()},
+            "task": self.task.value,
+            "pairs": [list(p) for p in self.pairs],
+            "embed": self.embed,
+            "random_state": self.random_state,
+            "columns": self.columns_,
+        }
+        files = [folder / "derived.json"]
+        files[0].write_text(json.dumps(spec))
+        for i, column in enumerate(self.text_columns):
+            files.append(folder / f"text_{i}.skops")
+            self.text_[column].save(files[-1])
+        return files
+
+    @classmethod
+    def load(cls, folder: Path) -> DerivedFeatures:
+        try:
+            spec = json.loads((folder / "derived.json").read_text())
+            out = cls(
+                {c: FeatureType(t) for c, t in spec["types"].items()},
+                Task(spec["task"]),
+                pairs=[tuple(p) for p in spec["pairs"]],
+                embed=spec["embed"],
+                random_state=spec["random_state"],
+            )
+            out.columns_ = list(spec["columns"])
+        except (OSError, KeyError, TypeError, ValueError) as exc:
+            raise ArtifactError(
+                f"{folder}/derived.json is missing or malformed ({exc}); re-fit the predictor."
+            ) from exc
+        out.text_ = {
+            column: TextColumnFeatures.load(folder / f"text_{i}.skops", column, out.task)
+            for i, column in enumerate(out.text_columns)
+        }
+        return out

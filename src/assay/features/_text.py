@@ -1,0 +1,124 @@
+"""Features of free-text columns for the tabular models.
+
+Per text column: TF-IDF over word 1-2 grams and character 2-5 grams, (a) compressed by a
+truncated SVD into a few dense columns the tree models can split on, and (b) fed whole to
+a linear model whose out-of-fold score becomes one more column. The linear model is what
+works best on sparse n-grams; the trees then combine its score with everything else. The
+score of a training row comes from the fold model that did not see that row, on the same
+folds the AutoML search uses, so no row's label reaches its own feature."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from assay._types import Task
+from assay.log import get_logger
+
+logger = get_logger(__name__)
+
+N_SVD = 32
+_WORD_FEATURES = 50_000
+_CHAR_FEATURES = 100_000
+_C = 4.0  # inverse regularization of the logistic model on sublinear TF-IDF
+
+
+def _as_text(column: pd.Series) -> list[str]:
+    return column.astype("string").fillna("").astype(str).tolist()
+
+
+def _vectorizer(n_rows: int):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.pipeline import FeatureUnion
+
+    min_df = 2 if n_rows >= 50 else 1
+    common = {
+        "sublinear_tf": True,
+        "strip_accents": "unicode",
+        "min_df": min_df,
+        "dtype": np.float64,
+    }
+    return FeatureUnion(
+        [
+            ("word", TfidfVectorizer(ngram_range=(1, 2), max_features=_WORD_FEATURES, **common)),
+            (
+                "char",
+                TfidfVectorizer(
+                    analyzer="char_wb", ngram_range=(2, 5), max_features=_CHAR_FEATURES, **common
+                ),
+            ),
+        ]
+    )
+
+
+def _linear(task: Task, random_state: int):
+    from sklearn.linear_model import LogisticRegression, Ridge
+
+    if task is Task.REGRESSION:
+        return Ridge(alpha=1.0)
+    return LogisticRegression(C=_C, max_iter=1000, random_state=random_state)
+
+
+def _scores(model, matrix, task: Task) -> np.ndarray:
+    """One column for binary and regression, one per class for multiclass."""
+    if task is Task.REGRESSION:
+        return model.predict(matrix).reshape(-1, 1)
+    proba = model.predict_proba(matrix)
+    return proba[:, 1:] if task is Task.BINARY else proba
+
+
+class TextColumnFeatures:
+    """SVD and linear-score features of one text column (see the module docstring)."""
+
+    def __init__(self, column: str, task: Task, random_state: int = 0):
+        self.column = column
+        self.task = Task(task)
+        self.random_state = random_state
+
+    def fit_transform(self, X: pd.DataFrame, y: np.ndarray, folds) -> pd.DataFrame:
+        """Fit on all rows; the training rows' scores are out-of-fold (`folds` as in cross_fit)."""
+        from sklearn.decomposition import TruncatedSVD
+
+        texts = _as_text(X[self.column])
+        self.vectorizer_ = _vectorizer(len(texts))
+        matrix = self.vectorizer_.fit_transform(texts)
+        n_components = max(1, min(N_SVD, matrix.shape[1] - 1, len(texts) - 1))
+        self.svd_ = TruncatedSVD(n_components, random_state=self.random_state)
+        dense = self.svd_.fit_transform(matrix)
+        y = np.asarray(y)
+        self.linear_ = _linear(self.task, self.random_state).fit(matrix, y)
+        oof = np.zeros((len(texts), _scores(self.linear_, matrix[:1], self.task).shape[1]))
+        for train, valid in folds:
+            fold = _linear(self.task, self.random_state).fit(matrix[train], y[train])
+            oof[valid] = _scores(fold, matrix[valid], self.task)
+        return self._frame(dense, oof, X.index)
+
+    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        matrix = self.vectorizer_.transform(_as_text(X[self.column]))
+        return self._frame(
+            self.svd_.transform(matrix), _scores(self.linear_, matrix, self.task), X.index
+        )
+
+    def _frame(self, dense: np.ndarray, scores: np.ndarray, index) -> pd.DataFrame:
+        columns = {f"{self.column}__svd{i}": dense[:, i] for i in range(dense.shape[1])}
+        for i in range(scores.shape[1]):
+            suffix = "" if scores.shape[1] == 1 else str(i)
+            columns[f"{self.column}__tfidf_score{suffix}"] = scores[:, i]
+        return pd.DataFrame(columns, index=index)
+
+    # persistence: scikit-learn parts through skops (no pickle) -----------------
+    def save(self, path: Path) -> None:
+        from assay.models._sklearn import save_skops
+
+        save_skops([self.vectorizer_, self.svd_, self.linear_], path)
+
+    @classmethod
+    def load(cls, path: Path, column: str, task: Task) -> TextColumnFeatures:
+        from assay.models._sklearn import load_skops
+
+        parts = load_skops(path, (list,))
+        out = cls(column, task)
+        out.vectorizer_, out.svd_, out.linear_ = parts
+        return out
