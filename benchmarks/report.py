@@ -121,8 +121,12 @@ def chart(rows: pd.DataFrame, path: Path) -> None:
     plt.close(fig)
 
 
+SUITE_OF = {"sst2": "text", "sms-spam": "text", "mrpc": "textpair"}
+
+
 def report(csv_path: Path) -> str:
     rows = normalized(pd.read_csv(csv_path))
+    suite = SUITE_OF.get(rows.dataset.iloc[0], "tabular")
     for column in ("single_row_ms", "version"):  # files from before these columns
         if column not in rows:
             rows[column] = np.nan
@@ -131,6 +135,11 @@ def report(csv_path: Path) -> str:
     scores = rows.pivot_table(index="dataset", columns="framework", values="score")[frameworks]
     metric = rows.groupby("dataset").metric.first()
     scores.insert(0, "metric", metric)
+    if "f1" in rows and rows.f1.notna().any():  # text suites: F1 of the positive class too
+        f1 = rows.pivot_table(index="dataset", columns="framework", values="f1")
+        for framework in frameworks:
+            if framework in f1:
+                scores[f"{framework} f1"] = f1[framework]
     summary = (
         rows.groupby("framework")
         .agg(
@@ -151,9 +160,13 @@ def report(csv_path: Path) -> str:
     text = [
         f"# {csv_path.stem}: {n_sets} dataset-folds, {budget:g} s budget, 2 cores",
         "",
-        f"Reproduce: `python benchmarks/run.py --suite tabular --budget {budget:g} "
+        f"Reproduce: `python benchmarks/run.py --suite {suite} --budget {budget:g} "
         f"--folds {rows.fold.nunique()} --frameworks {','.join(frameworks)}"
-        + (f" --datasets {','.join(sorted(set(rows.dataset)))}" if n_sets < 20 else "")
+        + (
+            f" --datasets {','.join(sorted(set(rows.dataset)))}"
+            if suite == "tabular" and n_sets < 20
+            else ""
+        )
         + f"`; then `python benchmarks/report.py {csv_path.as_posix()}`.",
         "",
         "## Summary",
@@ -166,7 +179,7 @@ def report(csv_path: Path) -> str:
         "",
         "Ratios are medians of assay / peer per dataset (below 1: assay is faster or smaller).",
         "",
-        "## Scores on the 20% test split (auc higher is better; logloss and rmse lower)",
+        "## Scores on the test split (auc, accuracy, f1 higher is better; logloss, rmse lower)",
         "",
         _table(scores.reset_index()),
         "",

@@ -31,6 +31,7 @@ sys.path.insert(0, str(HERE))
 
 from frameworks import FRAMEWORKS  # noqa: E402
 from frameworks.constant_fw import constant_prediction  # noqa: E402
+from suites_text import text_suite, textpair_suite  # noqa: E402
 
 FIELDS = [
     "dataset",
@@ -52,6 +53,7 @@ FIELDS = [
     "finished_at",
     "version",
     "notes",
+    "f1",
 ]
 
 
@@ -77,6 +79,10 @@ def score(metric: str, y_true: pd.Series, pred: np.ndarray, classes: list[str]) 
     proba = proba / proba.sum(axis=1, keepdims=True)
     if metric == "auc":
         return float(metrics.roc_auc_score(y, proba[:, 1]))
+    if metric == "accuracy":
+        return float(metrics.accuracy_score(y, proba.argmax(axis=1)))
+    if metric == "f1":  # of the positive class: the last label in sorted order (1, spam)
+        return float(metrics.f1_score(y, proba.argmax(axis=1), pos_label=len(classes) - 1))
     if metric == "logloss":
         return float(metrics.log_loss(y, proba, labels=list(range(len(classes)))))
     raise ValueError(f"unknown metric {metric}")
@@ -90,10 +96,10 @@ def tabular_suite(names: list[str]):
         if not names or spec.name in names:
             frame, spec = load_benchmark(spec.name)
             frame.columns = [str(c) for c in frame.columns]
-            yield spec.name, frame, str(spec.target), spec.task.value, spec.metric
+            yield spec.name, frame, str(spec.target), spec.task.value, spec.metric, None
 
 
-SUITES = {"tabular": tabular_suite}
+SUITES = {"tabular": tabular_suite, "text": text_suite, "textpair": textpair_suite}
 
 
 def run_child(command: list[str], timeout_s: float) -> tuple[int | None, float, str]:
@@ -163,14 +169,14 @@ def main() -> None:
     done = finished(out)
     work = HERE / ".work"
     names = [n for n in args.datasets.split(",") if n]
-    for name, frame, target, task, metric in SUITES[args.suite](names):
+    for name, frame, target, task, metric, fixed in SUITES[args.suite](names):
         for fold in range(args.folds):
             todo = [
                 f for f in frameworks if (name, f.name, str(fold), f"{args.budget:g}") not in done
             ]
             if not todo:
                 continue
-            train, test = split(frame, target, task, seed=fold)
+            train, test = fixed if fixed else split(frame, target, task, seed=fold)
             fallback, fallback_classes = constant_prediction(train[target], task, len(test))
             fallback_score = score(metric, test[target], fallback, fallback_classes or [])
             for framework in todo:
@@ -219,6 +225,9 @@ def main() -> None:
                         predict_s_per_1000=round(1000 * result["predict_s"] / len(test), 4),
                         single_row_ms=round(result.get("single_row_ms", float("nan")), 3),
                         score=score(metric, test[target], pred, result["classes"]),
+                        f1=score("f1", test[target], pred, result["classes"])
+                        if task == "binary" and metric in ("accuracy", "f1")
+                        else "",
                         version=result.get("version", ""),
                         notes=result.get("notes", ""),
                     )

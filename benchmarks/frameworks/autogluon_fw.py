@@ -9,7 +9,13 @@ from _timing import single_row_ms
 
 PACKAGE = "autogluon.tabular"
 
-METRICS = {"auc": "roc_auc", "logloss": "log_loss", "rmse": "root_mean_squared_error"}
+METRICS = {
+    "auc": "roc_auc",
+    "logloss": "log_loss",
+    "rmse": "root_mean_squared_error",
+    "accuracy": "accuracy",
+    "f1": "f1",
+}
 
 
 def fit_predict(train, test, spec):

@@ -8,7 +8,13 @@ from _timing import single_row_ms
 
 PACKAGE = "flaml"
 
-METRICS = {"auc": "roc_auc", "logloss": "log_loss", "rmse": "rmse"}
+METRICS = {
+    "auc": "roc_auc",
+    "logloss": "log_loss",
+    "rmse": "rmse",
+    "accuracy": "accuracy",
+    "f1": "f1",
+}
 
 
 def fit_predict(train, test, spec):

@@ -25,6 +25,24 @@ def test_score_compares_labels_as_text_and_follows_amlb_metrics():
         -np.mean(np.log([0.8, 0.9, 0.6, 0.7]))
     )
     assert run.score("rmse", pd.Series([1.0, 3.0]), np.array([2.0, 2.0]), []) == 1.0
+    wrong_last = np.vstack([proba[:3], [[0.6, 0.4]]])
+    assert run.score("accuracy", y, wrong_last, ["0", "1"]) == 0.75
+    # f1 of the last class in sorted order: tp 2, fp 0, fn 1
+    assert run.score("f1", y, wrong_last, ["0", "1"]) == pytest.approx(0.8)
+
+
+def test_text_suites_read_the_datasets_own_splits(datasets_dir, monkeypatch):
+    monkeypatch.setenv("ASSAY_DATASETS", str(datasets_dir))
+    text = {name: rest for name, *rest in run.SUITES["text"]([])}
+    (sst_train, sst_test) = text["sst2"][-1]
+    assert (len(sst_train), len(sst_test)) == (6920 + 872, 1821)
+    assert list(sst_train.columns) == ["sentence", "label"]
+    sms = text["sms-spam"][0]
+    assert len(sms) == 5574 and set(sms["label"]) == {0, 1} and text["sms-spam"][-1] is None
+    [(name, _, target, task, metric, (train, test))] = run.SUITES["textpair"]([])
+    assert (name, target, task, metric) == ("mrpc", "label", "binary", "accuracy")
+    assert (len(train), len(test)) == (3576 + 500, 1725)
+    assert train["sentence1"].str.len().min() > 0 and set(train["label"]) == {0, 1}
 
 
 def test_constant_predictor_uses_training_frequencies():
