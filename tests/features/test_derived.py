@@ -70,6 +70,8 @@ def test_derived_features_round_trip(tmp_path):
     np.testing.assert_allclose(gap, -(60 + np.arange(len(X))))  # 2024 is a leap year
     overlap = [c for c in out.columns if c.startswith("q1~q2__") and "jaccard" in c]
     assert overlap and out.loc[y == 1, overlap[0]].mean() > out.loc[y == 0, overlap[0]].mean()
+    score = out["q1~q2__pair_score"].to_numpy()
+    assert ((score > 0.5) == y).mean() > 0.9
     assert set(derived.feature_types().values()) == {FeatureType.NUMERIC}
     derived.save(tmp_path / "derived")
     loaded = DerivedFeatures.load(tmp_path / "derived")
@@ -98,3 +100,20 @@ def test_embeddings_are_cached_by_content(tmp_path):
     cat, stocks = vectors[0], vectors[1]
     kitten = embed_texts(["a kitten is sitting on a rug"])[0]
     assert kitten @ cat > kitten @ stocks
+
+
+def test_pair_score_is_out_of_fold():
+    from assay.features._pair_score import PairLinearScore
+    from assay.testing import toy_paraphrases
+
+    pairs = toy_paraphrases(200)
+    y = pairs["label"].to_numpy()
+    folds = make_folds(y, Task.BINARY, 4, 0)
+    a, b = pairs["sentence1"], pairs["sentence2"]
+    first = PairLinearScore("p", Task.BINARY).fit_transform(a, b, y, folds)["p__pair_score"]
+    valid = folds[1][1]
+    flipped = y.copy()
+    flipped[valid] = 1 - flipped[valid]
+    again = PairLinearScore("p", Task.BINARY).fit_transform(a, b, flipped, folds)["p__pair_score"]
+    np.testing.assert_allclose(again.to_numpy()[valid], first.to_numpy()[valid])
+    assert not np.allclose(again.to_numpy(), first.to_numpy())  # other folds did change

@@ -21,12 +21,14 @@ from assay._types import FeatureType, Task
 from assay.config import settings
 from assay.errors import ArtifactError
 from assay.features._embed import embed_texts, embeddings_available
+from assay.features._pair_score import PairLinearScore
 from assay.features._text import TextColumnFeatures
 from assay.log import get_logger
 
 logger = get_logger(__name__)
 
 FORMAT = 1
+_SIAMESE_SCALARS = ("_cos", "_dot", "_euclidean", "_manhattan")
 EmbedProgress = Callable[[str, int, int], None]  # (what, done, total)
 
 
@@ -75,13 +77,19 @@ class DerivedFeatures:
     def fit_transform(
         self, X: pd.DataFrame, y: np.ndarray, folds, progress: EmbedProgress | None = None
     ) -> pd.DataFrame:
-        """Derived columns of the training rows (text scores out-of-fold on `folds`)."""
-        self.text_ = {}
+        """Derived columns of the training rows (linear scores out-of-fold on `folds`)."""
+        self.text_, self.pair_scores_ = {}, []
         blocks = []
         for column in self.text_columns:
             features = TextColumnFeatures(column, self.task, self.random_state)
             blocks.append(features.fit_transform(X, y, folds))
             self.text_[column] = features
+        for a, b in self.pairs:
+            score = PairLinearScore(f"{a}~{b}", self.task, self.random_state)
+            u, v = self._embed_pair(X, a, b, progress)
+            blocks.append(score.fit_transform(X[a], X[b], y, folds, u, v))
+            blocks.append(self._pair_block(X, a, b, u, v))
+            self.pair_scores_.append(score)
         blocks += self._unfitted(X, progress)
         out = pd.concat(blocks, axis=1) if blocks else pd.DataFrame(index=X.index)
         self.columns_ = list(out.columns)
@@ -89,36 +97,47 @@ class DerivedFeatures:
 
     def transform(self, X: pd.DataFrame, progress: EmbedProgress | None = None) -> pd.DataFrame:
         blocks = [self.text_[c].transform(X) for c in self.text_columns]
+        for (a, b), score in zip(self.pairs, self.pair_scores_, strict=True):
+            u, v = self._embed_pair(X, a, b, progress)
+            blocks += [score.transform(X[a], X[b], u, v), self._pair_block(X, a, b, u, v)]
         blocks += self._unfitted(X, progress)
         out = pd.concat(blocks, axis=1) if blocks else pd.DataFrame(index=X.index)
         return out[self.columns_]
 
-    def _unfitted(self, X: pd.DataFrame, progress: EmbedProgress | None) -> list[pd.DataFrame]:
-        """Blocks that learn nothing from the training rows: embeddings, pairs, date gaps."""
+    def _embed(self, X: pd.DataFrame, column: str, progress: EmbedProgress | None) -> np.ndarray:
+        texts = X[column].astype("string").fillna("").astype(str).tolist()
+        report = (lambda d, n: progress(f"embedding {column}", d, n)) if progress else None
+        cache = settings().home / "cache" / "embeddings"
+        return embed_texts(texts, cache_dir=cache, progress=report)
+
+    def _embed_pair(self, X, a, b, progress):
+        if not self.embed:
+            return None, None
+        return self._embed(X, a, progress), self._embed(X, b, progress)
+
+    @staticmethod
+    def _pair_block(X: pd.DataFrame, a: str, b: str, u, v) -> pd.DataFrame:
+        """Lexical features and the scalar siamese ones (the element-wise |u-v| and u*v
+        go into the pair's linear score instead of hundreds of columns for the trees)."""
         from assay.features._text_pair import lexical_pair_features, siamese_pair_features
 
+        prefix = f"{a}~{b}"
+        lexical = lexical_pair_features(X[a], X[b])
+        lexical.columns = [f"{prefix}__{c}" for c in lexical.columns]
+        if u is None:
+            return lexical
+        siamese = siamese_pair_features(u, v, prefix=f"{prefix}__emb", index=X.index)
+        scalars = [c for c in siamese.columns if c.endswith(_SIAMESE_SCALARS)]
+        return pd.concat([lexical, siamese[scalars]], axis=1)
+
+    def _unfitted(self, X: pd.DataFrame, progress: EmbedProgress | None) -> list[pd.DataFrame]:
+        """Blocks that learn nothing from the training rows: embeddings, date gaps."""
         blocks = []
-        cache = settings().home / "cache" / "embeddings"
-
-        def embed(column: str) -> np.ndarray:
-            texts = X[column].astype("string").fillna("").astype(str).tolist()
-            report = (lambda d, n: progress(f"embedding {column}", d, n)) if progress else None
-            return embed_texts(texts, cache_dir=cache, progress=report)
-
         if self.embed:
             for column in self.text_columns:
-                vectors = embed(column)
+                vectors = self._embed(X, column, progress)
                 names = [f"{column}__emb{i}" for i in range(vectors.shape[1])]
                 blocks.append(pd.DataFrame(vectors, columns=names, index=X.index))
-        for a, b in self.pairs:
-            prefix = f"{a}~{b}"
-            lexical = lexical_pair_features(X[a], X[b])
-            lexical.columns = [f"{prefix}__{c}" for c in lexical.columns]
-            blocks.append(lexical)
-            if self.embed:
-                siamese = siamese_pair_features(embed(a), embed(b), prefix=f"{prefix}__emb")
-                siamese.index = X.index
-                blocks.append(siamese)
         for a, b in self.date_pairs:
             name = f"{a}__minus__{b}__days"
             blocks.append(pd.DataFrame({name: _days_between(X, a, b)}, index=X.index))
@@ -145,6 +164,9 @@ class DerivedFeatures:
         for i, column in enumerate(self.text_columns):
             files.append(folder / f"text_{i}.skops")
             self.text_[column].save(files[-1])
+        for i, score in enumerate(self.pair_scores_):
+            files.append(folder / f"pair_{i}.skops")
+            score.save(files[-1])
         return files
 
     @classmethod
@@ -167,4 +189,8 @@ class DerivedFeatures:
             column: TextColumnFeatures.load(folder / f"text_{i}.skops", column, out.task)
             for i, column in enumerate(out.text_columns)
         }
+        out.pair_scores_ = [
+            PairLinearScore.load(folder / f"pair_{i}.skops", f"{a}~{b}", out.task)
+            for i, (a, b) in enumerate(out.pairs)
+        ]
         return out

@@ -53,12 +53,12 @@ def _vectorizer(n_rows: int):
     )
 
 
-def _linear(task: Task, random_state: int):
+def _linear(task: Task, random_state: int, C: float = _C):
     from sklearn.linear_model import LogisticRegression, Ridge
 
     if task is Task.REGRESSION:
-        return Ridge(alpha=1.0)
-    return LogisticRegression(C=_C, max_iter=1000, random_state=random_state)
+        return Ridge(alpha=1.0 / C)
+    return LogisticRegression(C=C, max_iter=1000, random_state=random_state)
 
 
 def _scores(model, matrix, task: Task) -> np.ndarray:
@@ -67,6 +67,23 @@ def _scores(model, matrix, task: Task) -> np.ndarray:
         return model.predict(matrix).reshape(-1, 1)
     proba = model.predict_proba(matrix)
     return proba[:, 1:] if task is Task.BINARY else proba
+
+
+def fit_linear_oof(matrix, y, task: Task, folds, random_state: int, C: float = _C):
+    """(linear model fitted on all rows, out-of-fold scores of the training rows)."""
+    y = np.asarray(y)
+    model = _linear(task, random_state, C).fit(matrix, y)
+    oof = np.zeros((matrix.shape[0], _scores(model, matrix[:1], task).shape[1]))
+    for train, valid in folds:
+        fold = _linear(task, random_state, C).fit(matrix[train], y[train])
+        oof[valid] = _scores(fold, matrix[valid], task)
+    return model, oof
+
+
+def score_columns(prefix: str, scores: np.ndarray) -> dict[str, np.ndarray]:
+    if scores.shape[1] == 1:
+        return {prefix: scores[:, 0]}
+    return {f"{prefix}{i}": scores[:, i] for i in range(scores.shape[1])}
 
 
 class TextColumnFeatures:
@@ -87,12 +104,7 @@ class TextColumnFeatures:
         n_components = max(1, min(N_SVD, matrix.shape[1] - 1, len(texts) - 1))
         self.svd_ = TruncatedSVD(n_components, random_state=self.random_state)
         dense = self.svd_.fit_transform(matrix)
-        y = np.asarray(y)
-        self.linear_ = _linear(self.task, self.random_state).fit(matrix, y)
-        oof = np.zeros((len(texts), _scores(self.linear_, matrix[:1], self.task).shape[1]))
-        for train, valid in folds:
-            fold = _linear(self.task, self.random_state).fit(matrix[train], y[train])
-            oof[valid] = _scores(fold, matrix[valid], self.task)
+        self.linear_, oof = fit_linear_oof(matrix, y, self.task, folds, self.random_state)
         return self._frame(dense, oof, X.index)
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
@@ -103,9 +115,7 @@ class TextColumnFeatures:
 
     def _frame(self, dense: np.ndarray, scores: np.ndarray, index) -> pd.DataFrame:
         columns = {f"{self.column}__svd{i}": dense[:, i] for i in range(dense.shape[1])}
-        for i in range(scores.shape[1]):
-            suffix = "" if scores.shape[1] == 1 else str(i)
-            columns[f"{self.column}__tfidf_score{suffix}"] = scores[:, i]
+        columns.update(score_columns(f"{self.column}__tfidf_score", scores))
         return pd.DataFrame(columns, index=index)
 
     # persistence: scikit-learn parts through skops (no pickle) -----------------
