@@ -31,9 +31,10 @@ def _root(
 
 
 def _register() -> None:
-    from assay.cli import _fit, _predict, _runs
+    from assay.cli import _fit, _forecast, _predict, _runs
 
     app.command("fit")(_fit.fit)
+    app.command("forecast")(_forecast.forecast)
     app.command("predict")(_predict.predict)
     app.command("leaderboard")(_runs.leaderboard)
     app.command("runs")(_runs.runs)
