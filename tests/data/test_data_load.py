@@ -93,6 +93,22 @@ def test_double_quotes_still_work(tmp_path):
     assert frame["a"].tolist() == ["x, y", "it's"]
 
 
+def test_tsv_with_a_lone_quote_in_a_sentence(tmp_path):
+    """MRPC-style: quotes are part of the text, and one opens without closing."""
+    rows = [
+        "label\tsentence1\tsentence2",
+        '1\t"Yes, he said.\tHe agreed.',
+        '0\tPrices rose\tThe "index" fell',
+        "1\tIt rained\tRain fell",
+    ]
+    path = tmp_path / "pairs.tsv"
+    path.write_text("\n".join(rows) + "\n")
+    frame = read_table(path)
+    assert frame.shape == (3, 3)
+    assert frame["sentence1"].tolist()[0] == '"Yes, he said.'
+    assert frame["sentence2"].tolist()[2] == "Rain fell"
+
+
 def test_headerless_numeric_file_gets_position_names(tmp_path):
     frame = read_table(write(tmp_path / "w.csv", "7.4,0.7,0,5\n7.8,0.88,0,6\n"))
     assert list(frame.columns) == ["0", "1", "2", "3"]

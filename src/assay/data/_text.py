@@ -139,11 +139,14 @@ def sniff(
     return Dialect(sep, quotechar, encoding, header, names)
 
 
-def _read(path: Path, dialect: Dialect, na_values: list[str], encoding: str) -> pd.DataFrame:
+def _read(
+    path: Path, dialect: Dialect, na_values: list[str], encoding: str, quoting: int = 0
+) -> pd.DataFrame:
     return pd.read_csv(
         path,
         sep=dialect.sep,
         quotechar=dialect.quotechar,
+        quoting=quoting,
         header=dialect.header,
         na_values=na_values,
         keep_default_na=True,
@@ -152,6 +155,20 @@ def _read(path: Path, dialect: Dialect, na_values: list[str], encoding: str) -> 
         compression="gzip" if is_gzip(path) else None,
         low_memory=False,
     )
+
+
+def _lone_quotes(path: Path, dialect: Dialect) -> bool:
+    """A tab-separated sample with a line holding an odd number of quotes: text such as
+    MRPC's sentences, where a quote is a character (tabs never need quoting), and reading
+    it as a quote would swallow the rows up to the next one."""
+    if dialect.sep != "\t":
+        return False
+    _, text = decode_sample(head_bytes(path))
+    lines = text.splitlines()[:-1] or text.splitlines()  # the last line may be cut
+    if any(line.count(dialect.quotechar) % 2 for line in lines):
+        logger.info("'%s': quotes inside tab-separated text are read as characters.", path)
+        return True
+    return False
 
 
 def read_delimited(
@@ -174,12 +191,13 @@ def read_delimited(
     encoding = dialect.encoding
     if encoding == "latin-1":
         logger.warning("'%s' is not valid UTF-8; reading it as latin-1.", path)
+    quoting = csv.QUOTE_NONE if quotechar is None and _lone_quotes(path, dialect) else 0
     try:
         try:
-            frame = _read(path, dialect, na, encoding)
+            frame = _read(path, dialect, na, encoding, quoting)
         except UnicodeDecodeError:
             logger.warning("'%s' is not valid UTF-8 past its start; reading it as latin-1.", path)
-            frame = _read(path, dialect, na, "latin-1")
+            frame = _read(path, dialect, na, "latin-1", quoting)
     except pd.errors.EmptyDataError as exc:
         raise DataError(f"'{path}' is empty. Give a file with a header row and data rows.") from exc
     except (pd.errors.ParserError, csv.Error, ValueError) as exc:
