@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 from pathlib import Path
 
 import pandas as pd
 
 
 def _root() -> Path:
-    return Path(os.environ.get("ASSAY_DATASETS", "../shared/datasets")).expanduser()
+    from assay.config import settings
+
+    return settings().datasets
 
 
 def _specs(kind: str) -> dict[str, dict]:

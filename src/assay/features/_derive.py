@@ -22,7 +22,7 @@ from assay.config import settings
 from assay.errors import ArtifactError
 from assay.features._embed import embed_texts, embeddings_available
 from assay.features._pair_score import PairLinearScore
-from assay.features._text import TextColumnFeatures
+from assay.features._text import TextColumnFeatures, as_texts
 from assay.log import get_logger
 
 logger = get_logger(__name__)
@@ -105,7 +105,7 @@ class DerivedFeatures:
         return out[self.columns_]
 
     def _embed(self, X: pd.DataFrame, column: str, progress: EmbedProgress | None) -> np.ndarray:
-        texts = X[column].astype("string").fillna("").astype(str).tolist()
+        texts = as_texts(X[column])
         report = (lambda d, n: progress(f"embedding {column}", d, n)) if progress else None
         cache = settings().home / "cache" / "embeddings"
         return embed_texts(texts, cache_dir=cache, progress=report)

@@ -25,7 +25,8 @@ _CHAR_FEATURES = 100_000
 _C = 4.0  # inverse regularization of the logistic model on sublinear TF-IDF
 
 
-def _as_text(column: pd.Series) -> list[str]:
+def as_texts(column: pd.Series) -> list[str]:
+    """A text column as plain strings, missing values as empty text."""
     return column.astype("string").fillna("").astype(str).tolist()
 
 
@@ -98,7 +99,7 @@ class TextColumnFeatures:
         """Fit on all rows; the training rows' scores are out-of-fold (`folds` as in cross_fit)."""
         from sklearn.decomposition import TruncatedSVD
 
-        texts = _as_text(X[self.column])
+        texts = as_texts(X[self.column])
         self.vectorizer_ = _vectorizer(len(texts))
         matrix = self.vectorizer_.fit_transform(texts)
         n_components = max(1, min(N_SVD, matrix.shape[1] - 1, len(texts) - 1))
@@ -108,7 +109,7 @@ class TextColumnFeatures:
         return self._frame(dense, oof, X.index)
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
-        matrix = self.vectorizer_.transform(_as_text(X[self.column]))
+        matrix = self.vectorizer_.transform(as_texts(X[self.column]))
         return self._frame(
             self.svd_.transform(matrix), _scores(self.linear_, matrix, self.task), X.index
         )
