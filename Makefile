@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO := assay-runs/demo
+CHROMIUM := /usr/bin/chromium
 
 .PHONY: setup demo test lint format bench clean
 
@@ -12,7 +13,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev,nn,text]'
 	touch $(STAMP)
 
+# The report test opens pages in a real Chromium (driven by playwright from the dev extra).
 setup: $(STAMP)
+	@test -x $(CHROMIUM) || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium \
+	      || echo "setup: could not install chromium; the browser test will skip (fail under CI)"; \
+	  else \
+	    echo "setup: no $(CHROMIUM); install it (sudo apt-get install chromium) or the browser test skips"; \
+	  fi; \
+	}
 
 demo: setup
 	$(BIN)/assay fit builtin:breast_cancer --target target --time 30 --out $(DEMO)/predictor

@@ -9,19 +9,25 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from assay._types import RunState, Task, TrialState
+from assay.automl._assemble import (
+    MAX_ENSEMBLE_CANDIDATES,
+    assemble_predictor,
+    n_level1_run,
+    save_oof,
+)
+from assay.automl._assemble import is_level2 as _is_level2
 from assay.automl._policy import (
     MemoryGuard,
     available_memory_mb,
     release_outside_top,
     weak_config_pruner,
 )
-from assay.automl._predictor import Member, Predictor
+from assay.automl._predictor import Predictor
 from assay.automl._refit import refit_members
 from assay.automl._stack import (
     StackDecision,
@@ -40,7 +46,6 @@ from assay.search import Budget, CostModel, Searcher
 
 logger = get_logger(__name__)
 _MAX_CONSECUTIVE_SKIPS = 8
-_MAX_ENSEMBLE_CANDIDATES = 25
 _STACK_AT = 0.7  # the stacking check may start once 70% of the trial time is spent
 _TRIAL_SHARE = 0.35  # of the trial time: the most one config may use under a time limit
 _DEFER_SHARE = 0.25  # a portfolio config estimated above this share of the time left waits
@@ -70,15 +75,6 @@ class _Stack:
         if isinstance(decision, str):
             decision = StackDecision(False, decision)
         return cls(decision, [], [])
-
-
-def _is_level2(outcome) -> bool:
-    return outcome.candidate.source == "stack"
-
-
-def _n_level1_run(outcomes: list) -> int:
-    """Level-1 trials that ran (skips and level-2 fits do not count toward n_trials)."""
-    return sum(o.state is not TrialState.SKIPPED and not _is_level2(o) for o in outcomes)
 
 
 @dataclass(frozen=True)
@@ -287,10 +283,20 @@ class AutoML:
             stack = self._stack(state, models, ctx, budget, store, run_dir)
             self._search(state, *loop, until=budget.trial_deadline)
             self._check_any_complete(state.outcomes)
-            self.predictor_ = self._ensemble(
-                state.outcomes, dataset, metric, classes, y, n_folds, budget.deadline, stack
+            self.predictor_, self.oof_ = assemble_predictor(
+                state.outcomes,
+                dataset,
+                metric,
+                classes,
+                y,
+                folds,
+                budget.deadline,
+                stack,
+                self.random_state,
             )
             self.predictor_.derived = derived
+            if run_dir is not None:
+                save_oof(run_dir, self.oof_, y, folds)
             for outcome in state.outcomes:  # the members hold what prediction needs
                 outcome.fit = None
             if self.deploy == "fast":
@@ -375,7 +381,7 @@ class AutoML:
             min(until, budget.trial_deadline) > time.monotonic()
             and state.skips < _MAX_CONSECUTIVE_SKIPS
         ):
-            if self.n_trials is not None and _n_level1_run(outcomes) >= self.n_trials:
+            if self.n_trials is not None and n_level1_run(outcomes) >= self.n_trials:
                 break
             candidate = searcher.ask()
             if candidate is None:
@@ -434,7 +440,7 @@ class AutoML:
         outcomes.append(outcome)
         record_trial(store, self.run_id_, outcome, run_dir / "oof" if run_dir else None)
         release_outside_top(
-            outcomes, metric, keep=_MAX_ENSEMBLE_CANDIDATES, protected=state.protected
+            outcomes, metric, keep=MAX_ENSEMBLE_CANDIDATES, protected=state.protected
         )
         state.memory.hold([o for o in outcomes if o.fit is not None and o.fit.models], models)
 
@@ -484,75 +490,6 @@ class AutoML:
             return _Stack.not_used(decision)
         return _Stack(decision, bases, level2, ctx2)
 
-    def _ensemble(
-        self, outcomes, dataset, metric, classes, y, n_folds, deadline, stack: _Stack
-    ) -> Predictor:
-        """Caruana selection over the best trials (level 2 included when the stack was
-        fitted), stopped early rather than overrun."""
-        from assay.ensemble import CaruanaEnsemble
-
-        done = sorted(
-            (o for o in outcomes if o.state is TrialState.COMPLETE),
-            key=lambda o: metric.loss(o.score),
-        )[:_MAX_ENSEMBLE_CANDIDATES]
-        ensemble = CaruanaEnsemble(metric).fit([o.fit.oof for o in done], y, deadline=deadline)
-        weight = {id(o): float(w) for o, w in zip(done, ensemble.weights_, strict=True)}
-        chosen = [o for o in done if weight[id(o)] > 0]
-        level1 = [o for o in chosen if not _is_level2(o)]
-        level2 = [o for o in chosen if _is_level2(o)]
-        if level2:  # the bases feed level 2: keep them, with weight 0 when not chosen
-            kept = {id(o) for o in level1}
-            level1 += [b for b in stack.bases if id(b) not in kept]
-        members = [_member(o, weight.get(id(o), 0.0)) for o in level1]
-        position = {id(o): i for i, o in enumerate(level1)}
-        inputs = [position[id(b)] for b in stack.bases] if level2 else []
-        members += [_member(o, weight[id(o)], level=2, inputs=inputs) for o in level2]
-        rows = [
-            {
-                "model": "ensemble",
-                "level": max(m.level for m in members),
-                "score": ensemble.score_,
-                "weight": 1.0,
-                "fit_time_s": sum(o.fit.fit_time_s for o in done),
-                "predict_time_s": sum(o.fit.predict_time_s for o in done),
-                "config": "",
-            }
-        ]
-        for o, w in zip(done, ensemble.weights_, strict=True):
-            rows.append(
-                {
-                    "model": o.candidate.model,
-                    "level": 2 if _is_level2(o) else 1,
-                    "score": o.score,
-                    "weight": float(w),
-                    "fit_time_s": o.fit.fit_time_s,
-                    "predict_time_s": o.fit.predict_time_s,
-                    "config": _short(o.candidate.config),
-                }
-            )
-        board = pd.DataFrame(rows)
-        board.insert(0, "rank", range(len(board)))
-        return Predictor(
-            task=dataset.task,
-            target=dataset.target,
-            metric=metric.name,
-            schema=dataset.schema,
-            classes=classes,
-            members=members,
-            leaderboard=board,
-            info={
-                "ensemble_score": float(ensemble.score_),
-                "n_folds": n_folds,
-                "n_trials": _n_level1_run(outcomes),
-                "n_skipped": sum(o.state is TrialState.SKIPPED for o in outcomes),
-                "n_level2": len(stack.level2),
-                "n_rows": len(y),
-                "dropped_rows": dataset.n_dropped_rows,
-                "warnings": list(dataset.warnings),
-                "stack": stack.decision.to_dict(),
-            },
-        )
-
     # -- the fitted predictor's API --------------------------------------------
     def _fitted(self) -> Predictor:
         if not hasattr(self, "predictor_"):
@@ -570,22 +507,3 @@ class AutoML:
 
     def save(self, path: str | Path) -> Path:
         return self._fitted().save(path)
-
-
-def _short(config: dict[str, Any]) -> str:
-    return ", ".join(f"{k}={round(v, 4) if isinstance(v, float) else v}" for k, v in config.items())
-
-
-def _member(outcome, weight: float, level: int = 1, inputs: list[int] | None = None) -> Member:
-    fit = outcome.fit
-    return Member(
-        outcome.candidate.model,
-        outcome.candidate.config,
-        weight,
-        float(outcome.score),
-        fit.encoders,
-        fit.models,
-        fold_fit_s=fit.fit_time_s / len(fit.models),
-        level=level,
-        inputs=list(inputs or []),
-    )

@@ -31,13 +31,16 @@ def _root(
 
 
 def _register() -> None:
-    from assay.cli import _fit, _forecast, _predict, _runs
+    from assay.cli import _explain, _fit, _forecast, _predict, _runs, _stats
 
     app.command("fit")(_fit.fit)
     app.command("forecast")(_forecast.forecast)
     app.command("predict")(_predict.predict)
     app.command("leaderboard")(_runs.leaderboard)
     app.command("runs")(_runs.runs)
+    app.command("stats")(_stats.stats)
+    app.command("explain")(_explain.explain)
+    app.command("compare")(_explain.compare)
 
 
 _register()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from assay.cli._render import fmt, stderr, stdout, table
+from assay.cli._render import fmt, print_leaderboard, stderr, stdout
 
 
 def fit(
@@ -109,8 +109,7 @@ def fit(
         from assay.store import open_store
 
         open_store().update_run(automl.run_id_, artifact_dir=str(saved))
-    board = predictor.leaderboard()
-    stdout.print(table(board, title=f"Leaderboard ({predictor.metric}, out-of-fold)"))
+    print_leaderboard(predictor, f"Leaderboard ({predictor.metric}, out-of-fold)")
     stdout.print(
         f"task {predictor.task.value} | ensemble {predictor.metric} "
         f"{fmt(predictor.info['ensemble_score'])} | fit {automl.fit_time_s_:.1f}s"

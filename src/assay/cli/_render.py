@@ -40,3 +40,13 @@ def table(frame, title: str | None = None) -> Table:
     for row in cells:
         out.add_row(*row)
     return out
+
+
+def print_leaderboard(predictor, title: str) -> None:
+    """The leaderboard, then whether its top entry beats the runner-up significantly."""
+    stdout.print(table(predictor.leaderboard(), title=title))
+    significance = predictor.info.get("significance")
+    if significance:
+        stdout.print(significance["sentence"])
+        if significance.get("caveat"):
+            stdout.print(f"[dim]{significance['caveat']}[/]")

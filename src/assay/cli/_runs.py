@@ -6,7 +6,7 @@ import datetime as dt
 
 import typer
 
-from assay.cli._render import stdout, table
+from assay.cli._render import print_leaderboard, stdout, table
 
 
 def leaderboard(
@@ -17,7 +17,7 @@ def leaderboard(
     from assay.cli._predict import resolve_model
 
     predictor = assay.load(resolve_model(model))
-    stdout.print(table(predictor.leaderboard(), title=f"Leaderboard ({predictor.metric})"))
+    print_leaderboard(predictor, f"Leaderboard ({predictor.metric}, out-of-fold)")
 
 
 def runs(limit: int = typer.Option(20, "--limit", help="How many recent runs to show.")) -> None:

@@ -130,6 +130,17 @@ class CatBoostModel(Model):
             return self.model_.predict_proba(data, thread_count=threads)
         return self.model_.predict(data, thread_count=threads)
 
+    def contributions(self, X: Any) -> np.ndarray:
+        """SHAP values on the margin scale, (n, outputs, features + 1); CatBoost's own."""
+        from catboost import Pool
+
+        data = to_catboost_frame(X, self.cat_columns_)
+        pool = Pool(data, cat_features=self.cat_columns_)
+        values = self.model_.get_feature_importance(
+            pool, type="ShapValues", thread_count=n_threads(self.n_jobs)
+        )
+        return values.reshape(values.shape[0], -1, X.shape[1] + 1)
+
     def _fitted_state(self) -> dict[str, Any]:
         return {**super()._fitted_state(), "cat_columns_": list(getattr(self, "cat_columns_", []))}
 

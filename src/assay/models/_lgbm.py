@@ -136,6 +136,14 @@ class LightGBMModel(Model):
             return np.column_stack([1.0 - raw, raw])
         return raw
 
+    def contributions(self, X: Any) -> np.ndarray:
+        """TreeSHAP values on the raw (margin) scale, (n, outputs, features + 1); the last
+        entry is the expected value. LightGBM's own implementation."""
+        flat = self.model_.predict(
+            _positional(X), pred_contrib=True, num_threads=n_threads(self.n_jobs)
+        )
+        return flat.reshape(flat.shape[0], -1, X.shape[1] + 1)
+
     def _save_native(self, path: Path) -> None:
         self.model_.save_model(str(path))
 

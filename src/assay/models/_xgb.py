@@ -126,6 +126,11 @@ class XGBoostModel(Model):
             return np.column_stack([1.0 - raw, raw])
         return raw
 
+    def contributions(self, X: Any) -> np.ndarray:
+        """TreeSHAP values on the margin scale, (n, outputs, features + 1); XGBoost's own."""
+        values = self.model_.predict(_matrix(X, None, self.n_jobs), pred_contribs=True)
+        return values.reshape(values.shape[0], -1, X.shape[1] + 1)
+
     def _save_native(self, path: Path) -> None:
         self.model_.save_model(str(path))
 

@@ -1,0 +1,132 @@
+"""From finished trials to the deployable Predictor: ensemble selection, the members and
+their weights, the leaderboard with its significance test; and the out-of-fold record a
+report is drawn from."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from assay._types import TrialState
+from assay.automl._leaderboard import build_leaderboard
+from assay.automl._predictor import Member, Predictor
+from assay.ensemble import CaruanaEnsemble
+
+MAX_ENSEMBLE_CANDIDATES = 25
+
+
+def is_level2(outcome) -> bool:
+    return outcome.candidate.source == "stack"
+
+
+def n_level1_run(outcomes: list) -> int:
+    """Level-1 trials that ran (skips and level-2 fits do not count toward n_trials)."""
+    return sum(o.state is not TrialState.SKIPPED and not is_level2(o) for o in outcomes)
+
+
+def assemble_predictor(
+    outcomes, dataset, metric, classes, y, folds, deadline, stack, random_state: int = 0
+) -> tuple[Predictor, np.ndarray]:
+    """Caruana selection over the best trials (level 2 included when the stack was
+    fitted), stopped early rather than overrun. Returns the predictor and the ensemble's
+    out-of-fold predictions."""
+
+    done = sorted(
+        (o for o in outcomes if o.state is TrialState.COMPLETE),
+        key=lambda o: metric.loss(o.score),
+    )[:MAX_ENSEMBLE_CANDIDATES]
+    ensemble = CaruanaEnsemble(metric).fit([o.fit.oof for o in done], y, deadline=deadline)
+    weight = {id(o): float(w) for o, w in zip(done, ensemble.weights_, strict=True)}
+    chosen = [o for o in done if weight[id(o)] > 0]
+    level1 = [o for o in chosen if not is_level2(o)]
+    level2 = [o for o in chosen if is_level2(o)]
+    if level2:  # the bases feed level 2: keep them, with weight 0 when not chosen
+        kept = {id(o) for o in level1}
+        level1 += [b for b in stack.bases if id(b) not in kept]
+    members = [_member(o, weight.get(id(o), 0.0)) for o in level1]
+    position = {id(o): i for i, o in enumerate(level1)}
+    inputs = [position[id(b)] for b in stack.bases] if level2 else []
+    members += [_member(o, weight[id(o)], level=2, inputs=inputs) for o in level2]
+    oof = ensemble.predict([o.fit.oof for o in done])
+    entries = [
+        {
+            "model": "ensemble",
+            "level": max(m.level for m in members),
+            "score": ensemble.score_,
+            "weight": 1.0,
+            "fit_time_s": sum(o.fit.fit_time_s for o in done),
+            "predict_time_s": sum(o.fit.predict_time_s for o in done),
+            "config": "",
+            "oof": oof,
+        }
+    ]
+    for o, w in zip(done, ensemble.weights_, strict=True):
+        entries.append(
+            {
+                "model": o.candidate.model,
+                "level": 2 if is_level2(o) else 1,
+                "score": o.score,
+                "weight": float(w),
+                "fit_time_s": o.fit.fit_time_s,
+                "predict_time_s": o.fit.predict_time_s,
+                "config": _short(o.candidate.config),
+                "oof": o.fit.oof,
+            }
+        )
+    board, significance = build_leaderboard(entries, y, folds, metric, random_state=random_state)
+    predictor = Predictor(
+        task=dataset.task,
+        target=dataset.target,
+        metric=metric.name,
+        schema=dataset.schema,
+        classes=classes,
+        members=members,
+        leaderboard=board,
+        info={
+            "ensemble_score": float(ensemble.score_),
+            "n_folds": len(folds),
+            "n_trials": n_level1_run(outcomes),
+            "n_skipped": sum(o.state is TrialState.SKIPPED for o in outcomes),
+            "n_level2": len(stack.level2),
+            "n_rows": len(y),
+            "dropped_rows": dataset.n_dropped_rows,
+            "warnings": list(dataset.warnings),
+            "stack": stack.decision.to_dict(),
+            "significance": significance,
+        },
+    )
+    return predictor, oof
+
+
+def _short(config: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={round(v, 4) if isinstance(v, float) else v}" for k, v in config.items())
+
+
+def _member(outcome, weight: float, level: int = 1, inputs: list[int] | None = None) -> Member:
+    fit = outcome.fit
+    return Member(
+        outcome.candidate.model,
+        outcome.candidate.config,
+        weight,
+        float(outcome.score),
+        fit.encoders,
+        fit.models,
+        fold_fit_s=fit.fit_time_s / len(fit.models),
+        level=level,
+        inputs=list(inputs or []),
+    )
+
+
+def save_oof(run_dir: Path, oof: np.ndarray, y: np.ndarray, folds: list) -> None:
+    """The ensemble's out-of-fold predictions, the encoded target and each row's fold, next
+    to the trials' own: what a report's curves and significance tests are drawn from."""
+    folder = run_dir / "oof"
+    folder.mkdir(parents=True, exist_ok=True)
+    fold_of = np.empty(len(y), dtype=np.int32)
+    for k, (_, valid) in enumerate(folds):
+        fold_of[valid] = k
+    np.save(folder / "ensemble.npy", oof)
+    np.save(folder / "target.npy", y)
+    np.save(folder / "fold_of_row.npy", fold_of)
