@@ -53,6 +53,40 @@ def test_every_trial_is_in_the_store(fitted):
     assert all(np.load(t.oof_path).shape == (569, 2) for t in complete)
 
 
+def test_leaderboard_has_fold_spread_and_a_significance_test(fitted):
+    from pathlib import Path
+
+    from assay.evaluate import fold_scores, get_metric, make_folds
+
+    automl, url = fitted
+    board = automl.leaderboard()
+    for column in ("fold_mean", "fold_std", "p_vs_top"):
+        assert column in board.columns
+    assert np.isnan(board.p_vs_top.iloc[0]) and board.p_vs_top.iloc[1:].between(0, 1).all()
+    assert (board.fold_std.iloc[1:] > 0).all()
+    # the best single model's fold mean is the mean of its trial's fold scores
+    trials = open_store(url).trials(automl.run_id_)
+    best = max((t for t in trials if t.score is not None), key=lambda t: t.score)
+    row = board[(board.model == best.model) & (board.score == best.score)].iloc[0]
+    assert row.fold_mean == pytest.approx(np.mean(best.fold_scores))
+    # the ensemble's out-of-fold predictions are kept with the run, and they score as told
+    folder = Path(best.oof_path).parent
+    oof, y = np.load(folder / "ensemble.npy"), np.load(folder / "target.npy")
+    metric = get_metric("auc", automl.predictor_.task)
+    assert metric(y, oof) == pytest.approx(automl.predictor_.info["ensemble_score"])
+    folds = make_folds(y, automl.predictor_.task, 8, 0)
+    assert (np.load(folder / "fold_of_row.npy")[folds[3][1]] == 3).all()
+    significance = automl.predictor_.info["significance"]
+    assert significance["a"] == "ensemble" and significance["n_folds"] == 8
+    top_scores = fold_scores(metric, y, oof, folds)
+    assert board.fold_mean.iloc[0] == pytest.approx(np.mean(top_scores))
+    second = board.iloc[1]
+    assert significance["b"] == second.model
+    p = significance["ttest"]["p_value"]
+    assert p == pytest.approx(second.p_vs_top)
+    assert "corrected t-test over 8 folds" in significance["sentence"]
+
+
 def test_artifact_round_trip_is_identical(fitted, cancer, tmp_path):
     automl, _ = fitted
     path = automl.save(tmp_path / "predictor")

@@ -120,3 +120,34 @@ def test_fit_with_a_trial_count_and_fast_deploy(tmp_path):
     assert members and all(len(m["folds"]) == 1 for m in members)
     bad = assay(*args, "--trials", "3", "--deploy", "quick", check=False)
     assert bad.returncode == 3 and "deploy='quick'" in bad.stderr
+
+
+def test_explain_compare_and_report_from_the_command_line(tmp_path):
+    from assay.data import read_table
+
+    frame = read_table("builtin:breast_cancer")
+    frame.iloc[:400].to_csv(tmp_path / "train.csv", index=False)
+    frame.iloc[400:].to_csv(tmp_path / "held_out.csv", index=False)
+    for name, models in (("a", "lightgbm"), ("b", "linear")):
+        assay("fit", str(tmp_path / "train.csv"), "--target", "target", "--trials", "1",
+              "--models", models, "--out", str(tmp_path / name))  # fmt: skip
+    board = assay("leaderboard", str(tmp_path / "a")).stdout
+    assert "fold_mean" in board and "p_vs_top" in board
+    out = assay("explain", str(tmp_path / "a"), str(tmp_path / "held_out.csv"),
+                "--out", str(tmp_path / "explain"), "--pd", "2").stdout  # fmt: skip
+    assert "Permutation importance" in out and "Mean |SHAP|" in out
+    assert out.count("partial dependence of") == 2
+    importance = pd.read_csv(tmp_path / "explain" / "importance.csv")
+    assert list(importance.columns) == ["feature", "importance", "ci_low", "ci_high", "p_value"]
+    assert len(importance) == 30 and (tmp_path / "explain" / "shap.csv").exists()
+    linear = assay("explain", str(tmp_path / "b"), str(tmp_path / "held_out.csv"), "--pd", "0")
+    assert "SHAP skipped" in linear.stderr and "LightGBM" in linear.stderr
+    out = assay("compare", str(tmp_path / "a"), str(tmp_path / "b"),
+                str(tmp_path / "held_out.csv"), "--no-refit").stdout  # fmt: skip
+    assert "paired bootstrap" in out and "paired t-test (fixed models" in out
+    assert "significantly better" in out or "No significant difference" in out
+    missing = assay("explain", str(tmp_path / "a"), str(tmp_path / "train.csv").replace(
+        "train", "nope"), check=False)  # fmt: skip
+    assert missing.returncode == 3 and "nope" in missing.stderr
+    assay("report", str(tmp_path / "a"), "--out", str(tmp_path / "r.html"))
+    assert "plotly" in (tmp_path / "r.html").read_text()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
+import chromium_page as browser
 import numpy as np
 import pandas as pd
 import plotly.offline
@@ -29,7 +30,6 @@ from assay.report import (
     target_distribution,
     write_html,
 )
-from report import browser
 
 EVIL = "<script>alert(1)</script>"
 

@@ -48,6 +48,9 @@ def fit(
         "--embed",
         help="Sentence embeddings of text columns: auto (when assay[text] is installed), on, off.",
     ),
+    report: bool = typer.Option(
+        False, "--report", help="Write an HTML report at the end (report.html in the run folder)."
+    ),
 ) -> None:
     """Fit models on DATA to predict TARGET; print the leaderboard and save the predictor."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -130,3 +133,9 @@ def fit(
         stderr.print(f"[yellow]warning:[/] {warning}")
     stdout.print(f"Predictor saved to {saved}")
     stdout.print(f"Predict with: assay predict {saved} DATA --out predictions.csv")
+    if report:
+        from assay.cli._report import write
+        from assay.report import gather_inputs
+
+        inputs = gather_inputs(saved, predictor=predictor)
+        stdout.print(f"Report written to {write(inputs, None, saved.parent / 'report.html')}")

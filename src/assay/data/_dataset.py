@@ -65,7 +65,7 @@ def _describe(source: object) -> tuple[str, str]:
     if isinstance(source, str) and source.startswith(PREFIX):
         return source, source
     if isinstance(source, (str, os.PathLike)):
-        return str(source), f"'{Path(source)}'"
+        return str(Path(source).resolve()), f"'{Path(source)}'"  # a run can find it again
     return "DataFrame", "the DataFrame"
 
 
