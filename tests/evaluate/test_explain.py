@@ -141,3 +141,30 @@ def test_compare_refuses_predictors_of_different_targets(boosted, train, held_ou
     )
     with pytest.raises(ConfigError, match="different questions"):
         compare_predictors(boosted, other, held_out)
+
+
+@pytest.mark.parametrize("name", ["lightgbm", "xgboost", "catboost"])
+@pytest.mark.parametrize("task", ["binary", "multiclass", "regression"])
+def test_booster_treeshap_equals_the_shap_package(name, task):
+    pytest.importorskip("shap", reason="the shap package is the `explain` extra")
+    from assay._types import Task
+    from assay.evaluate._shap import _contributions
+    from assay.models import MODELS
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(
+        {
+            "a": rng.normal(size=300),
+            "b": rng.normal(size=300),
+            "c": pd.Categorical(rng.choice(["x", "y", "z"], 300)),
+        }
+    )
+    y = {
+        "binary": (X.a + rng.normal(size=300) > 0).astype(int).to_numpy(),
+        "multiclass": rng.integers(0, 3, 300),
+        "regression": 2 * X.a.to_numpy() + (X.c == "x"),
+    }[task]
+    model = MODELS[name](task=Task(task), n_estimators=20, n_jobs=1).fit(X, y)
+    own, package = _contributions(model, X, "booster"), _contributions(model, X, "shap")
+    assert own.shape == package.shape == (300, 3 if task == "multiclass" else 1, 4)
+    np.testing.assert_allclose(own, package, atol=1e-5)

@@ -19,6 +19,9 @@ def explain(
         3, "--pd", help="Partial dependence for this many top features (0: none)."
     ),
     max_rows: int = typer.Option(5000, "--max-rows", help="Rows used at most (a sample)."),
+    shap_package: bool = typer.Option(
+        False, "--shap-package", help="SHAP through the shap package (assay[explain])."
+    ),
     out: Path | None = typer.Option(
         None, "--out", "-o", help="Folder for importance.csv, shap.csv, partial_dependence.csv."
     ),
@@ -44,7 +47,12 @@ def explain(
     shap_table = None
     try:
         with stderr.status("TreeSHAP"):
-            shap = tree_shap(predictor, data, max_rows=min(max_rows, 1000))
+            shap = tree_shap(
+                predictor,
+                data,
+                max_rows=min(max_rows, 1000),
+                backend="shap" if shap_package else "booster",
+            )
         shap_table = shap.importance()
         members = ", ".join(f"{m} {w:.2f}" for m, w in shap.members)
         note = f"; left out (no TreeSHAP): {', '.join(shap.left_out)}" if shap.left_out else ""

@@ -53,7 +53,44 @@ def source_column(name: str, sources: list[str]) -> str | None:
     return best
 
 
-def tree_shap(predictor, data, *, max_rows: int = 1000, random_state: int = 0) -> ShapResult:
+def _contributions(model, X, backend: str) -> np.ndarray:
+    """(n, outputs, inputs + 1) from the booster's own TreeSHAP, or the shap package's."""
+    if backend == "booster":
+        return model.contributions(X)
+    import shap
+
+    explainer = shap.TreeExplainer(model.model_)
+    values = np.asarray(explainer.shap_values(model.native_input(X)))
+    n = X.shape[0]
+    if values.ndim == 3:  # shap >= 0.45: (n, inputs, outputs); before: (outputs, n, inputs)
+        values = values.transpose(0, 2, 1) if values.shape[0] == n else values.transpose(1, 0, 2)
+    values = values.reshape(n, -1, X.shape[1])
+    expected = np.broadcast_to(np.atleast_1d(explainer.expected_value), (n, values.shape[1]))[
+        :, :, None
+    ]
+    return np.concatenate([values, expected], axis=2)
+
+
+def tree_shap(
+    predictor,
+    data,
+    *,
+    max_rows: int = 1000,
+    random_state: int = 0,
+    backend: str = "booster",
+) -> ShapResult:
+    """`backend="booster"`: each booster's own TreeSHAP (no extra package); `"shap"`: the
+    shap package's TreeExplainer (the `explain` extra), the same values by another route."""
+    if backend not in ("booster", "shap"):
+        raise ConfigError(f"backend={backend!r}: choose 'booster' or 'shap'.")
+    if backend == "shap":
+        try:
+            import shap  # noqa: F401
+        except ImportError as exc:
+            raise ConfigError(
+                "backend='shap' needs the shap package: pip install 'assay[explain]', or use "
+                "backend='booster' (the boosters' own TreeSHAP, same values)."
+            ) from exc
     X, _ = read_rows(predictor, data, need_target=False)
     X, _ = _sample(X, None, max_rows, random_state)
     trees = [
@@ -84,7 +121,7 @@ def tree_shap(predictor, data, *, max_rows: int = 1000, random_state: int = 0) -
     for _, member in trees:
         per_fold = []
         for encoder, model in zip(member.encoders, member.models, strict=True):
-            contrib = model.contributions(encoder.transform(X_in))
+            contrib = _contributions(model, encoder.transform(X_in), backend)
             if contrib.shape[1] != n_outputs:  # a fold that never saw some class
                 continue
             per_fold.append(_by_source(contrib, encoder.feature_names_out(), sources))

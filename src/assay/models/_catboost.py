@@ -130,6 +130,12 @@ class CatBoostModel(Model):
             return self.model_.predict_proba(data, thread_count=threads)
         return self.model_.predict(data, thread_count=threads)
 
+    def native_input(self, X: Any) -> Any:
+        """What the booster itself predicts from (for the shap package's TreeExplainer)."""
+        from catboost import Pool
+
+        return Pool(to_catboost_frame(X, self.cat_columns_), cat_features=self.cat_columns_)
+
     def contributions(self, X: Any) -> np.ndarray:
         """SHAP values on the margin scale, (n, outputs, features + 1); CatBoost's own."""
         from catboost import Pool

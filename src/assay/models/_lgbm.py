@@ -136,6 +136,10 @@ class LightGBMModel(Model):
             return np.column_stack([1.0 - raw, raw])
         return raw
 
+    def native_input(self, X: Any) -> Any:
+        """What the booster itself predicts from (for the shap package's TreeExplainer)."""
+        return _positional(X)
+
     def contributions(self, X: Any) -> np.ndarray:
         """TreeSHAP values on the raw (margin) scale, (n, outputs, features + 1); the last
         entry is the expected value. LightGBM's own implementation."""

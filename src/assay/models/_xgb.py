@@ -126,6 +126,10 @@ class XGBoostModel(Model):
             return np.column_stack([1.0 - raw, raw])
         return raw
 
+    def native_input(self, X: Any) -> Any:
+        """What the booster itself predicts from (for the shap package's TreeExplainer)."""
+        return _matrix(X, None, self.n_jobs)
+
     def contributions(self, X: Any) -> np.ndarray:
         """TreeSHAP values on the margin scale, (n, outputs, features + 1); XGBoost's own."""
         values = self.model_.predict(_matrix(X, None, self.n_jobs), pred_contribs=True)
