@@ -51,3 +51,14 @@ class TrialState(str, Enum):
     FAILED = "failed"
     SKIPPED = "skipped"  # estimated not to fit in the remaining budget
     PRUNED = "pruned"  # stopped mid-way: ran out of time after some folds
+
+
+class OutcomeStatus(str, Enum):
+    """How a sandboxed run ended (see assay.execute.Outcome)."""
+
+    OK = "ok"  # exited 0 and its outputs passed the trusted check
+    ERROR = "error"  # exited non-zero (an exception, a refused action)
+    TIMEOUT = "timeout"  # wall-clock or CPU time limit
+    OOM = "oom"  # over the memory limit
+    KILLED = "killed"  # stopped for another limit (disk, file size, a signal)
+    INVALID_OUTPUT = "invalid-output"  # exited 0 but wrote no usable outputs
