@@ -105,6 +105,7 @@ def scrubbed_env(extra: dict[str, str] | None, workspace: Workspace) -> dict[str
         HOME=str(workspace.tmp),
         TMPDIR=str(workspace.tmp),
         PYTHONDONTWRITEBYTECODE="1",
+        PYTHONUNBUFFERED="1",  # a killed program's last lines still reach the log
         MALLOC_ARENA_MAX="2",
         OMP_NUM_THREADS=str(os.cpu_count() or 1),
     )
@@ -193,7 +194,7 @@ class Sandbox:
             )
         )
         policy.chmod(0o444)
-        command = [sys.executable, "-I", str(HERE / "_boot.py"), str(policy), script, *args]
+        command = [sys.executable, "-I", "-u", str(HERE / "_boot.py"), str(policy), script, *args]
         return self.run(command, workspace, evaluate=evaluate)
 
     def run(
