@@ -31,7 +31,7 @@ def _root(
 
 
 def _register() -> None:
-    from assay.cli import _explain, _fit, _forecast, _predict, _report, _runs, _stats
+    from assay.cli import _chat, _explain, _fit, _forecast, _predict, _report, _runs, _stats
 
     app.command("fit")(_fit.fit)
     app.command("forecast")(_forecast.forecast)
@@ -42,6 +42,8 @@ def _register() -> None:
     app.command("explain")(_explain.explain)
     app.command("compare")(_explain.compare)
     app.command("report")(_report.report)
+    app.command("ask")(_chat.ask)
+    app.command("chat")(_chat.chat)
 
 
 _register()

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import (
+    Boolean,
     Column,
     Connection,
     Double,
@@ -75,6 +76,21 @@ trials = Table(
     Column("created_at", Double, nullable=False),
 )
 
+llm_calls = Table(
+    "llm_calls",
+    metadata,
+    Column("run_id", String(32), ForeignKey("runs.run_id"), primary_key=True),
+    Column("call_no", Integer, primary_key=True, autoincrement=False),
+    Column("created_at", Double, nullable=False),
+    Column("model", String(200), nullable=False),
+    Column("prompt_tokens", Integer, nullable=False),
+    Column("completion_tokens", Integer, nullable=False),
+    Column("cost_usd", NaNSafeFloat),  # None when the price is unknown
+    Column("latency_s", Double, nullable=False),
+    Column("cached", Boolean, nullable=False),
+    Column("error", Text),
+)
+
 schema_version = Table(
     "schema_version",
     metadata,
@@ -92,11 +108,20 @@ class Migration:
 
 
 def _create_tables(conn: Connection) -> None:
-    metadata.create_all(conn, tables=[runs, trials, schema_version])
+    metadata.create_all(conn)
 
 
 MIGRATIONS: list[Migration] = [
-    Migration(1, "initial schema: runs, trials, schema_version", _create_tables),
+    Migration(
+        1,
+        "initial schema: runs, trials, schema_version",
+        lambda conn: metadata.create_all(conn, tables=[runs, trials, schema_version]),
+    ),
+    Migration(
+        2,
+        "llm_calls: one row per LLM request of a run",
+        lambda conn: metadata.create_all(conn, tables=[llm_calls]),
+    ),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

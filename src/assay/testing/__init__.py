@@ -1,7 +1,8 @@
 """Contract checks and toy data shipped with the package, for assay and for plug-ins."""
 
 from assay.testing._check_model import check_model
+from assay.testing._llm_server import ScriptedOpenAIServer
 from assay.testing._toy import toy_frame
 from assay.testing._toy_text import toy_paraphrases, toy_reviews
 
-__all__ = ["check_model", "toy_frame", "toy_paraphrases", "toy_reviews"]
+__all__ = ["ScriptedOpenAIServer", "check_model", "toy_frame", "toy_paraphrases", "toy_reviews"]
