@@ -189,3 +189,17 @@ def test_offline_ask_runs_the_standard_plan(churn_csv):
     assert proc.returncode == 0, proc.stderr
     for text in ("Understood", "fit(", "Permutation importance", "Session log:"):
         assert text in proc.stdout, proc.stdout
+
+
+def test_chat_keeps_the_conversation_going(churn_csv):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSAY_LLM")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "assay", "chat", str(churn_csv), "--offline"],
+        input="predict Churn in 5 seconds using only linear\nnow show the leaderboard\nexit\n",
+        capture_output=True, text=True, env=env, timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("you> ") == 3
+    assert "Fitted in" in proc.stdout and "> leaderboard()" in proc.stdout
+    assert proc.stdout.index("Fitted in") < proc.stdout.index("> leaderboard()")
+    assert "Session log:" in proc.stdout
