@@ -161,7 +161,7 @@ def test_schema_version_and_wal_are_set_and_newer_stores_are_refused(tmp_path: P
     path = tmp_path / "assay.db"
     open_store(f"sqlite:///{path}").close()
     with closing(sqlite3.connect(path)) as conn:
-        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(2,)]  # llm_calls
+        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(3,)]  # v3
         assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)  # set on open
         conn.execute("UPDATE schema_version SET version = 99")
         conn.commit()

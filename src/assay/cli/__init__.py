@@ -31,7 +31,17 @@ def _root(
 
 
 def _register() -> None:
-    from assay.cli import _chat, _explain, _fit, _forecast, _predict, _report, _runs, _stats
+    from assay.cli import (
+        _chat,
+        _explain,
+        _fit,
+        _forecast,
+        _predict,
+        _report,
+        _research,
+        _runs,
+        _stats,
+    )
 
     app.command("fit")(_fit.fit)
     app.command("forecast")(_forecast.forecast)
@@ -44,6 +54,7 @@ def _register() -> None:
     app.command("report")(_report.report)
     app.command("ask")(_chat.ask)
     app.command("chat")(_chat.chat)
+    app.add_typer(_research.app, name="research")
 
 
 _register()

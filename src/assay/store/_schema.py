@@ -91,6 +91,24 @@ llm_calls = Table(
     Column("error", Text),
 )
 
+experiments = Table(
+    "experiments",
+    metadata,
+    Column("research_id", String(32), primary_key=True),
+    Column("exp_no", Integer, primary_key=True, autoincrement=False),
+    Column("commit", String(64)),
+    Column("parent", String(64)),
+    Column("status", String(16), nullable=False),
+    Column("score", NaNSafeFloat),
+    Column("description", Text, nullable=False),
+    Column("source", String(16), nullable=False),
+    Column("wall_s", Double),
+    Column("peak_memory_mb", Double),
+    Column("started_at", Double, nullable=False),
+    Column("config_hash", String(64)),
+    Column("seed_scores", Text, nullable=False),  # JSON list (the baseline's seeds)
+)
+
 schema_version = Table(
     "schema_version",
     metadata,
@@ -121,6 +139,11 @@ MIGRATIONS: list[Migration] = [
         2,
         "llm_calls: one row per LLM request of a run",
         lambda conn: metadata.create_all(conn, tables=[llm_calls]),
+    ),
+    Migration(
+        3,
+        "experiments: one row per research-loop experiment",
+        lambda conn: metadata.create_all(conn, tables=[experiments]),
     ),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1].version

@@ -1,0 +1,192 @@
+"""`assay research init | run | status`: autoresearch on any table, with a hidden holdout."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.markup import escape
+
+from assay.cli._render import fmt, stderr, stdout
+
+app = typer.Typer(
+    help="Autoresearch: a loop that edits pipeline.py, keeps only what beats the noise.",
+    no_args_is_help=True,
+)
+
+
+@app.command("init")
+def init(
+    data: str = typer.Argument(..., help="CSV/TSV/Parquet/ARFF file, or builtin:NAME."),
+    target: str = typer.Option(..., "--target", "-t", help="Column to predict."),
+    ws: Path = typer.Option(..., "--dir", help="New folder for the workspace (a git repo)."),
+    metric: str | None = typer.Option(None, "--metric", help="Default: the task's metric."),
+    task: str | None = typer.Option(None, "--task", help="binary, multiclass or regression."),
+    budget: float = typer.Option(60.0, "--budget-per-exp", help="Training seconds per run."),
+    holdout: float = typer.Option(0.2, "--holdout", help="Share of rows hidden from all runs."),
+    valid: float = typer.Option(0.2, "--valid", help="Share of rows runs are scored on."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the split and of every run."),
+    from_model: Path | None = typer.Option(
+        None, "--from", help="Start CONFIG from a predictor folder (assay fit --out)."
+    ),
+) -> None:
+    """Split DATA into a hidden harness and create the workspace WS."""
+    from assay.research import init_research
+
+    harness = init_research(
+        data,
+        target,
+        ws,
+        metric=metric,
+        task=task,
+        budget_per_exp_s=budget,
+        holdout=holdout,
+        valid=valid,
+        seed=seed,
+        from_model=from_model,
+    )
+    n = harness.spec["n_rows"]
+    stdout.print(f"Workspace {harness.workspace} (git branch research)")
+    stdout.print(
+        f"task {harness.task.value} | metric {harness.metric.name} | rows: {n['train']} train, "
+        f"{n['valid']} validation, {n['holdout']} holdout (hidden)"
+    )
+    stdout.print(f"Harness {harness.folder} (root only; never edit it)")
+    stdout.print(f"Edit {harness.workspace / 'program.md'} to steer the research, then:")
+    stdout.print(f"  assay research run {harness.workspace} --proposer search")
+
+
+@app.command("run")
+def run(
+    ws: Path = typer.Argument(..., help="The workspace made by `assay research init`."),
+    proposer: str = typer.Option("search", "--proposer", help="search (no LLM) or llm."),
+    budget: float | None = typer.Option(
+        None, "--budget-per-exp", help="Training seconds per run (default: the init value)."
+    ),
+    max_exp: int = typer.Option(100, "--max-exp", help="Experiments to run this time."),
+    parallel: int = typer.Option(1, "--parallel", help="Experiments running at once."),
+    noise_seeds: int = typer.Option(3, "--noise-seeds", help="Seeds of the baseline runs."),
+    max_fixes: int = typer.Option(2, "--max-fixes", help="Fix attempts after a crash."),
+    seed: int = typer.Option(0, "--seed", help="Random state of the search proposer."),
+    holdout: bool = typer.Option(
+        True, "--holdout/--no-holdout", help="Score baseline and best on the holdout at the end."
+    ),
+) -> None:
+    """Run experiments in WS until --max-exp or the proposer runs out of ideas."""
+    from assay.research import Harness, ResearchLoop
+
+    harness = Harness.for_workspace(ws)
+    loop = ResearchLoop(
+        ws,
+        _proposer(proposer, seed, harness),
+        budget_per_exp_s=budget,
+        max_exp=max_exp,
+        max_fixes=max_fixes,
+        n_noise_seeds=noise_seeds,
+        parallel=parallel,
+        on_record=_show_record,
+    )
+    summary = loop.run()
+    stdout.print(
+        f"{summary.n_experiments} experiment(s), {summary.n_kept} kept | best "
+        f"{harness.metric.name} {fmt(summary.best_score)} (baseline "
+        f"{fmt(summary.baseline_score)}, noise floor {fmt(summary.noise_floor, 5)}) | "
+        f"best commit {summary.best_commit[:10]} | stopped: {summary.stopped_because}"
+    )
+    if summary.interrupted:
+        stdout.print(f"Interrupted. Resume with: assay research run {ws}")
+    _report(ws, with_holdout=holdout and not summary.interrupted)
+
+
+@app.command("status")
+def status(
+    ws: Path = typer.Argument(..., help="The research workspace."),
+    holdout: bool = typer.Option(
+        False, "--holdout", help="Also score the baseline and the best on the hidden holdout."
+    ),
+) -> None:
+    """Show the ledger, the best so far and the noise floor."""
+    import pandas as pd
+
+    from assay.cli._render import table
+    from assay.research._report import research_status
+
+    state = research_status(ws)
+    if not state.records:
+        stdout.print(f"No experiments yet. Start with: assay research run {ws}")
+        return
+    rows = [
+        {
+            "exp": r.exp_no,
+            "commit": (r.commit or "-")[:8],
+            "status": str(getattr(r.status, "value", r.status)),
+            "score": r.score,
+            "source": r.source,
+            "wall_s": r.wall_s,
+            "description": escape(r.description),
+        }
+        for r in state.records
+    ]
+    stdout.print(table(pd.DataFrame(rows), title=f"Experiments ({state.harness.metric.name})"))
+    _report(ws, with_holdout=holdout)
+
+
+def _report(ws: Path, *, with_holdout: bool) -> None:
+    from assay.research._report import holdout_scores, plot_progress, research_status
+
+    state = research_status(ws)
+    if state.best is None:
+        return
+    stdout.print(
+        escape(
+            f"best: experiment {state.best.exp_no} ({state.best.description}) "
+            f"{state.harness.metric.name} {fmt(state.best.score)} | baseline "
+            f"{fmt(state.baseline.score)} | noise floor {fmt(state.noise_floor, 5)}"
+        )
+    )
+    if with_holdout:
+        stderr.print("scoring the baseline and the best on the hidden holdout ...")
+        rows = holdout_scores(state, ws)
+        for row in rows:
+            stdout.print(
+                f"holdout {row.label:<8} experiment {row.exp_no:>3}: validation "
+                f"{fmt(row.valid_score)}  holdout {fmt(row.holdout_score)}"
+            )
+        if len(rows) == 2:
+            loss = state.harness.metric.loss
+            valid_gain = loss(rows[0].valid_score) - loss(rows[1].valid_score)
+            holdout_gain = loss(rows[0].holdout_score) - loss(rows[1].holdout_score)
+            if holdout_gain < 0.5 * valid_gain:
+                stdout.print(
+                    f"note: the holdout does not confirm the validation gain ({valid_gain:+.4g} "
+                    f"on validation, {holdout_gain:+.4g} on the holdout): part of it is likely "
+                    "noise or a fit to the validation rows"
+                )
+    stdout.print(f"progress chart: {plot_progress(state)}")
+
+
+def _show_record(record) -> None:
+    status = str(getattr(record.status, "value", record.status))
+    line = f"exp {record.exp_no:>3} {status:<9} {fmt(record.score)}  {record.description}"
+    stderr.print(escape(line))
+
+
+def _proposer(name: str, seed: int, harness):
+    from assay.errors import ConfigError
+
+    if name == "search":
+        from assay.research import SearchProposer
+
+        return SearchProposer(seed, task=harness.task)
+    if name == "llm":
+        from assay.llm import llm_from_env
+        from assay.research._llm_proposer import LLMProposer
+
+        llm = llm_from_env()
+        if llm is None:
+            raise ConfigError(
+                "--proposer llm needs an LLM: set ASSAY_LLM_BASE_URL and ASSAY_LLM_MODEL "
+                "(and ASSAY_LLM_API_KEY if the server wants one), or use --proposer search"
+            )
+        return LLMProposer(llm)
+    raise ConfigError(f"--proposer {name!r}: choose search or llm")

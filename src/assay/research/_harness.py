@@ -1,0 +1,262 @@
+"""The frozen harness: the split, the hidden labels, the metric, and the trusted scoring.
+
+Nothing here is editable by an experiment. The harness folder (ASSAY_HOME/research/<id>,
+root-only) holds the training rows, the validation features, and what no candidate may
+read: the validation labels and the holdout. Candidates run in the sandbox with that folder
+hidden; their predictions are scored here, after they are gone. The holdout is scored only
+for reports (`holdout_score`), never for a keep-or-discard decision.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from assay._types import OutcomeStatus, Task
+from assay.evaluate import get_metric
+from assay.execute import InvalidOutput, Limits, Sandbox
+from assay.log import get_logger
+from assay.research._predictions import (
+    PREDICTIONS,
+    ROW,
+    check_probabilities,
+    paired_gain_se,
+    read_predictions,
+)
+from assay.research._workspace import ResearchError, read_pointer
+
+logger = get_logger(__name__)
+
+HARNESS_FILE = "harness.json"
+
+
+def startup_slack_s(budget_s: float) -> float:
+    """Time a run gets on top of its training budget: interpreter start, imports, I/O."""
+    return max(15.0, 0.25 * budget_s)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """One sandboxed run of a candidate, scored (or not) by the harness."""
+
+    status: OutcomeStatus
+    score: float | None
+    wall_s: float
+    peak_memory_mb: float
+    reason: str
+    log_tail: str  # the end of stderr (and stdout), for the ledger and for fix requests
+    log_path: Path | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status is OutcomeStatus.OK and self.score is not None
+
+
+def class_key(label: str) -> tuple:
+    """Classes sort as numbers when they all are, else as text."""
+    try:
+        return (0, float(label), label)
+    except ValueError:
+        return (1, 0.0, label)
+
+
+class Harness:
+    """The harness of one research workspace, loaded from its folder."""
+
+    def __init__(self, folder: str | Path):
+        self.folder = Path(folder).resolve()
+        path = self.folder / HARNESS_FILE
+        if not path.is_file():
+            raise ResearchError(
+                f"no harness at {self.folder} ({HARNESS_FILE} missing): the research folder "
+                "was moved or deleted; create a new workspace with `assay research init`"
+            )
+        spec = json.loads(path.read_text())
+        self.spec = spec
+        self.id: str = spec["research_id"]
+        self.target: str = spec["target"]
+        self.task = Task(spec["task"])
+        self.metric = get_metric(spec["metric"], self.task)
+        self.classes: list[str] = list(spec.get("classes") or [])
+        self.budget_per_exp_s = float(spec["budget_per_exp_s"])
+        self.seed = int(spec["seed"])
+        self.workspace = Path(spec["workspace"])
+        self._labels: dict[str, pd.Series] = {}
+
+    @classmethod
+    def for_workspace(cls, ws: str | Path) -> Harness:
+        pointer = read_pointer(ws)
+        harness = cls(pointer["harness"])
+        if harness.id != pointer["research_id"] or harness.workspace != Path(ws).resolve():
+            raise ResearchError(
+                f"the harness at {harness.folder} belongs to the workspace {harness.workspace}, "
+                f"not {Path(ws).resolve()}; create a new workspace with `assay research init`"
+            )
+        return harness
+
+    @property
+    def sandbox_root(self) -> Path:
+        """Beside the harness folder, never inside it: that folder is hidden from runs.
+        Experiments run under `experiments/`, holdout runs under `holdout/`."""
+        return self.folder.parent / f"{self.id}.runs"
+
+    def clear_experiment_runs(self) -> None:
+        """Remove working copies a killed loop left behind (call with the run lock held)."""
+        shutil.rmtree(self.sandbox_root / "experiments", ignore_errors=True)
+
+    @property
+    def logs(self) -> Path:
+        return self.folder / "logs"
+
+    # -- running a candidate ----------------------------------------------------------------
+    def run(
+        self,
+        pipeline: str,
+        *,
+        seed: int | None = None,
+        budget_s: float | None = None,
+        label: str = "run",
+        holdout: bool = False,
+    ) -> RunResult:
+        """Run a pipeline text in a fresh sandbox and score it (validation rows, or the
+        holdout when `holdout` is set). Never raises for what the candidate does."""
+        budget_s = self.budget_per_exp_s if budget_s is None else float(budget_s)
+        seed = self.seed if seed is None else int(seed)
+        root = self.sandbox_root / ("holdout" if holdout else "experiments")
+        sandbox = Sandbox(root, Limits(time_s=budget_s + startup_slack_s(budget_s)))
+        settings = {
+            "time_limit_s": budget_s,
+            "seed": seed,
+            "target": self.target,
+            "task": self.task.value,
+            "metric": self.metric.name,
+            "classes": self.classes,
+        }
+        with tempfile.TemporaryDirectory(dir=self.folder, prefix="inputs-") as staging:
+            if holdout:
+                inputs, labels = self._holdout_inputs(Path(staging))
+            else:
+                inputs = {n: self.folder / n for n in ("train.csv", "valid.csv")}
+                labels = self.valid_labels()
+            inputs["run.json"] = json.dumps(settings, indent=1)
+            ws = sandbox.workspace(
+                files={"pipeline.py": pipeline}, inputs=inputs, hidden=[self.folder]
+            )
+        try:
+            keep = None if holdout else self.predictions_of(label)
+            outcome = sandbox.run_python("pipeline.py", ws, evaluate=self._scorer(labels, keep))
+        finally:
+            shutil.rmtree(ws.root, ignore_errors=True)
+        log = (outcome.stdout[-4000:] + "\n" + outcome.stderr[-8000:]).strip()
+        self.logs.mkdir(exist_ok=True)
+        log_path = self.logs / f"{label}.log"
+        log_path.write_text(f"status: {outcome.status.value} ({outcome.reason})\n\n{log}\n")
+        score = outcome.metrics.get("score") if outcome.ok else None
+        return RunResult(
+            status=outcome.status,
+            score=None if score is None else float(score),
+            wall_s=outcome.wall_s,
+            peak_memory_mb=outcome.peak_memory_mb,
+            reason=outcome.reason,
+            log_tail=log[-3000:],
+            log_path=log_path,
+        )
+
+    def holdout_score(self, pipeline: str, seed: int | None = None) -> float:
+        """Train on train + validation rows (labels included), score on the holdout. For
+        reporting only: the loop never decides anything from it."""
+        result = self.run(pipeline, seed=seed, label=f"holdout-{int(time.time())}", holdout=True)
+        if not result.ok:
+            raise ResearchError(
+                f"the holdout run ended {result.status.value} ({result.reason}); "
+                f"log: {result.log_path}"
+            )
+        return float(result.score)
+
+    def _holdout_inputs(self, staging: Path) -> tuple[dict[str, Path], pd.Series]:
+        """train + validation rows (with labels) to train on, the holdout's features to
+        predict; every cell copied as written, so the candidate reads what it always reads."""
+        raw = {
+            name: pd.read_csv(self.folder / name, dtype=str, keep_default_na=False)
+            for name in ("train.csv", "valid.csv", "valid_labels.csv", "holdout.csv")
+        }
+        valid = raw["valid.csv"].merge(raw["valid_labels.csv"], on=ROW, validate="one_to_one")
+        train = pd.concat([raw["train.csv"], valid.drop(columns=[ROW])], ignore_index=True)
+        train.to_csv(staging / "train.csv", index=False)
+        raw["holdout.csv"].drop(columns=[self.target]).to_csv(staging / "valid.csv", index=False)
+        labels = self._read_labelled("holdout.csv").set_index(ROW)[self.target]
+        return {"train.csv": staging / "train.csv", "valid.csv": staging / "valid.csv"}, labels
+
+    def _read_labelled(self, name: str) -> pd.DataFrame:
+        """A file with the target, the target read exactly as written (class names)."""
+        dtype = {self.target: str} if self.task.is_classification else None
+        return pd.read_csv(self.folder / name, dtype=dtype)
+
+    def valid_labels(self) -> pd.Series:
+        if "valid" not in self._labels:
+            frame = self._read_labelled("valid_labels.csv")
+            self._labels["valid"] = frame.set_index(ROW)[self.target]
+        return self._labels["valid"]
+
+    # -- scoring ----------------------------------------------------------------------------
+    def evaluate(self, outputs: Path) -> dict[str, float]:
+        """Score outputs/predictions.csv against the validation labels (the sandbox's
+        trusted evaluator); InvalidOutput says what is wrong with the file."""
+        return self._scorer(self.valid_labels())(outputs)
+
+    def _scorer(
+        self, labels: pd.Series, keep: Path | None = None
+    ) -> Callable[[Path], dict[str, float]]:
+        """The trusted evaluator; `keep` saves the checked predictions (aligned with the
+        labels) for paired comparisons between candidates."""
+
+        def evaluate(outputs: Path) -> dict[str, float]:
+            pred = read_predictions(Path(outputs) / PREDICTIONS, labels.index, self._columns())
+            pred = pred.loc[labels.index]
+            y = self._truth(labels)
+            if self.task.is_classification:
+                proba = pred[[f"proba_{c}" for c in self.classes]].to_numpy()
+                check_probabilities(proba)
+                values = proba / proba.sum(axis=1, keepdims=True)
+            else:
+                values = pred["prediction"].to_numpy()
+            score = self.metric(y, values)
+            if not math.isfinite(score):
+                raise InvalidOutput(f"the {self.metric.name} of these predictions is not finite")
+            if keep is not None:
+                keep.parent.mkdir(exist_ok=True)
+                np.save(keep, values)
+            return {"score": float(score), self.metric.name: float(score)}
+
+        return evaluate
+
+    def _truth(self, labels: pd.Series) -> np.ndarray:
+        if self.task.is_classification:
+            return labels.map({c: i for i, c in enumerate(self.classes)}).to_numpy()
+        return labels.to_numpy(dtype=float)
+
+    def predictions_of(self, label: str) -> Path:
+        """Where a validation run's checked predictions are kept."""
+        return self.folder / "predictions" / f"{label}.npy"
+
+    def paired_gain_se(self, new: Path, best: Path | None) -> float:
+        """The bootstrap standard error of the gain between two kept prediction sets on the
+        validation rows (0 when either is missing)."""
+        if best is None or not (new.is_file() and best.is_file()):
+            return 0.0
+        y = self._truth(self.valid_labels())
+        return paired_gain_se(self.metric, y, np.load(new), np.load(best), self.seed)
+
+    def _columns(self) -> list[str]:
+        if self.task.is_classification:
+            return [f"proba_{c}" for c in self.classes]
+        return ["prediction"]

@@ -1,0 +1,269 @@
+"""SearchProposer: experiments without an LLM, as mutations of pipeline.py's CONFIG.
+
+Each proposal applies one operator to the best CONFIG (model families, folds, stacking,
+portfolio, feature steps, a tuned single model and its hyper-parameters). Operators whose
+changes were kept are drawn more often; a config whose hash is in the ledger is never
+proposed again. Once every one-step neighbour of the best was tried, chains of two and
+then three operators are drawn. The description names the operator first ("features: + ...",
+"lightgbm: num_leaves 31 -> 63") so the weights can be recovered from the ledger alone.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from typing import Any
+
+import numpy as np
+
+from assay._types import Task
+from assay.errors import ConfigError
+from assay.log import get_logger
+from assay.research._change import Change, ProposalContext
+from assay.research._config import read_config, write_config
+from assay.research._ledger import hash_config
+from assay.search._space import Choice, Int
+
+logger = get_logger(__name__)
+
+FEATURE_STEPS = {
+    "log1p_skewed": "log1p of skewed numerics",
+    "frequency_encoding": "frequency encoding of categoricals",
+    "ratios_top_numeric": "ratios of the top numerics",
+    "missing_count": "row-wise missing count",
+    "row_stats": "row mean and spread of numerics",
+}
+N_FOLDS = (None, 3, 5, 8, 10)
+PORTFOLIOS = ("default", "handmade")
+SINGLE_FAMILIES = (
+    "lightgbm",
+    "xgboost",
+    "catboost",
+    "random_forest",
+    "extra_trees",
+    "linear",
+    "knn",
+)
+BASE_WEIGHTS = {
+    "features": 2.0,
+    "models": 1.0,
+    "n_folds": 1.0,
+    "stack": 0.5,
+    "portfolio": 0.5,
+    "single_model": 1.0,
+    "params": 3.0,
+    "automl": 0.3,
+}
+_AUTOML_ONLY = {"models", "n_folds", "stack", "portfolio", "single_model"}
+_SINGLE_ONLY = {"params", "automl"}
+_MAX_TRIES = 200  # draws per depth before trying longer chains of operators
+_MAX_DEPTH = 3
+# nominal data size for the search spaces: only their defaults depend on it, not the ranges
+_N_ROWS, _N_FEATURES = 1_000, 10
+
+
+def operator_of(description: str) -> str | None:
+    """Which operator wrote a description (None for proposals of other proposers)."""
+    from assay.models import MODELS
+
+    head = description.split(":", 1)[0].strip()
+    if head == "single model":
+        return "single_model"
+    if head in MODELS:
+        return "params"
+    return head if head in BASE_WEIGHTS else None
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "auto"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+class SearchProposer:
+    """Mutations of CONFIG guided by what was kept; None once no new config is found.
+    `task` only matters for the search spaces; it is read from the metric when not given."""
+
+    def __init__(self, random_state: int = 0, task: Task | str | None = None):
+        self.random_state = random_state
+        self.task = None if task is None else Task(task)
+        self.rng = np.random.default_rng(random_state)
+        self._proposed: set[str] = set()
+
+    def propose(self, ctx: ProposalContext) -> Change | None:
+        if ctx.last_error is not None:
+            return None  # mutations cannot repair code: let the loop go on
+        try:
+            base = read_config(ctx.pipeline)
+        except ConfigError as exc:
+            logger.warning("the search proposer cannot read CONFIG: %s", exc)
+            return None
+        task = self.task or self._task_of(ctx.metric)
+        tried = self._proposed | {e["config_hash"] for e in ctx.ledger if e.get("config_hash")}
+        weights = self._weights(ctx.ledger)
+        # one operator first; once its neighbours are all tried, two, then three in a row
+        for depth in range(1, _MAX_DEPTH + 1):
+            for _ in range(_MAX_TRIES):
+                proposal = self._mutate_config(base, task, weights, depth)
+                if proposal is None or hash_config(proposal[0]) in tried:
+                    continue
+                config, description = proposal
+                self._proposed.add(hash_config(config))
+                return Change(write_config(ctx.pipeline, config), description, "search")
+        return None
+
+    def _mutate_config(self, base: dict, task: Task, weights: dict, depth: int):
+        config, descriptions = copy.deepcopy(base), []
+        for _ in range(depth):
+            ops = [op for op in weights if self._applies(op, config)]
+            probs = np.array([weights[op] for op in ops])
+            op = ops[int(self.rng.choice(len(ops), p=probs / probs.sum()))]
+            proposal = getattr(self, f"_op_{op}")(copy.deepcopy(config), task)
+            if proposal is None:
+                return None
+            config, text = proposal
+            descriptions.append(text)
+        if config == base:
+            return None
+        return config, "; ".join(descriptions)
+
+    @staticmethod
+    def _task_of(metric: str) -> Task:
+        from assay.evaluate._metrics import METRICS
+
+        tasks = METRICS[metric].tasks if metric in METRICS else frozenset({Task.BINARY})
+        return Task.REGRESSION if Task.REGRESSION in tasks else Task.BINARY
+
+    @staticmethod
+    def _weights(ledger: list[dict]) -> dict[str, float]:
+        kept = dict.fromkeys(BASE_WEIGHTS, 0)
+        tried = dict.fromkeys(BASE_WEIGHTS, 0)
+        for entry in ledger:
+            op = operator_of(str(entry.get("description", "")))
+            if op is None or entry.get("source") != "search":
+                continue
+            tried[op] += 1
+            kept[op] += entry.get("status") == "keep"
+        return {
+            op: base * (1 + 3 * kept[op]) / math.sqrt(1 + tried[op])
+            for op, base in BASE_WEIGHTS.items()
+        }
+
+    @staticmethod
+    def _applies(op: str, config: dict) -> bool:
+        single = bool(config.get("single_model"))
+        if op in _AUTOML_ONLY:
+            return not single and isinstance(config.get("automl"), dict)
+        if op in _SINGLE_ONLY:
+            return single
+        return True
+
+    def _pick(self, options: list | tuple) -> Any:
+        return options[int(self.rng.integers(len(options)))]
+
+    # -- operators: each returns (new config, description) or None ---------------------------
+    def _op_features(self, config: dict, task: Task):
+        steps = list(config.get("features") or [])
+        absent = [s for s in FEATURE_STEPS if s not in steps]
+        if absent and (not steps or self.rng.random() < 0.7):
+            step = self._pick(absent)  # canonical order: one list per set of steps
+            others = [s for s in steps if s not in FEATURE_STEPS]
+            config["features"] = [s for s in FEATURE_STEPS if s in (*steps, step)] + others
+            return config, f"features: + {FEATURE_STEPS[step]}"
+        if not steps:
+            return None
+        step = self._pick(steps)
+        config["features"] = [s for s in steps if s != step]
+        return config, f"features: - {FEATURE_STEPS.get(step, step)}"
+
+    def _op_models(self, config: dict, task: Task):
+        from assay.models import MODELS
+
+        every = [name for name, cls in MODELS.items() if task in cls.tasks]
+        current = config["automl"].get("models") or every
+        absent = [m for m in every if m not in current]
+        roll = self.rng.random()
+        if roll < 0.2:
+            chosen = sorted(self.rng.choice(SINGLE_FAMILIES[:4], size=2, replace=False).tolist())
+            new, text = chosen, f"only {', '.join(chosen)}"
+        elif absent and roll < 0.5:
+            name = self._pick(absent)
+            new, text = [*current, name], f"+ {name}"
+        elif len(current) > 1:
+            name = self._pick(current)
+            new, text = [m for m in current if m != name], f"- {name}"
+        else:
+            return None
+        config["automl"]["models"] = None if sorted(new) == sorted(every) else new
+        return config, f"models: {text}"
+
+    def _op_n_folds(self, config: dict, task: Task):
+        old = config["automl"].get("n_folds")
+        new = self._pick([n for n in N_FOLDS if n != old])
+        config["automl"]["n_folds"] = new
+        return config, f"n_folds: {_show(old)} -> {_show(new)}"
+
+    def _op_stack(self, config: dict, task: Task):
+        old = config["automl"].get("stack", "auto")
+        new = "off" if old == "auto" else "auto"
+        config["automl"]["stack"] = new
+        return config, f"stack: {old} -> {new}"
+
+    def _op_portfolio(self, config: dict, task: Task):
+        old = config["automl"].get("portfolio", "default")
+        new = self._pick([p for p in PORTFOLIOS if p != old])
+        config["automl"]["portfolio"] = new
+        return config, f"portfolio: {old} -> {new}"
+
+    def _op_single_model(self, config: dict, task: Task):
+        from assay.models import MODELS
+
+        name = self._pick([f for f in SINGLE_FAMILIES if f in MODELS])
+        params = dict(MODELS[name].default_configs(task)[0])
+        config["single_model"] = {"model": name, "params": params}
+        return config, f"single model: {name} (its first default config)"
+
+    def _op_automl(self, config: dict, task: Task):
+        name = config["single_model"].get("model", "?")
+        config["single_model"] = None
+        return config, f"automl: back from the single {name} model"
+
+    def _op_params(self, config: dict, task: Task):
+        from assay.models import MODELS
+
+        spec = config["single_model"]
+        family = MODELS.get(spec.get("model", ""))
+        if family is None:
+            return None
+        space = family.search_space(_N_ROWS, _N_FEATURES, task)
+        name = self._pick(sorted(space))
+        dist = space[name]
+        params = dict(spec.get("params") or {})
+        old = params.get(name, dist.default)
+        new = self._mutate(dist, old)
+        if new is None or new == old:
+            return None
+        params[name] = new
+        config["single_model"] = {**spec, "params": params}
+        return config, f"{spec['model']}: {name} {_show(old)} -> {_show(new)}"
+
+    def _mutate(self, dist, value: Any) -> Any:
+        """A neighbour of `value` within the distribution's range."""
+        if isinstance(dist, Choice):
+            others = [o for o in dist.options if o != value]
+            return self._pick(others) if others else None
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            value = dist.default
+        if dist.log:
+            new = value * float(self._pick((0.5, 0.7, 1.4, 2.0)))
+        else:
+            new = value + float(self._pick((-1, 1))) * 0.15 * (dist.high - dist.low)
+        new = min(max(new, dist.low), dist.high)
+        if isinstance(dist, Int):
+            new = round(new)
+            if new == value:
+                new = int(min(max(value + self._pick((-1, 1)), dist.low), dist.high))
+            return new
+        return float(f"{new:.4g}")
