@@ -154,6 +154,7 @@ class Toolbox:
         )
 
     def set_target(self, target: str, metric: str | None = None, task: str | None = None) -> str:
+        from assay._types import Task
         from assay.data import infer_task
         from assay.evaluate import get_metric
 
@@ -168,10 +169,7 @@ class Toolbox:
             raise ToolError(
                 f"Column {target!r} does not exist.{hint} The columns are: {self.state.columns}."
             )
-        inferred = infer_task(self.state.frame[target].dropna()) if task is None else None
-        from assay._types import Task
-
-        task_value = Task(task) if task else inferred
+        task_value = Task(task) if task else infer_task(self.state.frame[target].dropna())
         chosen = get_metric(metric, task_value)
         self.state.target, self.state.metric, self.state.task = (
             target,

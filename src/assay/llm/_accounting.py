@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from assay.errors import LLMError
 from assay.llm._base import Completion, Message, Usage
 from assay.llm._cache import ResponseCache
 from assay.log import get_logger
@@ -39,6 +40,32 @@ class Accounting:
         self.price_per_1k = price_per_1k
         self.total_usage = Usage(0, 0, None)
         self.n_calls = 0
+
+    def _call(
+        self,
+        key: str | None,
+        request: Callable[[list[int]], tuple[Message, Usage, str]],
+        summary: Callable[[int, str | None], dict[str, Any]],
+    ) -> Completion:
+        """One request with the cache, prices, totals and the recorder around it, the same
+        for every provider. `request(attempts)` returns (message, usage, model) and appends to
+        `attempts` per try; `summary(n_attempts, error)` describes the call for the recorder."""
+        start = time.monotonic()
+        hit = self._cache_hit(key, start)
+        if hit is not None:
+            self._account(hit, summary(0, None))
+            return hit
+        attempts: list[int] = []
+        try:
+            message, usage, model = request(attempts)
+        except LLMError as exc:
+            self._account(self._failed(start), summary(len(attempts), str(exc)))
+            raise
+        completion = Completion(message, self._priced(usage), model, time.monotonic() - start)
+        if self.cache is not None and key is not None:
+            self.cache.put(key, completion)
+        self._account(completion, summary(len(attempts), None))
+        return completion
 
     def _cache_hit(self, key: str | None, start: float) -> Completion | None:
         if self.cache is None or key is None:

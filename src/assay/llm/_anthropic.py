@@ -8,7 +8,6 @@ turns are merged so roles alternate).
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from assay.errors import LLMError
@@ -142,7 +141,6 @@ class AnthropicBackend(Accounting):
     def complete(self, messages: list[Message], tools: list[Tool] | None = None) -> Completion:
         """The next assistant message; LLMError when the API gives no usable answer."""
         messages, tools = list(messages), list(tools or [])
-        start = time.monotonic()
         key = None
         if self.cache is not None:
             key = request_key(
@@ -153,7 +151,6 @@ class AnthropicBackend(Accounting):
                 tool_mode="anthropic",
                 extra={"max_tokens": self.max_tokens},
             )
-        hit = self._cache_hit(key, start)
         summary: dict[str, Any] = {
             "provider": "anthropic",
             "base_url": self.base_url,
@@ -162,11 +159,16 @@ class AnthropicBackend(Accounting):
             "n_tools": len(tools),
             "tool_mode": "native" if tools else None,
             "stream": False,
-            "error": None,
         }
-        if hit is not None:
-            self._account(hit, {**summary, "attempts": 0})
-            return hit
+        return self._call(
+            key,
+            lambda attempts: self._request(messages, tools, attempts),
+            lambda n, error: {**summary, "attempts": n, "error": error},
+        )
+
+    def _request(
+        self, messages: list[Message], tools: list[Tool], attempts: list[int]
+    ) -> tuple[Message, Usage, str]:
         system, turns = to_anthropic(messages)
         request: dict[str, Any] = {"model": self.model, "max_tokens": self.max_tokens}
         request["messages"] = turns
@@ -176,26 +178,15 @@ class AnthropicBackend(Accounting):
             request["tools"] = tools_to_anthropic(tools)
         if self.temperature is not None:
             request["temperature"] = self.temperature
-        attempts: list[int] = []
-        try:
-            client = self._client()
-            response = with_retries(
-                lambda: client.messages.create(**request),
-                where=f"{self.base_url or 'the Anthropic API'} (model {self.model})",
-                timeout_s=self.timeout_s,
-                max_retries=self.max_retries,
-                backoff_s=self.backoff_s,
-                backoff_max_s=self.backoff_max_s,
-                attempts=attempts,
-            )
-        except LLMError as exc:
-            failed = {**summary, "attempts": len(attempts), "error": str(exc)}
-            self._account(self._failed(start), failed)
-            raise
+        client = self._client()
+        response = with_retries(
+            lambda: client.messages.create(**request),
+            where=f"{self.base_url or 'the Anthropic API'} (model {self.model})",
+            timeout_s=self.timeout_s,
+            max_retries=self.max_retries,
+            backoff_s=self.backoff_s,
+            backoff_max_s=self.backoff_max_s,
+            attempts=attempts,
+        )
         message, usage = from_anthropic(response.model_dump())
-        model = getattr(response, "model", None) or self.model
-        completion = Completion(message, self._priced(usage), model, time.monotonic() - start)
-        if self.cache is not None and key is not None:
-            self.cache.put(key, completion)
-        self._account(completion, {**summary, "attempts": len(attempts)})
-        return completion
+        return message, usage, getattr(response, "model", None) or self.model

@@ -9,7 +9,6 @@ when the server rejects `tools` or the model writes its calls as JSON text inste
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable
 from dataclasses import replace
 from enum import Enum
@@ -108,7 +107,6 @@ class OpenAIBackend(Accounting):
     def complete(self, messages: list[Message], tools: list[Tool] | None = None) -> Completion:
         """The next assistant message; LLMError when the server gives no usable answer."""
         messages, tools = list(messages), list(tools or [])
-        start = time.monotonic()
         key = None
         if self.cache is not None:
             key = request_key(
@@ -119,22 +117,11 @@ class OpenAIBackend(Accounting):
                 tool_mode=self.tool_mode.value,
                 extra={"max_tokens": self.max_tokens} if self.max_tokens else None,
             )
-        hit = self._cache_hit(key, start)
-        if hit is not None:
-            self._account(hit, self._summary(messages, tools, 0, None))
-            return hit
-        attempts: list[int] = []
-        try:
-            message, usage, model = self._request(messages, tools, attempts)
-        except LLMError as exc:
-            summary = self._summary(messages, tools, len(attempts), str(exc))
-            self._account(self._failed(start), summary)
-            raise
-        completion = Completion(message, self._priced(usage), model, time.monotonic() - start)
-        if self.cache is not None and key is not None:
-            self.cache.put(key, completion)
-        self._account(completion, self._summary(messages, tools, len(attempts), None))
-        return completion
+        return self._call(
+            key,
+            lambda attempts: self._request(messages, tools, attempts),
+            lambda n, error: self._summary(messages, tools, n, error),
+        )
 
     def _request(
         self, messages: list[Message], tools: list[Tool], attempts: list[int]
