@@ -78,7 +78,7 @@ def test_llm_proposer_through_the_loop(fast_ws):
     baseline, improved, stale, crashed, fixed, harness_edit = records
     # the diff that applies improves by more than the noise floor and is the branch head
     assert improved.score > baseline.score + summary.noise_floor
-    assert improved.description == "use the informative columns a and b"
+    assert improved.description.startswith("use the informative columns a and b [gain +")
     # the diff that does not apply was retried once, then refused with the hunk named
     assert "does not apply" in requests[2]["messages"][-1]["content"]
     assert "hunk" in stale.description and stale.commit is None

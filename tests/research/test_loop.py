@@ -146,7 +146,8 @@ def test_parallel_runs_decide_in_completion_order(fast_ws):
     assert len({r.commit for r in records}) == 5
     kept = [r for r in records if ExperimentStatus(r.status).is_best]
     assert git(ws, "rev-parse", "HEAD") == kept[-1].commit == summary.best_commit
-    assert [r.description for r in records if r.status == "keep"] == ["use a and b"]
+    kept_text = [r.description for r in records if r.status == "keep"]
+    assert len(kept_text) == 1 and kept_text[0].startswith("use a and b [gain +")
     assert (ws / "pipeline.py").read_text() == GOOD
     assert git(ws, "status", "--porcelain") == ""
     worktrees = git(ws, "worktree", "list").splitlines()
@@ -172,3 +173,17 @@ def test_an_unusable_llm_reply_is_refused_and_an_outage_stops_the_loop(fast_ws):
     assert "neither a ```diff block" in records[1].description and records[1].commit is None
     assert summary.stopped_because.startswith("the proposer failed: the LLM server")
     assert git(ws, "rev-parse", "HEAD") == records[2].commit
+
+
+def test_min_se_also_asks_the_gain_to_beat_its_bootstrap_error(fast_ws):
+    ws, harness = fast_ws
+    proposer = ScriptedProposer([Change(GOOD, "use a and b")])
+    ResearchLoop(ws, proposer, max_exp=1, n_noise_seeds=2, min_se=1e6).run()
+    records = _ledger(ws, harness)
+    assert _statuses(records) == ["baseline", "discard"]  # beyond the floor, not 1e6 SE
+    assert "bootstrap SE, under 1e+06]" in records[1].description
+    assert git(ws, "rev-parse", "HEAD") == records[0].commit
+
+    ResearchLoop(ws, ScriptedProposer([Change(GOOD, "a and b again")]), max_exp=1).run()
+    kept = _ledger(ws, harness)[-1]
+    assert kept.status == "keep" and "bootstrap SE]" in kept.description

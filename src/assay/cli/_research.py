@@ -67,6 +67,12 @@ def run(
     parallel: int = typer.Option(1, "--parallel", help="Experiments running at once."),
     noise_seeds: int = typer.Option(3, "--noise-seeds", help="Seeds of the baseline runs."),
     max_fixes: int = typer.Option(2, "--max-fixes", help="Fix attempts after a crash."),
+    min_se: float = typer.Option(
+        0.0,
+        "--min-se",
+        help="Also require a kept gain to exceed this many bootstrap standard errors of the "
+        "gain on the validation rows (0: the noise floor over seeds alone decides).",
+    ),
     seed: int = typer.Option(0, "--seed", help="Random state of the search proposer."),
     holdout: bool = typer.Option(
         True, "--holdout/--no-holdout", help="Score baseline and best on the holdout at the end."
@@ -84,6 +90,7 @@ def run(
         max_fixes=max_fixes,
         n_noise_seeds=noise_seeds,
         parallel=parallel,
+        min_se=min_se,
         on_record=_show_record,
     )
     summary = loop.run()

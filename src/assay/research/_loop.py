@@ -2,7 +2,10 @@
 write the ledger line; repeat.
 
 A change is kept when its validation gain over the best beats the noise floor (twice the
-baseline's spread over seeds) and twice the paired bootstrap error of that gain.
+baseline's spread over seeds). The paired bootstrap error of that gain (how much the luck of
+which validation rows were drawn can move it) is written next to every gain beyond the floor;
+`min_se` > 0 also requires the gain to exceed that many of those errors. The hidden holdout
+shows whether the kept gains hold up.
 
 Crash safety rests on one order: the git state of an experiment is made final (the branch
 on the new best, or reset to the old one) before its ledger line is written. So on start
@@ -49,7 +52,6 @@ _STATUS_OF = {
     OutcomeStatus.INVALID_OUTPUT: ExperimentStatus.INVALID,
 }
 _POLL_S = 0.25
-N_BOOTSTRAP_SE = 2.0  # a kept gain must exceed this many bootstrap standard errors
 
 
 def _label(exp_no: int) -> str:
@@ -108,13 +110,15 @@ class ResearchLoop:
         n_noise_seeds: int = 3,
         parallel: int = 1,
         *,
+        min_se: float = 0.0,
         store: Any = None,
         on_record: Callable[[ExperimentRecord], None] | None = None,
     ):
-        if parallel < 1 or max_exp < 0 or max_fixes < 0 or n_noise_seeds < 1:
+        if parallel < 1 or max_exp < 0 or max_fixes < 0 or n_noise_seeds < 1 or min_se < 0:
             raise ResearchError(
-                "parallel and n_noise_seeds must be at least 1, max_exp and max_fixes at "
-                f"least 0 (got {parallel}, {n_noise_seeds}, {max_exp}, {max_fixes})"
+                "parallel and n_noise_seeds must be at least 1, max_exp, max_fixes and "
+                f"min_se at least 0 (got {parallel}, {n_noise_seeds}, {max_exp}, "
+                f"{max_fixes}, {min_se})"
             )
         self.ws = Path(ws).resolve()
         self.harness = Harness.for_workspace(self.ws)
@@ -122,6 +126,7 @@ class ResearchLoop:
         self.budget_s = budget_per_exp_s or self.harness.budget_per_exp_s
         self.max_exp, self.max_fixes = max_exp, max_fixes
         self.n_noise_seeds, self.parallel = n_noise_seeds, parallel
+        self.min_se = float(min_se)
         self.repo = Repo(self.ws)
         self.ledger = Ledger(self.ws, self.harness.id, store)
         self.on_record = on_record
@@ -334,20 +339,18 @@ class ResearchLoop:
         return f"{result.status.value}: {result.reason}\n{result.log_tail}"
 
     def _decide(self, job: _Job, result: RunResult) -> tuple[ExperimentStatus, str]:
-        """Keep only a gain beyond the noise floor (the baseline's spread over seeds) and
-        beyond twice its paired bootstrap error on the validation rows (how much the luck
-        of which rows were drawn can move it)."""
+        """Keep a gain beyond the noise floor (the baseline's spread over seeds) and, with
+        `min_se`, beyond that many paired bootstrap errors on the validation rows; a gain
+        past the floor is noted with its size in bootstrap errors either way."""
         gain = self.harness.metric.loss(self.best_score) - self.harness.metric.loss(result.score)
         if gain <= self.noise:
             return ExperimentStatus.DISCARD, ""
         new = self.harness.predictions_of(_label(job.exp_no))
-        bar = N_BOOTSTRAP_SE * self.harness.paired_gain_se(new, self._best_preds)
-        if gain <= bar:
-            return (
-                ExperimentStatus.DISCARD,
-                f"[gain {gain:+.4g} within {N_BOOTSTRAP_SE:g} SE {bar:.4g}]",
-            )
-        return ExperimentStatus.KEEP, ""
+        se = self.harness.paired_gain_se(new, self._best_preds)
+        size = f"{gain / se:.1f} bootstrap SE" if se > 0 else "bootstrap SE 0"
+        if gain <= self.min_se * se:
+            return ExperimentStatus.DISCARD, f"[gain {gain:+.4g} = {size}, under {self.min_se:g}]"
+        return ExperimentStatus.KEEP, f"[gain {gain:+.4g} = {size}]"
 
     def _record(
         self,
