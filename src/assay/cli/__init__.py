@@ -33,6 +33,7 @@ def _root(
 def _register() -> None:
     from assay.cli import (
         _chat,
+        _discover,
         _explain,
         _fit,
         _forecast,
@@ -55,6 +56,7 @@ def _register() -> None:
     app.command("ask")(_chat.ask)
     app.command("chat")(_chat.chat)
     app.add_typer(_research.app, name="research")
+    app.add_typer(_discover.app, name="discover")
 
 
 _register()

@@ -84,7 +84,43 @@ class _Inputs:
         return out, codes
 
 
-def _network(torch, n_numeric: int, cardinalities: list[int], n_out: int, config: dict):
+BUILTIN_ACTIVATIONS = ("silu", "relu", "gelu", "tanh")
+
+
+def activation_code(name: str) -> str:
+    """The source of a discovered activation ("discovered:<id>", from the registry); a
+    built-in name needs no code. The fitted model keeps this code, not the reference."""
+    if name in BUILTIN_ACTIVATIONS:
+        return ""
+    from assay.discover import Kind, load_component
+
+    if not str(name).startswith("discovered:"):
+        raise ConfigError(
+            f"MLP activation {name!r}: use one of {', '.join(BUILTIN_ACTIVATIONS)} or "
+            '"discovered:<id>" (see `assay discover list`).'
+        )
+    return load_component(name, Kind.ACTIVATION).code
+
+
+def _activation(torch, name: str, code: str):
+    nn = torch.nn
+    if not code:
+        return {"silu": nn.SiLU, "relu": nn.ReLU, "gelu": nn.GELU, "tanh": nn.Tanh}[name]()
+    from assay.discover import Hypothesis, Kind, compile_component
+
+    function = compile_component(Hypothesis(Kind.ACTIVATION, code, origin="registry"))
+    function = function["activation"]
+
+    class Discovered(nn.Module):
+        def forward(self, x):
+            return function(x)
+
+    return Discovered()
+
+
+def _network(
+    torch, n_numeric: int, cardinalities: list[int], n_out: int, config: dict, code: str = ""
+):
     nn = torch.nn
 
     class Net(nn.Module):
@@ -98,7 +134,7 @@ def _network(torch, n_numeric: int, cardinalities: list[int], n_out: int, config
             for _ in range(config["n_layers"]):
                 layers += [
                     nn.Linear(width, config["hidden_size"]),
-                    nn.SiLU(),
+                    _activation(torch, config["activation"], code),
                     nn.Dropout(config["dropout"]),
                 ]
                 width = config["hidden_size"]
@@ -129,6 +165,7 @@ class MLPModel(Model):
         learning_rate: float = 1e-3,
         weight_decay: float = 1e-5,
         batch_size: int = 256,
+        activation: str = "silu",
         n_estimators: int | None = None,
         n_jobs: int = 1,
         random_state: int = 0,
@@ -140,6 +177,7 @@ class MLPModel(Model):
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
         self.batch_size = batch_size
+        self.activation = activation
         self.n_estimators = n_estimators
         self.n_jobs = n_jobs
         self.random_state = random_state
@@ -165,8 +203,14 @@ class MLPModel(Model):
         train = self._tensors(torch, inputs, X, y)
         valid = self._tensors(torch, inputs, X_val, y_val) if X_val is not None else None
         config = self.get_params()
+        self.activation_code_ = activation_code(self.activation)
         net = _network(
-            torch, train[0].shape[1], inputs.state["cardinalities"], self._n_out(), config
+            torch,
+            train[0].shape[1],
+            inputs.state["cardinalities"],
+            self._n_out(),
+            config,
+            self.activation_code_,
         )
         optimizer = torch.optim.AdamW(
             net.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay
@@ -226,6 +270,7 @@ class MLPModel(Model):
     # -- persistence: tensors and plain values only, read back with weights_only=True ---
     def _fitted_state(self) -> dict[str, Any]:
         state = super()._fitted_state()
+        state["activation_code_"] = getattr(self, "activation_code_", "")
         if not Task(self.task).is_classification:
             state.update(target_mean_=self.target_mean_, target_std_=self.target_std_)
         return state
@@ -245,7 +290,9 @@ class MLPModel(Model):
         inputs = dict(payload["inputs"])
         inputs["quantiles"] = payload["inputs"]["quantiles"].numpy()
         n_numeric = len(inputs["numeric"])
-        net = _network(torch, n_numeric, inputs["cardinalities"], self._n_out(), self.get_params())
+        code = getattr(self, "activation_code_", "")
+        config = self.get_params()
+        net = _network(torch, n_numeric, inputs["cardinalities"], self._n_out(), config, code)
         net.load_state_dict(payload["state"])
         return {"net": net, "inputs": _Inputs(inputs)}
 

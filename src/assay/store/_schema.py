@@ -109,6 +109,23 @@ experiments = Table(
     Column("seed_scores", Text, nullable=False),  # JSON list (the baseline's seeds)
 )
 
+hypotheses = Table(
+    "hypotheses",
+    metadata,
+    Column("run_id", String(32), primary_key=True),
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("hypothesis_id", String(32), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("origin", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("reward", NaNSafeFloat),
+    Column("predicted", NaNSafeFloat),
+    Column("description", Text, nullable=False),
+    Column("code", Text, nullable=False),
+    Column("details", Text, nullable=False),  # JSON: win rates, p-values, reason, parents
+    Column("created_at", Double, nullable=False),
+)
+
 schema_version = Table(
     "schema_version",
     metadata,
@@ -144,6 +161,11 @@ MIGRATIONS: list[Migration] = [
         3,
         "experiments: one row per research-loop experiment",
         lambda conn: metadata.create_all(conn, tables=[experiments]),
+    ),
+    Migration(
+        4,
+        "hypotheses: one row per component hypothesis of a discovery run",
+        lambda conn: metadata.create_all(conn, tables=[hypotheses]),
     ),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1].version

@@ -26,6 +26,7 @@ from assay.log import get_logger
 from assay.store._codec import dumps_json, loads_json
 from assay.store._engine import READ_ONLY, describe, make_engine, wrap_error
 from assay.store._experiments import ExperimentsMixin
+from assay.store._hypotheses import HypothesesMixin
 from assay.store._llm_calls import LLMCallsMixin
 from assay.store._records import UPDATABLE_RUN_FIELDS, RunRecord, TrialRecord
 from assay.store._schema import ensure_schema, runs, trials
@@ -65,11 +66,12 @@ def _trial_from_row(row: Row[Any]) -> TrialRecord:
     return TrialRecord(**values)
 
 
-class SQLStore(LLMCallsMixin, ExperimentsMixin):
+class SQLStore(LLMCallsMixin, ExperimentsMixin, HypothesesMixin):
     """A live handle on the store; it hands out frozen RunRecord / TrialRecord snapshots.
 
     LLM-call accounting (`record_llm_call`, `llm_calls`) comes from LLMCallsMixin; research
-    experiments (`record_experiment`, `experiments`) from ExperimentsMixin.
+    experiments (`record_experiment`, `experiments`) from ExperimentsMixin; discovery
+    hypotheses (`record_hypothesis`, `hypotheses`) from HypothesesMixin.
     """
 
     def __init__(self, url: str) -> None:
