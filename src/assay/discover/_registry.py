@@ -52,7 +52,8 @@ def load_component(ref: str, kind: Kind | str | None = None) -> Hypothesis:
 
 
 def list_components(kind: Kind | str | None = None) -> list[dict[str, Any]]:
+    wanted = None if kind is None else Kind.parse(kind).value
     entries = [json.loads(p.read_text()) for p in sorted(registry_dir().glob("*.json"))]
-    if kind is not None:
-        entries = [e for e in entries if e["kind"] == Kind.parse(kind).value]
+    if wanted is not None:
+        entries = [e for e in entries if e["kind"] == wanted]
     return sorted(entries, key=lambda e: -float(e.get("reward") or 0.0))
