@@ -10,10 +10,11 @@ CHROMIUM := /usr/bin/chromium
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -e '.[dev,nn,text,explain]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,nn,text,explain,dask,postgres]'
 	touch $(STAMP)
 
 # The report test opens pages in a real Chromium (driven by playwright from the dev extra).
+# The store tests start a real PostgreSQL server from Debian's postgresql package.
 setup: $(STAMP)
 	@test -x $(CHROMIUM) || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
@@ -21,6 +22,14 @@ setup: $(STAMP)
 	      || echo "setup: could not install chromium; the browser test will skip (fail under CI)"; \
 	  else \
 	    echo "setup: no $(CHROMIUM); install it (sudo apt-get install chromium) or the browser test skips"; \
+	  fi; \
+	}
+	@command -v pg_ctl >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql \
+	      || echo "setup: could not install postgresql; the PostgreSQL store tests will skip (fail under CI)"; \
+	  else \
+	    echo "setup: no PostgreSQL (pg_ctl); install it (sudo apt-get install postgresql) or the PostgreSQL store tests skip"; \
 	  fi; \
 	}
 

@@ -91,7 +91,14 @@ def test_sync_store_adds_only_the_rows_it_lacks(tmp_path):
 def test_migration_3_adds_experiments_to_a_version_2_store(tmp_path):
     from sqlalchemy import create_engine
 
-    from assay.store._schema import llm_calls, metadata, runs, schema_version, trials
+    from assay.store._schema import (
+        SCHEMA_VERSION,
+        llm_calls,
+        metadata,
+        runs,
+        schema_version,
+        trials,
+    )
 
     path = tmp_path / "old.db"
     engine = create_engine(f"sqlite:///{path}")
@@ -103,7 +110,7 @@ def test_migration_3_adds_experiments_to_a_version_2_store(tmp_path):
     store.record_experiment(_record(0))
     assert [r.exp_no for r in store.experiments("abc123")] == [0]
     with closing(sqlite3.connect(path)) as conn:
-        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(3,)]
+        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(SCHEMA_VERSION,)]
 
 
 def test_noise_floor_is_twice_the_seed_spread_with_a_floor():

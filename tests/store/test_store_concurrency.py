@@ -1,9 +1,9 @@
-"""Many processes writing to one SQLite store at once: no lost writes, no locking errors."""
+"""Many processes writing to one store at once, on SQLite and on PostgreSQL: no lost writes,
+no locking errors, and processes opening a fresh store together all get the same schema."""
 
 from __future__ import annotations
 
 import multiprocessing
-from pathlib import Path
 
 from assay.store import RunState, TrialRecord, TrialState, open_store
 
@@ -30,13 +30,18 @@ def _write_trials(url: str, run_id: str, worker: int, barrier) -> None:
     store.close()
 
 
-def test_six_processes_write_600_trials_without_errors(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'assay.db'}"
+def _context():
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+
+
+def test_six_processes_write_600_trials_without_errors(store_url: str) -> None:
+    url = store_url
     store = open_store(url)
     run_id = store.start_run(task="binary").run_id
+    store.close()  # no pooled connection is inherited by the forked workers
 
-    methods = multiprocessing.get_all_start_methods()
-    ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    ctx = _context()
     barrier = ctx.Barrier(N_PROCESSES)
     workers = [
         ctx.Process(target=_write_trials, args=(url, run_id, w, barrier))
@@ -56,3 +61,23 @@ def test_six_processes_write_600_trials_without_errors(tmp_path: Path) -> None:
     assert run.n_trials == N_PROCESSES * N_TRIALS  # the per-run counter lost no increment
     assert run.state is RunState.RUNNING  # workers exiting did not mark the parent's run stale
     store.close()
+
+
+def _open_and_write(url: str, barrier) -> None:
+    barrier.wait(timeout=60)  # every process finds the database empty and sets it up
+    with open_store(url) as store:
+        run_id = store.start_run().run_id
+        store.record_llm_call(run_id, model="m")
+
+
+def test_processes_opening_a_fresh_store_together_take_turns_creating_it(store_url: str) -> None:
+    ctx = _context()
+    barrier = ctx.Barrier(4)
+    openers = [ctx.Process(target=_open_and_write, args=(store_url, barrier)) for _ in range(4)]
+    for proc in openers:
+        proc.start()
+    for proc in openers:
+        proc.join(timeout=120)
+    assert [proc.exitcode for proc in openers] == [0] * 4
+    with open_store(store_url) as store:
+        assert len(store.runs()) == 4

@@ -1,4 +1,5 @@
-"""What survives a killed process, and what happens when the store file is unusable."""
+"""What survives a killed process (on both backends), and what happens when the SQLite file
+is unusable."""
 
 from __future__ import annotations
 
@@ -30,8 +31,8 @@ time.sleep(120)
 
 
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs POSIX signals")
-def test_killed_run_keeps_its_trials_and_is_marked_interrupted(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'assay.db'}"
+def test_killed_run_keeps_its_trials_and_is_marked_interrupted(store_url: str) -> None:
+    url = store_url
     src = str(Path(assay.__file__).resolve().parents[1])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
     child = subprocess.Popen(

@@ -4,11 +4,18 @@ SQLite allows one writer at a time. Each write takes the write lock up front wit
 `BEGIN IMMEDIATE`, so two writers never both start a transaction and then deadlock upgrading
 their locks; WAL lets readers go on while one writes; `busy_timeout` makes a writer wait for
 its turn instead of failing. pysqlite's own transaction handling is switched off so these
-BEGINs are the only ones sent (the recipe in SQLAlchemy's SQLite docs).
+BEGINs are the only ones sent (the recipe in SQLAlchemy's SQLite docs). None of this is applied
+to PostgreSQL, which has row locks and its own transactions.
+
+SQLite's locks rely on the file system; on NFS, SMB and other network file systems they are
+unreliable and several hosts writing one file can corrupt it, so such a store is refused with
+a pointer to PostgreSQL. A plain `postgresql://` URL uses the psycopg (v3) driver.
 """
 
 from __future__ import annotations
 
+import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +26,31 @@ from assay.errors import StoreError
 
 BUSY_TIMEOUT_MS = 30_000
 READ_ONLY = "assay_read_only"  # execution option: a read needs no write lock
+PROC_MOUNTS = Path("/proc/mounts")
+# File systems where SQLite's locking cannot be trusted (see "How To Corrupt An SQLite File").
+NETWORK_FILE_SYSTEMS = frozenset(
+    {
+        "nfs",
+        "nfs4",
+        "cifs",
+        "smb",
+        "smb3",
+        "smbfs",
+        "sshfs",
+        "fuse.sshfs",
+        "9p",
+        "lustre",
+        "gpfs",
+        "ceph",
+        "fuse.ceph",
+        "glusterfs",
+        "fuse.glusterfs",
+        "beegfs",
+        "afs",
+    }
+)
+_POSTGRES_ALIASES = ("postgresql", "postgres")  # plain names; both mean postgresql+psycopg
+_MOUNT_ESCAPE = re.compile(r"\\([0-7]{3})")
 
 
 def _sqlite_path(url: URL) -> Path | None:
@@ -34,6 +66,46 @@ def describe(url: URL) -> str:
     return str(path) if path is not None else url.render_as_string(hide_password=True)
 
 
+def mount_fstype(path: str | os.PathLike[str], mounts: str) -> str | None:
+    """The file system type of the mount holding `path`, given the text of /proc/mounts.
+
+    The longest mount point that is `path` or one of its parents wins; among equal mount
+    points the last line wins, as a later mount hides an earlier one. None if none matches.
+    """
+    target = os.path.normpath(os.fspath(path))
+    best: tuple[int, str] | None = None
+    for line in mounts.splitlines():
+        fields = line.split()
+        if len(fields) < 3:
+            continue
+        # /proc/mounts writes a space, tab, newline or backslash in a path as \ooo (octal)
+        point = os.path.normpath(_MOUNT_ESCAPE.sub(lambda m: chr(int(m[1], 8)), fields[1]))
+        inside = point == "/" or target == point or target.startswith(point + os.sep)
+        if inside and (best is None or len(point) >= best[0]):
+            best = (len(point), fields[2])
+    return None if best is None else best[1]
+
+
+def refuse_network_fs(path: Path, mounts: str | None = None) -> None:
+    """StoreError if the SQLite file `path` is on a network file system.
+
+    `mounts` is the text of /proc/mounts (read when None; without it, e.g. off Linux, the
+    check is skipped)."""
+    if mounts is None:
+        try:
+            mounts = PROC_MOUNTS.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return
+    folder = path.parent.resolve()
+    fstype = mount_fstype(folder, mounts)
+    if fstype is not None and fstype.lower() in NETWORK_FILE_SYSTEMS:
+        raise StoreError(
+            f"the store {path} is on a network file system ({fstype}); SQLite cannot lock "
+            "safely there. Put ASSAY_HOME on a local disk, or use PostgreSQL: "
+            "ASSAY_STORE=postgresql://... (see docs/cluster.md)"
+        )
+
+
 def _sqlite_engine(url: URL) -> Engine:
     path = _sqlite_path(url)
     if path is not None:
@@ -44,6 +116,7 @@ def _sqlite_engine(url: URL) -> Engine:
                 f"cannot create the folder for the store {path}: {exc.strerror or exc}. "
                 "Set ASSAY_HOME (or ASSAY_STORE) to a writable location."
             ) from exc
+        refuse_network_fs(path)
     engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
 
     @event.listens_for(engine, "connect")
@@ -75,6 +148,8 @@ def make_engine(url: str) -> Engine:
             f"store URL {url!r} is not a database URL; use e.g. sqlite:///path/to/assay.db "
             "or postgresql://user@host/db in ASSAY_STORE"
         ) from exc
+    if parsed.drivername in _POSTGRES_ALIASES:
+        parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(parsed)
     try:
@@ -90,6 +165,14 @@ def make_engine(url: str) -> Engine:
 
 def _advice(reason: str) -> str:
     lowered = reason.lower()
+    if "connection refused" in lowered or "could not connect" in lowered:
+        return "Check that the database server in ASSAY_STORE is running and reachable."
+    if "password authentication failed" in lowered or "no pg_hba.conf entry" in lowered:
+        return "Check the user and password in ASSAY_STORE and the server's access rules."
+    if "database" in lowered and "does not exist" in lowered:
+        return "Create the database first (e.g. createdb NAME) or fix its name in ASSAY_STORE."
+    if "value too long" in lowered:
+        return "A value is longer than its column allows; shorten it."
     if "not a database" in lowered or "malformed" in lowered:
         return (
             "The file is not an assay store or is damaged: move it aside, or set ASSAY_HOME "

@@ -34,6 +34,7 @@ class RunRecord:
     pid: int
     host: str
     error: str | None
+    heartbeat_at: float | None = None  # last `SQLStore.heartbeat` (or trial); None: never
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "state", RunState(self.state))

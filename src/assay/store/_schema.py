@@ -4,6 +4,9 @@ A fresh database gets the tables as defined here and the latest version at once 
 "create, then stamp" of migration tools). A database at an older version runs every later
 migration in `MIGRATIONS`, in order, in one transaction. To change the schema: edit the tables
 below, then append a `Migration` whose `apply` upgrades a database of the previous version.
+The same tables and migrations serve SQLite and PostgreSQL; a migration must be safe to run on
+a database whose tables were already created from these definitions (an older migration that
+creates a table makes it with today's columns), so one that adds a column checks first.
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ runs = Table(
     Column("pid", Integer, nullable=False),
     Column("host", String(255), nullable=False),
     Column("error", Text),
+    Column("heartbeat_at", Double),  # last sign of life of the owning process; None: never
 )
 
 trials = Table(
@@ -146,6 +150,23 @@ def _create_tables(conn: Connection) -> None:
     metadata.create_all(conn)
 
 
+def _add_column(conn: Connection, table: Table, name: str) -> None:
+    """ALTER TABLE ... ADD COLUMN for `table.c[name]` as defined above, unless it is there.
+
+    For nullable columns without a server default, which every database can add in place."""
+    if name in {col["name"] for col in inspect(conn).get_columns(table.name)}:
+        return
+    column = table.c[name]
+    preparer = conn.dialect.identifier_preparer
+    kind = column.type.compile(dialect=conn.dialect)
+    conn.execute(
+        text(
+            f"ALTER TABLE {preparer.format_table(table)} "
+            f"ADD COLUMN {preparer.format_column(column)} {kind}"
+        )
+    )
+
+
 MIGRATIONS: list[Migration] = [
     Migration(
         1,
@@ -166,6 +187,11 @@ MIGRATIONS: list[Migration] = [
         4,
         "hypotheses: one row per component hypothesis of a discovery run",
         lambda conn: metadata.create_all(conn, tables=[hypotheses]),
+    ),
+    Migration(
+        5,
+        "runs.heartbeat_at: when the run's process last showed it was alive",
+        lambda conn: _add_column(conn, runs, "heartbeat_at"),
     ),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1].version

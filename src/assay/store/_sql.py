@@ -2,7 +2,9 @@
 
 Every write is one short transaction committed before the call returns, so a process killed
 at any point loses at most the trial it was recording. Runs left RUNNING by a process that no
-longer exists are marked INTERRUPTED whenever a store is opened.
+longer exists are marked INTERRUPTED whenever a store is opened: on this host by asking the
+operating system about the process, on any other host (a shared PostgreSQL store) when the
+run's heartbeat (`heartbeat`, also sent by `record_trial`) is older than `STALE_AFTER_S`.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import psutil
-from sqlalchemy import Connection, Engine, Row, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, Row, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from assay._types import RunState
@@ -35,6 +37,7 @@ log = get_logger(__name__)
 
 MIN_PREFIX = 4  # shortest run-id prefix get_run accepts
 _PID_REUSE_SLACK_S = 60.0  # a process started this long after its run cannot be its owner
+STALE_AFTER_S = 300.0  # a run on another host without a heartbeat for this long is dead
 
 
 def _process_alive(pid: int, run_created_at: float) -> bool:
@@ -234,31 +237,70 @@ class SQLStore(LLMCallsMixin, ExperimentsMixin, HypothesesMixin):
         with self._read("list runs") as conn:
             return [_run_from_row(row) for row in conn.execute(query)]
 
-    def mark_stale_runs(self) -> list[str]:
-        """Mark INTERRUPTED the RUNNING runs of this host whose process is gone; their ids."""
+    def heartbeat(self, run_id: str) -> None:
+        """Record that the process owning run `run_id` (the exact id) is alive right now.
+
+        A long run should call this well within `STALE_AFTER_S` (recording a trial counts
+        too); otherwise a store opened on another host takes the run for dead."""
+        with self._write(f"record a heartbeat of run {run_id}") as conn:
+            result = conn.execute(
+                update(runs).where(runs.c.run_id == run_id).values(heartbeat_at=time.time())
+            )
+            if result.rowcount == 0:
+                raise self._unknown_run(run_id)
+
+    def mark_stale_runs(self, stale_after_s: float = STALE_AFTER_S) -> list[str]:
+        """Mark INTERRUPTED the RUNNING runs whose process is gone; their ids.
+
+        On this host a run is gone when its process is; a run of this host whose process
+        still lives is never marked, however old its heartbeat. A run of another host is gone
+        when its last heartbeat (its start if it never sent one) is more than `stale_after_s`
+        seconds old."""
         host = socket.gethostname()
-        query = select(runs.c.run_id, runs.c.pid, runs.c.created_at).where(
-            runs.c.state == RunState.RUNNING.value, runs.c.host == host
-        )
+        query = select(
+            runs.c.run_id, runs.c.pid, runs.c.host, runs.c.created_at, runs.c.heartbeat_at
+        ).where(runs.c.state == RunState.RUNNING.value)
         with self._read("look for interrupted runs") as conn:
             candidates = conn.execute(query).all()
-        stale = [row for row in candidates if not _process_alive(row.pid, row.created_at)]
+        now = time.time()
+        stale: list[tuple[str, ColumnElement[bool], str]] = []
+        for row in candidates:
+            if row.host == host:
+                if not _process_alive(row.pid, row.created_at):
+                    why = f"process {row.pid} on {host} ended without finishing the run"
+                    stale.append((row.run_id, runs.c.pid == row.pid, why))
+                continue
+            last = row.heartbeat_at if row.heartbeat_at is not None else row.created_at
+            if now - last <= stale_after_s:
+                continue
+            when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(last))
+            if row.heartbeat_at is None:
+                seen = f"sent no heartbeat since the run started at {when}"
+            else:
+                seen = f"stopped sending heartbeats; the last was at {when}"
+            why = (
+                f"process {row.pid} on host {row.host} {seen}, more than "
+                f"{stale_after_s:g} s before {host} checked"
+            )
+            # only if no heartbeat arrived since we read it
+            unchanged = (
+                runs.c.heartbeat_at.is_(None)
+                if row.heartbeat_at is None
+                else runs.c.heartbeat_at == row.heartbeat_at
+            )
+            stale.append((row.run_id, unchanged, why))
         marked: list[str] = []
         if not stale:
             return marked
         with self._write("mark interrupted runs") as conn:
-            for row in stale:
+            for run_id, still, why in stale:
                 result = conn.execute(
                     update(runs)
-                    .where(runs.c.run_id == row.run_id, runs.c.state == RunState.RUNNING.value)
-                    .values(
-                        state=RunState.INTERRUPTED.value,
-                        finished_at=time.time(),
-                        error=f"process {row.pid} on {host} ended without finishing the run",
-                    )
+                    .where(runs.c.run_id == run_id, runs.c.state == RunState.RUNNING.value, still)
+                    .values(state=RunState.INTERRUPTED.value, finished_at=time.time(), error=why)
                 )
                 if result.rowcount:
-                    marked.append(row.run_id)
+                    marked.append(run_id)
         if marked:
             log.warning("marked %d run(s) interrupted: %s", len(marked), ", ".join(marked))
         return marked
@@ -276,7 +318,7 @@ class SQLStore(LLMCallsMixin, ExperimentsMixin, HypothesesMixin):
                 bumped = conn.execute(
                     update(runs)
                     .where(runs.c.run_id == trial.run_id)
-                    .values(n_trials=runs.c.n_trials + 1)
+                    .values(n_trials=runs.c.n_trials + 1, heartbeat_at=time.time())
                 )
                 if bumped.rowcount == 0:
                     raise self._unknown_run(trial.run_id)

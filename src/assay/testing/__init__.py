@@ -2,7 +2,16 @@
 
 from assay.testing._check_model import check_model
 from assay.testing._llm_server import ScriptedOpenAIServer
+from assay.testing._postgres import PostgresServer, PostgresUnavailable
 from assay.testing._toy import toy_frame
 from assay.testing._toy_text import toy_paraphrases, toy_reviews
 
-__all__ = ["ScriptedOpenAIServer", "check_model", "toy_frame", "toy_paraphrases", "toy_reviews"]
+__all__ = [
+    "PostgresServer",
+    "PostgresUnavailable",
+    "ScriptedOpenAIServer",
+    "check_model",
+    "toy_frame",
+    "toy_paraphrases",
+    "toy_reviews",
+]
