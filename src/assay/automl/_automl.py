@@ -3,8 +3,10 @@ Kept short: each step lives in its own module."""
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,17 +17,12 @@ import pandas as pd
 
 from assay._types import RunState, Task, TrialState
 from assay.automl._assemble import (
-    MAX_ENSEMBLE_CANDIDATES,
     assemble_predictor,
-    n_level1_run,
     save_oof,
 )
-from assay.automl._assemble import is_level2 as _is_level2
 from assay.automl._policy import (
     MemoryGuard,
     available_memory_mb,
-    release_outside_top,
-    weak_config_pruner,
 )
 from assay.automl._predictor import Predictor
 from assay.automl._refit import refit_members
@@ -37,30 +34,27 @@ from assay.automl._stack import (
     level2_candidates,
     level2_context,
 )
-from assay.automl._trials import TrialOutcome, record_trial, run_trial
+from assay.automl._trial_loop import (
+    FeatureProgress,
+    Progress,
+    TrialLoopMixin,
+    _SearchState,
+)
+from assay.automl._trials import (
+    run_trial,
+)
 from assay.config import settings
-from assay.errors import BudgetError, ConfigError
+from assay.errors import ConfigError
 from assay.evaluate import choose_n_folds, get_metric, make_folds
 from assay.log import get_logger
 from assay.search import Budget, CostModel, Searcher
+from assay.store._beat import Heartbeat
 
 logger = get_logger(__name__)
 _MAX_CONSECUTIVE_SKIPS = 8
 _STACK_AT = 0.7  # the stacking check may start once 70% of the trial time is spent
 _TRIAL_SHARE = 0.35  # of the trial time: the most one config may use under a time limit
 _DEFER_SHARE = 0.25  # a portfolio config estimated above this share of the time left waits
-
-
-@dataclass
-class _SearchState:
-    """The search loop's state, so the loop can pause for the stacking check and resume."""
-
-    searcher: Searcher
-    memory: MemoryGuard
-    costs: CostModel
-    outcomes: list
-    skips: int = 0
-    protected: tuple = ()  # trials whose fold models the stack needs
 
 
 @dataclass
@@ -77,28 +71,7 @@ class _Stack:
         return cls(decision, [], [])
 
 
-@dataclass(frozen=True)
-class Progress:
-    """What a progress display needs after each trial."""
-
-    n_done: int
-    n_failed: int
-    best_score: float | None
-    best_model: str | None
-    time_left_s: float
-    last: TrialOutcome
-
-
-@dataclass(frozen=True)
-class FeatureProgress:
-    """Progress of a slow feature step before the search (embedding texts)."""
-
-    what: str
-    n_done: int
-    n_total: int
-
-
-class AutoML:
+class AutoML(TrialLoopMixin):
     """Fits a bagged, ensembled predictor within `time_limit_s` (the whole fit, ensemble
     included). `store=None` records the run in the default store (ASSAY_STORE or
     ASSAY_HOME/assay.db); `store=False` records nothing; a URL picks another store.
@@ -112,7 +85,9 @@ class AutoML:
     `stack="auto"` adds one stacking layer when a held-out check says it helps;
     `stack="off"` never stacks. Text columns get TF-IDF features and, with `embed` (None:
     when the `text` extra is installed), sentence embeddings; `fit(text_pairs=...)` compares
-    two text columns as a pair."""
+    two text columns as a pair. `cluster` runs the trials on Dask: "local:N" starts N
+    workers on this machine, "tcp://HOST:8786" joins a running scheduler; the data is sent
+    to each worker once and each trial's models get the cores of one worker."""
 
     def __init__(
         self,
@@ -130,6 +105,7 @@ class AutoML:
         portfolio: str = "default",
         stack: str = "auto",
         embed: bool | None = None,
+        cluster: str | None = None,
     ):
         self.task = task
         self.metric = metric
@@ -145,6 +121,71 @@ class AutoML:
         self.portfolio = portfolio
         self.stack = stack
         self.embed = embed
+        self.cluster = cluster
+
+    _resume_run = None  # the stored run `resume` continues (set by AutoML.resume only)
+
+    @classmethod
+    def resume(
+        cls,
+        run_id: str,
+        data=None,
+        *,
+        time_limit_s: float | None = None,
+        store: str | bool | None = None,
+        cluster: str | None = None,
+        callback: Callable | None = None,
+    ) -> AutoML:
+        """Continue a fit that was killed or interrupted: the same data (read again from
+        the run's source file unless `data` is given), settings and seed; its finished
+        trials are reused and the search goes on for the time the run had left (or
+        `time_limit_s`), or up to its trial count."""
+        from assay.store import SQLStore, open_store
+
+        if store is False:
+            raise ConfigError("resume needs the store the run was recorded in, not store=False.")
+        opened = store if isinstance(store, SQLStore) else open_store(store or None)
+        run = opened.get_run(run_id)
+        if run.state is RunState.FINISHED:
+            raise ConfigError(
+                f"run {run.run_id} already finished; its predictor is in {run.artifact_dir}."
+            )
+        source = data if data is not None else run.source
+        if source in (None, "DataFrame"):
+            raise ConfigError(
+                f"run {run.run_id} was fitted on a DataFrame: pass it again, "
+                "AutoML.resume(run_id, data=frame)."
+            )
+        s = run.settings
+        limit = time_limit_s
+        if limit is None and run.time_limit_s is not None:
+            trials = opened.trials(run.run_id)
+            last = max((t.created_at for t in trials), default=run.created_at)
+            limit = max(run.time_limit_s - (last - run.created_at), 0.25 * run.time_limit_s)
+        automl = cls(
+            task=run.task,
+            metric=run.metric,
+            time_limit_s=limit,
+            random_state=s.get("random_state", 0),
+            n_folds=s.get("n_folds"),
+            models=s.get("models"),
+            store=opened,
+            n_trials=s.get("n_trials"),
+            deploy=s.get("deploy", "bagged"),
+            portfolio=s.get("portfolio", "default"),
+            stack=s.get("stack", "auto"),
+            embed=s.get("embed"),
+            cluster=cluster,
+        )
+        automl._resume_run = run
+        pairs = [tuple(p) for p in s.get("text_pairs") or []] or None
+        return automl.fit(
+            source,
+            target=run.target,
+            feature_types=s.get("feature_types") or None,
+            text_pairs=pairs,
+            callback=callback,
+        )
 
     def effective_time_limit_s(self) -> float:
         """60 s by default; no limit when only a trial count is given."""
@@ -218,10 +259,20 @@ class AutoML:
         text_pairs: list[tuple[str, str]] | None = None,
         callback: Callable[[Progress | FeatureProgress], None] | None = None,
     ) -> AutoML:
-        from assay.data import prepare
+        from assay.execute._executors import executor_from
 
         started = time.monotonic()
         models = self._check_args()
+        with executor_from(self.cluster) as executor:  # a bad address fails before any run
+            return self._fit(
+                executor, started, models, data, target, feature_types, text_pairs, callback
+            )
+
+    def _fit(
+        self, executor, started, models, data, target, feature_types, text_pairs, callback
+    ) -> AutoML:
+        from assay.data import prepare
+
         budget = Budget(self.effective_time_limit_s(), started, refit=self.deploy == "fast")
         if target is None:
             raise ConfigError("target is required: name the column to predict (target=...).")
@@ -240,8 +291,18 @@ class AutoML:
         n_folds = self.n_folds or choose_n_folds(n_rows, min_count)
         folds = make_folds(y, task, n_folds, self.random_state)
         store = self._open_store()
-        run = None
-        if store is not None:
+        run = self._resume_run
+        if run is not None:
+            store.update_run(
+                run.run_id,
+                state=RunState.RUNNING,
+                finished_at=None,
+                error=None,
+                pid=os.getpid(),
+                host=socket.gethostname(),
+                heartbeat_at=time.time(),
+            )
+        elif store is not None:
             run = store.start_run(
                 task=task.value,
                 target=dataset.target,
@@ -256,6 +317,11 @@ class AutoML:
                     "deploy": self.deploy,
                     "portfolio": str(self.portfolio),
                     "stack": self.stack,
+                    "embed": self.embed,
+                    "text_pairs": [list(p) for p in dataset.text_pairs],
+                    "feature_types": {
+                        str(k): getattr(v, "value", v) for k, v in (feature_types or {}).items()
+                    },
                     "n_rows": n_rows,
                     "n_features": n_features,
                 },
@@ -271,13 +337,19 @@ class AutoML:
             "task": task,
             "metric": metric,
             "n_classes": len(classes or []),
-            "n_jobs": self.n_jobs or os.cpu_count() or 1,
+            "n_jobs": self.n_jobs or executor.threads_per_task(),
             "random_state": self.random_state,
             "deadline": budget.trial_deadline,
         }
         loop = (models, budget, callback, run_dir, store, ctx)
+        beat = Heartbeat(store, self.run_id_) if store is not None else contextlib.nullcontext()
         try:
             state = self._start_search(models, ctx)
+            state.executor = executor
+            state.shared = executor.share({k: v for k, v in ctx.items() if k != "deadline"})
+            if run is not None and self._resume_run is not None:
+                self._reload(state, store.trials(run.run_id), run_dir, models, metric)
+            beat.__enter__()
             window = budget.trial_deadline - budget.started
             self._search(state, *loop, until=budget.started + _STACK_AT * window)
             stack = self._stack(state, models, ctx, budget, store, run_dir)
@@ -309,12 +381,14 @@ class AutoML:
                     n_refit += refit_members(level2, models, stack.ctx, budget.deadline)
                 self.predictor_.info.update(deploy="fast", n_refit=n_refit)
         except BaseException as exc:
+            beat.__exit__(None, None, None)
             if store is not None:
                 state = (
                     RunState.INTERRUPTED if isinstance(exc, KeyboardInterrupt) else RunState.FAILED
                 )
                 store.finish_run(self.run_id_, state, error=f"{type(exc).__name__}: {exc}")
             raise
+        beat.__exit__(None, None, None)
         self.fit_time_s_ = budget.elapsed_s()
         self.predictor_.info.update(run_id=self.run_id_, fit_time_s=self.fit_time_s_)
         if store is not None:
@@ -362,101 +436,6 @@ class AutoML:
         )
         return _SearchState(searcher, memory, CostModel(), [])
 
-    def _search(
-        self, state, models, budget, callback, run_dir, store, ctx, *, until: float
-    ) -> None:
-        """Run trials until `until` (a time.monotonic() value), the trial count, or the
-        end of the candidates; `state` carries over between calls."""
-        n_rows, n_features = ctx["X"].shape
-        n_folds = len(ctx["folds"])
-        outcomes, costs, memory, searcher = (
-            state.outcomes,
-            state.costs,
-            state.memory,
-            state.searcher,
-        )
-        metric = ctx["metric"]
-        timed = math.isfinite(budget.time_limit_s)
-        while (
-            min(until, budget.trial_deadline) > time.monotonic()
-            and state.skips < _MAX_CONSECUTIVE_SKIPS
-        ):
-            if self.n_trials is not None and n_level1_run(outcomes) >= self.n_trials:
-                break
-            candidate = searcher.ask()
-            if candidate is None:
-                break
-            cls = models[candidate.model]
-            done = [o for o in outcomes if o.state is TrialState.COMPLETE]
-            estimate = costs.estimate_s(cls, n_rows, n_features, candidate.config, n_folds)
-            if (
-                timed
-                and estimate > _DEFER_SHARE * budget.trial_time_left_s()
-                and searcher.defer(candidate)
-            ):
-                continue  # cheaper portfolio configs first; this one comes back at the end
-            reason = memory.refuse(cls, candidate.config, ctx["n_classes"])
-            if reason is None and timed and done and estimate > budget.trial_time_left_s():
-                reason = f"estimated {estimate:.1f}s, {budget.trial_time_left_s():.1f}s left"
-            if reason is not None:
-                outcome = TrialOutcome(
-                    len(outcomes), candidate, TrialState.SKIPPED, np.nan, None, reason
-                )
-                # the portfolio is finite and a skip costs nothing: read on for a config
-                # that fits; only tuned proposals can repeat without end
-                state.skips += candidate.source != "portfolio"
-            else:
-                level1 = [o for o in outcomes if not _is_level2(o)]
-                prune = weak_config_pruner(level1, metric) if candidate.source == "tpe" else None
-                trial_ctx = ctx
-                if timed:  # no config may take more than a share of the trial time
-                    cap = time.monotonic() + _TRIAL_SHARE * (budget.trial_deadline - budget.started)
-                    trial_ctx = dict(ctx, deadline=min(budget.trial_deadline, cap))
-                outcome = run_trial(len(outcomes), candidate, cls, trial_ctx, prune)
-                state.skips = 0
-                fit = outcome.fit
-                took_s = fit.fit_time_s + fit.predict_time_s if fit else outcome.fold_s * n_folds
-                if took_s > 0:  # a trial stopped for time still tells what a fold costs
-                    costs.observe(cls, n_rows, n_features, candidate.config, n_folds, took_s)
-                searcher.tell(candidate, metric.loss(outcome.loss_score))
-            self._after_trial(state, outcome, models, store, run_dir, metric)
-            if callback is not None:
-                done = [o for o in outcomes if o.state is TrialState.COMPLETE]
-                best = min(done, key=lambda o: metric.loss(o.score)) if done else None
-                callback(
-                    Progress(
-                        n_done=len(done),
-                        n_failed=sum(o.state is TrialState.FAILED for o in outcomes),
-                        best_score=best.score if best else None,
-                        best_model=best.candidate.model if best else None,
-                        time_left_s=max(0.0, budget.deadline - time.monotonic()),
-                        last=outcome,
-                    )
-                )
-
-    def _after_trial(self, state, outcome, models, store, run_dir, metric) -> None:
-        """Record the trial at once and let go of models that can no longer matter."""
-        outcomes = state.outcomes
-        outcomes.append(outcome)
-        record_trial(store, self.run_id_, outcome, run_dir / "oof" if run_dir else None)
-        release_outside_top(
-            outcomes, metric, keep=MAX_ENSEMBLE_CANDIDATES, protected=state.protected
-        )
-        state.memory.hold([o for o in outcomes if o.fit is not None and o.fit.models], models)
-
-    def _check_any_complete(self, outcomes) -> None:
-        if any(o.state is TrialState.COMPLETE for o in outcomes):
-            return
-        failures = [f"{o.candidate.model}: {o.error}" for o in outcomes if o.error]
-        if failures and all("MB of memory" in f for f in failures):
-            advice = "Raise memory_limit_mb, or choose lighter models (models=...)."
-        else:
-            advice = "Raise the time limit (--time)."
-        raise BudgetError(
-            f"No model finished (time_limit_s={self.time_limit_s}, "
-            f"memory_limit_mb={self.memory_limit_mb}). {advice} Trials: {failures[:3]}"
-        )
-
     def _stack(self, state, models, ctx, budget, store, run_dir) -> _Stack:
         """Decide on a stacking layer with the held-out check, and fit it when it helps."""
         if self.stack == "off":
@@ -481,7 +460,8 @@ class AutoML:
         ctx2 = level2_context(bases, ctx)
         level2 = []
         for candidate in candidates:
-            outcome = run_trial(len(state.outcomes), candidate, models[candidate.model], ctx2)
+            trial_no = state.next_trial_no()
+            outcome = run_trial(trial_no, candidate, models[candidate.model], ctx2)
             self._after_trial(state, outcome, models, store, run_dir, metric)
             if outcome.state is TrialState.COMPLETE:
                 level2.append(outcome)

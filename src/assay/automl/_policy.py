@@ -17,23 +17,30 @@ def _complete(outcomes: list) -> list:
     return [o for o in outcomes if o.state is TrialState.COMPLETE]
 
 
+class WeakConfigPruner:
+    """`prune(fold_scores)`: True when a config's first folds score worse than the
+    `rank`-th best finished trial did on the same folds. It holds the finished trials' fold
+    scores only, so it travels to a worker process cheaply."""
+
+    def __init__(self, fold_scores: list[list[float]], metric: Metric, rank: int):
+        self.fold_scores, self.metric, self.rank = fold_scores, metric, rank
+
+    def __call__(self, fold_scores: list[float]) -> bool:
+        n, loss = len(fold_scores), self.metric.loss
+        mine = np.nanmean([loss(s) for s in fold_scores])
+        theirs = sorted(np.nanmean([loss(s) for s in scores[:n]]) for scores in self.fold_scores)
+        return bool(mine > theirs[self.rank - 1])
+
+
 def weak_config_pruner(
     outcomes: list, metric: Metric, rank: int = PRUNE_AFTER_N_COMPLETE
 ) -> Callable[[list[float]], bool] | None:
-    """A `prune(fold_scores)` that stops a config whose first folds score worse than the
-    `rank`-th best finished trial did on the same folds; None until `rank` trials finished.
+    """A WeakConfigPruner over the finished trials; None until `rank` trials finished.
     Comparing on the same folds keeps the hard and easy folds of the split out of it."""
     done = [o for o in _complete(outcomes) if o.fit is not None]
     if len(done) < rank:
         return None
-
-    def prune(fold_scores: list[float]) -> bool:
-        n = len(fold_scores)
-        mine = np.nanmean([metric.loss(s) for s in fold_scores])
-        theirs = sorted(np.nanmean([metric.loss(s) for s in o.fit.fold_scores[:n]]) for o in done)
-        return bool(mine > theirs[rank - 1])
-
-    return prune
+    return WeakConfigPruner([list(o.fit.fold_scores) for o in done], metric, rank)
 
 
 def release_outside_top(outcomes: list, metric: Metric, keep: int, protected: tuple = ()) -> None:

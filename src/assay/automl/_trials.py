@@ -17,6 +17,7 @@ from assay.log import get_logger
 from assay.search import Candidate
 
 logger = get_logger(__name__)
+LEVEL_KEY = "__level__"  # in a stored trial's config: 2 for a stacking layer's fit
 
 
 @dataclass
@@ -92,6 +93,30 @@ def run_trial(
     return TrialOutcome(trial_no, candidate, state, score, fit, error, time.monotonic() - started)
 
 
+def run_trial_task(
+    trial_no: int,
+    candidate: Candidate,
+    model_cls: type,
+    shared: dict,
+    deadline_wall: float,
+    prune=None,
+) -> TrialOutcome:
+    """run_trial as an executor task: `shared` is the fit's context sent once to every
+    worker, and the deadline travels as wall-clock time (each process has its own
+    monotonic clock)."""
+    from assay.execute._executors import local_deadline
+
+    ctx = dict(shared, deadline=local_deadline(deadline_wall))
+    return run_trial(trial_no, candidate, model_cls, ctx, prune)
+
+
+def lost_trial(trial_no: int, candidate: Candidate, error: BaseException) -> TrialOutcome:
+    """The outcome of a trial whose worker died or whose task failed outside the trial."""
+    reason = f"{type(error).__name__}: {error}"
+    logger.warning("trial %d (%s) failed: %s", trial_no, candidate.model, reason)
+    return TrialOutcome(trial_no, candidate, TrialState.FAILED, np.nan, None, reason)
+
+
 def record_trial(store, run_id: str | None, outcome: TrialOutcome, oof_dir: Path | None) -> None:
     """Append the trial to the store (and its OOF predictions next to the run) right away,
     so a kill loses only the trial in flight."""
@@ -110,7 +135,10 @@ def record_trial(store, run_id: str | None, outcome: TrialOutcome, oof_dir: Path
             run_id=run_id,
             trial_no=outcome.trial_no,
             model=outcome.candidate.model,
-            config=outcome.candidate.config,
+            # level-2 fits are marked, so a resumed run knows to decide the stack anew
+            config={**outcome.candidate.config, LEVEL_KEY: 2}
+            if outcome.candidate.source == "stack"
+            else outcome.candidate.config,
             state=outcome.state,
             score=None if not np.isfinite(outcome.score) else float(outcome.score),
             fold_scores=tuple(fit.fold_scores) if fit else (),

@@ -6,12 +6,14 @@ from pathlib import Path
 
 import typer
 
-from assay.cli._render import fmt, print_leaderboard, stderr, stdout
+from assay.cli._render import fmt, print_leaderboard, stderr, stdout, use_store
 
 
 def fit(
-    data: str = typer.Argument(..., help="CSV/TSV/Parquet/ARFF file, or builtin:NAME."),
-    target: str = typer.Option(..., "--target", "-t", help="Column to predict."),
+    data: str | None = typer.Argument(
+        None, help="CSV/TSV/Parquet/ARFF file, or builtin:NAME (not needed with --resume)."
+    ),
+    target: str | None = typer.Option(None, "--target", "-t", help="Column to predict."),
     time_s: float | None = typer.Option(
         None,
         "--time",
@@ -51,6 +53,15 @@ def fit(
     report: bool = typer.Option(
         False, "--report", help="Write an HTML report at the end (report.html in the run folder)."
     ),
+    resume: str | None = typer.Option(
+        None, "--resume", help="Continue a killed fit (its run id) from its finished trials."
+    ),
+    cluster: str | None = typer.Option(
+        None, "--cluster", help="Run trials on Dask: local:N workers here, or tcp://HOST:8786."
+    ),
+    store: str | None = typer.Option(
+        None, "--store", help="Store URL (sqlite:///..., postgresql://...); default ASSAY_STORE."
+    ),
 ) -> None:
     """Fit models on DATA to predict TARGET; print the leaderboard and save the predictor."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -62,6 +73,9 @@ def fit(
     embed_modes = {"auto": None, "on": True, "off": False}
     if embed not in embed_modes:
         raise ConfigError(f"--embed {embed!r}: choose auto, on or off.")
+    use_store(store)
+    if resume is None and (data is None or target is None):
+        raise ConfigError("give DATA and --target COLUMN, or --resume RUN_ID to continue a fit.")
 
     automl = AutoML(
         task=task,
@@ -76,6 +90,7 @@ def fit(
         portfolio=portfolio,
         stack=stack,
         embed=embed_modes[embed],
+        cluster=cluster,
     )
     columns = [
         TextColumn("{task.description}"),
@@ -83,7 +98,7 @@ def fit(
         TimeElapsedColumn(),
         TextColumn("{task.fields[status]}"),
     ]
-    limit_s = automl.effective_time_limit_s()
+    limit_s = float("inf") if resume else automl.effective_time_limit_s()
     timed = limit_s != float("inf")
     with Progress(*columns, console=stderr, transient=False) as bar:
         job = bar.add_task("fitting", total=limit_s if timed else trials, status="starting")
@@ -103,7 +118,10 @@ def fit(
             done = limit_s - progress.time_left_s if timed else last.trial_no + 1
             bar.update(job, completed=done, status=status)
 
-        automl.fit(data, target=target, text_pairs=[pair] if pair else None, callback=show)
+        if resume is not None:
+            automl = AutoML.resume(resume, data, cluster=cluster, callback=show)
+        else:
+            automl.fit(data, target=target, text_pairs=[pair] if pair else None, callback=show)
         bar.update(job, completed=limit_s if timed else trials, status="done")
     predictor = automl.predictor_
     out = out or settings().home / (automl.run_id_ or "last") / "predictor"

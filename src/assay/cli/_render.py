@@ -50,3 +50,15 @@ def print_leaderboard(predictor, title: str) -> None:
         stdout.print(significance["sentence"])
         if significance.get("caveat"):
             stdout.print(f"[dim]{significance['caveat']}[/]")
+
+
+def use_store(url: str | None) -> None:
+    """`--store URL`: this command's store (as ASSAY_STORE would set it), checked at once."""
+    if not url:
+        return
+    import os
+
+    from assay.store import open_store
+
+    open_store(url).close()  # a bad URL or an unreachable server fails here, clearly
+    os.environ["ASSAY_STORE"] = url
