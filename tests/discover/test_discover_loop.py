@@ -176,3 +176,14 @@ def test_discover_registers_confirmed_winners_usable_by_the_mlp(wine, assay_home
     np.testing.assert_allclose(loaded.predict_proba(X), model.predict_proba(X), rtol=1e-6)
     with pytest.raises(ConfigError, match="assay discover"):
         MODELS["mlp"](task="binary", activation="discovered:0000deadbeef").fit(X, y)
+
+
+def test_grammar_hypotheses_are_evaluated_on_a_dask_cluster(wine):
+    pytest.importorskip("distributed", reason="the dask extra is not installed")
+    loop = DiscoveryLoop("activation", GrammarGenerator("activation"), suite=wine, **TINY)
+    loop.run(budget_s=1, cluster="local:1")
+    evaluated = [x for x in loop.lines if x.status == "evaluated"]
+    assert evaluated and all(np.isfinite(x.reward) for x in evaluated)
+    # the same hypothesis scores the same here and on the worker
+    here = loop.score(evaluated[0].hypothesis, loop.evaluator.seeds)
+    assert here == evaluated[0].evaluation.scores

@@ -3,6 +3,7 @@ crashes and fixes, refusals and seed-only changes, the ledger and the store agre
 
 from __future__ import annotations
 
+import pytest
 from research_helpers import FAST_PIPELINE, ScriptedProposer, git, git_ok, with_config
 
 from assay.research import Change, ExperimentStatus, Ledger, ResearchLoop
@@ -187,3 +188,14 @@ def test_min_se_also_asks_the_gain_to_beat_its_bootstrap_error(fast_ws):
     ResearchLoop(ws, ScriptedProposer([Change(GOOD, "a and b again")]), max_exp=1).run()
     kept = _ledger(ws, harness)[-1]
     assert kept.status == "keep" and "bootstrap SE]" in kept.description
+
+
+def test_experiments_run_on_a_dask_cluster(fast_ws):
+    pytest.importorskip("distributed", reason="the dask extra is not installed")
+    ws, harness = fast_ws
+    proposer = ScriptedProposer(
+        [Change(GOOD, "use a and b"), Change(with_config(GOOD, columns=["c"]), "use c only")]
+    )
+    summary = ResearchLoop(ws, proposer, max_exp=5, n_noise_seeds=2, cluster="local:2").run()
+    assert _statuses(_ledger(ws, harness)) == ["baseline", "keep", "discard"]
+    assert git(ws, "rev-parse", "HEAD") == summary.best_commit

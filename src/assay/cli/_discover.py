@@ -8,7 +8,7 @@ import re
 import typer
 from rich.markup import escape
 
-from assay.cli._render import fmt, stderr, stdout
+from assay.cli._render import fmt, stderr, stdout, use_store
 from assay.errors import ConfigError
 
 app = typer.Typer(
@@ -27,10 +27,12 @@ def parse_budget(text: str) -> float:
 
 
 def _run(kind: str, budget: str, generator: str, resume: str | None, batch: int, top_k: int,
-         workers: int, seed: int, datasets: str | None) -> None:  # fmt: skip
+         workers: int, seed: int, datasets: str | None, cluster: str | None,
+         store: str | None) -> None:  # fmt: skip
     from assay.discover import discover
     from assay.discover._suite import load_suite
 
+    use_store(store)
     options = {"batch_size": batch, "top_k": top_k, "n_workers": workers}
     if datasets and not resume:
         options["suite"] = load_suite(tuple(d.strip() for d in datasets.split(",") if d.strip()))
@@ -49,6 +51,7 @@ def _run(kind: str, budget: str, generator: str, resume: str | None, batch: int,
         generator=generator,
         run_id=resume,
         random_state=seed,
+        cluster=cluster,
         on_line=show,
         **options,
     )
@@ -110,8 +113,13 @@ def _command(kind: str):
         datasets: str | None = typer.Option(
             None, "--datasets", help="Comma-separated suite (default: sklearn's + manifest's)."
         ),
+        cluster: str | None = typer.Option(
+            None, "--cluster", help="Evaluate on Dask: local:N here, or tcp://HOST:8786."
+        ),
+        store: str | None = typer.Option(None, "--store", help="Store URL (default ASSAY_STORE)."),
     ) -> None:
-        _run(kind, budget, generator, resume, batch, top_k, workers, seed, datasets)
+        _run(kind, budget, generator, resume, batch, top_k, workers, seed, datasets, cluster,
+             store)  # fmt: skip
 
     command.__doc__ = f"Discover {kind} components within --budget."
     return command

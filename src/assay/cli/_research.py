@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from assay.cli._render import fmt, stderr, stdout
+from assay.cli._render import fmt, stderr, stdout, use_store
 
 app = typer.Typer(
     help="Autoresearch: a loop that edits pipeline.py, keeps only what beats the noise.",
@@ -77,8 +77,13 @@ def run(
     holdout: bool = typer.Option(
         True, "--holdout/--no-holdout", help="Score baseline and best on the holdout at the end."
     ),
+    cluster: str | None = typer.Option(
+        None, "--cluster", help="Run experiments on Dask: local:N here, or tcp://HOST:8786."
+    ),
+    store: str | None = typer.Option(None, "--store", help="Store URL (default ASSAY_STORE)."),
 ) -> None:
     """Run experiments in WS until --max-exp or the proposer runs out of ideas."""
+    use_store(store)
     from assay.research import Harness, ResearchLoop
 
     harness = Harness.for_workspace(ws)
@@ -91,6 +96,7 @@ def run(
         n_noise_seeds=noise_seeds,
         parallel=parallel,
         min_se=min_se,
+        cluster=cluster,
         on_record=_show_record,
     )
     summary = loop.run()

@@ -12,6 +12,7 @@ worker processes.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -26,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from assay.config import settings
-from assay.discover._evaluate import SEEDS, Evaluation, Evaluator
+from assay.discover._evaluate import SEEDS, Evaluation, Evaluator, score_hypothesis
 from assay.discover._llm_generator import Evaluated
 from assay.discover._reward import RewardModel
 from assay.discover._select import select_diverse
@@ -227,15 +228,25 @@ class DiscoveryLoop:
     def history(self) -> list[Evaluated]:
         return [Evaluated(x.hypothesis, x.status, x.reward, x.reason) for x in self.lines]
 
-    def run(self, budget_s: float) -> list[Line]:
-        """Rounds until `budget_s` seconds are spent (a round in flight finishes)."""
+    def run(self, budget_s: float, cluster: str | None = None) -> list[Line]:
+        """Rounds until `budget_s` seconds are spent (a round in flight finishes). With
+        `cluster` ("local:N" or a Dask scheduler address) grammar-made hypotheses are
+        evaluated on the Dask workers, the suite sent to each once; LLM code still runs in
+        this machine's sandbox."""
         started = time.monotonic()
         self._fit_reward_model()
         context = __import__("multiprocessing").get_context("spawn")
-        with (
-            ProcessPoolExecutor(self.n_workers, mp_context=context) as processes,
-            ThreadPoolExecutor(self.n_workers) as threads,
-        ):
+        with contextlib.ExitStack() as stack:
+            if cluster:
+                from assay.execute._executors import executor_from
+
+                processes = stack.enter_context(executor_from(cluster))
+                self._suite_handle = processes.share(self.evaluator.suite)
+            else:
+                pool = ProcessPoolExecutor(self.n_workers, mp_context=context)
+                processes = stack.enter_context(pool)
+                self._suite_handle = None
+            threads = stack.enter_context(ThreadPoolExecutor(self.n_workers))
             self._pools = (processes, threads)
             while time.monotonic() - started < budget_s:
                 if not self._round():
@@ -294,6 +305,8 @@ class DiscoveryLoop:
     def _submit(self, hypothesis: Hypothesis) -> Future:
         processes, threads = self._pools
         seeds = self.evaluator.seeds
+        if hypothesis.origin != "llm" and self._suite_handle is not None:
+            return processes.submit(score_hypothesis, hypothesis, self._suite_handle, seeds)
         if hypothesis.origin != "llm":
             suite = str(self.folder / SUITE)
             return processes.submit(_score_in_worker, hypothesis.to_dict(), suite, seeds)

@@ -79,6 +79,7 @@ def discover(
     n_register: int = 3,
     n_confirm: int = 3,
     random_state: int = 0,
+    cluster: str | None = None,
     **loop_options: Any,
 ) -> DiscoveryResult:
     """Run (or resume, with `run_id`) a discovery of `kind` for `budget_s` seconds; then
@@ -95,7 +96,7 @@ def discover(
     )
     if run_id is not None and hasattr(loop.generator, "rng"):  # new draws after a resume
         loop.generator.rng = np.random.default_rng([random_state, len(loop.lines)])
-    loop.run(budget_s)
+    loop.run(budget_s, cluster=cluster)
     return summarize(loop, n_register, n_confirm)
 
 

@@ -54,6 +54,16 @@ _STATUS_OF = {
 _POLL_S = 0.25
 
 
+def run_in_harness(folder: str, text: str, seed, budget_s: float, label: str) -> RunResult:
+    """One experiment on whichever process runs this (a Dask worker): the harness folder
+    and the workspace must be on a file system that worker sees."""
+    return Harness(folder).run(text, seed=seed, budget_s=budget_s, label=label)
+
+
+def _on_cluster(executor, folder: Path, text: str, seed, budget_s: float, label: str):
+    return executor.submit(run_in_harness, str(folder), text, seed, budget_s, label).result()
+
+
 def _label(exp_no: int) -> str:
     """The name of an experiment's log and kept predictions in the harness folder."""
     return f"exp-{exp_no:04d}"
@@ -111,6 +121,7 @@ class ResearchLoop:
         parallel: int = 1,
         *,
         min_se: float = 0.0,
+        cluster: str | None = None,
         store: Any = None,
         on_record: Callable[[ExperimentRecord], None] | None = None,
     ):
@@ -127,6 +138,8 @@ class ResearchLoop:
         self.max_exp, self.max_fixes = max_exp, max_fixes
         self.n_noise_seeds, self.parallel = n_noise_seeds, parallel
         self.min_se = float(min_se)
+        self.cluster = cluster
+        self._executor = None
         self.repo = Repo(self.ws)
         self.ledger = Ledger(self.ws, self.harness.id, store)
         self.on_record = on_record
@@ -144,8 +157,16 @@ class ResearchLoop:
 
     # -- the run ---------------------------------------------------------------------------
     def run(self) -> LoopSummary:
-        with run_lock(self.harness.folder, self.ws), ThreadPoolExecutor(self.parallel) as pool:
+        with (
+            run_lock(self.harness.folder, self.ws),
+            ThreadPoolExecutor(self.parallel) as pool,
+            contextlib.ExitStack() as stack,
+        ):
             self._pool = pool
+            if self.cluster:
+                from assay.execute._executors import executor_from
+
+                self._executor = stack.enter_context(executor_from(self.cluster))
             self._reconcile()
             stopped, interrupted = "max_exp reached", False
             try:
@@ -313,9 +334,14 @@ class ResearchLoop:
         return job
 
     def _submit(self, text: str, label: str, seed: int | None = None) -> Future:
-        future = self._pool.submit(
-            self.harness.run, text, seed=seed, budget_s=self.budget_s, label=label
-        )
+        if self._executor is not None:  # a thread waits on the worker's result
+            future = self._pool.submit(
+                _on_cluster, self._executor, self.harness.folder, text, seed, self.budget_s, label
+            )
+        else:
+            future = self._pool.submit(
+                self.harness.run, text, seed=seed, budget_s=self.budget_s, label=label
+            )
         self._futures = [f for f in self._futures if not f.done()] + [future]
         return future
 
