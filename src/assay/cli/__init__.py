@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 import traceback
 
+import click
 import typer
 
 app = typer.Typer(
@@ -67,6 +68,9 @@ def main(argv: list[str] | None = None) -> None:
 
     try:
         app(args=argv, prog_name="assay")  # usage errors exit 2 inside
+    except click.UsageError as exc:  # raised by a command's own checks of its arguments
+        exc.show()
+        sys.exit(2)
     except AssayError as exc:
         if _state["debug"]:
             traceback.print_exc()

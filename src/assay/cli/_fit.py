@@ -75,7 +75,11 @@ def fit(
         raise ConfigError(f"--embed {embed!r}: choose auto, on or off.")
     use_store(store)
     if resume is None and (data is None or target is None):
-        raise ConfigError("give DATA and --target COLUMN, or --resume RUN_ID to continue a fit.")
+        import click
+
+        raise click.UsageError(
+            "give DATA and --target COLUMN, or --resume RUN_ID to continue a fit."
+        )
 
     automl = AutoML(
         task=task,

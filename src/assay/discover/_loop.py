@@ -233,7 +233,6 @@ class DiscoveryLoop:
         `cluster` ("local:N" or a Dask scheduler address) grammar-made hypotheses are
         evaluated on the Dask workers, the suite sent to each once; LLM code still runs in
         this machine's sandbox."""
-        started = time.monotonic()
         self._fit_reward_model()
         context = __import__("multiprocessing").get_context("spawn")
         with contextlib.ExitStack() as stack:
@@ -248,6 +247,7 @@ class DiscoveryLoop:
                 self._suite_handle = None
             threads = stack.enter_context(ThreadPoolExecutor(self.n_workers))
             self._pools = (processes, threads)
+            started = time.monotonic()  # the budget is for rounds, not for starting workers
             while time.monotonic() - started < budget_s:
                 if not self._round():
                     logger.info("the generator has no new hypotheses: stopping")
