@@ -12,6 +12,7 @@ import sys
 import time
 
 import numpy as np
+import psutil
 import pytest
 
 from assay.discover import DiscoveryLoop, GrammarGenerator, LLMGenerator, discover
@@ -92,9 +93,12 @@ def test_kill_9_in_the_middle_loses_no_finished_line(tmp_path, assay_home):
             lines_path = found[0]
             break
         time.sleep(0.2)
+    workers = psutil.Process(proc.pid).children(recursive=True)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
     assert lines_path is not None, proc.stderr.read().decode()[-2000:]
+    _, alive = psutil.wait_procs(workers, timeout=20)
+    assert not alive, f"worker processes outlived the killed loop: {alive}"
     before = [x for x in lines_path.read_text().splitlines() if x.endswith("}")]
     run_id = lines_path.parent.name
     loop = DiscoveryLoop("activation", GrammarGenerator("activation"), run_id=run_id)

@@ -7,7 +7,7 @@ import multiprocessing
 
 from assay.store import RunState, TrialRecord, TrialState, open_store
 
-N_PROCESSES = 6
+N_PROCESSES = 8
 N_TRIALS = 100
 
 
@@ -36,7 +36,7 @@ def _context():
     return multiprocessing.get_context("spawn")
 
 
-def test_six_processes_write_600_trials_without_errors(store_url: str) -> None:
+def test_eight_processes_write_800_trials_without_errors(store_url: str) -> None:
     url = store_url
     store = open_store(url)
     run_id = store.start_run(task="binary").run_id

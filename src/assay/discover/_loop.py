@@ -101,6 +101,16 @@ class Line:
         )
 
 
+def _die_with_parent() -> None:
+    """A worker ends when the loop's process does, even when that one is killed -9 (Linux);
+    otherwise an orphaned worker would hold its memory until it was found."""
+    import ctypes
+    import signal
+
+    with contextlib.suppress(OSError, AttributeError):  # not Linux: no such call
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
 def _score_in_worker(hypothesis: dict, suite_path: str, seeds: tuple[int, ...]) -> list[float]:
     from assay.discover._evaluate import score_hypothesis
 
@@ -242,7 +252,9 @@ class DiscoveryLoop:
                 processes = stack.enter_context(executor_from(cluster))
                 self._suite_handle = processes.share(self.evaluator.suite)
             else:
-                pool = ProcessPoolExecutor(self.n_workers, mp_context=context)
+                pool = ProcessPoolExecutor(
+                    self.n_workers, mp_context=context, initializer=_die_with_parent
+                )
                 processes = stack.enter_context(pool)
                 self._suite_handle = None
             threads = stack.enter_context(ThreadPoolExecutor(self.n_workers))

@@ -79,6 +79,7 @@ class DaskExecutor:
         if address.startswith("local:"):
             n_workers = _parse_local(address)
             threads = max(1, (os.cpu_count() or 1) // n_workers)
+            self._environ = dict(os.environ)  # the nannies set OMP_NUM_THREADS=1 etc. here
             with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
                 self._cluster = LocalCluster(
                     n_workers=n_workers,
@@ -89,6 +90,7 @@ class DaskExecutor:
                     silence_logs=logging.ERROR,
                 )
             self.client = Client(self._cluster)
+            _restore(self._environ)
         else:
             try:
                 self.client = Client(address, timeout=connect_timeout_s)
@@ -121,6 +123,7 @@ class DaskExecutor:
         self.client.close()
         if self._cluster is not None:
             self._cluster.close()
+            _restore(self._environ)
 
     def __enter__(self) -> DaskExecutor:
         return self
@@ -150,6 +153,14 @@ class _DaskFuture:
 
     def cancel(self) -> None:
         self._future.cancel()
+
+
+def _restore(environ: dict[str, str]) -> None:
+    """Undo what starting (or restarting) Dask's nannies wrote into this process's
+    environment: later work here must not run single-threaded because of it."""
+    for key in set(os.environ) - set(environ):
+        del os.environ[key]
+    os.environ.update(environ)
 
 
 def _parse_local(address: str) -> int:
