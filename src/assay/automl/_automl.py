@@ -51,10 +51,7 @@ from assay.search import Budget, CostModel, Searcher
 from assay.store._beat import Heartbeat
 
 logger = get_logger(__name__)
-_MAX_CONSECUTIVE_SKIPS = 8
 _STACK_AT = 0.7  # the stacking check may start once 70% of the trial time is spent
-_TRIAL_SHARE = 0.35  # of the trial time: the most one config may use under a time limit
-_DEFER_SHARE = 0.25  # a portfolio config estimated above this share of the time left waits
 
 
 @dataclass
