@@ -196,6 +196,14 @@ class DiscoveryLoop:
                     self.lines.append(Line.from_dict(json.loads(raw)))
                 except (ValueError, KeyError):  # a line cut by a kill: the last one only
                     logger.warning("dropping an unfinished line of %s", lines_path)
+        if self._store is not False:  # a kill between the file and the store: catch up
+            from assay.store import open_store
+
+            store = open_store() if self._store is None else self._store
+            stored = {r.seq for r in store.hypotheses(self.run_id)}
+            for line in self.lines:
+                if line.seq not in stored:
+                    self._mirror(line)
         logger.info("resuming run %s after %d hypotheses", self.run_id, len(self.lines))
 
     def _write(self, line: Line) -> None:
