@@ -18,7 +18,7 @@ import pytest
 from assay.discover import DiscoveryLoop, GrammarGenerator, LLMGenerator, discover
 from assay.discover._loop import LINES
 from assay.discover._suite import load_suite
-from assay.errors import ConfigError
+from assay.errors import ArtifactError, ConfigError
 from assay.llm import OpenAIBackend
 from assay.store import open_store
 from assay.testing import ScriptedOpenAIServer
@@ -176,7 +176,9 @@ def test_discover_registers_confirmed_winners_usable_by_the_mlp(wine, assay_home
     folder.mkdir()
     model.save(folder)
     (assay_home / "components" / f"{winner.id}.json").unlink()  # the artifact needs no registry
-    loaded = MODELS["mlp"].load(folder)
+    with pytest.raises(ArtifactError, match=r"embeds the Python source.*--trust"):
+        MODELS["mlp"].load(folder)  # the code it carries runs only when trusted
+    loaded = MODELS["mlp"].load(folder, trust=True)
     np.testing.assert_allclose(loaded.predict_proba(X), model.predict_proba(X), rtol=1e-6)
     with pytest.raises(ConfigError, match="assay discover"):
         MODELS["mlp"](task="binary", activation="discovered:0000deadbeef").fit(X, y)
@@ -191,3 +193,31 @@ def test_grammar_hypotheses_are_evaluated_on_a_dask_cluster(wine):
     # the same hypothesis scores the same here and on the worker
     here = loop.score(evaluated[0].hypothesis, loop.evaluator.seeds)
     assert here == evaluated[0].evaluation.scores
+
+
+def test_evaluations_in_threads_of_one_process_score_as_they_do_alone(wine):
+    """A Dask worker runs several evaluations at once in threads: each draws from its own
+    random generator (weights and dropout masks), so another thread seeding torch's global
+    one changes no score."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    import torch
+
+    from assay.discover._evaluate import score_hypothesis
+
+    hypotheses = GrammarGenerator("regularizer").generate(3, [])  # regularizers use dropout
+    alone = [score_hypothesis(h, wine, (0,)) for h in hypotheses]
+    stop = threading.Event()
+
+    def reseed():
+        while not stop.is_set():
+            torch.manual_seed(12345)
+            torch.rand(64)
+
+    with ThreadPoolExecutor(4) as pool:
+        noise = pool.submit(reseed)
+        together = list(pool.map(lambda h: score_hypothesis(h, wine, (0,)), hypotheses))
+        stop.set()
+        noise.result()
+    assert together == alone

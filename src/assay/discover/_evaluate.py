@@ -101,6 +101,17 @@ def _inputs(ds: SuiteDataset, train: np.ndarray, valid: np.ndarray, preprocess: 
     return out_train, out_valid
 
 
+def _linear(torch, n_in: int, n_out: int, generator):
+    """A Linear layer with torch's default initialization (uniform within 1/sqrt(n_in)),
+    drawn from `generator`."""
+    layer = torch.nn.utils.skip_init(torch.nn.Linear, n_in, n_out)
+    bound = 1.0 / math.sqrt(n_in)
+    with torch.no_grad():
+        for parameter in (layer.weight, layer.bias):
+            parameter.copy_((torch.rand(parameter.shape, generator=generator) * 2 - 1) * bound)
+    return layer
+
+
 def train_once(ds: SuiteDataset, seed: int, slots: dict[str, Any]) -> float:
     """Minus the validation loss after EPOCHS of Adam; -inf when training breaks."""
     import torch
@@ -123,20 +134,25 @@ def train_once(ds: SuiteDataset, seed: int, slots: dict[str, Any]) -> float:
 
     activation, regularizer = slots["activation"], slots.get("regularizer")
     dropout = regularizer["DROPOUT"] if regularizer else 0.0
-    torch.manual_seed(seed)
-    layers = [torch.nn.Linear(X_train.shape[1], WIDTH), torch.nn.Linear(WIDTH, WIDTH)]
-    head = torch.nn.Linear(WIDTH, n_out)
+    # Every random draw comes from this generator, never from torch's global one: two
+    # evaluations running in threads of one (Dask worker) process must not share a stream.
+    generator = torch.Generator().manual_seed(seed)
+    layers = [
+        _linear(torch, X_train.shape[1], WIDTH, generator),
+        _linear(torch, WIDTH, WIDTH, generator),
+    ]
+    head = _linear(torch, WIDTH, n_out, generator)
     weights = [layer.weight for layer in (*layers, head)]
     optimizer = torch.optim.Adam(
         [p for m in (*layers, head) for p in m.parameters()], LEARNING_RATE
     )
-    generator = torch.Generator().manual_seed(seed)
 
     def forward(x, training: bool):
         for layer in layers:
             x = activation(layer(x))
             if dropout and training:
-                x = torch.nn.functional.dropout(x, dropout, training=True)
+                keep = torch.rand(x.shape, generator=generator) >= dropout
+                x = x * keep / (1.0 - dropout)
         return head(x)
 
     try:
