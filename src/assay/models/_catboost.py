@@ -45,6 +45,7 @@ class CatBoostModel(Model):
     """Slower than the other boosters but often the best on categorical-heavy data."""
 
     name = "catboost"
+    early_stopping = True  # cross_fit holds out rows of the training part to stop on
     encoding = Encoding.NATIVE
     artifact_file = "model.cbm"
 

@@ -34,6 +34,7 @@ class LightGBMModel(Model):
     """Gradient boosting with leaf-wise trees; usually the strongest single family."""
 
     name = "lightgbm"
+    early_stopping = True  # cross_fit holds out rows of the training part to stop on
     encoding = Encoding.NATIVE
     artifact_file = "model.txt"
 

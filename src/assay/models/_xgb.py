@@ -35,6 +35,7 @@ class XGBoostModel(Model):
     """Gradient boosting with depth-limited trees: a different bias from LightGBM's leaves."""
 
     name = "xgboost"
+    early_stopping = True  # cross_fit holds out rows of the training part to stop on
     encoding = Encoding.NATIVE
     artifact_file = "model.ubj"
 
