@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DEMO := assay-runs/demo
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: setup demo test lint format bench clean
+.PHONY: setup demo test lint format bench reliability-doc clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -48,6 +48,10 @@ format: setup
 
 test: lint
 	$(BIN)/python -m pytest
+
+# docs/reliability.md is written by the reliability suites from what they saw.
+reliability-doc: setup
+	ASSAY_RELIABILITY_DOC=1 $(BIN)/python -m pytest tests/reliability
 
 bench: setup
 	$(BIN)/python benchmarks/run.py --time 60

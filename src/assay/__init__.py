@@ -13,11 +13,18 @@ if TYPE_CHECKING:
     from assay.automl import AutoClassifier, AutoML, AutoRegressor, Predictor
 
 
-def load(path) -> Predictor:
-    """Load a saved predictor, verifying every file's SHA-256 first."""
+def load(path, trust: bool = False) -> Predictor:
+    """Load a saved predictor, verifying the manifest's and every file's SHA-256 first.
+
+    Without `trust`, anything in the folder that could run code when loaded (a pickle, a
+    skops file asking for types beyond scikit-learn/numpy/scipy, a torch file needing full
+    unpickling, an MLP's embedded discovered activation) is refused with an ArtifactError.
+    Pass trust=True only for artifacts from a source you trust: the hashes catch damage
+    and careless edits, not forgery, since a forger rewrites them too. Library versions
+    that differ from the saved ones give a VersionMismatchWarning."""
     from assay.automl import Predictor
 
-    return Predictor.load(path)
+    return Predictor.load(path, trust=trust)
 
 
 def __getattr__(name: str) -> Any:

@@ -30,14 +30,30 @@ class ArtifactError(AssayError):
     """A saved predictor is missing, incomplete, from an incompatible version or tampered with."""
 
 
+class VersionMismatchWarning(UserWarning):
+    """A saved predictor was written with other library versions than those installed."""
+
+
 class StoreError(AssayError):
     """The run store cannot be opened or written."""
+
+
+class DiskFullError(StoreError, ArtifactError):
+    """A disk filled up (or a file-size limit was hit) while writing the run store, a
+    trial's checkpoint or a predictor: a resource limit, like a budget."""
+
+    exit_code = 4
 
 
 class BudgetError(AssayError):
     """A time or memory limit was hit before anything useful could be produced."""
 
     exit_code = 4
+
+
+class FitError(AssayError):
+    """Every model raised an error on the data, so there is nothing to build a predictor
+    from (a limit that stopped them all is a BudgetError instead)."""
 
 
 class SandboxError(AssayError):

@@ -1,46 +1,41 @@
 """Saving and loading a Predictor: a folder with `manifest.json` (versions, schema, members,
-SHA-256 of every file) and each fold model in its native format. Loading verifies every
-hash first and refuses a tampered or incomplete artifact."""
+SHA-256 of every file and of the manifest itself) and each fold model in its native format.
+
+Loading checks the folder first (`_manifest.py`) and refuses a damaged, edited, incomplete
+or padded artifact. The hashes do not stop a forger, who recomputes them; what does is that
+nothing able to run code (a pickle, foreign skops types, a torch file needing full
+unpickling, embedded component code) loads without trust=True."""
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
-import platform
 import shutil
 import tempfile
 import time
-from importlib import metadata
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
+from assay._trust import Trust
+from assay.automl._manifest import (
+    DIGEST,
+    FORMAT_VERSION,
+    MANIFEST,
+    check_digest,
+    check_folder,
+    manifest_digest,
+    sha256,
+    versions,
+    warn_versions,
+)
 from assay.automl._predictor import Member, Predictor
 from assay.errors import ArtifactError
 
-FORMAT_VERSION = 1
-MANIFEST = "manifest.json"
+TRAIN_ROWS = "train_rows.npy"  # fingerprints of the training rows' features (see _leakage)
 DERIVED = "derived"  # folder of the columns derived before the members (text, pairs, dates)
-_PACKAGES = ("assay", "numpy", "pandas", "scikit-learn", "lightgbm", "xgboost-cpu", "catboost")
-
-
-def _versions() -> dict[str, str]:
-    versions = {"python": platform.python_version()}
-    for name in _PACKAGES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    return versions
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+_REQUIRED = ("task", "target", "metric", "classes", "schema", "members", "files")
 
 
 def save_predictor(predictor: Predictor, path: Path, overwrite: bool = True) -> Path:
@@ -80,15 +75,17 @@ def save_predictor(predictor: Predictor, path: Path, overwrite: bool = True) -> 
         predictor._leaderboard.to_csv(staging / "leaderboard.csv", index=False)
         if predictor.derived is not None:
             predictor.derived.save(staging / DERIVED)
+        if predictor.train_rows is not None:  # plain uint64, read back without pickle
+            np.save(staging / TRAIN_ROWS, np.asarray(predictor.train_rows, dtype=np.uint64))
         files = {
-            str(p.relative_to(staging)): _sha256(p)
+            p.relative_to(staging).as_posix(): sha256(p)
             for p in sorted(staging.rglob("*"))
             if p.is_file()
         }
         manifest = {
             "format_version": FORMAT_VERSION,
             "created_at": time.time(),
-            "versions": _versions(),
+            "versions": versions(),
             "task": predictor.task.value,
             "target": predictor.target,
             "metric": predictor.metric,
@@ -96,13 +93,23 @@ def save_predictor(predictor: Predictor, path: Path, overwrite: bool = True) -> 
             "schema": predictor.schema.to_dict(),
             "members": members,
             "derived": predictor.derived is not None,
+            "train_rows": predictor.train_rows is not None,
             "info": predictor.info,
             "files": files,
         }
+        manifest[DIGEST] = manifest_digest(manifest, default=_json_default)
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=1, default=_json_default))
         if path.exists():
             shutil.rmtree(path)
         staging.rename(path)
+    except OSError as exc:
+        from assay.automl._diskfull import disk_full
+
+        kept = "unchanged" if (path / MANIFEST).is_file() else "not written"
+        full = disk_full(exc, path.parent, f"The predictor at {path} is {kept}.")
+        if full is None:
+            raise
+        raise full from exc
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
@@ -115,9 +122,9 @@ def _json_default(value):
     raise TypeError(f"not JSON serializable: {type(value).__name__}")
 
 
-def _verify(path: Path) -> dict:
+def _read_manifest(path: Path) -> dict:
     manifest_path = path / MANIFEST
-    if not manifest_path.is_file():
+    if manifest_path.is_symlink() or not manifest_path.is_file():
         raise ArtifactError(
             f"{path} is not an assay predictor (no {MANIFEST}): give the folder written by "
             "`assay fit --out DIR` or Predictor.save(DIR)."
@@ -128,37 +135,48 @@ def _verify(path: Path) -> dict:
         raise ArtifactError(
             f"{manifest_path} is not valid JSON ({exc}): re-save the predictor."
         ) from exc
+    if not isinstance(manifest, dict):
+        raise ArtifactError(f"{manifest_path} is not a JSON object: re-save the predictor.")
     if manifest.get("format_version") != FORMAT_VERSION:
         raise ArtifactError(
             f"{path} has artifact format {manifest.get('format_version')!r}; this assay reads "
             f"format {FORMAT_VERSION}. Re-fit with this version or install the one that wrote it "
             f"({manifest.get('versions', {}).get('assay', 'unknown')})."
         )
-    for name, expected in manifest["files"].items():
-        file = path / name
-        if not file.is_file():
-            raise ArtifactError(f"{path}: file {name} listed in the manifest is missing.")
-        if _sha256(file) != expected:
-            raise ArtifactError(
-                f"{path}: {name} does not match its SHA-256 in the manifest: the artifact was "
-                "modified after it was saved. Refusing to load it; re-fit or restore a copy."
-            )
+    check_digest(path, manifest)
+    missing = [key for key in _REQUIRED if key not in manifest]
+    if missing:
+        raise ArtifactError(f"{manifest_path} lacks {missing}: re-fit or restore a copy.")
     return manifest
 
 
-def load_predictor(path: Path) -> Predictor:
+def load_predictor(path: Path, trust: bool = False) -> Predictor:
+    """Verify the folder, warn about version differences, then read it. Without `trust`,
+    anything that could run code when loaded is refused with an ArtifactError naming the
+    file; with it, such files load and one warning names them."""
+    path = path.expanduser().resolve()
+    if not path.exists():
+        raise ArtifactError(f"No predictor at {path}: check the path given to assay.load().")
+    manifest = _read_manifest(path)
+    with Trust.scope(trust, path) as scoped:
+        check_folder(path, manifest, scoped)
+        warn_versions(
+            path,
+            manifest.get("versions") or {},
+            with_torch=any(m.get("model") == "mlp" for m in manifest["members"]),
+        )
+        return _build(path, manifest, scoped)
+
+
+def _build(path: Path, manifest: dict, trust: Trust) -> Predictor:
     from assay.data import Schema
     from assay.features import TabularEncoder
     from assay.models import load_model
 
-    path = path.expanduser().resolve()
-    if not path.exists():
-        raise ArtifactError(f"No predictor at {path}: check the path given to assay.load().")
-    manifest = _verify(path)
     listed = set(manifest["files"])
 
     def checked(relative: Path) -> Path:
-        if str(relative) not in listed:
+        if relative.as_posix() not in listed:
             raise ArtifactError(f"{path}: {relative} is not listed in the manifest.")
         return path / relative
 
@@ -171,7 +189,7 @@ def load_predictor(path: Path) -> Predictor:
             encoders.append(TabularEncoder.from_dict(json.loads(encoder_file.read_text())))
             for model_file in (path / fold / "model").iterdir():
                 checked(model_file.relative_to(path))
-            models.append(load_model(path / fold / "model"))
+            models.append(load_model(path / fold / "model", trust=trust))
         members.append(
             Member(
                 spec["model"],
@@ -198,7 +216,7 @@ def load_predictor(path: Path) -> Predictor:
         folder = checked(Path(DERIVED) / "derived.json").parent
         for file in folder.iterdir():
             checked(file.relative_to(path))
-        derived = DerivedFeatures.load(folder)
+        derived = DerivedFeatures.load(folder, trust=trust)
     return Predictor(
         task=manifest["task"],
         target=manifest["target"],
@@ -209,4 +227,17 @@ def load_predictor(path: Path) -> Predictor:
         leaderboard=leaderboard,
         info=manifest.get("info"),
         derived=derived,
+        train_rows=_train_rows(manifest, checked),
     )
+
+
+def _train_rows(manifest: dict, checked) -> np.ndarray | None:
+    if not manifest.get("train_rows"):
+        return None
+    rows = np.load(checked(Path(TRAIN_ROWS)), allow_pickle=False)
+    if rows.dtype != np.uint64 or rows.ndim != 1:
+        raise ArtifactError(
+            f"{TRAIN_ROWS} holds {rows.dtype} of shape {rows.shape}, not row fingerprints: "
+            "the artifact is damaged; re-fit or restore it."
+        )
+    return rows

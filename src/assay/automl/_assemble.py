@@ -12,6 +12,7 @@ import numpy as np
 from assay._types import TrialState
 from assay.automl._leaderboard import build_leaderboard
 from assay.automl._predictor import Member, Predictor
+from assay.data._leakage import training_fingerprints
 from assay.ensemble import CaruanaEnsemble
 
 MAX_ENSEMBLE_CANDIDATES = 25
@@ -84,6 +85,7 @@ def assemble_predictor(
         classes=classes,
         members=members,
         leaderboard=board,
+        train_rows=training_fingerprints(dataset.X[list(dataset.schema.features)]),
         info={
             "ensemble_score": float(ensemble.score_),
             "n_folds": len(folds),

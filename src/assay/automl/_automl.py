@@ -20,6 +20,7 @@ from assay.automl._assemble import (
     assemble_predictor,
     save_oof,
 )
+from assay.automl._diskfull import disk_full
 from assay.automl._policy import (
     MemoryGuard,
     available_memory_mb,
@@ -44,13 +45,14 @@ from assay.automl._trials import (
     run_trial,
 )
 from assay.config import settings
-from assay.errors import ConfigError
+from assay.errors import ConfigError, DataError, StoreError
 from assay.evaluate import choose_n_folds, get_metric, make_folds
 from assay.log import get_logger
 from assay.search import Budget, CostModel, Searcher
 from assay.store._beat import Heartbeat
 
 logger = get_logger(__name__)
+MIN_FIT_ROWS = 10  # fewer rows cannot be cross-validated into a trustworthy score
 _STACK_AT = 0.7  # the stacking check may start once 70% of the trial time is spent
 
 
@@ -136,14 +138,16 @@ class AutoML(TrialLoopMixin):
         """Continue a fit that was killed or interrupted: the same data (read again from
         the run's source file unless `data` is given), settings and seed; its finished
         trials are reused and the search goes on for the time the run had left (or
-        `time_limit_s`), or up to its trial count."""
+        `time_limit_s`), or up to its trial count. A run that finished without a saved
+        predictor (killed while saving, or a full disk) is assembled again."""
         from assay.store import SQLStore, open_store
 
         if store is False:
             raise ConfigError("resume needs the store the run was recorded in, not store=False.")
         opened = store if isinstance(store, SQLStore) else open_store(store or None)
         run = opened.get_run(run_id)
-        if run.state is RunState.FINISHED:
+        saved = run.artifact_dir is not None and Path(run.artifact_dir).is_dir()
+        if run.state is RunState.FINISHED and saved:  # unsaved (killed while saving): resume
             raise ConfigError(
                 f"run {run.run_id} already finished; its predictor is in {run.artifact_dir}."
             )
@@ -285,6 +289,12 @@ class AutoML(TrialLoopMixin):
         else:
             classes, y, min_count = None, dataset.y.to_numpy(dtype=float), None
         n_rows, n_features = dataset.X.shape
+        if n_rows < MIN_FIT_ROWS:
+            where = "the DataFrame" if dataset.source == "DataFrame" else f"'{dataset.source}'"
+            raise DataError(
+                f"{where} has {n_rows} rows with a target; fitting needs at least "
+                f"{MIN_FIT_ROWS} to cross-validate models. Add rows."
+            )
         n_folds = self.n_folds or choose_n_folds(n_rows, min_count)
         folds = make_folds(y, task, n_folds, self.random_state)
         store = self._open_store()
@@ -379,11 +389,21 @@ class AutoML(TrialLoopMixin):
                 self.predictor_.info.update(deploy="fast", n_refit=n_refit)
         except BaseException as exc:
             beat.__exit__(None, None, None)
+            full = run_dir is not None and disk_full(
+                exc,
+                run_dir,
+                f"The finished trials are kept: continue with `assay fit --resume {self.run_id_}`.",
+            )
             if store is not None:
                 state = (
                     RunState.INTERRUPTED if isinstance(exc, KeyboardInterrupt) else RunState.FAILED
                 )
-                store.finish_run(self.run_id_, state, error=f"{type(exc).__name__}: {exc}")
+                try:  # on a full disk this write fails too; the error to show is the first
+                    store.finish_run(self.run_id_, state, error=f"{type(exc).__name__}: {exc}")
+                except StoreError as again:
+                    logger.warning("run %s not marked %s: %s", self.run_id_, state.value, again)
+            if full:
+                raise full from exc
             raise
         beat.__exit__(None, None, None)
         self.fit_time_s_ = budget.elapsed_s()

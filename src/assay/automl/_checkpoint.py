@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from assay._trust import Trust
 from assay._types import TrialState
 from assay.automl._trials import LEVEL_KEY, TrialOutcome
 from assay.evaluate import CrossFit
@@ -34,11 +35,14 @@ def _folder(run_dir: Path, trial_no: int) -> Path:
 
 def save_trial(run_dir: Path, outcome: TrialOutcome) -> None:
     fit = outcome.fit
-    if outcome.state is not TrialState.COMPLETE or fit is None or not fit.models:
-        return
     final = _folder(run_dir, outcome.trial_no)
     staging = final.with_name(final.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
+    if outcome.state is not TrialState.COMPLETE or fit is None or not fit.models:
+        # a killed run may have left this number's folder (saved, then killed before the
+        # record): it holds another config's models, not this trial's
+        shutil.rmtree(final, ignore_errors=True)
+        return
     for k, (encoder, model) in enumerate(zip(fit.encoders, fit.models, strict=True)):
         (staging / f"fold_{k}" / "model").mkdir(parents=True)
         (staging / f"fold_{k}" / "encoder.json").write_text(json.dumps(encoder.to_dict()))
@@ -69,7 +73,9 @@ def load_trial(run_dir: Path, trial_no: int) -> CrossFit | None:
     for k in range(meta["n_folds"]):
         fold = folder / f"fold_{k}"
         encoders.append(TabularEncoder.from_dict(json.loads((fold / "encoder.json").read_text())))
-        models.append(load_model(fold / "model"))
+        # the run's own checkpoint, written by this assay under ASSAY_HOME, may carry the
+        # code of a discovered activation the fit used: trusted, as the fit itself was
+        models.append(load_model(fold / "model", trust=Trust(True)))
     return CrossFit(
         oof=np.load(folder / "oof.npy"),
         encoders=encoders,
@@ -89,7 +95,9 @@ def resumed_outcomes(trials: list, run_dir: Path | None) -> list[TrialOutcome]:
         if record.config.get(LEVEL_KEY) == 2:
             continue
         state = TrialState(record.state)
-        fit = load_trial(run_dir, record.trial_no) if run_dir is not None else None
+        fit = None
+        if state is TrialState.COMPLETE and run_dir is not None:
+            fit = load_trial(run_dir, record.trial_no)
         score = float("nan") if record.score is None else float(record.score)
         if state is TrialState.COMPLETE and fit is None:
             fit = CrossFit(oof=None, fold_scores=list(record.fold_scores))  # let go before

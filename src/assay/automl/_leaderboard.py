@@ -36,7 +36,7 @@ def build_leaderboard(
     rows = []
     for i, (entry, scores) in enumerate(zip(entries, per_fold, strict=True)):
         p = np.nan
-        if i > 0:
+        if i > 0 and _n_scored(per_fold[0] - scores) >= 2:
             p = corrected_ttest(per_fold[0] - scores, n_train, n_test).p_value
         rows.append(
             {
@@ -45,7 +45,7 @@ def build_leaderboard(
                 "level": entry["level"],
                 "score": entry["score"],
                 "fold_mean": float(np.nanmean(scores)),
-                "fold_std": float(np.nanstd(scores, ddof=1)) if len(scores) > 1 else np.nan,
+                "fold_std": float(np.nanstd(scores, ddof=1)) if _n_scored(scores) > 1 else np.nan,
                 "p_vs_top": p,
                 "weight": entry["weight"],
                 "fit_time_s": entry["fit_time_s"],
@@ -54,8 +54,8 @@ def build_leaderboard(
             }
         )
     board = pd.DataFrame(rows)
-    if len(entries) < 2 or len(folds) < 2:
-        return board, None
+    if len(entries) < 2 or _n_scored(per_fold[0] - per_fold[1]) < 2:
+        return board, None  # e.g. a class too rare to be in every fold: no fold score
     top, second = entries[0], entries[1]
     comparison = compare_predictions(
         (_label(top), _label(second)),
@@ -70,6 +70,11 @@ def build_leaderboard(
     if top["model"] == "ensemble":
         significance["caveat"] = ENSEMBLE_CAVEAT
     return board, significance
+
+
+def _n_scored(diffs: np.ndarray) -> int:
+    """Folds where both scores exist (the metric is undefined on a fold that lacks a class)."""
+    return int(np.isfinite(diffs).sum())
 
 
 def _label(entry: dict) -> str:

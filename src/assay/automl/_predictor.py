@@ -12,6 +12,9 @@ import pandas as pd
 
 from assay._types import FeatureType, Task
 from assay.evaluate import predict_bagged
+from assay.log import get_logger
+
+logger = get_logger(__name__)
 
 STACK_PREFIX = "__assay_stack_"
 
@@ -66,6 +69,7 @@ class Predictor:
         leaderboard: pd.DataFrame,
         info: dict[str, Any] | None = None,
         derived=None,
+        train_rows: np.ndarray | None = None,
     ):
         self.task = Task(task)
         self.target = target
@@ -76,6 +80,9 @@ class Predictor:
         self._leaderboard = leaderboard
         self.info = dict(info or {})
         self.derived = derived  # DerivedFeatures applied before the members, or None
+        # sorted fingerprints of the training rows' features (None: not kept), to flag
+        # rows to predict that were training rows
+        self.train_rows = train_rows
 
     @property
     def classes_(self) -> np.ndarray:
@@ -93,9 +100,14 @@ class Predictor:
         from assay.data import check_predict_frame
 
         X = check_predict_frame(self._read(data), self.schema)
+        n_classes = len(self.classes) if self.classes is not None else 0
+        if not len(X):  # no rows: no predictions, in the usual shape
+            logger.info("No rows to predict; returning empty predictions.")
+            return np.empty((0, n_classes)) if n_classes else np.empty(0)
+        self._note_unknown_categories(X)
+        self._note_training_rows(X)
         if self.derived is not None:
             X = pd.concat([X, self.derived.transform(X)], axis=1)
-        n_classes = len(self.classes) if self.classes is not None else 0
         raws: dict[int, np.ndarray] = {}
 
         def raw(i: int) -> np.ndarray:
@@ -106,6 +118,53 @@ class Predictor:
             return raws[i]
 
         return sum(m.weight * raw(i) for i, m in enumerate(self.members) if m.weight > 0)
+
+    def training_overlap(self, data) -> int:
+        """How many rows of `data` have the same features as a row this predictor was
+        trained on (0 when the predictor keeps no fingerprints)."""
+        from assay.data import check_predict_frame
+        from assay.data._leakage import seen_rows
+
+        if self.train_rows is None:
+            return 0
+        return seen_rows(self.train_rows, check_predict_frame(self._read(data), self.schema))
+
+    def _note_training_rows(self, X: pd.DataFrame) -> None:
+        from assay.data._leakage import seen_rows
+
+        n_seen = 0 if self.train_rows is None else seen_rows(self.train_rows, X)
+        if n_seen:
+            logger.warning(
+                "%d of the %d rows to predict have the same features as training rows; "
+                "a score computed on them is optimistic. Evaluate on rows kept out of "
+                "training.",
+                n_seen,
+                len(X),
+            )
+
+    def _note_unknown_categories(self, X: pd.DataFrame) -> None:
+        """Log the values of categorical columns that no member learned as a category
+        (they are encoded like a missing value)."""
+        from assay.features._encoder import as_strings
+
+        encoders = [member.encoders[0] for member in self.members if member.encoders]
+        for column in self.schema.columns:
+            if column.type is not FeatureType.CATEGORICAL or column.name not in X:
+                continue
+            known: set[str] = set()
+            for encoder in encoders:
+                known.update(encoder.state_.get(column.name, {}).get("categories", []))
+            values = as_strings(X[column.name]).dropna()
+            unknown = values[~values.isin(known)]
+            if len(unknown):
+                examples = ", ".join(repr(v) for v in unknown.unique()[:3])
+                logger.info(
+                    "Column '%s': %d values of the data to predict (%s) are not categories "
+                    "the models learned; they are encoded like a missing value.",
+                    column.name,
+                    len(unknown),
+                    examples,
+                )
 
     def predict_proba(self, data) -> pd.DataFrame:
         """Class probabilities, one column per class in the order of `classes_`."""
@@ -146,10 +205,11 @@ class Predictor:
         return save_predictor(self, Path(path), overwrite=overwrite)
 
     @classmethod
-    def load(cls, path: str | Path) -> Predictor:
+    def load(cls, path: str | Path, trust: bool = False) -> Predictor:
+        """Load a saved predictor; see `assay.load` for what `trust` allows."""
         from assay.automl._artifact import load_predictor
 
-        return load_predictor(Path(path))
+        return load_predictor(Path(path), trust=trust)
 
     def __repr__(self) -> str:
         names = ", ".join(

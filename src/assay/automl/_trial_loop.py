@@ -18,8 +18,14 @@ from assay.automl._assemble import MAX_ENSEMBLE_CANDIDATES, n_level1_run
 from assay.automl._assemble import is_level2 as _is_level2
 from assay.automl._checkpoint import drop_trial, resumed_outcomes, save_trial
 from assay.automl._policy import MemoryGuard, release_outside_top, weak_config_pruner
-from assay.automl._trials import TrialOutcome, lost_trial, record_trial, run_trial_task
-from assay.errors import BudgetError
+from assay.automl._trials import (
+    OUT_OF_MEMORY,
+    TrialOutcome,
+    lost_trial,
+    record_trial,
+    run_trial_task,
+)
+from assay.errors import BudgetError, FitError
 from assay.execute._executors import wall_deadline
 from assay.search import CostModel, Searcher
 
@@ -130,6 +136,10 @@ class TrialLoopMixin:
         release_outside_top(state.outcomes, metric, keep=MAX_ENSEMBLE_CANDIDATES)
         held = [o for o in state.outcomes if o.fit is not None and o.fit.models]
         state.memory.hold(held, models)
+        if run_dir is not None:  # a kill before the let-go of _after_trial left these
+            for o in state.outcomes:
+                if o.state is TrialState.COMPLETE and not (o.fit and o.fit.models):
+                    drop_trial(run_dir, o.trial_no)
 
     def _may_ask(self, state, budget, until: float, n_inflight: int) -> bool:
         """Time left before `until`, not too many skips in a row, trials left to run."""
@@ -211,14 +221,35 @@ class TrialLoopMixin:
         state.memory.hold([o for o in outcomes if o.fit is not None and o.fit.models], models)
 
     def _check_any_complete(self, outcomes) -> None:
+        """An error whose advice fits why no trial finished: models that raised errors
+        (named with their errors), ran out of memory, were skipped for memory, or ran out
+        of time."""
         if any(o.state is TrialState.COMPLETE for o in outcomes):
             return
-        failures = [f"{o.candidate.model}: {o.error}" for o in outcomes if o.error]
-        if failures and all("MB of memory" in f for f in failures):
-            advice = "Raise memory_limit_mb, or choose lighter models (models=...)."
+        limits = f"time_limit_s={self.time_limit_s}, memory_limit_mb={self.memory_limit_mb}"
+        failed = [o for o in outcomes if o.state is TrialState.FAILED]
+        if failed:
+            errors: dict[str, str] = {}
+            for o in failed:
+                error = (o.error or "no message").strip().splitlines()[-1]
+                errors.setdefault(o.candidate.model, error[:300])
+            named = "; ".join(f"{model}: {error}" for model, error in errors.items())
+            if all((o.error or "").startswith(OUT_OF_MEMORY) for o in failed):
+                raise BudgetError(
+                    f"No model finished ({limits}): every model ran out of memory ({named}). "
+                    "Give the fit more memory or fewer rows, or choose lighter models "
+                    "(--models / models=...)."
+                )
+            n_timed = sum(o.state is TrialState.PRUNED for o in outcomes)
+            timed = f" {n_timed} other trial(s) ran out of time (--time)." if n_timed else ""
+            raise FitError(
+                f"No model finished: {len(failed)} trial(s) raised errors ({named}).{timed} "
+                "Fix what the errors name (the data, or the configs of --portfolio), or choose "
+                "other models (--models / models=...); --verbose logs each trial's error."
+            )
+        stopped = [f"{o.candidate.model}: {o.error}" for o in outcomes if o.error]
+        if stopped and all("MB of memory" in s for s in stopped):
+            advice = "Raise memory_limit_mb (--memory), or choose lighter models (models=...)."
         else:
-            advice = "Raise the time limit (--time)."
-        raise BudgetError(
-            f"No model finished (time_limit_s={self.time_limit_s}, "
-            f"memory_limit_mb={self.memory_limit_mb}). {advice} Trials: {failures[:3]}"
-        )
+            advice = "Raise the time limit (--time / time_limit_s)."
+        raise BudgetError(f"No model finished ({limits}). {advice} Trials: {stopped[:3]}")

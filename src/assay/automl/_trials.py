@@ -18,6 +18,15 @@ from assay.search import Candidate
 
 logger = get_logger(__name__)
 LEVEL_KEY = "__level__"  # in a stored trial's config: 2 for a stacking layer's fit
+OUT_OF_MEMORY = "out of memory"  # how a trial's error starts when an allocation failed
+# what libraries other than numpy say when an allocation fails (torch, C++ std::bad_alloc)
+_OOM_WORDS = ("can't allocate memory", "cannot allocate memory", "out of memory", "bad_alloc")
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """A MemoryError, or a library's own error for an allocation that failed."""
+    text = str(exc).lower()
+    return isinstance(exc, MemoryError) or any(words in text for words in _OOM_WORDS)
 
 
 @dataclass
@@ -84,6 +93,8 @@ def run_trial(
     except Exception as exc:  # one failing config must not end the run
         logger.warning("trial %d (%s) failed: %s", trial_no, candidate.model, exc)
         error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        if is_out_of_memory(exc):
+            error = f"{OUT_OF_MEMORY}: {error}"
         return TrialOutcome(
             trial_no, candidate, TrialState.FAILED, np.nan, None, error, time.monotonic() - started
         )

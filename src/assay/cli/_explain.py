@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from assay.cli._predict import trust_option
 from assay.cli._render import fmt, stderr, stdout, table
 
 
@@ -25,15 +26,15 @@ def explain(
     out: Path | None = typer.Option(
         None, "--out", "-o", help="Folder for importance.csv, shap.csv, partial_dependence.csv."
     ),
+    trust: bool = trust_option(),
 ) -> None:
     """Permutation importance with 95% CIs on DATA, TreeSHAP of the tree members, and
     partial dependence of the top features."""
-    import assay
-    from assay.cli._predict import resolve_model
+    from assay.cli._predict import load_model_arg
     from assay.errors import ConfigError
     from assay.evaluate import partial_dependence, permutation_importance, tree_shap
 
-    predictor = assay.load(resolve_model(model))
+    predictor = load_model_arg(model, trust)
     with stderr.status("shuffling each feature"):
         importance = permutation_importance(predictor, data, n_repeats=repeats, max_rows=max_rows)
     attrs = importance.attrs
@@ -104,14 +105,14 @@ def compare(
         "score the fixed models on disjoint folds (a plain paired t-test).",
     ),
     alpha: float = typer.Option(0.05, "--alpha", help="Significance level."),
+    trust: bool = trust_option(),
 ) -> None:
     """Is MODEL_A really better than MODEL_B on DATA? A paired bootstrap of the held-out
     difference, and a t-test over the same folds."""
-    import assay
     from assay.automl import compare_predictors
-    from assay.cli._predict import resolve_model
+    from assay.cli._predict import load_model_arg
 
-    a, b = assay.load(resolve_model(model_a)), assay.load(resolve_model(model_b))
+    a, b = load_model_arg(model_a, trust), load_model_arg(model_b, trust)
     with stderr.status("retraining both on the same folds" if refit else "scoring"):
         result = compare_predictors(
             a, b, data, metric=metric, n_folds=folds, refit=refit, alpha=alpha

@@ -128,8 +128,7 @@ def fit(
             automl.fit(data, target=target, text_pairs=[pair] if pair else None, callback=show)
         bar.update(job, completed=limit_s if timed else trials, status="done")
     predictor = automl.predictor_
-    out = out or settings().home / (automl.run_id_ or "last") / "predictor"
-    saved = predictor.save(out)
+    saved = _save(automl, out or settings().home / (automl.run_id_ or "last") / "predictor")
     if automl.run_id_:
         from assay.store import open_store
 
@@ -161,3 +160,39 @@ def fit(
 
         inputs = gather_inputs(saved, predictor=predictor)
         stdout.print(f"Report written to {write(inputs, None, saved.parent / 'report.html')}")
+
+
+def _save(automl, out: Path) -> Path:
+    """Save the predictor. On a full disk: a DiskFullError naming the folder, and the run
+    marked failed, so `--resume` assembles the predictor again from the trials' checkpoints."""
+    import contextlib
+
+    from assay.automl._diskfull import disk_full
+    from assay.errors import AssayError, DiskFullError
+    from assay.store import RunState, open_store
+
+    try:
+        return automl.predictor_.save(out)
+    except Exception as exc:
+        run = automl.run_id_
+        again = (
+            f"then `assay fit --resume {run} --out {out}` builds it from the run's finished trials"
+            if run
+            else "then fit again"
+        )
+        kept = (
+            " (the predictor already there is unchanged)"
+            if (out / "manifest.json").is_file()
+            else ""
+        )
+        todo = f"The predictor was not saved to {out}{kept}: free space or pick another --out; "
+        todo += f"{again}."
+        if isinstance(exc, DiskFullError):  # it already says where and that nothing changed
+            todo = f"Free space or pick another --out; {again}."
+        full = disk_full(exc, out.parent, todo)
+        if full is None:
+            raise
+        if run:  # the store may be on the full disk too: resume works either way
+            with contextlib.suppress(AssayError):
+                open_store().finish_run(run, RunState.FAILED, error=f"predictor not saved: {exc}")
+        raise full from exc

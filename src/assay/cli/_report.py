@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from assay.cli._predict import trust_option
 from assay.cli._render import stderr, stdout
 
 
@@ -31,11 +32,12 @@ def report(
     out: Path | None = typer.Option(
         None, "--out", "-o", help="HTML file to write (default: report.html in the run folder)."
     ),
+    trust: bool = trust_option(),
 ) -> None:
     """Write an HTML report of MODEL: data, leaderboard with significance, search, ensemble,
     ROC/PR or residuals, confusion matrix, importance, SHAP, partial dependence."""
     from assay.report import gather_inputs
 
-    inputs = gather_inputs(model, data, glm=glm)
+    inputs = gather_inputs(model, data, glm=glm, trust=trust)
     path = write(inputs, out, Path("report.html"))
     stdout.print(f"Report written to {path}")

@@ -6,17 +6,18 @@ import datetime as dt
 
 import typer
 
+from assay.cli._predict import trust_option
 from assay.cli._render import print_leaderboard, stdout, table
 
 
 def leaderboard(
     model: str = typer.Argument(..., help="Predictor folder or run id."),
+    trust: bool = trust_option(),
 ) -> None:
     """Show the leaderboard saved with a predictor."""
-    import assay
-    from assay.cli._predict import resolve_model
+    from assay.cli._predict import load_model_arg
 
-    predictor = assay.load(resolve_model(model))
+    predictor = load_model_arg(model, trust)
     print_leaderboard(predictor, f"Leaderboard ({predictor.metric}, out-of-fold)")
 
 

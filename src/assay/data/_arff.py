@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import re
 from collections import Counter
@@ -31,11 +32,16 @@ def looks_like_arff(head: str) -> bool:
 
 
 def _read_text(path: Path) -> str:
-    if is_gzip(path):
-        with gzip.open(path, "rb") as fh:
-            raw = fh.read()
-    else:
-        raw = path.read_bytes()
+    try:
+        if is_gzip(path):
+            with gzip.open(path, "rb") as fh:
+                raw = fh.read()
+        else:
+            raw = path.read_bytes()
+    except (OSError, EOFError) as exc:  # a corrupt or truncated gzip stream
+        raise DataError(f"Could not read '{path}': {exc}. Check the file is complete.") from exc
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return raw.decode("utf-16", errors="replace")
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:

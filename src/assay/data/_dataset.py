@@ -12,6 +12,7 @@ import pandas as pd
 
 from assay._types import FeatureType, Task
 from assay.data._builtin import PREFIX
+from assay.data._leakage import leakage_warnings
 from assay.data._load import read_table
 from assay.data._pairs import check_text_pairs, detect_text_pairs
 from assay.data._schema import Schema, infer_schema
@@ -20,14 +21,17 @@ from assay.data._validate import (
     check_target,
     coerce_numeric,
     drop_missing_target,
+    note_huge,
     replace_inf,
     resolve_target,
+    warn,
 )
 from assay.errors import DataError
 from assay.log import get_logger
 
 logger = get_logger(__name__)
 MIN_ROWS = 2
+MANY_CATEGORIES = 255  # the most categories an encoder keeps
 
 
 @dataclass(frozen=True, eq=False)
@@ -106,18 +110,30 @@ def prepare(
     if features.shape[1] == 0:
         raise DataError(f"{where} has only the target column '{name}'; add feature columns.")
     features = replace_inf(features, where, notes)
+    note_huge(features, where, notes)
     table = features.copy()
     table[name] = y
     table = table[list(frame.columns)]  # original order, target included
     schema = infer_schema(table, target=name, overrides=feature_types)
     for column, reason in schema.dropped.items():
         logger.info("Not using column '%s' of %s: %s.", column, where, reason)
+    for column in schema.columns:
+        if column.type is FeatureType.CATEGORICAL and column.n_unique > MANY_CATEGORIES:
+            logger.info(
+                "Column '%s' of %s has %d categories; the models encode the most frequent "
+                "ones and treat the rest as one unknown value.",
+                column.name,
+                where,
+                column.n_unique,
+            )
     if not schema.features:
         dropped = "; ".join(f"'{c}': {r}" for c, r in list(schema.dropped.items())[:10])
         raise DataError(
             f"{where} has no usable feature columns ({dropped}). "
             "Add informative columns or force types with feature_types=."
         )
+    for message in leakage_warnings(features, y, task, schema.types, where):
+        warn(notes, message)
     used = {c: schema[c].type for c in schema.features}
     pairs = pairs or detect_text_pairs(used)
     X = features[list(schema.features)].copy()

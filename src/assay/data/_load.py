@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from pandas.api import types as ptypes
 
 from assay.data._arff import looks_like_arff, read_arff
 from assay.data._builtin import PREFIX, load_builtin
@@ -22,6 +23,7 @@ logger = get_logger(__name__)
 _TEXT_SUFFIXES = {".csv", ".tsv", ".txt", ".tab", ".dat", ".data", ".psv"}
 _PARQUET_SUFFIXES = {".parquet", ".pq", ".parq"}
 _PARQUET_MAGIC = b"PAR1"
+_NOT_BYTES = {"string", "empty", "integer", "floating", "boolean", "datetime", "date"}
 _KNOWN_BINARY = {b"PK\x03\x04": "a zip archive (xlsx?)", b"\xd0\xcf\x11\xe0": "an Excel (xls) file"}
 
 
@@ -72,7 +74,8 @@ def detect_format(path: Path) -> FileFormat:
 
 def _read_path(path: Path, fmt: FileFormat | None, options: dict[str, Any]) -> pd.DataFrame:
     if not path.exists():
-        raise DataError(f"File not found: '{path}'.{_suggest(path)}")
+        hint = _suggest(path) or " Check the path (relative paths start from the current folder)."
+        raise DataError(f"File not found: '{path}'.{hint}")
     if path.is_dir():
         raise DataError(f"'{path}' is a folder. Give the path of a data file inside it.")
     if path.stat().st_size == 0:
@@ -85,7 +88,8 @@ def _read_path(path: Path, fmt: FileFormat | None, options: dict[str, Any]) -> p
             frame = pd.read_parquet(path)
         except Exception as exc:  # pyarrow raises many types for corrupt files
             raise DataError(
-                f"Could not read '{path}' as Parquet: {exc}. Check the file is complete."
+                f"Could not read '{path}' as Parquet: {str(exc).rstrip('.')}. Check that the "
+                "file is complete (re-download or re-export it)."
             ) from exc
         if len(frame) == 0:
             raise DataError(f"'{path}' has columns but no rows. Give a file with data.")
@@ -109,6 +113,31 @@ def check_unique_columns(frame: pd.DataFrame, where: str) -> None:
             f"{where} has duplicate column names: {', '.join(map(repr, duplicates))}. "
             "Rename them so every column has a unique name."
         )
+
+
+def bytes_as_text(column: pd.Series) -> pd.Series:
+    """The column with its bytes cells (database BLOBs, Parquet binary columns) read as
+    UTF-8 text, undecodable bytes escaped; the same object when it holds no bytes. Every
+    later step handles strings, and pandas raises on bytes that are not UTF-8."""
+    if column.dtype != object or ptypes.infer_dtype(column, skipna=True) in _NOT_BYTES:
+        return column
+    values = column.to_numpy(copy=True)
+    rows = [i for i, v in enumerate(values) if isinstance(v, (bytes, bytearray))]
+    if not rows:
+        return column
+    for i in rows:
+        values[i] = bytes(values[i]).decode("utf-8", errors="backslashreplace")
+    return pd.Series(values, index=column.index, name=column.name, dtype=object)
+
+
+def decode_bytes(frame: pd.DataFrame, where: str) -> None:
+    """`bytes_as_text` on every column, in place, with a log line for each one changed."""
+    for name in frame.columns:
+        column = frame[name]
+        text = bytes_as_text(column)
+        if text is not column:
+            frame[name] = text
+            logger.info("Column '%s' of %s holds bytes; read them as UTF-8 text.", name, where)
 
 
 def parse_format(value: FileFormat | str | None) -> FileFormat | None:
@@ -154,5 +183,6 @@ def read_table(
         )
     check_unique_columns(frame, where)
     frame.columns = [str(c) for c in frame.columns]
+    decode_bytes(frame, where)
     logger.debug("Read %s: %d rows, %d columns.", where, frame.shape[0], frame.shape[1])
     return frame

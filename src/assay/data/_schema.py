@@ -12,6 +12,7 @@ import pandas as pd
 
 from assay._types import FeatureType
 from assay.data._detect import column_type, count_unique
+from assay.data._load import bytes_as_text
 from assay.errors import ArtifactError, ConfigError, DataError, TargetError
 
 SCHEMA_VERSION = 1
@@ -167,6 +168,7 @@ def infer_schema(
     forced = _parse_overrides(overrides, names)
     columns = []
     for name, (_, column) in zip(names, frame.items(), strict=True):
+        column = bytes_as_text(column)  # typed as the text they hold
         columns.append(
             ColumnSchema(
                 name=name,

@@ -16,14 +16,16 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass
+from numbers import Integral
 from pathlib import Path
 
 import pandas as pd
 
-from assay.errors import DataError
+from assay.errors import ConfigError, DataError
 from assay.log import get_logger
 
 logger = get_logger(__name__)
+_RAGGED = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
 
 SAMPLE_BYTES = 64 * 1024
 SNIFF_RECORDS = 200
@@ -117,6 +119,19 @@ def _is_number(name: str) -> bool:
 def sniff(
     path: Path, *, sep: str | None, header: int | str | None, quotechar: str | None
 ) -> Dialect:
+    if sep is not None and (not isinstance(sep, str) or not sep):
+        raise ConfigError(f"sep={sep!r} cannot split '{path}': give a delimiter such as ','.")
+    if quotechar is not None and (not isinstance(quotechar, str) or len(quotechar) != 1):
+        raise ConfigError(
+            f"quotechar={quotechar!r} cannot be used for '{path}': give one character "
+            "such as '\"' or \"'\", or leave it out to sniff it."
+        )
+    is_row = isinstance(header, Integral) and not isinstance(header, bool)
+    if header != "infer" and header is not None and not (is_row and header >= 0):
+        raise ConfigError(
+            f"header={header!r} is not valid for '{path}': use 'infer', None (no header row) "
+            "or the row number of the header (0 for the first line)."
+        )
     raw = head_bytes(path)
     if not raw.strip():
         raise DataError(f"'{path}' is empty. Give a file with a header row and data rows.")
@@ -129,8 +144,6 @@ def sniff(
     first = [cell.strip() for cell in records[0]] if records else []
     if header == "infer":
         header = None if first and all(_is_number(name) for name in first) else 0
-    elif header is not None and not isinstance(header, int):
-        raise DataError(f"header={header!r} is not valid: use 'infer', None or a row number.")
     names: tuple[str, ...] = ()
     if isinstance(header, int) and header < len(records):
         names = tuple(cell.strip() for cell in records[header])
@@ -142,6 +155,8 @@ def sniff(
 def _read(
     path: Path, dialect: Dialect, na_values: list[str], encoding: str, quoting: int = 0
 ) -> pd.DataFrame:
+    # a longer separator is a regular expression, which only the python engine reads
+    engine = {"low_memory": False} if len(dialect.sep) == 1 else {"engine": "python"}
     return pd.read_csv(
         path,
         sep=dialect.sep,
@@ -153,7 +168,7 @@ def _read(
         skipinitialspace=True,
         encoding=encoding,
         compression="gzip" if is_gzip(path) else None,
-        low_memory=False,
+        **engine,
     )
 
 
@@ -201,9 +216,18 @@ def read_delimited(
     except pd.errors.EmptyDataError as exc:
         raise DataError(f"'{path}' is empty. Give a file with a header row and data rows.") from exc
     except (pd.errors.ParserError, csv.Error, ValueError) as exc:
+        reason = " ".join(str(exc).split()).rstrip(".")
+        ragged = _RAGGED.search(reason)
+        if ragged:
+            want, line, got = ragged.groups()
+            reason = (
+                f"line {line} has {got} fields where earlier lines have {want}; fix that line, "
+                "or quote the fields that contain the separator"
+            )
         raise DataError(
             f"Could not parse '{path}' as delimited text (sep={dialect.sep!r}, "
-            f"quotechar={dialect.quotechar!r}): {exc}. Pass sep= or quotechar= to read_table."
+            f"quotechar={dialect.quotechar!r}): {reason}. If the separator was guessed "
+            "wrong, pass sep= (and quotechar=) to read_table."
         ) from exc
     if dialect.header is None:
         frame.columns = [str(i) for i in range(frame.shape[1])]
@@ -213,4 +237,13 @@ def read_delimited(
             frame = frame.rename(columns={frame.columns[0]: frame.columns[0].lstrip("\ufeff")})
     if len(frame) == 0:
         raise DataError(f"'{path}' has a header row but no data rows. Give a file with data.")
+    logger.info(
+        "Read '%s': %d rows x %d columns (sep=%r, encoding %s, %s).",
+        path,
+        len(frame),
+        frame.shape[1],
+        dialect.sep,
+        encoding,
+        "no header row" if dialect.header is None else "header row",
+    )
     return frame

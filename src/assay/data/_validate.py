@@ -12,8 +12,8 @@ import pandas as pd
 from pandas.api import types as ptypes
 
 from assay._types import FeatureType, Task
-from assay.data._detect import count_unique, is_numeric
-from assay.data._load import check_unique_columns, read_table
+from assay.data._detect import count_unique, is_numeric, parse_numbers
+from assay.data._load import check_unique_columns, decode_bytes, read_table
 from assay.data._schema import Schema
 from assay.errors import SchemaMismatchError, TargetError
 from assay.log import get_logger
@@ -117,8 +117,27 @@ def _check_classes(y: pd.Series, task: Task, target: str, notes: list[str]) -> N
         )
 
 
+def _sortable_labels(y: pd.Series, target: str, notes: list[str]) -> pd.Series:
+    """Labels of types that do not order (text and numbers, say) are all read as text:
+    the classes must sort, and to a user 1 and '1' are one class anyway."""
+    if y.dtype != object:
+        return y
+    try:
+        sorted(y.unique())
+    except TypeError:
+        warn(
+            notes,
+            f"Target '{target}' mixes labels of different types ({_quote(y.unique()[:4])}); "
+            "all labels are read as text.",
+        )
+        return y.astype(str)
+    return y
+
+
 def check_target(y: pd.Series, task: Task, target: str, notes: list[str]) -> pd.Series:
     """The cleaned target, or a TargetError when `task` cannot be learned from it."""
+    if task.is_classification:
+        y = _sortable_labels(y, target, notes)
     n_unique = count_unique(y)
     if n_unique < 2:
         kind = "class" if task.is_classification else "value"
@@ -149,13 +168,32 @@ def replace_inf(frame: pd.DataFrame, where: str, notes: list[str]) -> pd.DataFra
     return frame
 
 
+HUGE = 1e100  # magnitudes from here on are more likely placeholders than measurements
+
+
+def note_huge(frame: pd.DataFrame, where: str, notes: list[str]) -> None:
+    """Warn about columns with numbers near the float64 limit: they are kept (the encoders
+    scale them safely), but they are often placeholders for a missing value."""
+    for name in frame.columns:
+        if not is_numeric(frame[name]):
+            continue
+        numbers = pd.to_numeric(frame[name], errors="coerce").to_numpy("float64", na_value=0.0)
+        peak = float(np.max(np.abs(numbers))) if len(numbers) else 0.0
+        if peak >= HUGE:
+            warn(
+                notes,
+                f"Column '{name}' of {where} has values as large as {peak:.3g}; they are kept. "
+                "If they stand for a missing value, replace them with empty cells.",
+            )
+
+
 def coerce_numeric(frame: pd.DataFrame, columns: list[str], where: str, notes: list[str]) -> None:
     """Numbers that arrive as text become numbers; unparseable text becomes missing."""
     for name in columns:
         column = frame[name]
         if ptypes.is_numeric_dtype(column.dtype) and not ptypes.is_bool_dtype(column.dtype):
             continue
-        numbers = pd.to_numeric(column, errors="coerce")
+        numbers = parse_numbers(column)
         n_lost = int((numbers.isna() & column.notna()).sum())
         if n_lost:
             examples = _quote(column[numbers.isna() & column.notna()].unique(), 3)
@@ -183,6 +221,7 @@ def check_predict_frame(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
     if extra:
         logger.info("Ignoring columns not seen at fit time: %s", _quote(extra, 10))
     out = frame[list(schema.features)].copy()
+    decode_bytes(out, "the data to predict")
     notes: list[str] = []
     numeric = [
         name

@@ -21,6 +21,7 @@ from assay._types import FeatureType, Task
 from assay.config import settings
 from assay.errors import ArtifactError
 from assay.features._embed import embed_texts, embeddings_available
+from assay.features._encoder import as_timestamps
 from assay.features._pair_score import PairLinearScore
 from assay.features._text import TextColumnFeatures, as_texts
 from assay.log import get_logger
@@ -32,10 +33,15 @@ _SIAMESE_SCALARS = ("_cos", "_dot", "_euclidean", "_manhattan")
 EmbedProgress = Callable[[str, int, int], None]  # (what, done, total)
 
 
+def _epoch_days(stamps: pd.Series) -> np.ndarray:
+    days = (stamps - pd.Timestamp("1970-01-01")).dt.total_seconds() / 86400
+    return days.to_numpy(dtype=float, na_value=np.nan)
+
+
 def _days_between(X: pd.DataFrame, a: str, b: str) -> np.ndarray:
-    first = pd.to_datetime(X[a], errors="coerce", format="mixed")
-    second = pd.to_datetime(X[b], errors="coerce", format="mixed")
-    return ((first - second).dt.total_seconds() / 86400).to_numpy(dtype=float, na_value=np.nan)
+    # in days since 1970 first: two timestamps 300 years apart, or of different
+    # resolutions, overflow int64 nanoseconds when subtracted directly
+    return _epoch_days(as_timestamps(X[a])) - _epoch_days(as_timestamps(X[b]))
 
 
 class DerivedFeatures:
@@ -170,7 +176,8 @@ class DerivedFeatures:
         return files
 
     @classmethod
-    def load(cls, folder: Path) -> DerivedFeatures:
+    def load(cls, folder: Path, trust=False) -> DerivedFeatures:
+        """`trust` (a bool or an `assay._trust.Trust`): see `load_skops`."""
         try:
             spec = json.loads((folder / "derived.json").read_text())
             out = cls(
@@ -186,11 +193,11 @@ class DerivedFeatures:
                 f"{folder}/derived.json is missing or malformed ({exc}); re-fit the predictor."
             ) from exc
         out.text_ = {
-            column: TextColumnFeatures.load(folder / f"text_{i}.skops", column, out.task)
+            column: TextColumnFeatures.load(folder / f"text_{i}.skops", column, out.task, trust)
             for i, column in enumerate(out.text_columns)
         }
         out.pair_scores_ = [
-            PairLinearScore.load(folder / f"pair_{i}.skops", f"{a}~{b}", out.task)
+            PairLinearScore.load(folder / f"pair_{i}.skops", f"{a}~{b}", out.task, trust)
             for i, (a, b) in enumerate(out.pairs)
         ]
         return out

@@ -38,6 +38,13 @@ def category_codes(column: pd.Series, categories: list[str]) -> np.ndarray:
     return pd.Index(categories, dtype=object).get_indexer(as_strings(column))
 
 
+def as_timestamps(column: pd.Series) -> pd.Series:
+    """Naive timestamps (NaT where a value is not a date). Values with a time zone or an
+    offset are taken in UTC, so offsets may differ row to row and any two columns subtract."""
+    stamps = pd.to_datetime(column, errors="coerce", format="mixed", utc=True)
+    return stamps if stamps.dt.tz is None else stamps.dt.tz_convert(None)  # None: all NaT
+
+
 def _to_float(column: pd.Series) -> np.ndarray:
     values = pd.to_numeric(column, errors="coerce").to_numpy(
         dtype=float, na_value=np.nan, copy=True
@@ -80,7 +87,7 @@ class TabularEncoder:
     def _numeric_parts(ftype: FeatureType, col: pd.Series) -> Any:
         """What fit learns for a non-categorical column (None for plain numerics)."""
         if ftype is FeatureType.DATETIME:
-            stamps = pd.to_datetime(col, errors="coerce", format="mixed")
+            stamps = as_timestamps(col)
             has_time = bool((stamps.dt.hour.fillna(0) != 0).any())
             parts = [p for p in _DATE_PARTS if p != "hour" or has_time]
             cyclic = [f"{p}_{f}" for p in parts if p in _CYCLES for f in ("sin", "cos")]
@@ -102,7 +109,7 @@ class TabularEncoder:
                 continue
             col = X[name]
             if kind == FeatureType.DATETIME.value:
-                stamps = pd.to_datetime(col, errors="coerce", format="mixed")
+                stamps = as_timestamps(col)
                 for part in spec["parts"]:
                     if part == "days":  # elapsed time: trends and recency
                         days = (stamps - pd.Timestamp("1970-01-01")).dt.total_seconds() / 86400
@@ -134,11 +141,19 @@ class TabularEncoder:
         names, matrix = self._numeric_block(X)
         with np.errstate(all="ignore"):
             medians = np.nanmedian(matrix, axis=0) if matrix.size else np.empty(0)
+            overflow = np.isinf(medians)  # a mean of two values near the float64 limit
+            if overflow.any():
+                peak = np.nanmax(np.abs(matrix[:, overflow]), axis=0)
+                medians[overflow] = np.nanmedian(matrix[:, overflow] / peak, axis=0) * peak
         medians = np.where(np.isnan(medians), 0.0, medians)
         filled = np.where(np.isnan(matrix), medians, matrix)
-        means = filled.mean(axis=0) if len(filled) else np.zeros(len(names))
-        stds = filled.std(axis=0) if len(filled) else np.ones(len(names))
-        stds = np.where(stds > 0, stds, 1.0)
+        # scaled by each column's largest magnitude first, so values near 1e300 do not
+        # overflow the squares of the standard deviation
+        peak = np.abs(filled).max(axis=0) if len(filled) else np.ones(len(names))
+        peak = np.where(np.isfinite(peak) & (peak > 0), peak, 1.0)
+        means = (filled / peak).mean(axis=0) * peak if len(filled) else np.zeros(len(names))
+        stds = (filled / peak).std(axis=0) * peak if len(filled) else np.ones(len(names))
+        stds = np.where(np.isfinite(stds) & (stds > 0), stds, 1.0)
         has_missing = np.isnan(matrix).any(axis=0) if matrix.size else np.zeros(len(names), bool)
         self.numeric_ = {
             "names": names,

@@ -58,9 +58,9 @@ class PairLinearScore:
         save_skops([self.vectorizer_, self.linear_], path)
 
     @classmethod
-    def load(cls, path: Path, name: str, task: Task) -> PairLinearScore:
+    def load(cls, path: Path, name: str, task: Task, trust=False) -> PairLinearScore:
         from assay.models._sklearn import load_skops
 
         out = cls(name, task)
-        out.vectorizer_, out.linear_ = load_skops(path, (list,))
+        out.vectorizer_, out.linear_ = load_skops(path, (list,), trust)
         return out

@@ -126,10 +126,10 @@ class TextColumnFeatures:
         save_skops([self.vectorizer_, self.svd_, self.linear_], path)
 
     @classmethod
-    def load(cls, path: Path, column: str, task: Task) -> TextColumnFeatures:
+    def load(cls, path: Path, column: str, task: Task, trust=False) -> TextColumnFeatures:
         from assay.models._sklearn import load_skops
 
-        parts = load_skops(path, (list,))
+        parts = load_skops(path, (list,), trust)
         out = cls(column, task)
         out.vectorizer_, out.svd_, out.linear_ = parts
         return out

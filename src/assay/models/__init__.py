@@ -8,6 +8,7 @@ from __future__ import annotations
 from importlib.util import find_spec
 from pathlib import Path
 
+from assay._trust import Trust
 from assay.errors import ArtifactError
 from assay.models._base import Model, read_params
 from assay.models._catboost import CatBoostModel
@@ -34,8 +35,9 @@ MODELS: dict[str, type[Model]] = {
 }
 
 
-def load_model(directory: Path | str) -> Model:
-    """Load a model written by `Model.save`, whatever its family."""
+def load_model(directory: Path | str, trust: bool | Trust = False) -> Model:
+    """Load a model written by `Model.save`, whatever its family. Without `trust`, files
+    that would run code when loaded are refused (see `Model.load`)."""
     meta = read_params(Path(directory))
     cls = MODELS.get(meta.get("name", ""))
     if cls is None or cls.__name__ != meta.get("class"):
@@ -43,7 +45,7 @@ def load_model(directory: Path | str) -> Model:
             f"{directory} holds an unknown model {meta.get('name')!r}"
             f" ({meta.get('class')!r}); known: {sorted(MODELS)}"
         )
-    return cls.load(Path(directory))
+    return cls.load(Path(directory), trust=trust)
 
 
 __all__ = [

@@ -21,6 +21,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
+from assay._trust import Trust
 from assay._types import Encoding, Task
 from assay.errors import ArtifactError, ConfigError, SchemaMismatchError
 from assay.log import get_logger
@@ -56,7 +57,9 @@ class Model(ABC, BaseEstimator):
     name: ClassVar[str] = ""
     encoding: ClassVar[Encoding]
     tasks: ClassVar[frozenset[Task]] = frozenset(Task)
+    early_stopping: ClassVar[bool] = False  # stops on X_val rows when given them
     artifact_file: ClassVar[str] = ""  # the file save() writes the fitted model to
+    _trust: ClassVar[Trust] = Trust(False)  # what `_load_native` may run; set by `load`
 
     # -- family hooks -------------------------------------------------------------------
     @abstractmethod
@@ -73,7 +76,8 @@ class Model(ABC, BaseEstimator):
 
     @abstractmethod
     def _load_native(self, path: Path) -> Any:
-        """Read what `_save_native` wrote; returns the value for `model_`."""
+        """Read what `_save_native` wrote; returns the value for `model_`. Anything that
+        could run code from the file goes through `self._trust.require(...)` first."""
 
     @classmethod
     @abstractmethod
@@ -175,7 +179,9 @@ class Model(ABC, BaseEstimator):
             self._save_native(directory / self.artifact_file)
 
     @classmethod
-    def load(cls, directory: Path) -> Model:
+    def load(cls, directory: Path, trust: bool | Trust = False) -> Model:
+        """Read a saved model. Without `trust`, a file that would run code when loaded
+        (see `assay._trust`) is refused with an ArtifactError."""
         directory = Path(directory)
         meta = read_params(directory)
         if meta["name"] != cls.name:
@@ -201,7 +207,12 @@ class Model(ABC, BaseEstimator):
             path = directory / cls.artifact_file
             if not path.is_file():
                 raise ArtifactError(f"{path} is missing: the saved model is incomplete")
-            model.model_ = model._load_native(path)
+            with Trust.scope(trust, directory) as scoped:
+                model._trust = scoped
+                try:
+                    model.model_ = model._load_native(path)
+                finally:
+                    del model._trust  # back to the class's default: trust nothing
         return model
 
     def _fitted_state(self) -> dict[str, Any]:

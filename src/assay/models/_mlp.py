@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 
 from assay._types import Encoding, Task
-from assay.errors import ConfigError
-from assay.models._base import Model
+from assay.errors import ArtifactError, ConfigError
+from assay.models._base import PARAMS_FILE, Model
 from assay.search._space import Choice, Distribution, Float, Int
 
 _MAX_EPOCHS = 200
@@ -152,6 +152,7 @@ class MLPModel(Model):
     """Fully connected network on numerics and category embeddings."""
 
     name = "mlp"
+    early_stopping = True  # cross_fit holds out rows of the training part to stop on
     encoding = Encoding.NATIVE
     artifact_file = "model.pt"
 
@@ -267,7 +268,8 @@ class MLPModel(Model):
             return out / out.sum(axis=1, keepdims=True)
         return out[:, 0].astype(np.float64) * self.target_std_ + self.target_mean_
 
-    # -- persistence: tensors and plain values only, read back with weights_only=True ---
+    # -- persistence: tensors and plain values only, read back with weights_only=True;
+    # embedded activation code or a file needing full unpickling loads only with trust ---
     def _fitted_state(self) -> dict[str, Any]:
         state = super()._fitted_state()
         state["activation_code_"] = getattr(self, "activation_code_", "")
@@ -285,12 +287,33 @@ class MLPModel(Model):
         path.write_bytes(buffer.getvalue())
 
     def _load_native(self, path: Path) -> Any:
+        import pickle
+
         torch = _torch()
-        payload = torch.load(io.BytesIO(path.read_bytes()), weights_only=True)
+        code = getattr(self, "activation_code_", "")
+        if code:
+            self._trust.require(
+                path.parent / PARAMS_FILE,
+                f"embeds the Python source of activation {self.activation!r}",
+            )
+        data = path.read_bytes()
+        try:
+            payload = torch.load(io.BytesIO(data), weights_only=True)
+        except pickle.UnpicklingError:
+            self._trust.require(path, "needs full unpickling (torch refuses it as weights only)")
+            try:
+                payload = torch.load(io.BytesIO(data), weights_only=False)
+            except Exception as exc:  # whatever a foreign pickle raises
+                raise ArtifactError(f"{path} is not a readable torch file: {exc}") from exc
+        except Exception as exc:  # a truncated or foreign archive
+            raise ArtifactError(f"{path} is not a readable torch file: {exc}") from exc
+        if not isinstance(payload, dict) or not {"state", "inputs"} <= set(payload):
+            raise ArtifactError(
+                f"{path} does not hold an assay MLP (a dict of state and inputs): re-fit it."
+            )
         inputs = dict(payload["inputs"])
         inputs["quantiles"] = payload["inputs"]["quantiles"].numpy()
         n_numeric = len(inputs["numeric"])
-        code = getattr(self, "activation_code_", "")
         config = self.get_params()
         net = _network(torch, n_numeric, inputs["cardinalities"], self._n_out(), config, code)
         net.load_state_dict(payload["state"])

@@ -2,7 +2,7 @@
 
 skops instead of pickle: loading a pickle runs whatever code the file names, while skops
 only builds the types it is told to trust. We trust scikit-learn, numpy and scipy types and
-refuse a file that asks for anything else.
+refuse a file that asks for anything else, unless the caller passes trust=True.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from assay._trust import Trust
 from assay._types import Task
 from assay.errors import ArtifactError
 from assay.models._base import Model
@@ -26,8 +27,9 @@ def save_skops(estimator: Any, path: Path) -> None:
     sio.dump(estimator, path)
 
 
-def load_skops(path: Path, expected: tuple[type, ...]) -> Any:
-    """Load a skops file, refusing any type outside scikit-learn, numpy and scipy."""
+def load_skops(path: Path, expected: tuple[type, ...], trust: bool | Trust = False) -> Any:
+    """Load a skops file. Types outside scikit-learn, numpy and scipy are refused, or
+    with trust built as the file asks."""
     import skops.io as sio
 
     try:
@@ -36,11 +38,16 @@ def load_skops(path: Path, expected: tuple[type, ...]) -> Any:
         raise ArtifactError(f"{path} is not a readable skops file: {exc}") from exc
     refused = [t for t in untrusted if not t.startswith(TRUSTED_PREFIXES)]
     if refused:
-        raise ArtifactError(
-            f"{path} asks to load untrusted types {refused}: it was not written by assay or was"
-            " tampered with; refit the model instead of loading it"
-        )
-    estimator = sio.load(path, trusted=untrusted)
+        with Trust.scope(trust, path.parent) as scoped:
+            scoped.require(
+                path,
+                f"asks to load untrusted types {refused} (assay writes only scikit-learn, "
+                "numpy and scipy types: it was written elsewhere or tampered with)",
+            )
+    try:
+        estimator = sio.load(path, trusted=untrusted)
+    except Exception as exc:  # skops raises many kinds on a malformed file
+        raise ArtifactError(f"{path} is not a readable skops file: {exc}") from exc
     if not isinstance(estimator, expected):
         names = [cls.__name__ for cls in expected]
         raise ArtifactError(f"{path} holds a {type(estimator).__name__}, expected one of {names}")
@@ -73,4 +80,4 @@ class SklearnModel(Model):
         save_skops(self.model_, path)
 
     def _load_native(self, path: Path) -> Any:
-        return load_skops(path, self._estimator_types())
+        return load_skops(path, self._estimator_types(), self._trust)

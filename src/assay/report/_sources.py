@@ -24,10 +24,17 @@ def _read(source: str | None):
 
 
 def gather_inputs(
-    model_or_run: str | Path, data=None, *, glm: bool = False, store=None, predictor=None
+    model_or_run: str | Path,
+    data=None,
+    *,
+    glm: bool = False,
+    store=None,
+    predictor=None,
+    trust: bool = False,
 ) -> ReportInputs:
     """`model_or_run`: a predictor folder, or a run id (or prefix) in the store. `data`:
-    held-out rows with the target (a path or DataFrame), optional."""
+    held-out rows with the target (a path or DataFrame), optional. `trust`: as for
+    `assay.load`."""
     import assay
     from assay.config import settings
     from assay.data import read_table
@@ -44,7 +51,7 @@ def gather_inputs(
                 "a finished run or give the predictor folder."
             )
         path = Path(run.artifact_dir)
-    predictor = predictor or assay.load(path)
+    predictor = predictor or assay.load(path, trust=trust)
     run_id = predictor.info.get("run_id")
     trials = None
     if run_id:

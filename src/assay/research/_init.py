@@ -106,6 +106,7 @@ def _write_harness(folder, data, target, ws, metric, task, budget_s, holdout, va
     folder.mkdir(parents=True, mode=0o700)
     folder.chmod(0o700)
     train, valid_rows, hold = (frame.iloc[idx].reset_index(drop=True) for idx in parts)
+    leakage = _leakage(frame, train, valid_rows, hold, target, task, where)
     valid_rows.insert(0, ROW, np.arange(len(valid_rows)))
     hold.insert(0, ROW, np.arange(len(hold)))
     files = {
@@ -136,10 +137,34 @@ def _write_harness(folder, data, target, ws, metric, task, budget_s, holdout, va
         "valid_fraction": valid,
         "n_rows": {"train": len(train), "valid": len(valid_rows), "holdout": len(hold)},
         "workspace": str(ws),
+        "leakage": leakage,
     }
     (folder / HARNESS_FILE).write_text(json.dumps(spec, indent=1))
     (folder / HARNESS_FILE).chmod(0o600)
     return Harness(folder)
+
+
+def _leakage(frame, train, valid_rows, hold, target, task, where) -> list[str]:
+    """Warnings about columns that give the target away, and about validation or holdout
+    rows whose features are also training rows (their scores would reward memory)."""
+    from assay.data import infer_schema
+    from assay.data._leakage import leakage_warnings, row_fingerprints, seen_rows
+
+    features = frame.drop(columns=[target])
+    types = infer_schema(features).types
+    messages = leakage_warnings(features, frame[target], task, types, where)
+    known = row_fingerprints(train.drop(columns=[target]))
+    for name, part in (("validation", valid_rows), ("holdout", hold)):
+        n_seen = seen_rows(known, part[features.columns])
+        if n_seen:
+            messages.append(
+                f"{n_seen} of the {len(part)} {name} rows of {where} have the same features "
+                "as a training row, so their scores reward memorizing the training rows. "
+                "Drop duplicated rows before `assay research init`."
+            )
+    for message in messages:
+        logger.warning(message)
+    return messages
 
 
 def _infer_task(y: pd.Series) -> Task:

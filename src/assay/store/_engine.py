@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
-from assay.errors import StoreError
+from assay.errors import DiskFullError, StoreError
 
 BUSY_TIMEOUT_MS = 30_000
 READ_ONLY = "assay_read_only"  # execution option: a read needs no write lock
@@ -182,6 +182,11 @@ def _advice(reason: str) -> str:
         return "Check that the file and its folder exist and are writable."
     if "locked" in lowered or "busy" in lowered:
         return "Another process held the store locked too long; retry when it is done."
+    if "disk i/o error" in lowered:
+        return (
+            "Writing the file failed: check that its disk has free space (df) and that no "
+            "file-size limit (ulimit -f) stops it, then retry."
+        )
     return "Check ASSAY_STORE / ASSAY_HOME and that the database is reachable."
 
 
@@ -189,4 +194,12 @@ def wrap_error(action: str, where: str, exc: SQLAlchemyError) -> StoreError:
     """A StoreError saying what failed, where, why, and what to do about it."""
     orig = getattr(exc, "orig", None)
     reason = str(orig if orig is not None else exc).splitlines()[0]
+    full = ("disk is full", "no space left on device")  # SQLite's words, then PostgreSQL's
+    if getattr(orig, "sqlite_errorname", "") == "SQLITE_FULL" or any(
+        words in reason.lower() for words in full
+    ):
+        return DiskFullError(
+            f"could not {action} in the store {where}: {reason}. The disk holding it is full: "
+            "free space there (or set ASSAY_HOME / ASSAY_STORE to a disk with room), then retry."
+        )
     return StoreError(f"could not {action} in the store {where}: {reason}. {_advice(reason)}")

@@ -36,12 +36,13 @@ from assay.store._schema import ensure_schema, runs, trials
 log = get_logger(__name__)
 
 MIN_PREFIX = 4  # shortest run-id prefix get_run accepts
-_PID_REUSE_SLACK_S = 60.0  # a process started this long after its run cannot be its owner
+_PID_REUSE_SLACK_S = 60.0  # a process started this long after the owner was seen is not it
 STALE_AFTER_S = 300.0  # a run on another host without a heartbeat for this long is dead
 
 
-def _process_alive(pid: int, run_created_at: float) -> bool:
-    """Whether the process that started a run (on this host) may still be running it."""
+def _process_alive(pid: int, owner_seen_at: float) -> bool:
+    """Whether the process that started or resumed a run (on this host) may still be
+    running it; `owner_seen_at` is when that process last showed it owned the run."""
     if pid == os.getpid():
         return True
     try:
@@ -53,7 +54,7 @@ def _process_alive(pid: int, run_created_at: float) -> bool:
         return False
     except psutil.Error:  # exists but we may not look at it: assume it is the owner
         return True
-    return started <= run_created_at + _PID_REUSE_SLACK_S
+    return started <= owner_seen_at + _PID_REUSE_SLACK_S
 
 
 def _run_from_row(row: Row[Any]) -> RunRecord:
@@ -266,7 +267,10 @@ class SQLStore(LLMCallsMixin, ExperimentsMixin, HypothesesMixin):
         stale: list[tuple[str, ColumnElement[bool], str]] = []
         for row in candidates:
             if row.host == host:
-                if not _process_alive(row.pid, row.created_at):
+                # the owner started before its last heartbeat (a resume sends one when it
+                # takes the run), however old the run itself is
+                taken_at = max(row.created_at, row.heartbeat_at or row.created_at)
+                if not _process_alive(row.pid, taken_at):
                     why = f"process {row.pid} on {host} ended without finishing the run"
                     stale.append((row.run_id, runs.c.pid == row.pid, why))
                 continue
