@@ -74,6 +74,7 @@ def test_bad_input_exits_3_with_a_message_and_no_traceback(tmp_path):
     assert usage.returncode == 2
 
 
+@pytest.mark.slow  # one kill; tests/reliability/test_faults.py kills ten times
 def test_kill_9_mid_fit_keeps_finished_trials(tmp_path, assay_home):
     data = tmp_path / "big.csv"
     from sklearn.datasets import make_classification

@@ -132,6 +132,7 @@ def test_an_unreachable_scheduler_names_the_address_and_what_to_start():
         DaskExecutor("tcp://127.0.0.1:9", connect_timeout_s=2)
 
 
+@pytest.mark.slow  # one kill; tests/reliability/test_faults.py kills ten times
 def test_a_killed_fit_resumes_from_its_finished_trials(tmp_path, assay_home, frame):
     data = tmp_path / "bc.csv"
     frame.to_csv(data, index=False)

@@ -135,6 +135,7 @@ def _run_cli(ws, *args, **popen):
     return subprocess.Popen(command, env=os.environ.copy(), **popen)
 
 
+@pytest.mark.slow  # one kill; tests/reliability/test_faults.py kills ten times
 def test_resume_after_kill_9_at_a_random_moment(fast_ws):
     ws, harness = fast_ws
     rng = random.Random()

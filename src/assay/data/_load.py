@@ -163,7 +163,8 @@ def read_table(
 ) -> pd.DataFrame:
     """Read a file path, 'builtin:NAME', or a pandas/polars DataFrame into a new DataFrame.
 
-    Delimiter, quoting, encoding and a missing header row are sniffed when not given.
+    Delimiter, quoting, encoding and a missing header row are sniffed when not given; a
+    `sep` longer than one character is a regular expression, as in pandas.
     `na_values` replaces the extra missing markers ('?' and ''); pandas' defaults always apply.
     """
     if isinstance(source, pd.DataFrame):

@@ -70,14 +70,31 @@ def _scores(model, matrix, task: Task) -> np.ndarray:
     return proba[:, 1:] if task is Task.BINARY else proba
 
 
+def _fold_scores(model, X_train, y_train, X_valid, task: Task, classes) -> np.ndarray:
+    """`_scores` of a fold model, in the columns of the model fitted on all rows: a class
+    too rare to be among the fold's training rows gets probability 0 (and a fold with a
+    single class, which no classifier fits, predicts it with certainty)."""
+    if task is Task.REGRESSION:
+        return _scores(model.fit(X_train, y_train), X_valid, task)
+    present = np.unique(y_train)
+    proba = np.zeros((X_valid.shape[0], len(classes)))
+    if len(present) == 1:
+        proba[:, np.searchsorted(classes, present[0])] = 1.0
+    else:
+        model.fit(X_train, y_train)
+        proba[:, np.searchsorted(classes, model.classes_)] = model.predict_proba(X_valid)
+    return proba[:, 1:] if task is Task.BINARY else proba
+
+
 def fit_linear_oof(matrix, y, task: Task, folds, random_state: int, C: float = _C):
     """(linear model fitted on all rows, out-of-fold scores of the training rows)."""
     y = np.asarray(y)
     model = _linear(task, random_state, C).fit(matrix, y)
+    classes = getattr(model, "classes_", None)
     oof = np.zeros((matrix.shape[0], _scores(model, matrix[:1], task).shape[1]))
     for train, valid in folds:
-        fold = _linear(task, random_state, C).fit(matrix[train], y[train])
-        oof[valid] = _scores(fold, matrix[valid], task)
+        fold = _linear(task, random_state, C)
+        oof[valid] = _fold_scores(fold, matrix[train], y[train], matrix[valid], task, classes)
     return model, oof
 
 
@@ -101,7 +118,13 @@ class TextColumnFeatures:
 
         texts = as_texts(X[self.column])
         self.vectorizer_ = _vectorizer(len(texts))
-        matrix = self.vectorizer_.fit_transform(texts)
+        try:
+            matrix = self.vectorizer_.fit_transform(texts)
+        except ValueError:  # no word kept: one-letter words only, or no word in two rows
+            logger.info(
+                "Text column '%s' has no words TF-IDF can use; using characters.", self.column
+            )
+            matrix = self.vectorizer_.set_params(word="drop").fit_transform(texts)
         n_components = max(1, min(N_SVD, matrix.shape[1] - 1, len(texts) - 1))
         self.svd_ = TruncatedSVD(n_components, random_state=self.random_state)
         dense = self.svd_.fit_transform(matrix)
