@@ -53,6 +53,7 @@ def _fit_on_cluster(data, address, home, *extra) -> subprocess.Popen:
     return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
+@pytest.mark.slow  # about 3.5 minutes on 2 cores: over the default suite's budget
 def test_two_workers_run_the_same_trials_as_this_process(frame, cluster, tmp_path):
     from assay import Predictor
 
