@@ -85,7 +85,6 @@ def _worker_processes() -> list[psutil.Process]:
     return found
 
 
-@pytest.mark.slow  # KNOWN FAILING: a killed worker can take the shared data with it (issue 11)
 def test_a_killed_worker_is_replaced_and_its_trial_run_again(frame, cluster, tmp_path):
     data = tmp_path / "bc.csv"
     frame.to_csv(data, index=False)

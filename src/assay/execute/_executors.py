@@ -4,8 +4,12 @@
 the task's own threads; nothing to start, nothing to serialize. `executor_from("local:N")`
 starts a Dask LocalCluster of N worker processes bound to 127.0.0.1 and
 `executor_from("tcp://HOST:8786")` joins an existing scheduler. Either way `share(value)`
-sends data to the workers once (Dask scatters it to every worker) and `submit(fn, *args)`
-returns a future with `.result()` and `.done()`.
+sends data to the workers once and `submit(fn, *args)` returns a future with `.result()` and
+`.done()`.
+
+On Dask, shared data is a task that returns it, not scattered data: a worker that dies
+holding the only copy of scattered data loses it for good (every task needing it fails),
+while a task's result is computed again on another worker.
 
 A worker that dies is replaced and its task run again once (the scheduler's
 allowed-failures = 1 on a LocalCluster); a second death comes back as `WorkerLost`, which the
@@ -114,7 +118,13 @@ class DaskExecutor:
         return self.client.run(os.getpid)
 
     def share(self, value: Any) -> Any:
-        return self.client.scatter(value, broadcast=True, hash=False)
+        """A future of `value` that survives the death of the workers holding it (see the
+        module's docstring); the scheduler keeps the value to compute it again."""
+        import warnings
+
+        with warnings.catch_warnings():  # "large graph": the data has to travel once
+            warnings.simplefilter("ignore", UserWarning)
+            return self.client.submit(_identity, value, pure=False)
 
     def submit(self, fn, *args, **kwargs):
         return _DaskFuture(self.client.submit(fn, *args, pure=False, **kwargs))
@@ -153,6 +163,10 @@ class _DaskFuture:
 
     def cancel(self) -> None:
         self._future.cancel()
+
+
+def _identity(value: Any) -> Any:
+    return value
 
 
 def _restore(environ: dict[str, str]) -> None:
