@@ -45,6 +45,11 @@ class DiskFullError(StoreError, ArtifactError):
     exit_code = 4
 
 
+class ExportError(AssayError):
+    """A predictor cannot be written in the asked format (the message names the members or
+    columns the format cannot hold), or the export does not predict what assay does."""
+
+
 class BudgetError(AssayError):
     """A time or memory limit was hit before anything useful could be produced."""
 

@@ -42,6 +42,7 @@ def _register() -> None:
         _report,
         _research,
         _runs,
+        _serve,
         _stats,
     )
 
@@ -54,6 +55,8 @@ def _register() -> None:
     app.command("explain")(_explain.explain)
     app.command("compare")(_explain.compare)
     app.command("report")(_report.report)
+    app.command("serve")(_serve.serve)
+    app.command("export")(_serve.export)
     app.command("ask")(_chat.ask)
     app.command("chat")(_chat.chat)
     app.add_typer(_research.app, name="research")
