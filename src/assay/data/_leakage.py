@@ -126,8 +126,14 @@ def row_fingerprints(frame: pd.DataFrame) -> np.ndarray:
 
 
 def seen_rows(known: np.ndarray, frame: pd.DataFrame) -> int:
-    """How many rows of `frame` have a fingerprint in `known`."""
-    return int(np.isin(row_fingerprints(frame), known).sum()) if len(frame) else 0
+    """How many rows of `frame` have a fingerprint in `known` (sorted, as
+    training_fingerprints keeps them: a binary search, not a hash of every training row
+    on each call, which a service predicting single rows would pay each time)."""
+    if not len(frame) or not len(known):
+        return 0
+    found = row_fingerprints(frame)
+    at = np.minimum(np.searchsorted(known, found), len(known) - 1)
+    return int((known[at] == found).sum())
 
 
 MAX_KEPT_ROWS = 5_000_000  # fingerprints kept with a predictor (8 bytes a row)

@@ -153,7 +153,7 @@ def _leakage(frame, train, valid_rows, hold, target, task, where) -> list[str]:
     features = frame.drop(columns=[target])
     types = infer_schema(features).types
     messages = leakage_warnings(features, frame[target], task, types, where)
-    known = row_fingerprints(train.drop(columns=[target]))
+    known = np.unique(row_fingerprints(train.drop(columns=[target])))  # sorted
     for name, part in (("validation", valid_rows), ("holdout", hold)):
         n_seen = seen_rows(known, part[features.columns])
         if n_seen:
