@@ -16,9 +16,6 @@ from __future__ import annotations
 import argparse
 import csv
 import os
-import socket
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -43,26 +40,6 @@ def fit_predictors(frame, target: str, time_s: float, dataset: str) -> dict[str,
             automl.predictor_.save(folder)
         folders[deploy] = folder
     return folders
-
-
-def start_service(folder: Path) -> tuple[subprocess.Popen, str]:
-    import httpx
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    cmd = [sys.executable, "-m", "assay", "serve", str(folder), "--port", str(port),
-           "--log-level", "warning"]  # fmt: skip
-    proc = subprocess.Popen(cmd)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(600):
-        try:
-            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                return proc, url
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError(f"assay serve {folder} did not start")
 
 
 def run_mode(url: str, records: list[dict], batch: int, n_requests: int, n_clients: int) -> dict:
@@ -110,6 +87,7 @@ def main() -> None:
 
     import assay
     from assay.data import load_benchmark
+    from assay.testing import ServiceProcess
 
     frame, spec = load_benchmark(args.dataset)
     frame = frame.sample(frac=1.0, random_state=0).reset_index(drop=True)
@@ -126,8 +104,8 @@ def main() -> None:
             predictor = assay.load(folder)
             members = "+".join(m.model for m in predictor.members if m.weight > 0)
             n_fold_models = sum(len(m.models) for m in predictor.members if m.weight > 0)
-            proc, url = start_service(folder)
-            try:
+            with ServiceProcess(folder) as service:
+                url = service.url
                 for batch, n_requests, n_clients in modes:
                     row = {"dataset": args.dataset, "deploy": deploy, "members": members,
                            "fold_models": n_fold_models,
@@ -140,9 +118,6 @@ def main() -> None:
                     writer.writerow(row)
                     handle.flush()
                     print(row, flush=True)
-            finally:
-                proc.terminate()
-                proc.wait(timeout=30)
     write_table(rows, args, out.with_suffix(".md"))
 
 

@@ -5,10 +5,8 @@ column; /schema, /health, /metrics and the OpenAPI document describe the service
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -16,45 +14,13 @@ import pytest
 httpx = pytest.importorskip("httpx", reason="the dev extra is not installed")
 pytest.importorskip("fastapi", reason="the serve extra is not installed")
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _start(folder, *extra) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
-    cmd = [sys.executable, "-m", "assay", "serve", str(folder), "--port", str(port),
-           "--log-level", "warning", *extra]  # fmt: skip
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"assay serve exited: {proc.stderr.read().decode()[-2000:]}")
-        try:
-            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                return proc, url
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    proc.kill()
-    raise AssertionError("assay serve did not answer /health within 120 s")
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+from assay.testing import ServiceProcess  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def service(saved_predictor):
-    proc, url = _start(saved_predictor[0])
-    yield url
-    _stop(proc)
+    with ServiceProcess(saved_predictor[0]) as running:
+        yield running.url
 
 
 def _records(frame):
@@ -161,15 +127,11 @@ def test_schema_health_metrics_and_openapi_describe_the_service(service, saved_p
 
 
 def test_two_worker_processes_serve_the_same_predictions(saved_predictor, churn):
-    proc, url = _start(saved_predictor[0], "--workers", "2")
-    try:
+    with ServiceProcess(saved_predictor[0], "--workers", "2") as running:
         rows = _records(churn.head(5))
-        answers = [httpx.post(f"{url}/predict", json=rows).json() for _ in range(6)]
+        answers = [httpx.post(f"{running.url}/predict", json=rows).json() for _ in range(6)]
         assert all(a["predictions"] == answers[0]["predictions"] for a in answers)
-        children = [p for p in _children(proc.pid)]
-        assert len(children) >= 2  # uvicorn's supervisor starts two worker processes
-    finally:
-        _stop(proc)
+        assert len(_children(running.proc.pid)) >= 2  # uvicorn starts two worker processes
 
 
 def _children(pid: int):

@@ -3,6 +3,7 @@
 from assay.testing._check_model import check_model
 from assay.testing._llm_server import ScriptedOpenAIServer
 from assay.testing._postgres import PostgresServer, PostgresUnavailable
+from assay.testing._service import ServiceProcess
 from assay.testing._toy import toy_frame
 from assay.testing._toy_text import toy_paraphrases, toy_reviews
 
@@ -10,6 +11,7 @@ __all__ = [
     "PostgresServer",
     "PostgresUnavailable",
     "ScriptedOpenAIServer",
+    "ServiceProcess",
     "check_model",
     "toy_frame",
     "toy_paraphrases",
