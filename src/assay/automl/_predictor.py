@@ -104,6 +104,8 @@ class Predictor:
         if not len(X):  # no rows: no predictions, in the usual shape
             logger.info("No rows to predict; returning empty predictions.")
             return np.empty((0, n_classes)) if n_classes else np.empty(0)
+        from assay.features._encoder import shared_conversions
+
         self._note_unknown_categories(X)
         self._note_training_rows(X)
         if self.derived is not None:
@@ -117,7 +119,8 @@ class Predictor:
                 raws[i] = member.predict_raw(X_i, self.task, n_classes)
             return raws[i]
 
-        return sum(m.weight * raw(i) for i, m in enumerate(self.members) if m.weight > 0)
+        with shared_conversions():  # each raw column converted once, not once per fold
+            return sum(m.weight * raw(i) for i, m in enumerate(self.members) if m.weight > 0)
 
     def training_overlap(self, data) -> int:
         """How many rows of `data` have the same features as a row this predictor was

@@ -4,6 +4,9 @@ no pickle for preprocessing and reloads bit-identically."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import numpy as np
@@ -43,6 +46,37 @@ def as_timestamps(column: pd.Series) -> pd.Series:
     offset are taken in UTC, so offsets may differ row to row and any two columns subtract."""
     stamps = pd.to_datetime(column, errors="coerce", format="mixed", utc=True)
     return stamps if stamps.dt.tz is None else stamps.dt.tz_convert(None)  # None: all NaT
+
+
+_SHARED: ContextVar[dict | None] = ContextVar("assay_encoder_shared", default=None)
+
+
+@contextmanager
+def shared_conversions() -> Iterator[None]:
+    """Within it, encoders transforming the same frame (the folds of a bagged member, the
+    members of an ensemble) convert each raw column once: for single rows that conversion,
+    not the models, was most of the prediction time."""
+    token = _SHARED.set({})
+    try:
+        yield
+    finally:
+        _SHARED.reset(token)
+
+
+def _converted(X: pd.DataFrame, name: str, convert: Callable[[pd.Series], Any]) -> Any:
+    """convert(X[name]), shared within `shared_conversions` (read-only: never modify it)."""
+    cache = _SHARED.get()
+    if cache is None:
+        return convert(X[name])
+    key = (id(X), name, convert)
+    hit = cache.get(key)
+    if hit is None or hit[0] is not X:  # the frame is kept, so its id is not reused
+        hit = cache[key] = (X, convert(X[name]))
+    return hit[1]
+
+
+def _codes(X: pd.DataFrame, name: str, categories: list[str]) -> np.ndarray:
+    return pd.Index(categories, dtype=object).get_indexer(_converted(X, name, as_strings))
 
 
 def _to_float(column: pd.Series) -> np.ndarray:
@@ -109,7 +143,7 @@ class TabularEncoder:
                 continue
             col = X[name]
             if kind == FeatureType.DATETIME.value:
-                stamps = as_timestamps(col)
+                stamps = _converted(X, name, as_timestamps)
                 for part in spec["parts"]:
                     if part == "days":  # elapsed time: trends and recency
                         days = (stamps - pd.Timestamp("1970-01-01")).dt.total_seconds() / 86400
@@ -127,12 +161,12 @@ class TabularEncoder:
                 blocks.append(_to_float(text.str.split().str.len()))
                 names += [f"{name}__chars", f"{name}__words"]
             elif kind == FeatureType.BOOLEAN.value:
-                strings = as_strings(col)
+                strings = _converted(X, name, as_strings)
                 values = np.where(strings.isna(), np.nan, (strings == spec["parts"]["true"]) * 1.0)
                 blocks.append(values.astype(float))
                 names.append(name)
             else:
-                blocks.append(_to_float(col))
+                blocks.append(_converted(X, name, _to_float))
                 names.append(name)
         matrix = np.column_stack(blocks) if blocks else np.empty((len(X), 0))
         return names, matrix
@@ -171,7 +205,7 @@ class TabularEncoder:
             for name, spec in self.state_.items():
                 if spec["kind"] == "cat":
                     dtype = pd.CategoricalDtype(spec["categories"])
-                    codes = category_codes(X[name], spec["categories"])
+                    codes = _codes(X, name, spec["categories"])
                     frame[name] = pd.Categorical.from_codes(codes, dtype=dtype)
             return frame[self.feature_names_out()]
         medians = np.asarray(self.numeric_["medians"], dtype=float)
@@ -181,7 +215,7 @@ class TabularEncoder:
             blocks = [filled]
             for name, spec in self.state_.items():
                 if spec["kind"] == "cat":
-                    codes = category_codes(X[name], spec["categories"])
+                    codes = _codes(X, name, spec["categories"])
                     blocks.append(codes.astype(float)[:, None])
             return np.column_stack(blocks) if blocks else filled
         scaled = (filled - np.asarray(self.numeric_["means"])) / np.asarray(self.numeric_["stds"])
@@ -191,7 +225,7 @@ class TabularEncoder:
         for name, spec in self.state_.items():
             if spec["kind"] == "cat":
                 cats = spec["categories"]
-                codes = category_codes(X[name], cats)
+                codes = _codes(X, name, cats)
                 onehot = np.zeros((len(X), len(cats)))
                 rows = np.flatnonzero(codes >= 0)
                 onehot[rows, codes[rows]] = 1.0
