@@ -157,3 +157,22 @@ def test_predictions_file_layout_matches_assay_predict(service, churn, saved_pre
     assert body["predictions"] == frame["prediction"].tolist()
     got = np.asarray(body["probabilities"])
     np.testing.assert_allclose(got[:, 1], frame["proba_yes"], atol=1e-12)
+
+
+def test_a_regression_predictor_answers_numbers_and_refuses_proba_quietly():
+    """In-process (the app without uvicorn): a regression service returns plain floats and
+    no probabilities even when asked."""
+    from fastapi.testclient import TestClient
+    from sklearn.datasets import load_diabetes
+
+    from assay import AutoML
+    from assay.serve import create_app
+
+    frame = load_diabetes(as_frame=True).frame
+    automl = AutoML(n_trials=1, models=["linear"], stack="off", store=False)
+    automl.fit(frame, target="target")
+    rows = frame.drop(columns="target").head(7)
+    with TestClient(create_app(automl.predictor_)) as client:
+        body = client.post("/predict?proba=true", json=rows.to_dict(orient="records")).json()
+    assert "probabilities" not in body and body["n_rows"] == 7
+    np.testing.assert_allclose(body["predictions"], automl.predictor_.predict(rows), rtol=1e-12)
