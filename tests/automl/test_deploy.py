@@ -14,8 +14,8 @@ MODELS = ["lightgbm", "linear", "extra_trees"]
 @pytest.fixture(scope="module")
 def fits():
     data = read_table("builtin:breast_cancer")
-    bagged = AutoML(models=MODELS, n_trials=4, stack="off", store=False).fit(data, target="target")
-    fast = AutoML(models=MODELS, n_trials=4, deploy="fast", stack="off", store=False)
+    bagged = AutoML(models=MODELS, n_trials=3, stack="off", store=False).fit(data, target="target")
+    fast = AutoML(models=MODELS, n_trials=3, deploy="fast", stack="off", store=False)
     return data, bagged, fast.fit(data, target="target")
 
 
