@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import json
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -162,8 +161,6 @@ def _check_json_value(value: Any, allowed: list[str], column: str, row: int) -> 
         wanted = " or ".join(t for t in allowed if t != "null")
         raise RequestError(422, f"Column '{column}' takes a {wanted} (or null); record {row} "
                                 f"has {_show(value)} ({kind}).")  # fmt: skip
-    if kind == "number" and isinstance(value, float) and math.isinf(value):
-        return  # the predictor treats an infinite value as missing, and says so
 
 
 def _check_dates(frame: pd.DataFrame, schema: Schema, *, iso: bool = False) -> None:
