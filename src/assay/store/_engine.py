@@ -3,9 +3,10 @@
 SQLite allows one writer at a time. Each write takes the write lock up front with
 `BEGIN IMMEDIATE`, so two writers never both start a transaction and then deadlock upgrading
 their locks; WAL lets readers go on while one writes; `busy_timeout` makes a writer wait for
-its turn instead of failing. pysqlite's own transaction handling is switched off so these
-BEGINs are the only ones sent (the recipe in SQLAlchemy's SQLite docs). None of this is applied
-to PostgreSQL, which has row locks and its own transactions.
+its turn instead of failing; switching a fresh file to WAL is the one step it does not cover
+(see `enable_wal`), so that step is retried. pysqlite's own transaction handling is switched off
+so these BEGINs are the only ones sent (the recipe in SQLAlchemy's SQLite docs). None of this is
+applied to PostgreSQL, which has row locks and its own transactions.
 
 SQLite's locks rely on the file system; on NFS, SMB and other network file systems they are
 unreliable and several hosts writing one file can corrupt it, so such a store is refused with
@@ -15,7 +16,10 @@ a pointer to PostgreSQL. A plain `postgresql://` URL uses the psycopg (v3) drive
 from __future__ import annotations
 
 import os
+import random
 import re
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +29,8 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from assay.errors import DiskFullError, StoreError
 
 BUSY_TIMEOUT_MS = 30_000
+WAL_RETRY_FIRST_S = 0.002  # first pause before asking again for WAL; doubles up to the cap
+WAL_RETRY_MAX_S = 0.1
 READ_ONLY = "assay_read_only"  # execution option: a read needs no write lock
 PROC_MOUNTS = Path("/proc/mounts")
 # File systems where SQLite's locking cannot be trusted (see "How To Corrupt An SQLite File").
@@ -106,6 +112,37 @@ def refuse_network_fs(path: Path, mounts: str | None = None) -> None:
         )
 
 
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    name = getattr(exc, "sqlite_errorname", None)  # Python 3.11+
+    if name is not None:
+        return name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED"))
+    return "locked" in str(exc).lower() or "busy" in str(exc).lower()
+
+
+def enable_wal(dbapi_conn: sqlite3.Connection, timeout_s: float = BUSY_TIMEOUT_MS / 1000) -> None:
+    """Put the database in WAL mode, waiting up to `timeout_s` for other openers.
+
+    The switch needs the file to itself. A connection asking for it already holds a read lock,
+    and SQLite answers "database is locked" at once, without the busy handler, when another
+    connection holds the write lock (waiting could deadlock): exactly what happens when several
+    processes open a fresh store together, one switching or creating the tables while the
+    next asks. The asking connection drops its read lock with the failed statement, so asking
+    again, after a jittered pause that doubles each time, lets the holder finish. After
+    `timeout_s` the last "database is locked" error is raised.
+    """
+    deadline = time.monotonic() + timeout_s
+    pause_s = WAL_RETRY_FIRST_S
+    while True:
+        try:
+            dbapi_conn.execute("PRAGMA journal_mode = WAL").fetchall()
+            return
+        except sqlite3.OperationalError as exc:
+            if not _is_busy(exc) or time.monotonic() + pause_s > deadline:
+                raise
+        time.sleep(pause_s * random.uniform(0.5, 1.5))
+        pause_s = min(2 * pause_s, WAL_RETRY_MAX_S)
+
+
 def _sqlite_engine(url: URL) -> Engine:
     path = _sqlite_path(url)
     if path is not None:
@@ -125,7 +162,7 @@ def _sqlite_engine(url: URL) -> Engine:
         cursor = dbapi_conn.cursor()
         try:
             cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            cursor.execute("PRAGMA journal_mode = WAL")
+            enable_wal(dbapi_conn)
             cursor.execute("PRAGMA synchronous = NORMAL")
             cursor.execute("PRAGMA foreign_keys = ON")
         finally:
