@@ -6,6 +6,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+# The errors users catch, as `assay.ConfigError` etc.; every one is in assay.errors.
+from assay import errors as errors
+from assay.errors import ArtifactError as ArtifactError
+from assay.errors import AssayError as AssayError
+from assay.errors import BudgetError as BudgetError
+from assay.errors import ConfigError as ConfigError
+from assay.errors import DataError as DataError
+from assay.errors import FitError as FitError
+from assay.errors import NotFittedError as NotFittedError
+from assay.errors import SchemaMismatchError as SchemaMismatchError
+from assay.errors import TargetError as TargetError
+
 __version__ = "0.1.0"
 __all__ = ["AutoClassifier", "AutoML", "AutoRegressor", "Predictor", "load"]
 

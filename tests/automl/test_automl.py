@@ -4,7 +4,7 @@ import pytest
 
 import assay
 from assay import AutoML
-from assay.errors import ArtifactError, ConfigError, SchemaMismatchError
+from assay.errors import ArtifactError, ConfigError, NotFittedError, SchemaMismatchError
 from assay.store import open_store
 
 FAST = ["lightgbm", "linear", "extra_trees"]
@@ -149,5 +149,5 @@ def test_bad_arguments_are_named(cancer, kwargs, message):
 
 
 def test_unfitted_use_is_explained():
-    with pytest.raises(ConfigError, match="not fitted"):
+    with pytest.raises(NotFittedError, match="not fitted"):
         AutoML().predict(pd.DataFrame({"a": [1]}))

@@ -15,8 +15,8 @@ import pytest
 from sklearn.datasets import load_breast_cancer
 
 from assay import AutoML
-from assay.errors import ConfigError
-from assay.execute._executors import DaskExecutor, WorkerLost, executor_from
+from assay.errors import ConfigError, WorkerLost
+from assay.execute._executors import DaskExecutor, executor_from
 from assay.store import RunState, TrialState, open_store
 from assay.testing._faults import exit_process, slow_identity
 

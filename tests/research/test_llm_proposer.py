@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import pytest
 
+from assay.errors import DiffError, ProposalError
 from assay.llm import OpenAIBackend
 from assay.research._change import Change, ProposalContext
 from assay.research._config import read_config
-from assay.research._llm_proposer import LLMProposer, ProposalError
-from assay.research._validate import DiffError, apply_diff, is_seed_only, validate_change
+from assay.research._llm_proposer import LLMProposer
+from assay.research._validate import apply_diff, is_seed_only, validate_change
 from assay.testing import ScriptedOpenAIServer
 
 PIPELINE = """\

@@ -156,8 +156,7 @@ def test_parallel_runs_decide_in_completion_order(fast_ws):
 
 
 def test_an_unusable_llm_reply_is_refused_and_an_outage_stops_the_loop(fast_ws):
-    from assay.errors import LLMError
-    from assay.research._llm_proposer import ProposalError
+    from assay.errors import LLMError, ProposalError
 
     ws, harness = fast_ws
 

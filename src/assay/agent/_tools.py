@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from assay.errors import AssayError
+from assay.errors import AssayError, ToolError
 from assay.log import get_logger
 
 logger = get_logger(__name__)
@@ -55,10 +55,6 @@ class ToolResult:
     ok: bool
     content: str  # what the model reads (and the user sees in the log)
     data: dict = field(default_factory=dict)
-
-
-class ToolError(Exception):
-    """A tool's own refusal: its message goes back to the model as is."""
 
 
 def _cut(text: str) -> str:

@@ -45,7 +45,7 @@ from assay.automl._trials import (
     run_trial,
 )
 from assay.config import settings
-from assay.errors import ConfigError, DataError, StoreError
+from assay.errors import ConfigError, DataError, NotFittedError, StoreError
 from assay.evaluate import choose_n_folds, get_metric, make_folds
 from assay.log import get_logger
 from assay.search import Budget, CostModel, Searcher
@@ -490,7 +490,7 @@ class AutoML(TrialLoopMixin):
     # -- the fitted predictor's API --------------------------------------------
     def _fitted(self) -> Predictor:
         if not hasattr(self, "predictor_"):
-            raise ConfigError("This AutoML is not fitted yet: call fit(data, target=...) first.")
+            raise NotFittedError("This AutoML is not fitted yet: call fit(data, target=...) first.")
         return self.predictor_
 
     def predict(self, data) -> np.ndarray:

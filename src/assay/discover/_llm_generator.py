@@ -23,7 +23,7 @@ from assay.discover._spec import (
     Kind,
     baselines,
 )
-from assay.errors import AssayError, ConfigError, LLMError
+from assay.errors import ConfigError, LLMError, ReplyError
 from assay.llm import LLM, Message
 from assay.log import get_logger
 from assay.research._llm_proposer import _DESCRIPTION, _FENCE
@@ -82,10 +82,6 @@ work, and do not repeat anything shown here."""
 NOVEL = """Propose a new idea that is clearly different from all of the components shown \
 above and from the baselines: not a rescaling, shift or small tweak of any of them, but a \
 different mechanism that could still work well."""
-
-
-class ReplyError(AssayError):
-    """A reply holds no usable component; the generator skips it and goes on."""
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from assay.discover._spec import SAFE_BUILTINS, Hypothesis, Kind, compile_component
-from assay.errors import ConfigError
+from assay.errors import ComponentRejected, ConfigError
 
 MAX_CODE_CHARS = 4000
 MODULES = ("torch", "np", "math")
@@ -96,10 +96,6 @@ class Validation:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Validation:
         return cls(bool(data["ok"]), str(data.get("reason", "")), data.get("fingerprint"))
-
-
-class _Reject(Exception):
-    """A probe found a problem; the message is the Validation's reason."""
 
 
 # -- static checks ------------------------------------------------------------------------
@@ -225,7 +221,7 @@ def check_numeric(h: Hypothesis) -> Validation:
         with torch.enable_grad(), np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the component's warnings are not ours to show
             fingerprint = _PROBES[h.kind](compile_component(h))
-    except _Reject as exc:
+    except ComponentRejected as exc:
         return Validation(False, str(exc))
     except Exception as exc:
         text = (str(exc).strip().splitlines() or [""])[0][:200]
@@ -250,24 +246,24 @@ def _probe_activation(entries: dict[str, Any]) -> np.ndarray:
 
     xi, y = call(x)
     if not isinstance(y, torch.Tensor):
-        raise _Reject(f"output is {type(y).__name__}, not a tensor")
+        raise ComponentRejected(f"output is {type(y).__name__}, not a tensor")
     if y.shape != x.shape:
-        raise _Reject(f"shape changed {_shape(x)} -> {_shape(y)}")
+        raise ComponentRejected(f"shape changed {_shape(x)} -> {_shape(y)}")
     _finite(y, x, "output")
     if not y.is_floating_point() or float(y.detach().double().std()) <= 1e-6:
-        raise _Reject("constant output")
+        raise ComponentRejected("constant output")
     if not y.requires_grad:
-        raise _Reject("output has no gradient with respect to x")
+        raise ComponentRejected("output has no gradient with respect to x")
     y.sum().backward()
     grad = xi.grad if xi.grad is not None else torch.zeros_like(x)
     _finite(grad, x, "gradient")
     if bool((grad == 0).all()):
-        raise _Reject("zero gradient everywhere")
+        raise ComponentRejected("zero gradient everywhere")
     if not torch.equal(y.detach(), call(x)[1].detach()):
-        raise _Reject("non-deterministic")
+        raise ComponentRejected("non-deterministic")
     y2 = call(x.reshape(20, 25))[1]
     if tuple(y2.shape) != (20, 25):
-        raise _Reject(f"shape changed (20, 25) -> {_shape(y2)}")
+        raise ComponentRejected(f"shape changed (20, 25) -> {_shape(y2)}")
     grid = torch.linspace(-5, 5, 64)
     with torch.no_grad():
         out = f(grid.clone())
@@ -279,7 +275,7 @@ def _finite(values: Any, x: Any, what: str, where: str = "") -> None:
     bad = ~np.isfinite(np.asarray(values.detach() if hasattr(values, "detach") else values))
     if bad.any():
         at = float(np.asarray(x.detach() if hasattr(x, "detach") else x).reshape(-1)[bad.argmax()])
-        raise _Reject(f"non-finite {what}{where} at x={at:.4g}")
+        raise ComponentRejected(f"non-finite {what}{where} at x={at:.4g}")
 
 
 def _columns() -> dict[str, np.ndarray]:
@@ -309,23 +305,23 @@ def _probe_preprocessing(entries: dict[str, Any]) -> np.ndarray:
         probe = np.concatenate([np.sort(column[300:]), extremes])
         state = _call_checked(fit, (train,), "fit")
         if not isinstance(state, dict):
-            raise _Reject(f"fit returned {type(state).__name__}, not a dict")
+            raise ComponentRejected(f"fit returned {type(state).__name__}, not a dict")
         try:
             json.dumps(state, allow_nan=False)
         except (TypeError, ValueError) as exc:
-            raise _Reject(f"fit's state is not plain JSON numbers ({exc})") from None
+            raise ComponentRejected(f"fit's state is not plain JSON numbers ({exc})") from None
         outs = []
         for x in (train, probe):
             out = np.asarray(_call_checked(transform, (x, state), "transform"), np.float64)
             if out.shape != x.shape:
-                raise _Reject(f"shape changed {_shape(x)} -> {_shape(out)}")
+                raise ComponentRejected(f"shape changed {_shape(x)} -> {_shape(out)}")
             _finite(out, x, "output", f" for the {name} column")
             outs.append(out)
         if float(outs[0].std()) <= 1e-6:
-            raise _Reject(f"constant output for the {name} column")
+            raise ComponentRejected(f"constant output for the {name} column")
         again = transform(probe.copy(), fit(train.copy()))
         if not np.array_equal(np.asarray(again, np.float64), outs[1]):
-            raise _Reject("non-deterministic")
+            raise ComponentRejected("non-deterministic")
         std = outs[1].std()
         parts.append((outs[1] - outs[1].mean()) / std if std > 1e-12 else 0 * outs[1])
     return np.concatenate(parts)
@@ -336,7 +332,7 @@ def _call_checked(fn: Callable, args: tuple, name: str) -> Any:
     x = args[0].copy()
     out = fn(x, *args[1:])
     if not np.array_equal(x, args[0]):
-        raise _Reject(f"{name} changed its input in place")
+        raise ComponentRejected(f"{name} changed its input in place")
     return out
 
 
@@ -345,7 +341,7 @@ def _probe_regularizer(entries: dict[str, Any]) -> np.ndarray:
 
     penalty, dropout = entries["penalty"], entries["DROPOUT"]
     if not 0.0 <= dropout <= 0.9:
-        raise _Reject(f"DROPOUT={dropout:g} is outside [0, 0.9]")
+        raise ComponentRejected(f"DROPOUT={dropout:g} is outside [0, 0.9]")
     gen = torch.Generator().manual_seed(0)
     specs = [((32, 16), 0.1), ((64, 64), 1.0), ((16, 8), 3.0), ((1, 100), 0.01), ((128, 32), 0.5)]
     mats = [torch.randn(shape, generator=gen) * scale for shape, scale in specs]
@@ -356,16 +352,16 @@ def _probe_regularizer(entries: dict[str, Any]) -> np.ndarray:
             w, where = m.clone().requires_grad_(True), f" for the {m.shape[0]}x{m.shape[1]} matrix"
             p = penalty(w)
             if not isinstance(p, torch.Tensor):
-                raise _Reject(f"penalty returned {type(p).__name__}, not a tensor")
+                raise ComponentRejected(f"penalty returned {type(p).__name__}, not a tensor")
             if p.numel() != 1:
-                raise _Reject(f"penalty is not a scalar (shape {_shape(p)}{where})")
+                raise ComponentRejected(f"penalty is not a scalar (shape {_shape(p)}{where})")
             if not bool(torch.isfinite(p.detach()).all()):
-                raise _Reject(f"non-finite penalty{where}")
+                raise ComponentRejected(f"non-finite penalty{where}")
             if p.requires_grad:
                 p.sum().backward()
             grad = w.grad if w.grad is not None else torch.zeros_like(w)
             if not bool(torch.isfinite(grad).all()):
-                raise _Reject(f"non-finite gradient{where}")
+                raise ComponentRejected(f"non-finite gradient{where}")
             values.append(float(p.detach().double().reshape(())))
             norms.append(float(grad.double().norm()))
         return values + norms
@@ -374,10 +370,12 @@ def _probe_regularizer(entries: dict[str, Any]) -> np.ndarray:
     values, norms = np.array(first[: len(mats)]), np.array(first[len(mats) :])
     if dropout == 0 and not norms.any():
         if np.ptp(values) <= 1e-9:
-            raise _Reject("constant penalty without dropout: use w or set DROPOUT in (0, 0.9]")
-        raise _Reject("penalty has no gradient with respect to w")
+            raise ComponentRejected(
+                "constant penalty without dropout: use w or set DROPOUT in (0, 0.9]"
+            )
+        raise ComponentRejected("penalty has no gradient with respect to w")
     if run() != first:
-        raise _Reject("non-deterministic")
+        raise ComponentRejected("non-deterministic")
     return np.array(first)
 
 
@@ -399,7 +397,8 @@ def validate(
         return Validation(False, problem)
     if sandbox_root is None:
         return check_numeric(h)
-    from assay.execute import InvalidOutput, Limits, OutcomeStatus, Sandbox
+    from assay.errors import InvalidOutput
+    from assay.execute import Limits, OutcomeStatus, Sandbox
 
     def read(outputs: Path) -> dict:
         try:

@@ -1,9 +1,8 @@
 """Metrics and cross-validation with out-of-fold predictions."""
 
+from assay.errors import TrialPruned, TrialTimeout
 from assay.evaluate._cv import (
     CrossFit,
-    TrialPruned,
-    TrialTimeout,
     choose_n_folds,
     cross_fit,
     make_folds,

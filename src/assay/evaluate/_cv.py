@@ -12,7 +12,7 @@ import pandas as pd
 from sklearn.model_selection import KFold, StratifiedKFold, StratifiedShuffleSplit
 
 from assay._types import FeatureType, Task
-from assay.errors import DataError
+from assay.errors import DataError, TrialPruned, TrialTimeout
 from assay.evaluate._memory import PeakMemory
 from assay.evaluate._metrics import Metric
 from assay.features import TabularEncoder
@@ -77,24 +77,7 @@ def stopping_split(
     return train_idx[~stop], train_idx[stop]
 
 
-class TrialTimeout(Exception):
-    """The remaining folds of a config will not finish before the deadline. `fold_s` is the
-    mean seconds a finished fold took (0 when none finished), to calibrate cost estimates."""
-
-    def __init__(self, message: str, fold_s: float = 0.0):
-        super().__init__(message)
-        self.fold_s = fold_s
-
-
 MIN_FOLD_SHARE = 0.5  # a fold may run on half the time the earlier folds took, not less
-
-
-class TrialPruned(Exception):
-    """The first folds of a config scored too poorly to be worth the rest."""
-
-    def __init__(self, message: str, fold_scores: list[float]):
-        super().__init__(message)
-        self.fold_scores = list(fold_scores)
 
 
 @dataclass

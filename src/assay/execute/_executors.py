@@ -24,14 +24,10 @@ import time
 from concurrent.futures import Future
 from typing import Any
 
-from assay.errors import ConfigError
+from assay.errors import ConfigError, WorkerLost
 from assay.log import get_logger
 
 logger = get_logger(__name__)
-
-
-class WorkerLost(RuntimeError):
-    """The workers running a task died (twice): the task could not finish."""
 
 
 class LocalExecutor:

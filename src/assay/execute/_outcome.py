@@ -12,10 +12,6 @@ from typing import Any
 from assay._types import OutcomeStatus
 
 
-class InvalidOutput(Exception):
-    """Raised by a trusted evaluator when the program's outputs cannot be scored."""
-
-
 @dataclass(frozen=True)
 class Outcome:
     status: OutcomeStatus

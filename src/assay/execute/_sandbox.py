@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from assay._types import OutcomeStatus
-from assay.errors import SandboxError
-from assay.execute._outcome import InvalidOutput, Outcome, classify
+from assay.errors import InvalidOutput, SandboxError
+from assay.execute._outcome import Outcome, classify
 from assay.execute._watch import (
     OutputCapture,
     UidPool,

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from assay.errors import ArtifactError, ConfigError, DataError
+from assay.errors import ArtifactError, ConfigError, DataError, NotFittedError
 from assay.forecast._backtest import Backtest, rolling_origins, select_ensemble
 from assay.forecast._baselines import forecast_baseline
 from assay.forecast._data import SeriesSet, check_horizon, read_long
@@ -213,7 +213,7 @@ class Forecaster:
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "forecasts_"):
-            raise ConfigError("This Forecaster is not fitted yet: call fit(data, ...) first.")
+            raise NotFittedError("This Forecaster is not fitted yet: call fit(data, ...) first.")
 
     def score(self, actual: SeriesSet, where: str = "the test data") -> Scores:
         """sMAPE, MASE and OWA (against Naive2 on the same data) of the forecasts, given the

@@ -5,6 +5,7 @@ pipeline.py in a git workspace, a loop that keeps only changes that beat the noi
     ResearchLoop("ws/", SearchProposer(0), budget_per_exp_s=60, max_exp=20).run()
 """
 
+from assay.errors import ResearchError
 from assay.research._change import Change, ProposalContext, Proposer
 from assay.research._config import read_config, write_config
 from assay.research._harness import Harness, RunResult
@@ -19,7 +20,6 @@ from assay.research._report import (
     plot_progress,
     research_status,
 )
-from assay.research._workspace import ResearchError
 from assay.store._experiments import ExperimentRecord
 
 __all__ = [

@@ -22,8 +22,9 @@ import numpy as np
 import pandas as pd
 
 from assay._types import OutcomeStatus, Task
+from assay.errors import InvalidOutput, ResearchError
 from assay.evaluate import get_metric
-from assay.execute import InvalidOutput, Limits, Sandbox
+from assay.execute import Limits, Sandbox
 from assay.log import get_logger
 from assay.research._predictions import (
     PREDICTIONS,
@@ -32,7 +33,7 @@ from assay.research._predictions import (
     paired_gain_se,
     read_predictions,
 )
-from assay.research._workspace import ResearchError, read_pointer
+from assay.research._workspace import read_pointer
 
 logger = get_logger(__name__)
 

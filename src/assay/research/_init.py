@@ -23,12 +23,12 @@ import pandas as pd
 
 from assay._types import Task
 from assay.config import settings
-from assay.errors import ConfigError, DataError
+from assay.errors import ConfigError, DataError, ResearchError
 from assay.evaluate import get_metric
 from assay.log import get_logger
 from assay.research._config import read_config, write_config
 from assay.research._harness import HARNESS_FILE, ROW, Harness, class_key
-from assay.research._workspace import PIPELINE, POINTER, PROGRAM, Repo, ResearchError
+from assay.research._workspace import PIPELINE, POINTER, PROGRAM, Repo
 
 logger = get_logger(__name__)
 

@@ -13,11 +13,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from assay.errors import AssayError
+from assay.errors import DiffError, DiffTargetError, ProposalError
 from assay.llm import LLM, Message
 from assay.research._change import Change, ProposalContext
 from assay.research._config import BEGIN, END
-from assay.research._validate import DiffError, DiffTargetError, apply_diff
+from assay.research._validate import apply_diff
 
 N_LEDGER_SHOWN = 20
 N_ERROR_CHARS = 4000
@@ -38,10 +38,6 @@ DESCRIPTION: <one line: what this experiment tries and why>
 then either a unified diff of pipeline.py in a ```diff block (headers --- a/pipeline.py and \
 +++ b/pipeline.py; hunks starting @@ -l,n +l,n @@ whose context lines are copied exactly \
 from the current file), or the whole new pipeline.py in a ```python block."""
-
-
-class ProposalError(AssayError):
-    """The model's reply gave no usable change; the loop logs it as refused and goes on."""
 
 
 def _score(value: Any) -> str:

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import statistics
-import sys
 import time
 from collections import deque
 from collections.abc import Callable
@@ -30,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from assay._types import OutcomeStatus
-from assay.errors import AssayError
+from assay.errors import AssayError, ProposalError
 from assay.log import get_logger
 from assay.research._change import Change, ProposalContext, Proposer
 from assay.research._harness import Harness, RunResult
@@ -97,12 +96,6 @@ def _validators() -> tuple[Callable, Callable]:
     from assay.research._validate import is_seed_only, validate_change
 
     return validate_change, is_seed_only
-
-
-def _is_proposal_refusal(exc: BaseException) -> bool:
-    """An unusable proposal (the LLM proposer's ProposalError): logged as refused."""
-    module = sys.modules.get("assay.research._llm_proposer")
-    return module is not None and isinstance(exc, getattr(module, "ProposalError", ()))
 
 
 class ResearchLoop:
@@ -298,9 +291,7 @@ class ResearchLoop:
         started = time.time()
         try:
             change = self.proposer.propose(self._context(base, fix[1] if fix else None))
-        except AssayError as exc:
-            if not _is_proposal_refusal(exc):
-                raise
+        except ProposalError as exc:  # an unusable proposal: logged as refused
             change, refusal = None, str(exc)
         else:
             refusal = None

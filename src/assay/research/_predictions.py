@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from assay.errors import InvalidOutput
 from assay.evaluate._metrics import Metric
-from assay.execute import InvalidOutput
 
 ROW = "__row__"
 PREDICTIONS = "predictions.csv"

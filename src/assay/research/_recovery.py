@@ -17,9 +17,10 @@ import signal
 from collections.abc import Iterator
 from pathlib import Path
 
+from assay.errors import ResearchError
 from assay.log import get_logger
 from assay.research._ledger import ExperimentStatus, Ledger
-from assay.research._workspace import BRANCH, PIPELINE, Repo, ResearchError
+from assay.research._workspace import BRANCH, PIPELINE, Repo
 from assay.store._experiments import ExperimentRecord
 
 logger = get_logger(__name__)

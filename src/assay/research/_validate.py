@@ -15,7 +15,7 @@ import tokenize
 from pathlib import Path
 
 from assay.config import settings
-from assay.errors import AssayError, ConfigError
+from assay.errors import ConfigError, DiffError, DiffTargetError
 from assay.research._change import Change
 from assay.research._config import read_config
 
@@ -39,14 +39,6 @@ FORBIDDEN_MENTIONS = (
 # refusing them here saves an experiment that could only crash.
 FORBIDDEN_IMPORTS = frozenset({"subprocess", "socket", "ctypes", "requests", "urllib"})
 _IMPORTERS = ("__import__", "import_module", "importlib.import_module")
-
-
-class DiffError(AssayError):
-    """A diff that cannot be applied to pipeline.py exactly as written."""
-
-
-class DiffTargetError(DiffError):
-    """A diff that edits a file other than pipeline.py: a policy refusal, not a typo."""
 
 
 def _code_without_comments(text: str) -> str:

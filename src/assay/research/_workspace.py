@@ -15,7 +15,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from assay.errors import AssayError
+from assay.errors import ResearchError
 from assay.log import get_logger
 
 logger = get_logger(__name__)
@@ -39,10 +39,6 @@ _GIT_CONFIG = (
     "-c",
     "advice.detachedHead=false",
 )
-
-
-class ResearchError(AssayError):
-    """A research workspace, its harness or its loop cannot be used as asked."""
 
 
 class Repo:

@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 
 from assay.automl import Predictor
-from assay.errors import AssayError
+from assay.errors import AssayError, RequestError
 from assay.log import get_logger
 from assay.serve._metrics import ServiceMetrics
-from assay.serve._records import RequestError, Rows, record_schema, rows_from_csv, rows_from_json
+from assay.serve._records import Rows, record_schema, rows_from_csv, rows_from_json
 
 logger = get_logger(__name__)
 MAX_BODY_BYTES = 256 * 1024 * 1024

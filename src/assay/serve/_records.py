@@ -15,17 +15,9 @@ import pandas as pd
 
 from assay._types import FeatureType
 from assay.data import Schema
+from assay.errors import RequestError
 
 MAX_ROWS = 100_000
-
-
-class RequestError(ValueError):
-    """A request the service refuses: `status` is the HTTP status to answer with."""
-
-    def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 @dataclass(frozen=True)

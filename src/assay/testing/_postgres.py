@@ -33,7 +33,7 @@ import weakref
 from pathlib import Path
 from typing import Any
 
-from assay.errors import StoreError
+from assay.errors import PostgresUnavailable, StoreError
 from assay.log import get_logger
 
 log = get_logger(__name__)
@@ -48,10 +48,6 @@ _SETTINGS = {  # a disposable server: speed over durability, small memory
     "shared_buffers": "32MB",
     "max_connections": "100",
 }
-
-
-class PostgresUnavailable(StoreError):
-    """PostgreSQL's server programs or the psycopg driver are not installed."""
 
 
 def _version_key(path: str) -> tuple[int, ...]:
