@@ -27,11 +27,6 @@ LEARNING_RATE = 3e-3
 VALID_SHARE = 0.3
 SEEDS = (0, 1, 2)
 PRIMARY = {Kind.ACTIVATION: "relu", Kind.PREPROCESSING: "standard", Kind.REGULARIZER: "l2"}
-_DEFAULT_SLOTS = {  # what fills the other slots while one kind is evaluated
-    "activation": "relu",
-    "preprocessing": "standard",
-    "regularizer": None,
-}
 
 
 @dataclass(frozen=True)

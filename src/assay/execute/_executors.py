@@ -110,9 +110,6 @@ class DaskExecutor:
         """The cores each worker has: a task's models use that many threads."""
         return max(1, min(self.client.nthreads().values(), default=1))
 
-    def worker_pids(self) -> dict[str, int]:
-        return self.client.run(os.getpid)
-
     def share(self, value: Any) -> Any:
         """A future of `value` that survives the death of the workers holding it (see the
         module's docstring); the scheduler keeps the value to compute it again."""

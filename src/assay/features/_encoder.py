@@ -36,11 +36,6 @@ def as_strings(column: pd.Series) -> pd.Series:
     return strings.astype(object).where(strings.notna(), None)
 
 
-def category_codes(column: pd.Series, categories: list[str]) -> np.ndarray:
-    """Index of each value in `categories`; -1 for missing and unseen values."""
-    return pd.Index(categories, dtype=object).get_indexer(as_strings(column))
-
-
 def as_timestamps(column: pd.Series) -> pd.Series:
     """Naive timestamps (NaT where a value is not a date). Values with a time zone or an
     offset are taken in UTC, so offsets may differ row to row and any two columns subtract."""
