@@ -1,13 +1,15 @@
 """assay: AutoML that builds strong models on its own, then keeps researching.
 
-Heavy modules load on first use, so `import assay` and `assay --help` stay fast."""
+Heavy modules load on first use, so `import assay` and `assay --help` stay fast. The
+errors users catch (ConfigError, DataError, NotFittedError, ...) can be imported from here
+too; every exception class lives in `assay.errors`."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-# The errors users catch, as `assay.ConfigError` etc.; every one is in assay.errors.
 from assay import errors as errors
+from assay._types import FeatureType, Task
 from assay.errors import ArtifactError as ArtifactError
 from assay.errors import AssayError as AssayError
 from assay.errors import BudgetError as BudgetError
@@ -19,7 +21,15 @@ from assay.errors import SchemaMismatchError as SchemaMismatchError
 from assay.errors import TargetError as TargetError
 
 __version__ = "0.1.0"
-__all__ = ["AutoClassifier", "AutoML", "AutoRegressor", "Predictor", "load"]
+__all__ = [
+    "AutoClassifier",
+    "AutoML",
+    "AutoRegressor",
+    "FeatureType",
+    "Predictor",
+    "Task",
+    "load",
+]
 
 if TYPE_CHECKING:
     from assay.automl import AutoClassifier, AutoML, AutoRegressor, Predictor

@@ -6,15 +6,14 @@ import math
 import numpy as np
 import pytest
 
-from assay import AutoML
-from assay._types import Task, TrialState
+from assay import AutoML, Task
 from assay.automl._policy import MemoryGuard, weak_config_pruner
 from assay.automl._trials import TrialOutcome
 from assay.data import prepare, read_table
 from assay.evaluate import TrialPruned, cross_fit, get_metric, make_folds
 from assay.models import MODELS
 from assay.search import Candidate, save_portfolio
-from assay.store import open_store
+from assay.store import TrialState, open_store
 
 
 @pytest.fixture(scope="module")

@@ -5,8 +5,7 @@ import pandas as pd
 import pytest
 
 import assay
-from assay import AutoML
-from assay._types import Task
+from assay import AutoML, Task
 from assay.automl._stack import _inner_folds, holdout_scores, stack_features
 from assay.data import read_table
 from assay.evaluate import get_metric, make_folds

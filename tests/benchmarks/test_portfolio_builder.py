@@ -61,7 +61,7 @@ def test_a_family_cannot_run_ahead_of_its_share():
 
 
 def test_candidates_are_the_same_on_every_call_and_include_the_defaults():
-    from assay._types import Task
+    from assay import Task
     from assay.search import load_portfolio
 
     first, second = builder.candidates("classification"), builder.candidates("classification")

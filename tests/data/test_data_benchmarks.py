@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from assay._types import Task
+from assay import Task
 from assay.config import settings
 from assay.data import BenchmarkSpec, benchmark_datasets, load_benchmark, prepare
 from assay.errors import DataError

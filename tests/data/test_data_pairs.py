@@ -1,7 +1,7 @@
 import pandas as pd
 import pytest
 
-from assay._types import FeatureType
+from assay import FeatureType
 from assay.data import check_text_pairs, detect_text_pairs, prepare
 from assay.errors import ConfigError
 

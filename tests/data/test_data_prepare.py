@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from assay._types import FeatureType, Task
+from assay import FeatureType, Task
 from assay.data import Dataset, check_predict_frame, prepare
 from assay.errors import ConfigError, DataError, SchemaMismatchError, TargetError
 

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assay._types import FeatureType
+from assay import FeatureType
 from assay.data import ColumnSchema, Schema, infer_schema
 from assay.errors import ArtifactError, ConfigError, DataError, TargetError
 

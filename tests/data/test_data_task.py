@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assay._types import Task
+from assay import Task
 from assay.data import infer_task
 from assay.errors import TargetError
 

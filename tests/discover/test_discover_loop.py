@@ -149,8 +149,8 @@ def test_the_llm_generator_through_the_loop_evaluates_valid_code_in_the_sandbox(
 
 
 def test_discover_registers_confirmed_winners_usable_by_the_mlp(wine, assay_home):
-    from assay._types import Encoding
     from assay.discover import list_components, load_component
+    from assay.features import Encoding
     from assay.models import MODELS
     from assay.testing import toy_frame
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from assay._types import Task
+from assay import Task
 from assay.ensemble import CaruanaEnsemble
 from assay.evaluate import get_metric
 

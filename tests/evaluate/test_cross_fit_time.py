@@ -7,8 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from assay._types import Encoding, FeatureType, Task
+from assay import FeatureType, Task
 from assay.evaluate import TrialTimeout, cross_fit, get_metric, make_folds
+from assay.features import Encoding
 
 
 class _Sleeper:

@@ -147,7 +147,7 @@ def test_compare_refuses_predictors_of_different_targets(boosted, train, held_ou
 @pytest.mark.parametrize("task", ["binary", "multiclass", "regression"])
 def test_booster_treeshap_equals_the_shap_package(name, task):
     pytest.importorskip("shap", reason="the shap package is the `explain` extra")
-    from assay._types import Task
+    from assay import Task
     from assay.evaluate._shap import _contributions
     from assay.models import MODELS
 

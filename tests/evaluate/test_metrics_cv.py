@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from assay._types import Task
+from assay import Task
 from assay.errors import ConfigError, DataError
 from assay.evaluate import METRICS, choose_n_folds, get_metric, make_folds
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from assay._types import Task
+from assay import Task
 from assay.errors import ConfigError
 from assay.evaluate import (
     METRICS,

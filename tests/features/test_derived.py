@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from assay._types import FeatureType, Task
+from assay import FeatureType, Task
 from assay.evaluate import make_folds
 from assay.features import DerivedFeatures
 from assay.features._text import TextColumnFeatures

@@ -3,8 +3,8 @@ import json
 import numpy as np
 import pandas as pd
 
-from assay._types import Encoding, FeatureType
-from assay.features import TabularEncoder
+from assay import FeatureType
+from assay.features import Encoding, TabularEncoder
 
 TYPES = {
     "num": FeatureType.NUMERIC,

@@ -11,8 +11,9 @@ import pytest
 import skops.io as sio
 from sklearn.preprocessing import StandardScaler
 
-from assay._types import Encoding, Task
+from assay import Task
 from assay.errors import ArtifactError, ConfigError
+from assay.features import Encoding
 from assay.models import MODELS, LightGBMModel, LinearModel, load_model
 from assay.testing import toy_frame
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from assay._types import Encoding, Task
+from assay import Task
 from assay.errors import ConfigError, SchemaMismatchError
+from assay.features import Encoding
 from assay.models import (
     CatBoostModel,
     ExtraTreesModel,

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from assay._types import FeatureType
+from assay import FeatureType
 from assay.automl import AutoML
 from assay.cli import main as cli_main
 from assay.data import read_table

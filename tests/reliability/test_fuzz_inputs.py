@@ -26,11 +26,10 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import pandas as hpd
 
-from assay._types import Encoding
 from assay.automl import AutoML
 from assay.data import check_predict_frame, infer_schema, infer_task, prepare, read_table
 from assay.errors import AssayError, DataError
-from assay.features import TabularEncoder
+from assay.features import Encoding, TabularEncoder
 
 SECTION = "fuzzing"
 _LONG = int(os.environ.get("ASSAY_FUZZ_EXAMPLES", "0"))

@@ -117,7 +117,7 @@ def test_holdout_score_trains_on_train_and_valid_and_scores_the_holdout(harness)
 
 
 def test_paired_bootstrap_error_shrinks_with_rows_and_vanishes_for_equal_predictions():
-    from assay._types import Task
+    from assay import Task
     from assay.evaluate import get_metric
     from assay.research._predictions import paired_gain_se
 

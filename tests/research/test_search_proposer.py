@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from assay._types import Task
+from assay import Task
 from assay.research import ProposalContext, SearchProposer, read_config
 from assay.research._init import template
 from assay.research._ledger import hash_config

@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from assay._types import Task
+from assay import Task
 from assay.errors import ConfigError
 from assay.models import MODELS
 from assay.search import Budget, Choice, CostModel, Float, Int, Searcher, load_portfolio

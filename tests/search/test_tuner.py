@@ -2,7 +2,7 @@
 
 import math
 
-from assay._types import Task
+from assay import Task
 from assay.models import MODELS
 from assay.search import Searcher
 from assay.search._tuner import FamilyTuner

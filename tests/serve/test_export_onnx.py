@@ -12,8 +12,7 @@ import onnxruntime as ort
 import pandas as pd
 import pytest
 
-from assay import AutoML
-from assay._types import FeatureType
+from assay import AutoML, FeatureType
 from assay.errors import ExportError
 from assay.serve._onnx import export_onnx, onnx_feed
 

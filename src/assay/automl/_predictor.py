@@ -170,7 +170,15 @@ class Predictor:
                 )
 
     def predict_proba(self, data) -> pd.DataFrame:
-        """Class probabilities, one column per class in the order of `classes_`."""
+        """Class probabilities of each row: the ensemble's weighted mean over its members.
+
+        Args:
+            data: a DataFrame or the path of a data file, with the feature columns seen at
+                fit time (others are ignored; the target may be there or not).
+
+        Returns a DataFrame with one column per class in the order of `classes_` and `data`'s
+        index. Raises TypeError for a regression predictor, SchemaMismatchError when a
+        feature column is missing, DataError when a file cannot be read."""
         if not self.task.is_classification:
             raise TypeError("predict_proba is for classification; this predictor does regression.")
         proba = self._raw(data)
@@ -178,6 +186,15 @@ class Predictor:
         return pd.DataFrame(proba, columns=self.classes, index=index)
 
     def predict(self, data) -> np.ndarray:
+        """The predicted class (the most probable) or value of each row, in `data`'s order.
+
+        Args:
+            data: a DataFrame or the path of a data file, with the feature columns seen at
+                fit time (others are ignored; the target may be there or not).
+
+        Returns a 1-D array: labels of `classes_` for classification, floats for
+        regression. Raises SchemaMismatchError when a feature column is missing, DataError
+        when a file cannot be read."""
         raw = self._raw(data)
         if self.task.is_classification:
             return self.classes_[np.argmax(raw, axis=1)]

@@ -52,7 +52,16 @@ def _take(X: Any, mask: np.ndarray) -> Any:
 
 
 class Model(ABC, BaseEstimator):
-    """A tabular model with a declared search space, time-capped fit and native save/load."""
+    """A tabular model of one family: a scikit-learn estimator with a declared search space,
+    a fit that stops at a time limit, and native save/load.
+
+    A family sets `name`, `encoding` (what its TabularEncoder gives it: a DataFrame with
+    native categories, or an ordinal or one-hot matrix) and `tasks`; its constructor takes
+    `task` and the hyperparameters and only stores them; it implements `_fit`,
+    `_predict_raw`, `_save_native`, `_load_native`, `search_space`, `default_configs` and
+    `cost`. What must behave the same in every family (label encoding, one-class folds,
+    timing, input checks, params.json) is here. Every registered family passes
+    `assay.testing.check_model`."""
 
     name: ClassVar[str] = ""
     encoding: ClassVar[Encoding]
@@ -82,7 +91,10 @@ class Model(ABC, BaseEstimator):
     @classmethod
     @abstractmethod
     def search_space(cls, n_rows: int, n_features: int, task: Task) -> dict[str, Distribution]:
-        """Hyperparameter distributions; each default suits data of this size."""
+        """The hyperparameters the search tunes, for data of this size and task.
+
+        Returns a dict from constructor argument to distribution (Int, Float or Choice);
+        each distribution's default is the cheap, safe starting point for such data."""
 
     @classmethod
     @abstractmethod
@@ -110,6 +122,18 @@ class Model(ABC, BaseEstimator):
         y_val: Any = None,
         time_limit_s: float | None = None,
     ) -> Model:
+        """Train on X (as `encoding` says: a DataFrame or a float matrix) and the targets y.
+
+        Args:
+            y: class labels of any type for classification (`classes_` keeps them sorted),
+                numbers for regression.
+            X_val, y_val: rows to stop early on, used by families with `early_stopping`;
+                validation rows of a class missing from y are dropped.
+            time_limit_s: seconds the fit may take; boosters stop adding rounds and forests
+                trees when it is reached. None or infinite: no limit.
+
+        Returns self, fitted (a refit forgets the previous fit). Raises ConfigError for a
+        task the family does not support or X of the wrong kind."""
         start = time.perf_counter()
         task = Task(self.task)
         if task not in self.tasks:
@@ -147,6 +171,10 @@ class Model(ABC, BaseEstimator):
         return self
 
     def predict(self, X: Any) -> np.ndarray:
+        """The most probable class of each row (one of `classes_`), or the predicted value.
+
+        Returns a 1-D array in the order of X's rows. Raises scikit-learn's NotFittedError
+        before fit and SchemaMismatchError when X's columns differ from those at fit."""
         if _is_classifier(self):
             return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
         check_is_fitted(self, "fit_time_s_")
@@ -154,6 +182,11 @@ class Model(ABC, BaseEstimator):
 
     @available_if(_is_classifier)
     def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities of each row; only classifiers have this method.
+
+        Returns an (n_rows, n_classes) array, columns in the order of `classes_` (one column
+        of ones when the fit saw a single class). Raises scikit-learn's NotFittedError
+        before fit and SchemaMismatchError when X's columns differ from those at fit."""
         check_is_fitted(self, "fit_time_s_")
         X = self._check_X(X)
         if self.model_ is None:
