@@ -62,3 +62,19 @@ class OutcomeStatus(str, Enum):
     OOM = "oom"  # over the memory limit
     KILLED = "killed"  # stopped for another limit (disk, file size, a signal)
     INVALID_OUTPUT = "invalid-output"  # exited 0 but wrote no usable outputs
+
+
+class TrialSource(str, Enum):
+    """Where a trial's config came from."""
+
+    PORTFOLIO = "portfolio"  # the ordered list of configs tried first
+    TUNER = "tpe"  # proposed by a family's Optuna study
+    STACK = "stack"  # a level-2 config fitted on the bases' out-of-fold predictions
+    RESUMED = "resumed"  # a finished trial of the run that was resumed
+
+
+class SkipReason(str, Enum):
+    """Why a config was not run."""
+
+    TIME = "time"  # its estimated time does not fit in what is left
+    MEMORY = "memory"  # its estimated size does not fit beside the models held

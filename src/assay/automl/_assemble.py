@@ -18,13 +18,9 @@ from assay.ensemble import CaruanaEnsemble
 MAX_ENSEMBLE_CANDIDATES = 25
 
 
-def is_level2(outcome) -> bool:
-    return outcome.candidate.source == "stack"
-
-
 def n_level1_run(outcomes: list) -> int:
     """Level-1 trials that ran (skips and level-2 fits do not count toward n_trials)."""
-    return sum(o.state is not TrialState.SKIPPED and not is_level2(o) for o in outcomes)
+    return sum(o.state is not TrialState.SKIPPED and o.level == 1 for o in outcomes)
 
 
 def assemble_predictor(
@@ -41,8 +37,8 @@ def assemble_predictor(
     ensemble = CaruanaEnsemble(metric).fit([o.fit.oof for o in done], y, deadline=deadline)
     weight = {id(o): float(w) for o, w in zip(done, ensemble.weights_, strict=True)}
     chosen = [o for o in done if weight[id(o)] > 0]
-    level1 = [o for o in chosen if not is_level2(o)]
-    level2 = [o for o in chosen if is_level2(o)]
+    level1 = [o for o in chosen if o.level == 1]
+    level2 = [o for o in chosen if o.level == 2]
     if level2:  # the bases feed level 2: keep them, with weight 0 when not chosen
         kept = {id(o) for o in level1}
         level1 += [b for b in stack.bases if id(b) not in kept]
@@ -67,7 +63,7 @@ def assemble_predictor(
         entries.append(
             {
                 "model": o.candidate.model,
-                "level": 2 if is_level2(o) else 1,
+                "level": o.level,
                 "score": o.score,
                 "weight": float(w),
                 "fit_time_s": o.fit.fit_time_s,

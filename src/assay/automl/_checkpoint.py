@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from assay._trust import Trust
-from assay._types import TrialState
+from assay._types import TrialSource, TrialState
 from assay.automl._trials import LEVEL_KEY, TrialOutcome
 from assay.evaluate import CrossFit
 from assay.features import TabularEncoder
@@ -104,7 +104,7 @@ def resumed_outcomes(trials: list, run_dir: Path | None) -> list[TrialOutcome]:
         outcomes.append(
             TrialOutcome(
                 record.trial_no,
-                Candidate(record.model, dict(record.config), "resumed"),
+                Candidate(record.model, dict(record.config), TrialSource.RESUMED),
                 state,
                 score,
                 fit,

@@ -12,6 +12,7 @@ import time
 
 import numpy as np
 
+from assay.automl._context import FitContext
 from assay.automl._predictor import Member
 from assay.features import TabularEncoder
 from assay.log import get_logger
@@ -32,7 +33,7 @@ def refit_config(member: Member) -> dict:
 def refit_members(
     members: list[Member],
     models: dict[str, type],
-    ctx: dict,
+    ctx: FitContext,
     deadline: float,
 ) -> int:
     """Replace members' fold models by one model fitted on all rows, in place, while the
@@ -45,15 +46,15 @@ def refit_members(
             logger.info("%s stays bagged: refit needs ~%.1fs", member.model, member.fold_fit_s)
             continue
         cls = models[member.model]
-        encoder = TabularEncoder(cls.encoding, ctx["types"])
-        X = encoder.fit_transform(ctx["X"])
+        encoder = TabularEncoder(cls.encoding, ctx.types)
+        X = encoder.fit_transform(ctx.X)
         model = cls(
-            task=ctx["task"],
-            n_jobs=ctx["n_jobs"],
-            random_state=ctx["random_state"],
+            task=ctx.task,
+            n_jobs=ctx.n_jobs,
+            random_state=ctx.random_state,
             **refit_config(member),
         )
-        model.fit(X, ctx["y"], time_limit_s=time_left)
+        model.fit(X, ctx.y, time_limit_s=time_left)
         member.encoders, member.models = [encoder], [model]
         n_refit += 1
     return n_refit

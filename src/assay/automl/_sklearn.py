@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 
+from assay._fit_settings import FitOptions, setting
 from assay.automl._automl import AutoML
+from assay.errors import NotFittedError
 
 
 def _as_frame(X) -> pd.DataFrame:
@@ -20,32 +25,13 @@ def _as_frame(X) -> pd.DataFrame:
     return pd.DataFrame(array, columns=[f"x{i}" for i in range(array.shape[1])])
 
 
-class _AutoEstimator(BaseEstimator):
-    _task: str
+@dataclass(kw_only=True, repr=False, eq=False)
+class _AutoEstimator(FitOptions, BaseEstimator):
+    """Every option of AutoML but the task, which the class fixes. Runs are not recorded
+    by default (`store=False`): cross-validation and grid searches fit many clones."""
 
-    def __init__(
-        self,
-        metric: str | None = None,
-        time_limit_s: float | None = None,
-        random_state: int = 0,
-        n_folds: int | None = None,
-        models: list[str] | None = None,
-        n_jobs: int | None = None,
-        store: str | bool | None = False,
-        n_trials: int | None = None,
-        deploy: str = "bagged",
-        stack: str = "auto",
-    ):
-        self.metric = metric
-        self.time_limit_s = time_limit_s
-        self.random_state = random_state
-        self.n_folds = n_folds
-        self.models = models
-        self.n_jobs = n_jobs
-        self.store = store
-        self.n_trials = n_trials
-        self.deploy = deploy
-        self.stack = stack
+    _task = "classification"
+    store: Any = setting(False, "Where the run is recorded (default: nowhere).")
 
     def fit(self, X, y):
         frame = _as_frame(X)
@@ -54,36 +40,32 @@ class _AutoEstimator(BaseEstimator):
             target = f"_{target}"
         frame[target] = np.asarray(y)
         task = self._task if self._task == "regression" else "classification"
-        self.automl_ = AutoML(
-            task=task,
-            metric=self.metric,
-            time_limit_s=self.time_limit_s,
-            random_state=self.random_state,
-            n_folds=self.n_folds,
-            models=self.models,
-            n_jobs=self.n_jobs,
-            store=self.store,
-            n_trials=self.n_trials,
-            deploy=self.deploy,
-            stack=self.stack,
-        ).fit(frame, target=target)
+        self.automl_ = AutoML(task=task, **self.get_params()).fit(frame, target=target)
         self.feature_names_in_ = np.asarray(frame.columns[:-1], dtype=object)
         self.n_features_in_ = len(self.feature_names_in_)
         return self
 
+    def _fitted(self) -> AutoML:
+        if not hasattr(self, "automl_"):
+            name = type(self).__name__
+            raise NotFittedError(f"This {name} is not fitted yet: call fit(X, y) first.")
+        return self.automl_
+
     def _frame(self, X) -> pd.DataFrame:
+        self._fitted()
         frame = _as_frame(X)
         if not isinstance(X, pd.DataFrame) and not type(X).__module__.startswith("polars"):
             frame.columns = self.feature_names_in_
         return frame
 
     def predict(self, X) -> np.ndarray:
-        return self.automl_.predict(self._frame(X))
+        return self._fitted().predict(self._frame(X))
 
     def leaderboard(self) -> pd.DataFrame:
-        return self.automl_.leaderboard()
+        return self._fitted().leaderboard()
 
 
+@dataclass(kw_only=True, repr=False, eq=False)
 class AutoClassifier(ClassifierMixin, _AutoEstimator):
     """Classification with AutoML behind the scikit-learn estimator API."""
 
@@ -95,9 +77,10 @@ class AutoClassifier(ClassifierMixin, _AutoEstimator):
         return self
 
     def predict_proba(self, X) -> np.ndarray:
-        return self.automl_.predict_proba(self._frame(X)).to_numpy()
+        return self._fitted().predict_proba(self._frame(X)).to_numpy()
 
 
+@dataclass(kw_only=True, repr=False, eq=False)
 class AutoRegressor(RegressorMixin, _AutoEstimator):
     """Regression with AutoML behind the scikit-learn estimator API."""
 

@@ -16,19 +16,23 @@ on all rows only when bases plus level 2 score strictly better on H.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from assay._types import FeatureType, TrialState
+from assay._types import FeatureType, TrialSource, TrialState
+from assay.automl._context import FitContext
 from assay.automl._predictor import STACK_PREFIX, stack_features
-from assay.automl._trials import fit_in_context
 from assay.ensemble import CaruanaEnsemble
 from assay.evaluate import TrialPruned, TrialTimeout, predict_bagged
 from assay.evaluate._cv import safe_score
 from assay.log import get_logger
 from assay.search import Candidate
+
+if TYPE_CHECKING:
+    from assay.automl._trial_loop import TrialLoop
 
 logger = get_logger(__name__)
 MAX_BASES = 4
@@ -81,7 +85,7 @@ def choose_bases(outcomes: list, metric) -> list:
 def level2_candidates(bases: list) -> list[Candidate]:
     """Level 2 reuses the configs of the best bases, one per family, at most MAX_LEVEL2."""
     return [
-        Candidate(b.candidate.model, dict(b.candidate.config), "stack")
+        Candidate(b.candidate.model, dict(b.candidate.config), TrialSource.STACK)
         for b in _best_per_family(bases)[:MAX_LEVEL2]
     ]
 
@@ -124,40 +128,30 @@ def holdout_scores(
 
 
 def check_stack(
-    bases: list, candidates: list[Candidate], models: dict[str, type], ctx: dict, deadline: float
+    bases: list, candidates: list[Candidate], models: dict[str, type], ctx: FitContext
 ) -> StackDecision:
-    """The held-out check described in the module docstring."""
+    """The held-out check described in the module docstring, within `ctx.deadline`."""
     started = time.monotonic()
-    metric, y, X = ctx["metric"], ctx["y"], ctx["X"]
-    task, n_classes = ctx["task"], ctx["n_classes"]
-    holdout, rest, inner = _inner_folds(ctx["folds"], len(y))
+    metric, y, X = ctx.metric, ctx.y, ctx.X
+    holdout, rest, inner = _inner_folds(ctx.folds, len(y))
     X_rest, X_hold = X.iloc[rest], X.iloc[holdout]
+    inner_ctx = ctx.replace(X=X_rest, y=y[rest], folds=inner)
     try:
         level1 = []
         for base in bases:
-            cls = models[base.candidate.model]
-            fit = fit_in_context(
-                cls, base.candidate.config, ctx, X=X_rest, y=y[rest], folds=inner, deadline=deadline
-            )
+            fit = inner_ctx.cross_fit(models[base.candidate.model], base.candidate.config)
             level1.append((fit.oof, base.fit.oof[holdout]))
         X2_rest = stack_features(X_rest, [inner_oof for inner_oof, _ in level1])
         X2_hold = stack_features(X_hold, [hold for _, hold in level1])
-        types2 = stack_types(ctx["types"], X2_rest)
+        level2_ctx = inner_ctx.replace(X=X2_rest, types=stack_types(ctx.types, X2_rest))
         level2 = []
         for candidate in candidates:
-            cls = models[candidate.model]
-            fit = fit_in_context(
-                cls,
-                candidate.config,
-                ctx,
-                X=X2_rest,
-                y=y[rest],
-                types=types2,
-                folds=inner,
-                deadline=deadline,
-            )
+            fit = level2_ctx.cross_fit(models[candidate.model], candidate.config)
             level2.append(
-                (fit.oof, predict_bagged(fit.encoders, fit.models, X2_hold, task, n_classes))
+                (
+                    fit.oof,
+                    predict_bagged(fit.encoders, fit.models, X2_hold, ctx.task, ctx.n_classes),
+                )
             )
     except (TrialTimeout, TrialPruned) as exc:
         return StackDecision(False, f"check ran out of time ({exc})", len(holdout))
@@ -176,7 +170,57 @@ def check_stack(
     )
 
 
-def level2_context(bases: list, ctx: dict) -> dict:
+def level2_context(bases: list, ctx: FitContext) -> FitContext:
     """The trial context for level-2 configs on all rows: X plus the bases' full OOF."""
-    X2 = stack_features(ctx["X"], [b.fit.oof for b in bases])
-    return dict(ctx, X=X2, types=stack_types(ctx["types"], X2))
+    X2 = stack_features(ctx.X, [b.fit.oof for b in bases])
+    return ctx.replace(X=X2, types=stack_types(ctx.types, X2))
+
+
+@dataclass
+class Stack:
+    """The stacking layer of a fit: the decision, the bases, the level-2 trials fitted on
+    all rows and their context (the bases' OOF predictions as extra columns)."""
+
+    decision: StackDecision
+    bases: list = field(default_factory=list)
+    level2: list = field(default_factory=list)
+    ctx: FitContext | None = None
+
+    @classmethod
+    def not_used(cls, decision: StackDecision | str) -> Stack:
+        if isinstance(decision, str):
+            decision = StackDecision(False, decision)
+        return cls(decision)
+
+
+def fit_stack(loop: TrialLoop, mode: str, time_left_s: float) -> Stack:
+    """Decide on a stacking layer with the held-out check, and fit it when it helps: its
+    level-2 trials are added to the loop's outcomes."""
+    if mode == "off":
+        return Stack.not_used("stack='off'")
+    ctx = loop.ctx
+    if ctx.n_folds < 3:
+        return Stack.not_used(f"needs 3 or more folds, not {ctx.n_folds}")
+    bases = choose_bases(loop.outcomes, ctx.metric)
+    if not bases:
+        return Stack.not_used("no finished level-1 model")
+    candidates = level2_candidates(bases)
+    estimate = estimate_check_s(bases, candidates, ctx.n_folds)
+    if estimate > time_left_s:
+        reason = f"the check and the stack need ~{estimate:.0f}s, {max(time_left_s, 0):.0f}s left"
+        return Stack.not_used(reason)
+    decision = check_stack(bases, candidates, loop.models, ctx)
+    logger.info("stacking: %s", decision.reason)
+    if not decision.used:
+        return Stack.not_used(decision)
+    loop.protected = tuple(id(b) for b in bases)
+    ctx2 = level2_context(bases, ctx)
+    level2 = [
+        outcome
+        for candidate in candidates
+        if (outcome := loop.run_here(candidate, ctx2)).state is TrialState.COMPLETE
+    ]
+    if not level2:
+        decision.used, decision.reason = False, "no level-2 model finished on all rows"
+        return Stack.not_used(decision)
+    return Stack(decision, bases, level2, ctx2)

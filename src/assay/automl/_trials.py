@@ -10,8 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
-from assay._types import TrialState
-from assay.evaluate import CrossFit, TrialPruned, TrialTimeout, cross_fit
+from assay._types import SkipReason, TrialSource, TrialState
+from assay.automl._context import FitContext
+from assay.evaluate import CrossFit, TrialPruned, TrialTimeout
 from assay.evaluate._cv import safe_score
 from assay.log import get_logger
 from assay.search import Candidate
@@ -40,42 +41,40 @@ class TrialOutcome:
     elapsed_s: float = 0.0
     partial_score: float = float("nan")  # mean fold score of a pruned trial's folds
     fold_s: float = 0.0  # mean seconds per finished fold of a trial stopped for time
+    skipped_for: SkipReason | None = None  # why a SKIPPED trial did not run
 
     @property
     def loss_score(self) -> float:
         """The score the searcher learns from: the full one, else the pruned folds' mean."""
         return self.score if np.isfinite(self.score) else self.partial_score
 
+    @property
+    def level(self) -> int:
+        """2 for a stacking layer's fit (on the bases' out-of-fold predictions), else 1."""
+        return 2 if self.candidate.source is TrialSource.STACK else 1
 
-def fit_in_context(model_cls: type, config: dict, ctx: dict, prune=None, **override):
-    """cross_fit with the fit's shared settings from `ctx`; `override` replaces any of
-    X, y, types, folds or deadline (the stacking check fits on a subset of rows)."""
-    ctx = {**ctx, **override}
-    return cross_fit(
-        model_cls,
-        config,
-        ctx["X"],
-        ctx["y"],
-        ctx["types"],
-        ctx["folds"],
-        task=ctx["task"],
-        metric=ctx["metric"],
-        n_classes=ctx["n_classes"],
-        n_jobs=ctx["n_jobs"],
-        random_state=ctx["random_state"],
-        deadline=ctx["deadline"],
-        prune=prune,
+    @property
+    def has_models(self) -> bool:
+        """Whether the trial's fold models are still held in memory."""
+        return self.fit is not None and bool(self.fit.models)
+
+
+def skipped_trial(
+    trial_no: int, candidate: Candidate, reason: SkipReason, why: str
+) -> TrialOutcome:
+    return TrialOutcome(
+        trial_no, candidate, TrialState.SKIPPED, np.nan, None, why, skipped_for=reason
     )
 
 
 def run_trial(
-    trial_no: int, candidate: Candidate, model_cls: type, ctx: dict, prune=None
+    trial_no: int, candidate: Candidate, model_cls: type, ctx: FitContext, prune=None
 ) -> TrialOutcome:
-    """`ctx` holds the data and settings shared by every trial of a fit; `prune` may stop
-    a weak config after its first folds (see cross_fit)."""
+    """Cross-fit the candidate in `ctx`; `prune` may stop a weak config after its first
+    folds (see cross_fit). Every way a trial ends becomes an outcome, never an exception."""
     started = time.monotonic()
     try:
-        fit = fit_in_context(model_cls, candidate.config, ctx, prune=prune)
+        fit = ctx.cross_fit(model_cls, candidate.config, prune=prune)
     except (TrialPruned, TrialTimeout) as exc:  # pruned as weak, or out of time
         logger.info("trial %d (%s) stopped: %s", trial_no, candidate.model, exc)
         scores = getattr(exc, "fold_scores", [])
@@ -98,7 +97,7 @@ def run_trial(
         return TrialOutcome(
             trial_no, candidate, TrialState.FAILED, np.nan, None, error, time.monotonic() - started
         )
-    score = safe_score(ctx["metric"], ctx["y"], fit.oof)
+    score = safe_score(ctx.metric, ctx.y, fit.oof)
     state = TrialState.COMPLETE if np.isfinite(score) else TrialState.FAILED
     error = None if np.isfinite(score) else "the out-of-fold score is not a finite number"
     return TrialOutcome(trial_no, candidate, state, score, fit, error, time.monotonic() - started)
@@ -108,7 +107,7 @@ def run_trial_task(
     trial_no: int,
     candidate: Candidate,
     model_cls: type,
-    shared: dict,
+    shared: FitContext,
     deadline_wall: float,
     prune=None,
 ) -> TrialOutcome:
@@ -117,7 +116,7 @@ def run_trial_task(
     monotonic clock)."""
     from assay.execute._executors import local_deadline
 
-    ctx = dict(shared, deadline=local_deadline(deadline_wall))
+    ctx = shared.replace(deadline=local_deadline(deadline_wall))
     return run_trial(trial_no, candidate, model_cls, ctx, prune)
 
 
@@ -148,7 +147,7 @@ def record_trial(store, run_id: str | None, outcome: TrialOutcome, oof_dir: Path
             model=outcome.candidate.model,
             # level-2 fits are marked, so a resumed run knows to decide the stack anew
             config={**outcome.candidate.config, LEVEL_KEY: 2}
-            if outcome.candidate.source == "stack"
+            if outcome.level == 2
             else outcome.candidate.config,
             state=outcome.state,
             score=None if not np.isfinite(outcome.score) else float(outcome.score),

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
+from typing import Any, Literal, Optional
 
 import typer
 
+from assay._fit_settings import FitSettings
 from assay.cli._render import fmt, print_leaderboard, stderr, stdout, use_store
 
 
@@ -14,65 +17,27 @@ def fit(
         None, help="CSV/TSV/Parquet/ARFF file, or builtin:NAME (not needed with --resume)."
     ),
     target: str | None = typer.Option(None, "--target", "-t", help="Column to predict."),
-    time_s: float | None = typer.Option(
-        None,
-        "--time",
-        help="Time budget in seconds for the whole fit (default 60, none with --trials).",
-    ),
-    metric: str | None = typer.Option(
-        None, "--metric", help="auc, logloss, accuracy, f1, balanced_accuracy, rmse, mae or r2."
-    ),
-    task: str | None = typer.Option(None, "--task", help="binary, multiclass or regression."),
     out: Path | None = typer.Option(None, "--out", "-o", help="Folder for the predictor."),
-    folds: int | None = typer.Option(None, "--folds", help="Number of bagging folds."),
-    models: str | None = typer.Option(None, "--models", help="Comma-separated model names."),
-    seed: int = typer.Option(0, "--seed", help="Random seed."),
-    trials: int | None = typer.Option(
-        None, "--trials", help="Stop after this many trials (reproducible for a seed)."
-    ),
-    deploy: str = typer.Option(
-        "bagged", "--deploy", help="bagged (a model per fold) or fast (refit once on all rows)."
-    ),
-    memory_mb: float | None = typer.Option(
-        None, "--memory", help="Memory limit in MB for the models kept (default 70% free)."
-    ),
-    portfolio: str = typer.Option(
-        "default", "--portfolio", help="Packaged portfolio name or a portfolio JSON file."
-    ),
-    stack: str = typer.Option(
-        "auto", "--stack", help="auto (one stacking layer if a held-out check says so) or off."
-    ),
     pair: tuple[str, str] | None = typer.Option(
         None, "--pair", help="Two text columns to compare as a pair, e.g. --pair q1 q2."
-    ),
-    embed: str = typer.Option(
-        "auto",
-        "--embed",
-        help="Sentence embeddings of text columns: auto (when assay[text] is installed), on, off.",
     ),
     report: bool = typer.Option(
         False, "--report", help="Write an HTML report at the end (report.html in the run folder)."
     ),
     resume: str | None = typer.Option(
-        None, "--resume", help="Continue a killed fit (its run id) from its finished trials."
-    ),
-    cluster: str | None = typer.Option(
-        None, "--cluster", help="Run trials on Dask: local:N workers here, or tcp://HOST:8786."
+        None,
+        "--resume",
+        help="Continue a killed fit (its run id) from its finished trials; --time, --jobs, "
+        "--memory and --cluster may change, the other options are the run's own.",
     ),
     store: str | None = typer.Option(
         None, "--store", help="Store URL (sqlite:///..., postgresql://...); default ASSAY_STORE."
     ),
+    **options: Any,
 ) -> None:
     """Fit models on DATA to predict TARGET; print the leaderboard and save the predictor."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from assay.automl import AutoML
 
-    from assay.automl import AutoML, FeatureProgress
-    from assay.config import settings
-    from assay.errors import ConfigError
-
-    embed_modes = {"auto": None, "on": True, "off": False}
-    if embed not in embed_modes:
-        raise ConfigError(f"--embed {embed!r}: choose auto, on or off.")
     use_store(store)
     if resume is None and (data is None or target is None):
         import click
@@ -80,65 +45,114 @@ def fit(
         raise click.UsageError(
             "give DATA and --target COLUMN, or --resume RUN_ID to continue a fit."
         )
-
-    automl = AutoML(
-        task=task,
-        metric=metric,
-        time_limit_s=time_s,
-        random_state=seed,
-        n_folds=folds,
-        models=[m.strip() for m in models.split(",")] if models else None,
-        n_trials=trials,
-        deploy=deploy,
-        memory_limit_mb=memory_mb,
-        portfolio=portfolio,
-        stack=stack,
-        embed=embed_modes[embed],
-        cluster=cluster,
-    )
-    columns = [
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TimeElapsedColumn(),
-        TextColumn("{task.fields[status]}"),
-    ]
-    limit_s = float("inf") if resume else automl.effective_time_limit_s()
-    timed = limit_s != float("inf")
-    with Progress(*columns, console=stderr, transient=False) as bar:
-        job = bar.add_task("fitting", total=limit_s if timed else trials, status="starting")
-
-        def show(progress) -> None:
-            if isinstance(progress, FeatureProgress):
-                status = f"{progress.what}: {progress.n_done}/{progress.n_total} texts"
-                bar.update(job, status=status)
-                return
-            last = progress.last
-            left = f"{progress.time_left_s:.0f}s left | " if timed else ""
-            status = (
-                f"trials {progress.n_done} done, {progress.n_failed} failed | best "
-                f"{fmt(progress.best_score)} ({progress.best_model}) | "
-                f"{left}last {last.candidate.model}: {last.state.value}"
-            )
-            done = limit_s - progress.time_left_s if timed else last.trial_no + 1
-            bar.update(job, completed=done, status=status)
-
+    given = _settings_given(options)
+    automl = AutoML(**given)
+    timed = resume is None and automl.effective_time_limit_s() != float("inf")
+    limit_s = automl.effective_time_limit_s() if timed else float("inf")
+    with _ProgressBar(limit_s, automl.n_trials) as show:
         if resume is not None:
-            automl = AutoML.resume(resume, data, cluster=cluster, callback=show)
+            automl = AutoML.resume(resume, data, callback=show, **given)
         else:
             automl.fit(data, target=target, text_pairs=[pair] if pair else None, callback=show)
-        bar.update(job, completed=limit_s if timed else trials, status="done")
-    predictor = automl.predictor_
-    saved = _save(automl, out or settings().home / (automl.run_id_ or "last") / "predictor")
-    if automl.run_id_:
-        from assay.store import open_store
+    _summary(automl, out, automl.effective_time_limit_s(), report)
 
-        open_store().update_run(automl.run_id_, artifact_dir=str(saved))
+
+def _settings_given(options: dict[str, Any]) -> dict[str, Any]:
+    """The fit options given on the command line, as AutoML's keyword arguments."""
+    given = {}
+    for name, option in FitSettings.options().items():
+        value = options.get(name)
+        if option.flag is not None and value is not None:
+            given[name] = option.from_cli(value) if option.from_cli else value
+    return given
+
+
+def _signature() -> inspect.Signature:
+    """fit's own parameters, then one command-line option per FitSettings field that has
+    a flag (typer reads the signature)."""
+    own = [p for p in inspect.signature(fit).parameters.values() if p.kind is not p.VAR_KEYWORD]
+    generated = []
+    for name, option in FitSettings.options().items():
+        if option.flag is None:
+            continue
+        kind = Literal[option.choices] if option.choices else option.cli_type  # type: ignore[valid-type]
+        generated.append(
+            inspect.Parameter(
+                name,
+                inspect.Parameter.KEYWORD_ONLY,
+                default=typer.Option(None, option.flag, help=option.help),
+                annotation=Optional[kind],  # noqa: UP045 (a runtime type for typer)
+            )
+        )
+    return inspect.Signature([*own, *generated])
+
+
+fit.__signature__ = _signature()  # type: ignore[attr-defined]
+
+
+class _ProgressBar:
+    """The live progress line on stderr; the object is the fit's callback."""
+
+    def __init__(self, limit_s: float, n_trials: int | None):
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.limit_s, self.n_trials = limit_s, n_trials
+        self.timed = limit_s != float("inf")
+        columns = [
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[status]}"),
+        ]
+        self.bar = Progress(*columns, console=stderr, transient=False)
+
+    def __enter__(self) -> _ProgressBar:
+        self.bar.__enter__()
+        total = self.limit_s if self.timed else self.n_trials
+        self.job = self.bar.add_task("fitting", total=total, status="starting")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if exc[0] is None:
+            done = self.limit_s if self.timed else self.n_trials
+            self.bar.update(self.job, completed=done, status="done")
+        self.bar.__exit__(*exc)
+
+    def __call__(self, progress) -> None:
+        from assay.automl import FeatureProgress
+
+        if isinstance(progress, FeatureProgress):
+            status = f"{progress.what}: {progress.n_done}/{progress.n_total} texts"
+            self.bar.update(self.job, status=status)
+            return
+        last = progress.last
+        left = f"{progress.time_left_s:.0f}s left | " if self.timed else ""
+        status = (
+            f"trials {progress.n_done} done, {progress.n_failed} failed | best "
+            f"{fmt(progress.best_score)} ({progress.best_model}) | "
+            f"{left}last {last.candidate.model}: {last.state.value}"
+        )
+        done = self.limit_s - progress.time_left_s if self.timed else last.trial_no + 1
+        self.bar.update(self.job, completed=done, status=status)
+
+
+def _summary(automl, out: Path | None, limit_s: float, report: bool) -> None:
+    """Save where asked, then print the leaderboard, the scores and how to predict."""
+    from assay.config import settings
+
+    predictor = automl.predictor_
+    recorded = _run_copy(automl)
+    if out is not None or recorded is None:
+        saved = _save(automl, out or settings().home / (automl.run_id_ or "last") / "predictor")
+    else:
+        saved = recorded
     print_leaderboard(predictor, f"Leaderboard ({predictor.metric}, out-of-fold)")
+    timed = limit_s != float("inf")
     stdout.print(
         f"task {predictor.task.value} | ensemble {predictor.metric} "
         f"{fmt(predictor.info['ensemble_score'])} | fit {automl.fit_time_s_:.1f}s"
         + (f" of {limit_s:g}s" if timed else f" ({predictor.info['n_trials']} trials)")
-        + (" | deployed: one refitted model per member" if deploy == "fast" else "")
+        + (" | deployed: one refitted model per member" if automl.deploy == "fast" else "")
         + f" | run {automl.run_id_ or '-'}"
     )
     decision = predictor.info["stack"]
@@ -162,6 +176,16 @@ def fit(
         stdout.print(f"Report written to {write(inputs, None, saved.parent / 'report.html')}")
 
 
+def _run_copy(automl) -> Path | None:
+    """The predictor the fit saved in its run's folder, if it recorded a run."""
+    if not automl.run_id_:
+        return None
+    from assay.store import open_store
+
+    where = open_store().get_run(automl.run_id_).artifact_dir
+    return Path(where) if where else None
+
+
 def _save(automl, out: Path) -> Path:
     """Save the predictor. On a full disk: a DiskFullError naming the folder, and the run
     marked failed, so `--resume` assembles the predictor again from the trials' checkpoints."""
@@ -172,7 +196,7 @@ def _save(automl, out: Path) -> Path:
     from assay.store import RunState, open_store
 
     try:
-        return automl.predictor_.save(out)
+        return automl.save(out)
     except Exception as exc:
         run = automl.run_id_
         again = (

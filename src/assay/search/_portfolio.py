@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from assay._types import Task
+from assay._types import Task, TrialSource
 from assay.errors import ConfigError
 from assay.search._tuner import FamilyTuner
 
@@ -20,8 +20,8 @@ from assay.search._tuner import FamilyTuner
 class Candidate:
     model: str
     config: dict[str, Any]
-    source: str  # "portfolio" or "tpe"
-    tuner_trial: int | None = None  # the Optuna trial number of a "tpe" candidate
+    source: TrialSource
+    tuner_trial: int | None = None  # the Optuna trial number of a tuned candidate
 
 
 _MAX_REPEATS = 10  # proposals a tuner may repeat before a repeat is run anyway
@@ -92,7 +92,7 @@ class Searcher:
         self._queue: list[Candidate] = []
         for model, config in load_portfolio(portfolio, task):
             if model in models and task in models[model].tasks:
-                self._queue.append(Candidate(model, config, "portfolio"))
+                self._queue.append(Candidate(model, config, TrialSource.PORTFOLIO))
         self._best_loss: dict[str, float] = {}
         self._seen: set[str] = set()
         self._deferred: set[str] = set()
@@ -107,7 +107,7 @@ class Searcher:
         """Put a portfolio candidate just asked back at the end of the portfolio, once:
         True when deferred now, False when it was deferred before (run or skip it then)."""
         key = self._key(candidate)
-        if candidate.source != "portfolio" or key in self._deferred:
+        if candidate.source is not TrialSource.PORTFOLIO or key in self._deferred:
             return False
         self._deferred.add(key)
         self._seen.discard(key)
@@ -129,12 +129,12 @@ class Searcher:
         tuner = self._tuner(family)
         for attempt in range(_MAX_REPEATS):  # a config already tried is told, not re-run
             number, config = tuner.ask()
-            key = self._key(Candidate(family, config, "tpe"))
+            key = self._key(Candidate(family, config, TrialSource.TUNER))
             if key not in self._seen or attempt == _MAX_REPEATS - 1:
                 break
             tuner.tell(number, self._losses.get(key, np.nan))
         self._seen.add(key)
-        return Candidate(family, config, "tpe", number)
+        return Candidate(family, config, TrialSource.TUNER, number)
 
     def _tuner(self, family: str) -> FamilyTuner:
         if family not in self._tuners:

@@ -1,0 +1,228 @@
+"""Every fit option, declared once. `AutoML` takes its constructor (and so scikit-learn's
+`get_params`/`set_params`) from these dataclasses, the scikit-learn wrappers take theirs
+from `FitOptions`, the stored run and `AutoML.resume` use `to_record`/`from_record`, and
+`assay fit` builds its command-line options from the fields' metadata. A new option is one
+field here."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from assay._types import Task
+from assay.errors import ConfigError
+
+
+class OnResume(str, Enum):
+    """What `AutoML.resume` does with an option."""
+
+    KEEP = "keep"  # stored with the run and restored; a resumed run cannot change it
+    ADJUST = "adjust"  # stored and restored, but the resume may give another value
+    PER_CALL = "per-call"  # not stored: where the run is recorded or runs (store, cluster)
+
+
+@dataclass(frozen=True)
+class Option:
+    """How an option appears outside Python: its command-line flag and help, what the
+    command line reads (`cli_type`, `choices`, `from_cli` to turn that into the value),
+    and what a resume does with it."""
+
+    help: str
+    flag: str | None = None  # None: not an `assay fit` option
+    cli_type: type = str
+    choices: tuple[str, ...] | None = None
+    from_cli: Callable[[Any], Any] | None = None
+    on_resume: OnResume = OnResume.KEEP
+
+
+def setting(default: Any, help: str, flag: str | None = None, **how: Any) -> Any:
+    """A dataclass field with its Option as metadata."""
+    return field(default=default, metadata={"option": Option(help, flag, **how)})
+
+
+def _names(text: str) -> list[str]:
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
+_EMBED = {"auto": None, "on": True, "off": False}
+
+
+@dataclass(kw_only=True, repr=False, eq=False)
+class FitOptions:
+    """The options of a fit other than its task (the scikit-learn wrappers fix the task)."""
+
+    metric: str | None = setting(
+        None, "auc, logloss, accuracy, f1, balanced_accuracy, rmse, mae or r2.", "--metric"
+    )
+    time_limit_s: float | None = setting(
+        None,
+        "Time budget in seconds for the whole fit (default 60, none with --trials).",
+        "--time",
+        cli_type=float,
+        on_resume=OnResume.ADJUST,
+    )
+    random_state: int = setting(0, "Random seed.", "--seed", cli_type=int)
+    n_folds: int | None = setting(None, "Number of bagging folds.", "--folds", cli_type=int)
+    models: list[str] | None = setting(
+        None, "Comma-separated model names.", "--models", from_cli=_names
+    )
+    n_jobs: int | None = setting(
+        None,
+        "Threads per trial (default: the cores of one worker).",
+        "--jobs",
+        cli_type=int,
+        on_resume=OnResume.ADJUST,
+    )
+    store: Any = setting(
+        None,
+        "Where the run is recorded: None the default store, False nowhere, or a URL.",
+        on_resume=OnResume.PER_CALL,
+    )
+    n_trials: int | None = setting(
+        None, "Stop after this many trials (reproducible for a seed).", "--trials", cli_type=int
+    )
+    deploy: str = setting(
+        "bagged",
+        "bagged (a model per fold) or fast (refit once on all rows).",
+        "--deploy",
+        choices=("bagged", "fast"),
+    )
+    memory_limit_mb: float | None = setting(
+        None,
+        "Memory limit in MB for the models kept (default 70% of the memory free).",
+        "--memory",
+        cli_type=float,
+        on_resume=OnResume.ADJUST,
+    )
+    portfolio: str = setting(
+        "default", "Packaged portfolio name or a portfolio JSON file.", "--portfolio"
+    )
+    stack: str = setting(
+        "auto",
+        "auto (one stacking layer if a held-out check says so) or off.",
+        "--stack",
+        choices=("auto", "off"),
+    )
+    embed: bool | None = setting(
+        None,
+        "Sentence embeddings of text columns: auto (when the text extra is installed), on, off.",
+        "--embed",
+        choices=tuple(_EMBED),
+        from_cli=_EMBED.__getitem__,
+    )
+    cluster: str | None = setting(
+        None,
+        "Run trials on Dask: local:N workers here, or tcp://HOST:8786.",
+        "--cluster",
+        on_resume=OnResume.PER_CALL,
+    )
+
+    # -- derived views ---------------------------------------------------------------
+    @classmethod
+    def options(cls) -> dict[str, Option]:
+        """Every option's metadata by name, in declaration order."""
+        return {f.name: f.metadata["option"] for f in dataclasses.fields(cls)}
+
+    def values(self) -> dict[str, Any]:
+        """The current value of every option by name."""
+        return {name: getattr(self, name) for name in self.options()}
+
+    def effective_time_limit_s(self) -> float:
+        """60 s by default; no limit when only a trial count is given."""
+        if self.time_limit_s is None:
+            return math.inf if self.n_trials is not None else 60.0
+        return self.time_limit_s
+
+    def to_record(self) -> dict[str, Any]:
+        """The options stored with a run (JSON-ready): all but the per-call ones."""
+        record = {}
+        for name, option in self.options().items():
+            if option.on_resume is not OnResume.PER_CALL:
+                value = getattr(self, name)
+                record[name] = value.value if isinstance(value, Enum) else value
+        return record
+
+    def check(self) -> None:
+        """Raise a ConfigError naming the first option with a value a fit cannot use."""
+        for name, option in self.options().items():
+            value = getattr(self, name)
+            if option.choices and option.from_cli is None and value not in option.choices:
+                raise ConfigError(f"{name}={value!r}: choose {option.help}")
+        limit = self.effective_time_limit_s()
+        if not isinstance(limit, int | float) or isinstance(limit, bool) or not limit > 0:
+            raise ConfigError(
+                f"time_limit_s={self.time_limit_s!r}: give a positive number of seconds."
+            )
+        for name in ("n_trials", "n_jobs"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+                raise ConfigError(f"{name}={value!r}: give a positive integer.")
+            if value is not None and value < 1:
+                raise ConfigError(f"{name}={value!r}: give a positive integer.")
+        if self.n_folds is not None and (not isinstance(self.n_folds, int) or self.n_folds < 2):
+            raise ConfigError(f"n_folds={self.n_folds!r}: give an integer of at least 2.")
+        if self.memory_limit_mb is not None and not self.memory_limit_mb > 0:
+            raise ConfigError(f"memory_limit_mb={self.memory_limit_mb!r}: give a positive number.")
+        if self.embed not in (None, True, False):
+            raise ConfigError(
+                f"embed={self.embed!r}: choose None (embed text when assay[text] is installed), "
+                "True or False."
+            )
+        if self.embed is True:
+            from assay.features import embeddings_available
+
+            if not embeddings_available():
+                raise ConfigError(
+                    "embed=True needs the `text` extra: pip install 'assay[text]' "
+                    "(with torch==2.13.0 in the same call), or pass embed=False."
+                )
+
+    def chosen_models(self) -> dict[str, type]:
+        """The model classes the fit may use, by name."""
+        from assay.models import MODELS
+
+        names = list(MODELS) if self.models is None else list(self.models)
+        unknown = [n for n in names if n not in MODELS]
+        if unknown or not names:
+            raise ConfigError(
+                f"models={self.models!r}: unknown {unknown}; choose from {', '.join(MODELS)}."
+            )
+        return {n: MODELS[n] for n in names}
+
+
+@dataclass(kw_only=True, repr=False, eq=False)
+class FitSettings(FitOptions):
+    """Every option of a fit: the task and FitOptions."""
+
+    task: str | Task | None = setting(
+        None, "binary, multiclass or regression (default: inferred from the target).", "--task"
+    )
+
+
+def resumed_settings(
+    record: dict[str, Any], task: str, metric: str, overrides: dict[str, Any]
+) -> dict[str, Any]:
+    """The options of a stored run for `AutoML.resume`, with `overrides` applied where a
+    resume may change them (a ConfigError names any other)."""
+    options = FitSettings.options()
+    unknown = sorted(set(overrides) - set(options))
+    if unknown:
+        raise ConfigError(f"resume: unknown option(s) {unknown}; choose from {sorted(options)}.")
+    fixed = sorted(n for n in overrides if options[n].on_resume is OnResume.KEEP)
+    if fixed:
+        raise ConfigError(
+            f"resume keeps the run's {', '.join(fixed)}: a resumed run continues the same "
+            "search. Start a new fit to change them."
+        )
+    values = {
+        name: record[name]
+        for name, option in options.items()
+        if name in record and option.on_resume is not OnResume.PER_CALL
+    }
+    values.update(task=task, metric=metric)
+    values.update(overrides)
+    return values

@@ -1,0 +1,63 @@
+"""What every trial of a fit shares: the data, its folds, the task, the metric and the
+deadline, as one frozen object (sent once to an executor's workers)."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from assay._types import FeatureType, Task
+from assay.evaluate import CrossFit, Metric, cross_fit
+
+
+@dataclass(frozen=True)
+class FitContext:
+    X: pd.DataFrame
+    y: np.ndarray
+    types: dict[str, FeatureType]
+    folds: list[tuple[np.ndarray, np.ndarray]]
+    task: Task
+    metric: Metric
+    n_classes: int  # 0 for regression
+    n_jobs: int  # threads for one trial's models
+    random_state: int
+    deadline: float = math.inf  # a time.monotonic() value of this process
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.X)
+
+    @property
+    def n_features(self) -> int:
+        return self.X.shape[1]
+
+    @property
+    def n_folds(self) -> int:
+        return len(self.folds)
+
+    def replace(self, **changes: Any) -> FitContext:
+        """A copy with some fields changed (the stacking check fits on a subset of rows)."""
+        return dataclasses.replace(self, **changes)
+
+    def cross_fit(self, model_cls: type, config: dict[str, Any], prune=None) -> CrossFit:
+        """Bag `config` over the folds under the deadline (see evaluate.cross_fit)."""
+        return cross_fit(
+            model_cls,
+            config,
+            self.X,
+            self.y,
+            self.types,
+            self.folds,
+            task=self.task,
+            metric=self.metric,
+            n_classes=self.n_classes,
+            n_jobs=self.n_jobs,
+            random_state=self.random_state,
+            deadline=self.deadline,
+            prune=prune,
+        )
