@@ -1,5 +1,6 @@
 """Exports of a saved predictor to formats other serving tools read: an MLflow pyfunc model
-(the predictor inside, assay's code beside it) and a single ONNX graph (assay.serve._onnx).
+(the predictor inside, assay declared as its requirement) and a single ONNX graph
+(assay.serve._onnx).
 Each export is checked before it is kept: it must predict what assay predicts on rows drawn
 from what the predictor learned (or on rows the user gives)."""
 
@@ -115,13 +116,9 @@ def _export_mlflow(
         raise ConfigError(
             "--format mlflow needs the `mlflow` extra: pip install 'assay[mlflow]'."
         ) from exc
-    import importlib.metadata
-
-    import assay
     from assay.serve._mlflow import AssayPyfunc
 
     expected = predictor.predictions_frame(rows)
-    requirements = [r for r in importlib.metadata.requires("assay") or [] if "extra ==" not in r]
     staging = Path(tempfile.mkdtemp(prefix=".assay-export-", dir=out.parent))
     try:
         target = staging / "model"
@@ -129,8 +126,9 @@ def _export_mlflow(
             path=str(target),
             python_model=AssayPyfunc(),
             artifacts={"predictor": str(Path(model_path).resolve())},
-            code_paths=[str(Path(assay.__file__).parent)],
-            pip_requirements=requirements,
+            # No copy of assay's code (code_paths): loading the model would put it first on
+            # sys.path, so later imports, and processes started after, got that old copy.
+            pip_requirements=[f"assay=={_assay_version()}"],
             signature=infer_signature(rows, expected),
             input_example=rows.head(3),
             model_config={"trust": trust},
@@ -148,6 +146,18 @@ def _export_mlflow(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return Exported("mlflow", out, len(rows), diff)
+
+
+def _assay_version() -> str:
+    """The installed assay's version, which the exported model requires."""
+    import importlib.metadata
+
+    try:
+        return importlib.metadata.version("assay")
+    except importlib.metadata.PackageNotFoundError:  # run from a source tree, not installed
+        import assay
+
+        return assay.__version__
 
 
 def _max_abs_diff(expected: pd.DataFrame, got: pd.DataFrame) -> float:

@@ -1,6 +1,7 @@
-"""The MLflow pyfunc wrapper of an exported predictor. MLflow imports it from the code
-copied beside the model, so an exported model loads where assay's dependencies are
-installed, with or without assay itself."""
+"""The MLflow pyfunc wrapper of an exported predictor. MLflow imports it from the installed
+assay, which the model declares as its requirement (`assay==<version>`): no copy of assay's
+code travels with the model, since MLflow would put it ahead of the installed package on
+sys.path and every later import of assay, and every process started after, would get it."""
 
 from __future__ import annotations
 
