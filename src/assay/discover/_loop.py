@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from assay._atomic import atomic_write_text
 from assay.config import settings
 from assay.discover._evaluate import SEEDS, Evaluation, Evaluator, score_hypothesis
 from assay.discover._llm_generator import Evaluated
@@ -169,9 +170,7 @@ class DiscoveryLoop:
             "baseline_scores": self.evaluator.baseline_scores(),
             "created_at": time.time(),
         }
-        tmp = self.folder / (STATE + ".tmp")
-        tmp.write_text(json.dumps(state, allow_nan=True))
-        os.replace(tmp, self.folder / STATE)
+        atomic_write_text(self.folder / STATE, json.dumps(state, allow_nan=True))
 
     def _resume(self) -> None:
         path = self.folder / STATE

@@ -7,10 +7,10 @@ that code, so a saved predictor never depends on the registry being present.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
+from assay._atomic import atomic_write_text
 from assay.config import settings
 from assay.discover._spec import Hypothesis, Kind
 from assay.errors import ConfigError
@@ -27,10 +27,7 @@ def save_component(hypothesis: Hypothesis, details: dict[str, Any]) -> Path:
     folder = registry_dir()
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{hypothesis.id}.json"
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({**hypothesis.to_dict(), **details}, indent=1))
-    os.replace(tmp, path)
-    return path
+    return atomic_write_text(path, json.dumps({**hypothesis.to_dict(), **details}, indent=1))
 
 
 def load_component(ref: str, kind: Kind | str | None = None) -> Hypothesis:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from assay._atomic import atomic_open
 from assay.errors import ConfigError
 from assay.log import get_logger
 
@@ -85,7 +86,6 @@ def embed_texts(
     vectors = encoded.astype(np.float32)[inverse.reshape(-1)]
     if cached is not None:
         cached.parent.mkdir(parents=True, exist_ok=True)
-        partial = cached.with_suffix(f".{os.getpid()}.tmp.npy")
-        np.save(partial, vectors)
-        partial.replace(cached)  # atomic: a reader never sees half a file
+        with atomic_open(cached) as handle:  # a reader never sees half a file
+            np.save(handle, vectors)
     return vectors

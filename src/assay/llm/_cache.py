@@ -11,10 +11,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from assay._atomic import atomic_write_text
 from assay.errors import LLMError
 from assay.llm._base import Completion, Message, Tool
 from assay.log import get_logger
@@ -84,14 +84,8 @@ class ResponseCache:
         text = json.dumps(completion.to_dict(), ensure_ascii=False, indent=1)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                    handle.write(text)
-                os.replace(tmp, path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            # private, as before: conversations may quote the user's data
+            atomic_write_text(path, text, permissions=0o600)
         except OSError as exc:
             raise LLMError(
                 f"cannot write the LLM response cache at {self.folder}: {exc.strerror or exc}. "

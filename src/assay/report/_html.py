@@ -10,7 +10,6 @@ from __future__ import annotations
 import html
 import os
 import re
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -20,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from assay._atomic import atomic_write_text
 from assay.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -258,15 +258,5 @@ def write_html(
     target = Path(path)
     page = render_html(title, sections, subtitle)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(page)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; a report is meant to be shared
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    # readable by others whatever the umask: a report is meant to be shared
+    return atomic_write_text(target, page, permissions=0o644)

@@ -20,9 +20,7 @@ regression gives "prediction" (float, [N, 1]).
 
 from __future__ import annotations
 
-import os
 import tempfile
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from assay._atomic import atomic_open
 from assay._types import Encoding, FeatureType
 from assay.automl import Predictor
 from assay.errors import AssayError, ExportError
@@ -89,11 +88,11 @@ def export_onnx(
             f"ONNX export: the model is too large for one ONNX file ({exc}); refit with "
             "fewer or smaller members, or export --format mlflow."
         ) from exc
-    staged = out.parent / f".{out.name}.{uuid.uuid4().hex[:12]}.tmp"  # same filesystem
-    try:
-        staged.write_bytes(data)
+    with atomic_open(out) as staged:  # replaces `out` only if the block ends without error
+        staged.write(data)
+        staged.flush()
         try:
-            diff = _max_diff(predictor, staged, check_rows)
+            diff = _max_diff(predictor, Path(staged.name), check_rows)
         except AssayError:  # e.g. check rows that lack a column
             raise
         except Exception as exc:  # onnxruntime refusing the graph: a bug to report
@@ -108,9 +107,6 @@ def export_onnx(
                 f"{len(check_rows)} rows checked (tolerance {tolerance:g}); nothing was "
                 "written. Export --format mlflow instead, and report this with the predictor."
             )
-        os.replace(staged, out)
-    finally:
-        staged.unlink(missing_ok=True)
     logger.info("Wrote %s (max difference %.3g on %d rows).", out, diff, len(check_rows))
     outputs = ["probabilities", "label"] if predictor.task.is_classification else ["prediction"]
     return OnnxExport(out, _inputs(predictor), outputs, len(check_rows), diff)
