@@ -7,15 +7,14 @@ filter). Its other outputs (plots, tables) are copied into the session folder.""
 
 from __future__ import annotations
 
-import re
 import shutil
 from dataclasses import dataclass, field
 
 from assay.execute import Limits, Outcome, Sandbox
+from assay.llm._blocks import PYTHON_TAGS, code_blocks
 from assay.log import get_logger
 
 logger = get_logger(__name__)
-_FENCE = re.compile(r"```(?:python|py)?\s*\n(.*?)```", re.S)
 
 SYSTEM = """You write one complete Python script for a data step. Rules:
 - The data is the CSV file inputs/data.csv (read it with pandas).
@@ -56,9 +55,8 @@ class CodeResult:
 
 def extract_code(text: str | None) -> str:
     """The fenced block if there is one, else the whole reply."""
-    text = text or ""
-    blocks = _FENCE.findall(text)
-    return max(blocks, key=len).strip() if blocks else text.strip()
+    blocks = [block.code for block in code_blocks(text, PYTHON_TAGS)]
+    return max(blocks, key=len).strip() if blocks else (text or "").strip()
 
 
 class CodingAgent:

@@ -24,16 +24,15 @@ from assay.discover._spec import (
     baselines,
 )
 from assay.errors import ConfigError, LLMError, ReplyError
-from assay.llm import LLM, Message
+from assay.llm import LLM, PYTHON_TAGS, Message, code_blocks, prose
 from assay.log import get_logger
-from assay.research._llm_proposer import _DESCRIPTION, _FENCE
+from assay.research._llm_proposer import _DESCRIPTION
 
 log = get_logger(__name__)
 
 MODES = ("incremental", "novel", "alternate")
 N_REFUSED_SHOWN = 4
 N_DESCRIPTION_CHARS = 200
-_CODE_LANGS = ("python", "py", "python3", "")
 # imports of exactly what the namespace already provides: harmless, so dropped, not refused
 _REDUNDANT_IMPORTS = {"import torch", "import math", "import numpy as np"}
 
@@ -108,7 +107,7 @@ def parse_reply(text: str, kind: Kind) -> tuple[str, str]:
     """(description, code) from a reply; ReplyError when no code block defines the kind's
     entry points. Of several complete blocks the last wins; blocks that only together define
     them (fit and transform apart) are joined."""
-    blocks = [body for lang, body in _FENCE.findall(text) if lang.lower() in _CODE_LANGS]
+    blocks = [block.code for block in code_blocks(text, PYTHON_TAGS)]
     blocks = [_drop_redundant_imports(body) for body in blocks]
     complete = [body for body in blocks if _defines(body, kind)]
     if complete:
@@ -120,8 +119,7 @@ def parse_reply(text: str, kind: Kind) -> tuple[str, str]:
         found = f"{len(blocks)} code block(s), none defining" if blocks else "no ```python block"
         raise ReplyError(f"the reply has {found} {wanted}")
     match = _DESCRIPTION.search(text)
-    outside = _FENCE.sub("", text)
-    first = next((line.strip() for line in outside.splitlines() if line.strip()), "")
+    first = next((line.strip() for line in prose(text).splitlines() if line.strip()), "")
     description = (match.group(1) if match else first).strip().strip("*").strip()
     return " ".join(description.split())[:N_DESCRIPTION_CHARS], code
 

@@ -17,6 +17,7 @@ from assay.llm._base import (
     Usage,
     parse_arguments,
 )
+from assay.llm._blocks import PYTHON_TAGS, CodeBlock, code_blocks, prose
 from assay.llm._cache import ResponseCache, request_key
 from assay.llm._config import llm_from_env, llm_settings
 from assay.llm._jsonmode import parse_tool_json, tools_prompt
@@ -27,7 +28,9 @@ from assay.llm._scripted import ScriptedBackend, load_script
 __all__ = [
     "INVALID_JSON_KEY",
     "LLM",
+    "PYTHON_TAGS",
     "AnthropicBackend",
+    "CodeBlock",
     "Completion",
     "Message",
     "OpenAIBackend",
@@ -39,12 +42,14 @@ __all__ = [
     "ToolCall",
     "ToolMode",
     "Usage",
+    "code_blocks",
     "from_anthropic",
     "llm_from_env",
     "llm_settings",
     "load_script",
     "parse_arguments",
     "parse_tool_json",
+    "prose",
     "request_key",
     "to_anthropic",
     "tools_prompt",

@@ -14,14 +14,13 @@ import re
 from typing import Any
 
 from assay.errors import DiffError, DiffTargetError, ProposalError
-from assay.llm import LLM, Message
+from assay.llm import LLM, PYTHON_TAGS, Message, code_blocks, prose
 from assay.research._change import Change, ProposalContext
 from assay.research._config import BEGIN, END
 from assay.research._validate import apply_diff
 
 N_LEDGER_SHOWN = 20
 N_ERROR_CHARS = 4000
-_FENCE = re.compile(r"```([\w+-]*)[^\n]*\n(.*?)```", re.S)
 _DESCRIPTION = re.compile(r"^\W*description\W*:\**\s*(.+)$", re.I | re.M)
 
 SYSTEM = """You improve a machine-learning pipeline one experiment at a time. Each experiment \
@@ -83,15 +82,16 @@ def ledger_summary(ledger: list[dict], greater_is_better: bool) -> str:
 def parse_reply(text: str, pipeline: str) -> tuple[str, str]:
     """(description, new pipeline text) from a reply; DiffError or ProposalError if unusable."""
     match = _DESCRIPTION.search(text)
-    outside = _FENCE.sub("", text)
-    first = next((line.strip() for line in outside.splitlines() if line.strip()), "")
+    first = next((line.strip() for line in prose(text).splitlines() if line.strip()), "")
     description = (match.group(1) if match else first).strip().strip("*").strip()
-    blocks = _FENCE.findall(text)
-    diffs = [body for lang, body in blocks if lang == "diff" or lang == "patch"]
-    diffs += [body for lang, body in blocks if not lang and body.lstrip().startswith(("---", "@@"))]
+    blocks = code_blocks(text)
+    diffs = [b.code for b in blocks if b.language in ("diff", "patch")]
+    diffs += [
+        b.code for b in blocks if not b.language and b.code.lstrip().startswith(("---", "@@"))
+    ]
     if diffs:
         return description, apply_diff(pipeline, max(diffs, key=len))
-    files = [body for lang, body in blocks if lang in ("python", "py", "")]
+    files = [b.code for b in blocks if b.language in PYTHON_TAGS]
     if files:
         return description, max(files, key=len).strip("\n") + "\n"
     raise ProposalError("the reply has neither a ```diff block nor a ```python block")
