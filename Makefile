@@ -41,6 +41,7 @@ demo: setup
 lint: setup
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/python scripts/check_layers.py
 
 format: setup
 	$(BIN)/ruff check --fix src tests benchmarks

@@ -97,7 +97,9 @@ def _print_result(result) -> None:
     if result.registered:
         refs = ", ".join(f"discovered:{i}" for i in result.registered)
         example = f'activation="discovered:{result.registered[0]}"'
-        stdout.print(f"Registered: {refs} (use in assay's MLP as {example})")
+        stdout.print(
+            f"Registered: {refs} (use in assay's MLP as {example}, after `import assay.discover`)"
+        )
     stdout.print(f"Resume with: assay discover {result.kind.value} --resume {result.run_id}")
 
 

@@ -10,18 +10,21 @@ LLM-written components travel, validate, evaluate and register the same way:
                  loss adds REG_STRENGTH x the mean of penalty(w) over the layers; an optional
                  `DROPOUT = p` also drops hidden units with probability p
 
-The code sees only `torch`, `np`, `math` and a few safe builtins (see `namespace`); the
-validator refuses anything else before the code ever runs.
+The code sees only `torch`, `np`, `math` and a few safe builtins (see `namespace`, in
+`assay._component`); the validator refuses anything else before the code ever runs.
 """
 
 from __future__ import annotations
 
 import hashlib
-import math
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any
 
+# below the layers, since the MLP also runs a discovered activation's code (when loaded)
+from assay._component import SAFE_BUILTINS as SAFE_BUILTINS
+from assay._component import namespace as namespace
+from assay._component import run_code
 from assay.errors import ConfigError
 
 REG_STRENGTH = 1e-3
@@ -48,24 +51,6 @@ class Kind(str, Enum):
             raise ConfigError(
                 f"unknown component kind {value!r}: use one of {', '.join(k.value for k in cls)}."
             ) from None
-
-
-SAFE_BUILTINS = ("abs", "min", "max", "float", "int", "len", "range", "sum", "round", "dict")
-
-
-def namespace() -> dict[str, Any]:
-    """The globals a component's code runs with: nothing that reaches files, processes,
-    the network or the interpreter."""
-    import builtins
-
-    import numpy as np
-    import torch
-
-    safe = {name: getattr(builtins, name) for name in SAFE_BUILTINS}
-    # torch imports itself while parsing some arguments (torch.tensor, clamp's scalars); the
-    # validator refuses import statements and every dunder name, so code cannot call it
-    safe["__import__"] = builtins.__import__
-    return {"__builtins__": safe, "torch": torch, "np": np, "math": math}
 
 
 def normalize_code(code: str) -> str:
@@ -126,8 +111,7 @@ class Hypothesis:
 
 def compile_component(hypothesis: Hypothesis) -> dict[str, Any]:
     """The kind's entry points as callables (after the validator's static checks only)."""
-    scope = namespace()
-    exec(compile(hypothesis.code, f"<component {hypothesis.id}>", "exec"), scope)
+    scope = run_code(hypothesis.code, f"<component {hypothesis.id}>")
     missing = [name for name in hypothesis.kind.entry_points if not callable(scope.get(name))]
     if missing:
         raise ConfigError(

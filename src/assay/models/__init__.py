@@ -10,6 +10,7 @@ from pathlib import Path
 
 from assay._trust import Trust
 from assay.errors import ArtifactError
+from assay.models._activations import register_activation_resolver
 from assay.models._base import Model, read_params
 from assay.models._catboost import CatBoostModel
 from assay.models._forest import ExtraTreesModel, RandomForestModel
@@ -60,4 +61,5 @@ __all__ = [
     "RandomForestModel",
     "XGBoostModel",
     "load_model",
+    "register_activation_resolver",
 ]

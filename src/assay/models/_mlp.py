@@ -18,6 +18,7 @@ import pandas as pd
 
 from assay._types import Encoding, Task
 from assay.errors import ArtifactError, ConfigError
+from assay.models._activations import activation_code, activation_module
 from assay.models._base import PARAMS_FILE, Model
 from assay.search._space import Choice, Distribution, Float, Int
 
@@ -84,40 +85,6 @@ class _Inputs:
         return out, codes
 
 
-BUILTIN_ACTIVATIONS = ("silu", "relu", "gelu", "tanh")
-
-
-def activation_code(name: str) -> str:
-    """The source of a discovered activation ("discovered:<id>", from the registry); a
-    built-in name needs no code. The fitted model keeps this code, not the reference."""
-    if name in BUILTIN_ACTIVATIONS:
-        return ""
-    from assay.discover import Kind, load_component
-
-    if not str(name).startswith("discovered:"):
-        raise ConfigError(
-            f"MLP activation {name!r}: use one of {', '.join(BUILTIN_ACTIVATIONS)} or "
-            '"discovered:<id>" (see `assay discover list`).'
-        )
-    return load_component(name, Kind.ACTIVATION).code
-
-
-def _activation(torch, name: str, code: str):
-    nn = torch.nn
-    if not code:
-        return {"silu": nn.SiLU, "relu": nn.ReLU, "gelu": nn.GELU, "tanh": nn.Tanh}[name]()
-    from assay.discover import Hypothesis, Kind, compile_component
-
-    function = compile_component(Hypothesis(Kind.ACTIVATION, code, origin="registry"))
-    function = function["activation"]
-
-    class Discovered(nn.Module):
-        def forward(self, x):
-            return function(x)
-
-    return Discovered()
-
-
 def _network(
     torch, n_numeric: int, cardinalities: list[int], n_out: int, config: dict, code: str = ""
 ):
@@ -134,7 +101,7 @@ def _network(
             for _ in range(config["n_layers"]):
                 layers += [
                     nn.Linear(width, config["hidden_size"]),
-                    _activation(torch, config["activation"], code),
+                    activation_module(torch, config["activation"], code),
                     nn.Dropout(config["dropout"]),
                 ]
                 width = config["hidden_size"]
