@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from assay import errors as errors
 from assay._types import FeatureType, Task
+from assay._version import __version__ as __version__
 from assay.errors import ArtifactError as ArtifactError
 from assay.errors import AssayError as AssayError
 from assay.errors import BudgetError as BudgetError
@@ -20,7 +21,6 @@ from assay.errors import NotFittedError as NotFittedError
 from assay.errors import SchemaMismatchError as SchemaMismatchError
 from assay.errors import TargetError as TargetError
 
-__version__ = "0.1.0"
 __all__ = [
     "AutoClassifier",
     "AutoML",

@@ -50,9 +50,9 @@ def versions() -> dict[str, str]:
             except metadata.PackageNotFoundError:
                 continue
     if "assay" not in found:
-        import assay
+        from assay._version import __version__
 
-        found["assay"] = assay.__version__
+        found["assay"] = __version__
     return found
 
 

@@ -198,7 +198,7 @@ def render_html(
     max_table_rows: int = MAX_TABLE_ROWS,
 ) -> str:
     """The whole report as one HTML string that works offline."""
-    from assay import __version__
+    from assay._version import __version__
 
     toc, cards, n_figures = [], [], 0
     for i, section in enumerate(sections, 1):

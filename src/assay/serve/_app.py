@@ -163,7 +163,7 @@ def _plain(value: Any) -> Any:
 
 
 def _version() -> str:
-    from assay import __version__
+    from assay._version import __version__
 
     return __version__
 

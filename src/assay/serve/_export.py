@@ -155,9 +155,9 @@ def _assay_version() -> str:
     try:
         return importlib.metadata.version("assay")
     except importlib.metadata.PackageNotFoundError:  # run from a source tree, not installed
-        import assay
+        from assay._version import __version__
 
-        return assay.__version__
+        return __version__
 
 
 def _max_abs_diff(expected: pd.DataFrame, got: pd.DataFrame) -> float:
