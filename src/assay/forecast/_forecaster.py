@@ -7,6 +7,7 @@ import json
 import math
 import os
 import time
+from dataclasses import asdict, dataclass
 from enum import Enum
 from pathlib import Path
 
@@ -45,6 +46,32 @@ class Model(str, Enum):
 DEFAULT_MODELS = tuple(Model)  # cheap first: what the budget drops are the slow ones
 
 
+class DropReason(str, Enum):
+    TIME_LIMIT = "time limit"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Dropped:
+    """A candidate left out of the ensemble, and why. `n_origins_done`: the backtest origins
+    it forecast before it was dropped (for the time limit: 0 when its turn came after the
+    deadline, more when its remaining origins and refit were projected to pass it);
+    `left_s`: the time left of the budget when its turn came (negative once past the
+    deadline, None without a limit); `error`: what a failed candidate raised."""
+
+    reason: DropReason
+    n_origins_done: int
+    left_s: float | None
+    error: str = ""
+
+    @property
+    def status(self) -> str:
+        """The leaderboard's status column."""
+        if self.reason is DropReason.TIME_LIMIT:
+            return "skipped: time limit"
+        return f"failed: {self.error}"
+
+
 def infer_season(freq: str | None) -> int:
     """M4's season for a pandas frequency (hourly 24, daily 7, weekly 1, monthly 12,
     quarterly 4); 1 when unknown."""
@@ -58,7 +85,8 @@ class Forecaster:
     """Forecasts `horizon` steps of many series with the ensemble that backtests best.
 
     `time_limit_s` covers the whole fit: the global models get a share of what is left per
-    fit and stop boosting at it; candidates that cannot finish their backtests are dropped.
+    fit and stop boosting at it; candidates that cannot finish their backtests are dropped,
+    and `dropped_` records which and why (as does the leaderboard's status column).
     """
 
     def __init__(
@@ -109,16 +137,21 @@ class Forecaster:
             random_state=self.random_state,
         )
 
-    def _runner(self, model: Model, fit_limit_s: float | None, latest: dict):
+    def _runner(self, model: Model, fit_limit_s: float | None, latest: dict, done: list):
         """history -> forecasts; a global model's fit at the latest origin is kept in
-        `latest` (backtests run latest origin first)."""
+        `latest` (backtests run latest origin first); each origin forecast adds to `done`."""
 
         def run(history: SeriesSet) -> list[np.ndarray]:
             if not model.is_global:
-                return forecast_baseline(model.value, history.values, self.horizon, self.season_)
-            fitted = self._global_model(model).fit(history, time_limit_s=fit_limit_s)
-            latest.setdefault(model, fitted)
-            return fitted.predict(history)
+                forecasts = forecast_baseline(
+                    model.value, history.values, self.horizon, self.season_
+                )
+            else:
+                fitted = self._global_model(model).fit(history, time_limit_s=fit_limit_s)
+                latest.setdefault(model, fitted)
+                forecasts = fitted.predict(history)
+            done.append(model)
+            return forecasts
 
         return run
 
@@ -152,21 +185,26 @@ class Forecaster:
         n_origins = self.n_origins or (3 if self.horizon <= 24 else 2)
         backtest = Backtest.prepare(data, rolling_origins(self.horizon, n_origins), self.season_)
         rows, candidates = [], self._candidates()
+        self.dropped_: dict[str, Dropped] = {}
         for i, model in enumerate(candidates):
             began = _now()
             n_fits = sum(m.is_global for m in candidates[i:]) * (n_origins + 1)
             limit = (deadline - began) / n_fits if model.is_global else None
-            status = "ok"
+            left_s = None if math.isinf(deadline) else deadline - began
+            done: list[Model] = []
             try:
                 stop = None if model is Model.NAIVE2 else deadline  # the reference always runs
-                forecasts = backtest.run(data, self._runner(model, limit, latest), deadline=stop)
+                run = self._runner(model, limit, latest, done)
+                forecasts = backtest.run(data, run, deadline=stop)
                 if forecasts is None:
-                    status = "skipped: time limit"
+                    self.dropped_[model.value] = Dropped(DropReason.TIME_LIMIT, len(done), left_s)
                 else:
                     backtest.forecasts[model.value] = forecasts
             except (ValueError, FloatingPointError, np.linalg.LinAlgError) as exc:
-                status = f"failed: {exc}"
+                failed = Dropped(DropReason.FAILED, len(done), left_s, str(exc))
+                self.dropped_[model.value] = failed
                 logger.warning("%s failed in backtest: %s", model.value, exc)
+            status = self.dropped_[model.value].status if model.value in self.dropped_ else "ok"
             rows.append((model.value, _now() - began, status))
             logger.info("%s backtested in %.1fs (%s)", model.value, _now() - began, status)
         return backtest, rows
@@ -287,6 +325,9 @@ class Forecaster:
             "weights": self.weights_,
             "fit_s": self.fit_s_,
             "leaderboard": board.to_dict(orient="records"),
+            "dropped": {
+                name: {**asdict(d), "reason": d.reason.value} for name, d in self.dropped_.items()
+            },
             "members": members,
             "data": {
                 "ids": data.ids,
@@ -325,6 +366,10 @@ class Forecaster:
         forecaster.weights_ = manifest["weights"]
         forecaster.fit_s_ = manifest["fit_s"]
         forecaster.leaderboard_ = pd.DataFrame(manifest["leaderboard"])
+        forecaster.dropped_ = {
+            name: Dropped(**{**d, "reason": DropReason(d["reason"])})
+            for name, d in manifest.get("dropped", {}).items()  # none in older saves
+        }
         forecaster.members_ = members
         forecaster.forecasts_ = np.array(manifest["forecasts"], float)
         return forecaster
