@@ -84,18 +84,21 @@ def holdout_scores(status: ResearchStatus, ws: str | Path) -> list[HoldoutRow]:
 
 def plot_progress(status: ResearchStatus, path: str | Path | None = None) -> Path:
     """Every scored experiment a grey point; the kept ones a step line of the best so far
-    (the autoresearch chart). Written to the harness folder unless `path` is given."""
-    import matplotlib
+    (the autoresearch chart). Written to the harness folder unless `path` is given.
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    Drawn on its own Figure and Agg canvas, not through pyplot: no global backend switch
+    and no figure left open in the caller's notebook."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
     path = Path(path) if path is not None else status.harness.folder / PROGRESS_PNG
     metric = status.harness.metric
     scored = [r for r in status.records if r.score is not None and math.isfinite(r.score)]
     kept = [r for r in scored if ExperimentStatus(r.status).is_best]
-    fig, ax = plt.subplots(figsize=(9, 4.5), dpi=110)
+    fig = Figure(figsize=(9, 4.5), dpi=110)
+    FigureCanvasAgg(fig)  # attaches itself to fig, for savefig
+    ax = fig.add_subplot()
     ax.scatter(
         [r.exp_no for r in scored],
         [r.score for r in scored],
@@ -129,5 +132,4 @@ def plot_progress(status: ResearchStatus, path: str | Path | None = None) -> Pat
     ax.legend(loc="best", fontsize=8)
     fig.tight_layout()
     fig.savefig(path)
-    plt.close(fig)
     return path
