@@ -207,7 +207,7 @@ def test_onnx_export_of_catboost_on_numeric_columns_matches_assay(cancer, tmp_pa
 
 
 def test_onnx_export_refuses_catboost_on_categorical_columns(fit, held_out, tmp_path):
-    from assay.automl._predictor import Member
+    from assay.automl._member import Member
     from assay.models import CatBoostModel
 
     predictor = fit("segment", ("lightgbm",))

@@ -14,10 +14,12 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from assay._json import to_jsonable
 from assay._trust import Trust
 from assay.automl._manifest import (
     DIGEST,
@@ -30,7 +32,7 @@ from assay.automl._manifest import (
     versions,
     warn_versions,
 )
-from assay.automl._predictor import Member, Predictor
+from assay.automl._member import Member
 from assay.errors import ArtifactError
 
 TRAIN_ROWS = "train_rows.npy"  # fingerprints of the training rows' features (see _leakage)
@@ -38,7 +40,7 @@ DERIVED = "derived"  # folder of the columns derived before the members (text, p
 _REQUIRED = ("task", "target", "metric", "classes", "schema", "members", "files")
 
 
-def save_predictor(predictor: Predictor, path: Path, overwrite: bool = True) -> Path:
+def save_predictor(predictor, path: Path, overwrite: bool = True) -> Path:
     """Write to a temporary sibling folder, then swap it in, so a crash never leaves half
     an artifact where a good one was."""
     path = path.expanduser().resolve()
@@ -97,8 +99,9 @@ def save_predictor(predictor: Predictor, path: Path, overwrite: bool = True) -> 
             "info": predictor.info,
             "files": files,
         }
-        manifest[DIGEST] = manifest_digest(manifest, default=_json_default)
-        (staging / MANIFEST).write_text(json.dumps(manifest, indent=1, default=_json_default))
+        manifest = to_jsonable(manifest)
+        manifest[DIGEST] = manifest_digest(manifest)
+        (staging / MANIFEST).write_text(json.dumps(manifest, indent=1))
         if path.exists():
             shutil.rmtree(path)
         staging.rename(path)
@@ -114,12 +117,6 @@ def save_predictor(predictor: Predictor, path: Path, overwrite: bool = True) -> 
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
     return path
-
-
-def _json_default(value):
-    if hasattr(value, "item"):
-        return value.item()
-    raise TypeError(f"not JSON serializable: {type(value).__name__}")
 
 
 def _read_manifest(path: Path) -> dict:
@@ -150,8 +147,9 @@ def _read_manifest(path: Path) -> dict:
     return manifest
 
 
-def load_predictor(path: Path, trust: bool = False) -> Predictor:
-    """Verify the folder, warn about version differences, then read it. Without `trust`,
+def read_predictor(path: Path, trust: bool = False) -> dict[str, Any]:
+    """Verify the folder, warn about version differences, then read it into the Predictor's
+    constructor arguments. Without `trust`,
     anything that could run code when loaded is refused with an ArtifactError naming the
     file; with it, such files load and one warning names them."""
     path = path.expanduser().resolve()
@@ -168,7 +166,7 @@ def load_predictor(path: Path, trust: bool = False) -> Predictor:
         return _build(path, manifest, scoped)
 
 
-def _build(path: Path, manifest: dict, trust: Trust) -> Predictor:
+def _build(path: Path, manifest: dict, trust: Trust) -> dict[str, Any]:
     from assay.data import Schema
     from assay.features import TabularEncoder
     from assay.models import load_model
@@ -217,7 +215,7 @@ def _build(path: Path, manifest: dict, trust: Trust) -> Predictor:
         for file in folder.iterdir():
             checked(file.relative_to(path))
         derived = DerivedFeatures.load(folder, trust=trust)
-    return Predictor(
+    return dict(
         task=manifest["task"],
         target=manifest["target"],
         metric=manifest["metric"],

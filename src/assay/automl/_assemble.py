@@ -11,7 +11,8 @@ import numpy as np
 
 from assay._types import TrialState
 from assay.automl._leaderboard import build_leaderboard
-from assay.automl._predictor import Member, Predictor
+from assay.automl._member import Member
+from assay.automl._predictor import Predictor
 from assay.data._leakage import training_fingerprints
 from assay.ensemble import CaruanaEnsemble
 

@@ -64,10 +64,10 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def manifest_digest(manifest: dict, default=None) -> str:
+def manifest_digest(manifest: dict) -> str:
     """SHA-256 of the manifest without its `manifest_sha256` field, as JSON with sorted
     keys and `(",", ":")` separators (after a JSON round trip, so saving and loading agree)."""
-    content = json.loads(json.dumps(manifest, default=default))
+    content = json.loads(json.dumps(manifest))
     content.pop(DIGEST, None)
     canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()

@@ -3,7 +3,6 @@ weights. Everything needed to predict, nothing needed only for training."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -11,47 +10,11 @@ import numpy as np
 import pandas as pd
 
 from assay._types import FeatureType, Task
-from assay.evaluate import predict_bagged
+from assay.automl._artifact import read_predictor, save_predictor
+from assay.automl._member import Member, stack_features
 from assay.log import get_logger
 
 logger = get_logger(__name__)
-
-STACK_PREFIX = "__assay_stack_"
-
-
-def stack_features(X: pd.DataFrame, base_preds: list[np.ndarray]) -> pd.DataFrame:
-    """X with the bases' predictions as extra numeric columns (binary: P(class 1) only)."""
-    columns: dict[str, np.ndarray] = {}
-    for i, pred in enumerate(base_preds):
-        if pred.ndim == 1:
-            columns[f"{STACK_PREFIX}{i}"] = pred
-        elif pred.shape[1] == 2:
-            columns[f"{STACK_PREFIX}{i}"] = pred[:, 1]
-        else:
-            for c in range(pred.shape[1]):
-                columns[f"{STACK_PREFIX}{i}_{c}"] = pred[:, c]
-    return pd.concat([X, pd.DataFrame(columns, index=X.index)], axis=1)
-
-
-@dataclass
-class Member:
-    """One ensemble member: a config bagged over folds (one encoder + model per fold).
-    A level-2 member also sees the predictions of the members listed in `inputs` (indices
-    into the predictor's members) as extra columns; a member kept only as such an input
-    has weight 0."""
-
-    model: str
-    config: dict[str, Any]
-    weight: float
-    score: float
-    encoders: list = field(default_factory=list)
-    models: list = field(default_factory=list)
-    fold_fit_s: float = 0.0  # seconds one fold model took to fit (training only, not saved)
-    level: int = 1
-    inputs: list[int] = field(default_factory=list)
-
-    def predict_raw(self, X: pd.DataFrame, task: Task, n_classes: int) -> np.ndarray:
-        return predict_bagged(self.encoders, self.models, X, task, n_classes)
 
 
 class Predictor:
@@ -220,16 +183,13 @@ class Predictor:
         return self._leaderboard.copy()
 
     def save(self, path: str | Path, overwrite: bool = True) -> Path:
-        from assay.automl._artifact import save_predictor
-
+        """Write the predictor to the folder `path` (a manifest with every file's SHA-256)."""
         return save_predictor(self, Path(path), overwrite=overwrite)
 
     @classmethod
     def load(cls, path: str | Path, trust: bool = False) -> Predictor:
         """Load a saved predictor; see `assay.load` for what `trust` allows."""
-        from assay.automl._artifact import load_predictor
-
-        return load_predictor(Path(path), trust=trust)
+        return cls(**read_predictor(Path(path), trust=trust))
 
     def __repr__(self) -> str:
         names = ", ".join(

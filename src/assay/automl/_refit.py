@@ -13,7 +13,7 @@ import time
 import numpy as np
 
 from assay.automl._context import FitContext
-from assay.automl._predictor import Member
+from assay.automl._member import Member
 from assay.features import TabularEncoder
 from assay.log import get_logger
 

@@ -24,7 +24,7 @@ import pandas as pd
 
 from assay._types import FeatureType, TrialSource, TrialState
 from assay.automl._context import FitContext
-from assay.automl._predictor import STACK_PREFIX, stack_features
+from assay.automl._member import STACK_PREFIX, stack_features
 from assay.ensemble import CaruanaEnsemble
 from assay.evaluate import TrialPruned, TrialTimeout, predict_bagged
 from assay.evaluate._cv import safe_score

@@ -11,7 +11,6 @@ import json
 import math
 import time
 from abc import ABC, abstractmethod
-from enum import Enum
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -21,6 +20,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
+from assay._json import to_jsonable
 from assay._trust import Trust
 from assay._types import Encoding, Task
 from assay.errors import ArtifactError, ConfigError, SchemaMismatchError
@@ -35,16 +35,6 @@ _FORMAT_VERSION = 1
 
 def _is_classifier(model: Model) -> bool:
     return Task(model.task).is_classification
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, tuple | list):
-        return [_jsonable(v) for v in value]
-    return value
 
 
 def _take(X: Any, mask: np.ndarray) -> Any:
@@ -204,7 +194,7 @@ class Model(ABC, BaseEstimator):
             "format": _FORMAT_VERSION,
             "name": self.name,
             "class": type(self).__name__,
-            "params": {k: _jsonable(v) for k, v in self.get_params().items()},
+            "params": to_jsonable(self.get_params()),
             "fitted": self._fitted_state(),
         }
         (directory / PARAMS_FILE).write_text(json.dumps(meta, indent=2))
