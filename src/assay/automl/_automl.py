@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,13 +25,25 @@ from assay.automl._run import RunBook, open_store_for
 from assay.automl._stack import fit_stack
 from assay.automl._trial_loop import FeatureProgress, Progress, Recorder, TrialLoop
 from assay.errors import ConfigError, DataError, NotFittedError
-from assay.evaluate import choose_n_folds, get_metric, make_folds
+from assay.evaluate import Metric, choose_n_folds, get_metric, make_folds
 from assay.log import get_logger
 from assay.search import Budget, Searcher
 
 logger = get_logger(__name__)
 MIN_FIT_ROWS = 10  # fewer rows cannot be cross-validated into a trustworthy score
 _STACK_AT = 0.7  # the stacking check may start once 70% of the trial time is spent
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """The data of one fit as the search needs it."""
+
+    dataset: Any
+    metric: Metric
+    classes: list | None
+    y: np.ndarray
+    folds: list
+    models: dict[str, type]
 
 
 class AutoML(FitSettings, BaseEstimator):
@@ -136,46 +149,46 @@ class AutoML(FitSettings, BaseEstimator):
             raise ConfigError("target is required: name the column to predict (target=...).")
         with contextlib.ExitStack() as resources:
             executor = resources.enter_context(executor_from(self.cluster))  # fails early
-            self._fit(
-                resources,
-                executor,
-                started,
-                models,
-                data,
-                target,
-                feature_types,
-                text_pairs,
-                callback,
+            budget = Budget(self.effective_time_limit_s(), started, refit=self.deploy == "fast")
+            prepared = self._prepare(data, target, feature_types, text_pairs, models)
+            book = self._begin_run(prepared, budget, feature_types)
+            resources.push(book.on_exit)  # marks the run failed when the fit stops early
+            if book.store is not None:
+                resources.enter_context(book.heartbeat())
+            derived, X, types = self._derive(prepared.dataset, prepared.y, prepared.folds, callback)
+            ctx = FitContext(
+                X=X,
+                y=prepared.y,
+                types=types,
+                folds=prepared.folds,
+                task=prepared.dataset.task,
+                metric=prepared.metric,
+                n_classes=len(prepared.classes or []),
+                n_jobs=self.n_jobs or executor.threads_per_task(),
+                random_state=self.random_state,
+                deadline=budget.trial_deadline,
             )
+            loop = self._search(ctx, prepared.models, budget, executor, book, callback)
+            stack = fit_stack(loop, self.stack, budget.trial_time_left_s())
+            loop.run(until=budget.trial_deadline)
+            loop.check_any_complete(self.time_limit_s, self.memory_limit_mb)
+            self._assemble(loop, prepared, stack, derived, budget, book)
         return self
 
-    def _fit(
-        self,
-        resources,
-        executor,
-        started,
-        models,
-        data,
-        target,
-        feature_types,
-        text_pairs,
-        callback,
-    ) -> None:
+    def _prepare(self, data, target, feature_types, text_pairs, models) -> _Prepared:
+        """The dataset, its metric, encoded target and folds, and the models for its task."""
         from assay.data import prepare
 
-        budget = Budget(self.effective_time_limit_s(), started, refit=self.deploy == "fast")
         dataset = prepare(
             data, target, task=self.task, feature_types=feature_types, text_pairs=text_pairs
         )
-        task, metric = dataset.task, get_metric(self.metric, dataset.task)
-        models = {n: cls for n, cls in models.items() if task in cls.tasks}
+        task = dataset.task
         if task.is_classification:
             classes, y = np.unique(dataset.y.to_numpy(), return_inverse=True)
-            classes = classes.tolist()
-            min_count = int(np.bincount(y).min())
+            classes, min_count = classes.tolist(), int(np.bincount(y).min())
         else:
             classes, y, min_count = None, dataset.y.to_numpy(dtype=float), None
-        n_rows, n_features = dataset.X.shape
+        n_rows = len(dataset.X)
         if n_rows < MIN_FIT_ROWS:
             where = "the DataFrame" if dataset.source == "DataFrame" else f"'{dataset.source}'"
             raise DataError(
@@ -183,55 +196,51 @@ class AutoML(FitSettings, BaseEstimator):
                 f"{MIN_FIT_ROWS} to cross-validate models. Add rows."
             )
         n_folds = self.n_folds or choose_n_folds(n_rows, min_count)
-        folds = make_folds(y, task, n_folds, self.random_state)
+        return _Prepared(
+            dataset,
+            get_metric(self.metric, task),
+            classes,
+            y,
+            make_folds(y, task, n_folds, self.random_state),
+            {n: cls for n, cls in models.items() if task in cls.tasks},
+        )
+
+    def _begin_run(self, prepared: _Prepared, budget: Budget, feature_types) -> RunBook:
+        """Record the run (or take over the resumed one) with the settings it resolved."""
+        dataset = prepared.dataset
         record = {
             **self.to_record(),
-            "n_folds": n_folds,
-            "models": list(models),
+            "n_folds": len(prepared.folds),
+            "models": list(prepared.models),
             "portfolio": str(self.portfolio),
             "text_pairs": [list(p) for p in dataset.text_pairs],
             "feature_types": {
                 str(k): getattr(v, "value", v) for k, v in (feature_types or {}).items()
             },
-            "n_rows": n_rows,
-            "n_features": n_features,
+            "n_rows": dataset.X.shape[0],
+            "n_features": dataset.X.shape[1],
         }
         book = RunBook.begin(
             open_store_for(self.store),
             self._resume_run,
             dataset,
-            metric.name,
+            prepared.metric.name,
             budget.time_limit_s,
             record,
         )
-        resources.push(book.on_exit)
-        if book.store is not None:
-            resources.enter_context(book.heartbeat())
-        self.run_id_ = book.run_id
-        self._book = book
-        derived, X, types = self._derive(dataset, y, folds, callback)
-        ctx = FitContext(
-            X=X,
-            y=y,
-            types=types,
-            folds=folds,
-            task=task,
-            metric=metric,
-            n_classes=len(classes or []),
-            n_jobs=self.n_jobs or executor.threads_per_task(),
-            random_state=self.random_state,
-            deadline=budget.trial_deadline,
-        )
+        self.run_id_, self._book = book.run_id, book
+        return book
+
+    def _search(self, ctx, models, budget, executor, book, callback) -> TrialLoop:
+        """Trials until the stacking check may start (70% of the trial time)."""
+        memory_mb = self.memory_limit_mb or 0.7 * available_memory_mb()
         loop = TrialLoop(
             ctx,
             models,
-            Searcher(models, task, ctx.n_rows, ctx.n_features, self.random_state, self.portfolio),
-            MemoryGuard(
-                self.memory_limit_mb or 0.7 * available_memory_mb(),
-                ctx.n_rows,
-                ctx.n_features,
-                ctx.n_folds,
+            Searcher(
+                models, ctx.task, ctx.n_rows, ctx.n_features, self.random_state, self.portfolio
             ),
+            MemoryGuard(memory_mb, ctx.n_rows, ctx.n_features, ctx.n_folds),
             budget,
             executor,
             Recorder(book.store, book.run_id, book.run_dir),
@@ -242,14 +251,16 @@ class AutoML(FitSettings, BaseEstimator):
             loop.reload(book.store.trials(book.run_id))
         window = budget.trial_deadline - budget.started
         loop.run(until=budget.started + _STACK_AT * window)
-        stack = fit_stack(loop, self.stack, budget.trial_time_left_s())
-        loop.run(until=budget.trial_deadline)
-        loop.check_any_complete(self.time_limit_s, self.memory_limit_mb)
+        return loop
+
+    def _assemble(self, loop, prepared: _Prepared, stack, derived, budget, book) -> None:
+        """The ensemble and the Predictor (refitted with deploy='fast'), saved with the run."""
+        y, folds = prepared.y, prepared.folds
         self.predictor_, self.oof_ = assemble_predictor(
             loop.outcomes,
-            dataset,
-            metric,
-            classes,
+            prepared.dataset,
+            prepared.metric,
+            prepared.classes,
             y,
             folds,
             budget.deadline,
@@ -262,9 +273,9 @@ class AutoML(FitSettings, BaseEstimator):
         for outcome in loop.outcomes:  # the members hold what prediction needs
             outcome.fit = None
         if self.deploy == "fast":
-            members = self.predictor_.members
+            members, models = self.predictor_.members, prepared.models
             level1 = [m for m in members if m.level == 1]
-            n_refit = refit_members(level1, models, ctx, budget.deadline)
+            n_refit = refit_members(level1, models, loop.ctx, budget.deadline)
             if stack.ctx is not None:
                 level2 = [m for m in members if m.level == 2]
                 n_refit += refit_members(level2, models, stack.ctx, budget.deadline)
