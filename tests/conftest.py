@@ -10,19 +10,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def pytest_addoption(parser):
-    parser.addoption("--runslow", action="store_true", help="run tests marked slow")
-
-
-def pytest_collection_modifyitems(config, items):
-    if config.getoption("--runslow") or os.environ.get("ASSAY_SLOW") == "1":
-        return
-    skip = pytest.mark.skip(reason="slow: run with --runslow or ASSAY_SLOW=1")
-    for item in items:
-        if "slow" in item.keywords:
-            item.add_marker(skip)
-
-
 @pytest.fixture(autouse=True)
 def assay_home(tmp_path, monkeypatch) -> Path:
     home = tmp_path / "assay-home"
