@@ -79,10 +79,11 @@ def test_kill_9_mid_fit_keeps_finished_trials(tmp_path, assay_home):
     data = tmp_path / "big.csv"
     from sklearn.datasets import make_classification
 
-    X, y = make_classification(n_samples=3000, n_features=20, random_state=0)
+    X, y = make_classification(n_samples=1000, n_features=10, random_state=0)
     pd.DataFrame(X).assign(y=y).to_csv(data, index=False)
+    fit = ["fit", str(data), "--target", "y", "--trials", "200", "--models", "linear,knn"]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "assay", "fit", str(data), "--target", "y", "--time", "300"],
+        [sys.executable, "-m", "assay", *fit],  # far from done when two trials are recorded
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env=os.environ.copy(),

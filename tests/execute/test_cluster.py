@@ -3,6 +3,7 @@ killed worker survived, a killed driver resumed; and the executor's input checks
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -17,6 +18,7 @@ from sklearn.datasets import load_breast_cancer
 from assay import AutoML
 from assay.errors import ConfigError, WorkerLost
 from assay.execute._executors import DaskExecutor, executor_from
+from assay.search import save_portfolio
 from assay.store import RunState, TrialState, open_store
 from assay.testing._faults import exit_process, slow_identity
 
@@ -40,30 +42,49 @@ def cluster():
 
 
 def _configs(board):
+    """The trials' (model, config) in one order (near ties may swap leaderboard rows) and
+    their scores in that order."""
     rows = board[board["model"] != "ensemble"]
-    return list(zip(rows["model"], rows["config"], strict=True)), rows["score"].to_numpy()
+    configs = [json.dumps(c, sort_keys=True) for c in rows["config"]]
+    trials = sorted(zip(rows["model"], configs, rows["score"], strict=True))
+    return [t[:2] for t in trials], np.array([t[2] for t in trials])
 
 
-def _fit_on_cluster(data, address, home, *extra) -> subprocess.Popen:
+def _fit_on_cluster(data, address, home, *extra, models=MODELS) -> subprocess.Popen:
     """`assay fit --cluster ADDRESS` in its own process, as a user runs it (the driver's
     process is left as the command leaves it, not shared with the other tests)."""
     cmd = [sys.executable, "-m", "assay", "fit", str(data), "--target", "target", "--models",
-           ",".join(MODELS), "--stack", "off", "--cluster", address, *extra]  # fmt: skip
+           ",".join(models), "--stack", "off", "--cluster", address, *extra]  # fmt: skip
     env = dict(os.environ, ASSAY_HOME=str(home))
     return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
-@pytest.mark.slow  # about 3.5 minutes on 2 cores: over the default suite's budget
+# Quick configs, so that the comparison costs seconds: the booster (whose threads differ:
+# one per worker there, every core here) and a forest, besides linear and kNN.
+QUICK = [
+    ("lightgbm", {"learning_rate": 0.3, "num_leaves": 15}),
+    ("linear", {"C": 1.0}),
+    ("random_forest", {"n_estimators": 40, "max_features": "sqrt"}),
+    ("knn", {"n_neighbors": 7}),
+    ("lightgbm", {"learning_rate": 0.3, "num_leaves": 7, "feature_fraction": 0.7}),
+]
+
+
+@pytest.mark.slow  # a second process that reaches the cluster
 def test_two_workers_run_the_same_trials_as_this_process(frame, cluster, tmp_path):
     from assay import Predictor
 
-    here = AutoML(n_trials=4, models=MODELS, stack="off", store=False, random_state=3)
+    models = sorted({model for model, _ in QUICK})
+    portfolio = save_portfolio(tmp_path / "quick.json", {"classification": QUICK}, about="quick")
+    here = AutoML(n_trials=len(QUICK), models=models, stack="off", store=False, random_state=3,
+                  portfolio=str(portfolio))  # fmt: skip
     here.fit(frame, target="target")
     data = tmp_path / "bc.csv"
     frame.to_csv(data, index=False)
     assert cluster.startswith("tcp://127.0.0.1:")
-    proc = _fit_on_cluster(data, cluster, tmp_path / "home", "--trials", "4", "--seed", "3",
-                           "--out", str(tmp_path / "predictor"))  # fmt: skip
+    proc = _fit_on_cluster(data, cluster, tmp_path / "home", "--trials", str(len(QUICK)),
+                           "--seed", "3", "--portfolio", str(portfolio), "--out",
+                           str(tmp_path / "predictor"), models=models)  # fmt: skip
     _, err = proc.communicate(timeout=600)
     assert proc.returncode == 0, err.decode()[-3000:]
     configs_here, scores_here = _configs(here.leaderboard())
@@ -133,13 +154,24 @@ def test_an_unreachable_scheduler_names_the_address_and_what_to_start():
         DaskExecutor("tcp://127.0.0.1:9", connect_timeout_s=2)
 
 
+# three quick configs, then two forests of 150 trees that take seconds: the kill after the
+# third trial lands in the middle of the fit
+QUICK_THEN_SLOWER = [
+    *QUICK[:3],
+    ("random_forest", {"n_estimators": 150, "max_features": 0.5}),
+    ("random_forest", {"n_estimators": 150, "max_features": "log2", "min_samples_leaf": 2}),
+]
+
+
 @pytest.mark.slow  # one kill; tests/reliability/test_faults.py kills ten times
 def test_a_killed_fit_resumes_from_its_finished_trials(tmp_path, assay_home, frame):
     data = tmp_path / "bc.csv"
     frame.to_csv(data, index=False)
+    portfolio = save_portfolio(tmp_path / "p.json", {"classification": QUICK_THEN_SLOWER}, "t")
     env = dict(os.environ, ASSAY_HOME=str(assay_home))
     cmd = [sys.executable, "-m", "assay", "fit", str(data), "--target", "target",
-           "--trials", "5", "--models", ",".join(MODELS), "--stack", "off"]  # fmt: skip
+           "--trials", "5", "--models", ",".join(MODELS), "--stack", "off",
+           "--portfolio", str(portfolio)]  # fmt: skip
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 300
     store = open_store()
