@@ -55,7 +55,7 @@ def test_request_to_explore_fit_explain_and_report(churn_csv, tmp_path):
     script = [
         {"tool_calls": [call("describe_data", path=str(churn_csv))]},
         {"tool_calls": [call("set_target", target="Churn", metric="f1")]},
-        {"tool_calls": [call("fit", time_limit_s=8, models=["lightgbm", "linear"])]},
+        {"tool_calls": [call("fit", n_trials=2, models=["lightgbm", "linear"])]},
         {"tool_calls": [call("explain", top=5), call("report")]},
         "Done: tenure and the contract drive churn; the report is in the session folder.",
     ]
@@ -159,7 +159,7 @@ def _cli(*args, env):
 def test_ask_from_the_command_line_with_a_local_server(churn_csv, tmp_path):
     script = [
         {"tool_calls": [{"name": "set_target", "arguments": {"target": "Churn"}}]},
-        {"tool_calls": [{"name": "fit", "arguments": {"time_limit_s": 5, "models": ["linear"]}}]},
+        {"tool_calls": [{"name": "fit", "arguments": {"n_trials": 2, "models": ["linear"]}}]},
         "Fitted a linear model for Churn.",
     ]
     with ScriptedOpenAIServer(script) as server:

@@ -21,9 +21,7 @@ def cancer():
 def fitted(cancer, tmp_path_factory):
     home = tmp_path_factory.mktemp("home")
     store_url = f"sqlite:///{home / 'assay.db'}"
-    return AutoML(time_limit_s=20, models=FAST, store=store_url).fit(
-        cancer, target="target"
-    ), store_url
+    return AutoML(n_trials=3, models=FAST, store=store_url).fit(cancer, target="target"), store_url
 
 
 def test_binary_fit_gives_an_ensemble_that_predicts(fitted, cancer):
@@ -123,12 +121,12 @@ def test_regression_and_multiclass(tmp_path):
     from assay.data import read_table
 
     diabetes = read_table("builtin:diabetes")
-    reg = AutoML(time_limit_s=10, models=["lightgbm", "linear"], store=False)
+    reg = AutoML(n_trials=2, models=["lightgbm", "linear"], store=False)
     reg.fit(diabetes, target="target")
     assert reg.predictor_.task.value == "regression"
     assert reg.leaderboard().score.iloc[0] < diabetes.target.std()  # rmse beats the mean
     iris = read_table("builtin:iris")
-    clf = AutoML(time_limit_s=10, models=["linear", "knn"], metric="accuracy", store=False)
+    clf = AutoML(n_trials=3, models=["linear", "knn"], metric="accuracy", store=False)
     clf.fit(iris, target="target")
     assert clf.predict_proba(iris).shape == (150, 3)
     assert (clf.predict(iris) == iris.target).mean() > 0.9

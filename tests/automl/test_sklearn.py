@@ -11,11 +11,12 @@ from assay import AutoClassifier, AutoRegressor
 
 def test_classifier_in_cross_val_score_and_pipeline():
     X, y = load_breast_cancer(return_X_y=True)
-    estimator = AutoClassifier(time_limit_s=4, models=["linear"], n_folds=3)
-    assert clone(estimator).get_params()["time_limit_s"] == 4
+    estimator = AutoClassifier(n_trials=2, models=["linear"], n_folds=3)
+    params = clone(estimator).get_params()
+    assert (params["n_trials"], params["models"], params["n_folds"]) == (2, ["linear"], 3)
     scores = cross_val_score(estimator, X, y, cv=3, scoring="accuracy")
     assert scores.shape == (3,) and scores.min() > 0.9
-    pipeline = make_pipeline(StandardScaler(), AutoClassifier(time_limit_s=4, models=["linear"]))
+    pipeline = make_pipeline(StandardScaler(), AutoClassifier(n_trials=2, models=["linear"]))
     pipeline.fit(X, y)
     assert set(pipeline.classes_) == {0, 1}
     assert pipeline.predict_proba(X[:5]).shape == (5, 2)
@@ -23,10 +24,10 @@ def test_classifier_in_cross_val_score_and_pipeline():
 
 def test_regressor_on_arrays_and_polars():
     X, y = load_diabetes(return_X_y=True)
-    model = AutoRegressor(time_limit_s=4, models=["linear"]).fit(X, y)
+    model = AutoRegressor(n_trials=2, models=["linear"]).fit(X, y)
     assert model.score(X, y) > 0.4  # R^2
     frame = pl.DataFrame({f"f{i}": X[:, i] for i in range(X.shape[1])})
-    again = AutoRegressor(time_limit_s=4, models=["linear"]).fit(frame, y)
+    again = AutoRegressor(n_trials=2, models=["linear"]).fit(frame, y)
     assert again.score(frame, y) > 0.4
     assert np.corrcoef(again.predict(frame), model.predict(X))[0, 1] > 0.99
 

@@ -97,7 +97,7 @@ def test_init_refuses_a_non_empty_folder_and_bad_fractions(tmp_path, toy_csv, as
 def test_init_from_a_predictor_starts_from_its_best_member(tmp_path, toy_csv):
     from assay import AutoML
 
-    automl = AutoML(time_limit_s=4, models=["linear", "knn"], n_folds=3, store=False)
+    automl = AutoML(n_trials=3, models=["linear", "knn"], n_folds=3, store=False)
     automl.fit(str(toy_csv), target="y")
     saved = automl.predictor_.save(tmp_path / "predictor")
     ws = tmp_path / "ws"

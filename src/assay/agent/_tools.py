@@ -175,7 +175,12 @@ class Toolbox:
         self.state.predictor_path = None
         return f"target {target!r} ({task_value.value}), metric {chosen.name}."
 
-    def fit(self, time_limit_s: float = 60, models: list[str] | None = None) -> str:
+    def fit(
+        self,
+        time_limit_s: float | None = None,
+        models: list[str] | None = None,
+        n_trials: int | None = None,
+    ) -> str:
         from assay import AutoML
         from assay.automl import FeatureProgress
 
@@ -191,7 +196,11 @@ class Toolbox:
                 self.progress(f"fit: {progress.n_done} trials, best {best}")
 
         automl = AutoML(
-            metric=state.metric, task=state.task, time_limit_s=float(time_limit_s), models=models
+            metric=state.metric,
+            task=state.task,
+            time_limit_s=None if time_limit_s is None else float(time_limit_s),
+            n_trials=n_trials,
+            models=models,
         ).fit(train, target=state.target, callback=show)
         path = automl.save(state.folder / "predictor")
         state.predictor_path, state.run_id = str(path), automl.run_id_
@@ -319,8 +328,16 @@ TOOL_SCHEMAS: dict[str, tuple[str, dict]] = {
         _schema({"target": _STR, "metric": _STR, "task": _STR}, ["target"]),
     ),
     "fit": (
-        "Train models (AutoML) within a time budget in seconds; 20% of rows are held out.",
-        _schema({"time_limit_s": _NUM, "models": {"type": "array", "items": _STR}}, []),
+        "Train models (AutoML) within a time budget in seconds (default 60), or for a number "
+        "of trials (reproducible); 20% of rows are held out.",
+        _schema(
+            {
+                "time_limit_s": _NUM,
+                "models": {"type": "array", "items": _STR},
+                "n_trials": {"type": "integer"},
+            },
+            [],
+        ),
     ),
     "leaderboard": ("Show the fitted models and their scores.", _schema({}, [])),
     "explain": (
