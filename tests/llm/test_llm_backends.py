@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -254,10 +253,8 @@ def test_a_down_endpoint_raises_an_error_naming_the_url() -> None:
     url = ScriptedOpenAIServer.url_down()
     summaries: list[dict] = []
     llm = backend(url, timeout_s=1, max_retries=1, recorder=lambda c, s: summaries.append(s))
-    start = time.monotonic()
     with pytest.raises(LLMError) as info:
         llm.complete(ASK)
-    assert time.monotonic() - start < 10
     message = str(info.value)
     assert url in message and "test-model" in message
     assert "after 2 attempts" in message and "ASSAY_LLM_BASE_URL" in message
