@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # OpenMP threads spin while they wait by default: on a machine with more busy processes
 # than cores (a shared CI runner, several test runs at once) a two-thread LightGBM fit then
-# ran 15-35 times slower. Waiting passively costs nothing when the cores are free. Set
+# ran 2-35 times slower. Waiting passively costs little when the cores are free. Set
 # before any OpenMP library is loaded; the fits the tests start in subprocesses inherit it.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
