@@ -42,6 +42,7 @@ lint: setup
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/python scripts/check_layers.py
+	$(BIN)/mypy
 
 format: setup
 	$(BIN)/ruff check --fix src tests benchmarks

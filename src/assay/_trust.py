@@ -18,10 +18,11 @@ import gzip
 import lzma
 import pickletools
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from io import StringIO
 from pathlib import Path
+from typing import Any
 
 from assay.errors import ArtifactError
 from assay.log import get_logger
@@ -30,7 +31,8 @@ logger = get_logger(__name__)
 
 PICKLE_SUFFIXES = (".pkl", ".pickle", ".joblib", ".pck", ".dill", ".sav")
 _PARSE_LIMIT = 64 << 20  # bytes: larger files are only checked for a protocol 2+ header
-_COMPRESSED = {
+# opener(path, "rb") -> a binary file (gzip.open, bz2.open and lzma.open overload differently)
+_COMPRESSED: dict[bytes, Callable[..., Any]] = {
     b"\x1f\x8b": gzip.open,
     b"BZh": bz2.open,
     b"\xfd7zXZ\x00": lzma.open,

@@ -147,7 +147,11 @@ def _paths(req: _Request, found: _Found) -> None:
     the data to learn from; an unmarked first file is the data to learn from."""
     for m in list(_PATH.finditer(req.view)):
         path, start, role = m["q"] or m["b"] or m["p"], m.start(), None
-        cues = (("out", _CUES["out"]), ("score", _CUES["score"]), ("train", _CUES["train"]))
+        cues: tuple[tuple[str, str], ...] = (
+            ("out", _CUES["out"]),
+            ("score", _CUES["score"]),
+            ("train", _CUES["train"]),
+        )
         if re.search(r"\.html?$", path, _I):
             role, cues = "report_path", (("report_path", r"\b(?:to|into|as|at|in)\s*"),)
             found.intents.add("report")
@@ -192,13 +196,15 @@ def _secs(seconds: float) -> str:
 
 
 def _metric(req: _Request, found: _Found) -> None:
-    hits = []  # (metric, start, end, said with an optimising verb)
+    hits: list[tuple[str, int, int, bool]] = []  # (metric, start, end, said with a verb)
     for m in _METRIC.finditer(req.view):
+        assert m.lastgroup is not None  # every alternative of _METRIC is a named group
         verb = req.cue(m.start(), _CUES["metric"])
-        strong = verb and re.match(r"\s*(?:optimi|maximi|minimi|improve|tune|metric)", verb[0], _I)
+        optimising = r"\s*(?:optimi|maximi|minimi|improve|tune|metric)"
+        strong = bool(verb and re.match(optimising, verb[0], _I))
         if hits and re.fullmatch(r"[\s,]*(?:and|or)?\s*", req.view[hits[-1][2] : m.start()]):
             strong = hits[-1][3]  # "optimise auc and f1": both under the verb
-        hits.append((m.lastgroup, verb.start() if verb else m.start(), m.end(), bool(strong)))
+        hits.append((m.lastgroup, verb.start() if verb else m.start(), m.end(), strong))
         req.take(hits[-1][1], m.end())
     names = {"rmse" if h[0] == "mse" else h[0] for h in hits}
     chosen = [h for h in hits if h[3]] or hits
@@ -213,8 +219,12 @@ def _metric(req: _Request, found: _Found) -> None:
 def _models(req: _Request, found: _Found) -> None:
     """Named families are kept ("only lightgbm and xgboost"); excluded ones ("without knn or
     mlp") leave the rest, without the optional families, which may not be installed."""
-    included, excluded, prev_end, prev_excluded = [], [], None, False
+    included: list[str] = []
+    excluded: list[str] = []
+    prev_end: int | None = None
+    prev_excluded = False
     for m in _MODEL.finditer(req.view):
+        assert m.lastgroup is not None  # every alternative of _MODEL is a named group
         if prev_end is not None and re.match(_MODEL_GLUE, req.view[prev_end : m.start()], _I):
             is_excluded, start = prev_excluded, prev_end  # the same list: "no knn or mlp"
         else:
@@ -299,7 +309,13 @@ def _tier(said: str, column: str) -> int | None:
     """How well `said` names `column`: 1 exact ... 4 same stems; 5-6 partly; None not at all."""
     a, b = re.sub(r"[\W_]+", "", said.lower()), re.sub(r"[\W_]+", "", column.lower())
     s, c = _stems(said), _stems(column)
-    hits = (said == column, said.lower() == column.lower(), a == b, s == c, s <= c or c <= s)
+    hits: tuple[bool, ...] = (
+        said == column,
+        said.lower() == column.lower(),
+        a == b,
+        s == c,
+        s <= c or c <= s,
+    )
     hits += ((len(a) >= 4 and a in b) or (len(b) >= 4 and b in a),)
     return next((tier for tier, hit in enumerate(hits, start=1) if hit), None)
 
@@ -358,8 +374,8 @@ def _choose_target(req: _Request, found: _Found, columns: list[str], state: dict
     if chosen and len(chosen[0]) == 1:
         return chosen[0][0], chosen[1], None
     if chosen:
-        options = " or ".join(chosen[0])
-        return None, chosen[1], f"Which column did you mean by '{chosen[1]}': {options}?"
+        listed = " or ".join(chosen[0])
+        return None, chosen[1], f"Which column did you mean by '{chosen[1]}': {listed}?"
     if failed:
         typed = req.raw[failed.words[0][1] : failed.words[-1][2]]
         return None, typed, f"'{typed}' is not a column. {which}"
@@ -441,8 +457,8 @@ def _leftover(req: _Request) -> list[str]:
     """What no rule claimed, verbatim, split at punctuation, without the filler words."""
     parts = []
     for segment in re.finditer(r"(?:[^\x00,;!?()\[\].]|\.(?=\w))+", req.view):
-        words = _TOKEN.finditer(req.view, *segment.span())
-        words = [w for w in words if w[0].lower().replace("’", "'") not in FILLER]
+        tokens = _TOKEN.finditer(req.view, *segment.span())
+        words = [w for w in tokens if w[0].lower().replace("’", "'") not in FILLER]
         if words:
             parts.append(req.raw[words[0].start() : words[-1].end()])
     return parts

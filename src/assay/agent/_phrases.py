@@ -9,8 +9,8 @@ import re
 DEFAULT_TIME_S = 60.0
 DEFAULT_TOP = 10
 # the keys of assay.models.MODELS (a test checks); mlp is there only with the `nn` extra
-MODEL_NAMES = ("lightgbm", "xgboost", "catboost", "random_forest", "extra_trees", "linear", "knn")
-MODEL_NAMES += ("mlp",)
+MODEL_NAMES: tuple[str, ...] = ("lightgbm", "xgboost", "catboost", "random_forest")
+MODEL_NAMES += ("extra_trees", "linear", "knn", "mlp")
 OPTIONAL_MODELS = ("mlp",)
 CLASSIFICATION_METRICS = ("auc", "logloss", "accuracy", "f1", "balanced_accuracy")
 REGRESSION_METRICS = ("rmse", "mae", "r2")
@@ -22,8 +22,8 @@ def _vocab(text: str) -> frozenset[str]:
 
 
 # -- vocabulary ----------------------------------------------------------------------------
-_ONES = "one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
-_ONES = (_ONES + "fifteen sixteen seventeen eighteen nineteen").split(" ")
+_ONE_TO_14 = "one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+_ONES = (_ONE_TO_14 + "fifteen sixteen seventeen eighteen nineteen").split(" ")
 _TENS = ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
 NUMBER_WORDS: dict[str, float] = {w: i + 1 for i, w in enumerate(_ONES)}
 for _k, _t in enumerate(_TENS):

@@ -10,9 +10,13 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from assay.agent._tools import SessionState, Toolbox, tool_json
 from assay.log import get_logger
+
+if TYPE_CHECKING:
+    from assay.agent._reasoning import ReasoningAgent
 
 logger = get_logger(__name__)
 
@@ -141,6 +145,7 @@ class Session:
             coder = CodingAgent(llm, sandbox)
         self.toolbox = Toolbox(self.state, coder=coder, progress=progress)
         self.llm = llm
+        self.agent: OfflineAgent | ReasoningAgent
         if llm is None:
             self.agent = OfflineAgent(self.toolbox, self.log)
         else:

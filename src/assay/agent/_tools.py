@@ -126,13 +126,29 @@ class Toolbox:
 
     # -- the tools -----------------------------------------------------------------------
     def _need(self, *what: str) -> None:
-        state = self.state
-        if "data" in what and state.frame is None:
+        if "data" in what:
+            self._frame()
+        if "target" in what:
+            self._target()
+        if "fitted" in what:
+            self._fitted()
+
+    def _frame(self) -> pd.DataFrame:
+        if self.state.frame is None:
             raise ToolError("No data yet: call describe_data with a file path first.")
-        if "target" in what and state.target is None:
-            raise ToolError(f"No target yet: call set_target with one of {state.columns[:30]}.")
-        if "fitted" in what and state.predictor_path is None:
+        return self.state.frame
+
+    def _target(self) -> str:
+        if self.state.target is None:
+            columns = self.state.columns[:30]
+            raise ToolError(f"No target yet: call set_target with one of {columns}.")
+        return self.state.target
+
+    def _fitted(self) -> str:
+        """The saved predictor's path."""
+        if self.state.predictor_path is None:
             raise ToolError("No model yet: call fit first.")
+        return self.state.predictor_path
 
     def describe_data(self, path: str) -> str:
         from assay.data import infer_schema, read_table
@@ -165,7 +181,7 @@ class Toolbox:
             raise ToolError(
                 f"Column {target!r} does not exist.{hint} The columns are: {self.state.columns}."
             )
-        task_value = Task(task) if task else infer_task(self.state.frame[target].dropna())
+        task_value = Task(task) if task else infer_task(self._frame()[target].dropna())
         chosen = get_metric(metric, task_value)
         self.state.target, self.state.metric, self.state.task = (
             target,
@@ -186,7 +202,7 @@ class Toolbox:
 
         self._need("data", "target")
         state = self.state
-        train, holdout = _split(state.frame, state.target, state.task)
+        train, holdout = _split(self._frame(), self._target(), state.task)
         state.holdout_path = str(state.folder / "holdout.csv")
         holdout.to_csv(state.holdout_path, index=False)
 
@@ -246,7 +262,7 @@ class Toolbox:
         from assay.evaluate import fit_glm
 
         self._need("data", "target")
-        result = fit_glm(self.state.frame, self.state.target)
+        result = fit_glm(self._frame(), self._target())
         coef = result.coefficients
         keep = [
             c for c in ("term", "coef", "std_err", "p_value", "p_holm", "odds_ratio") if c in coef
@@ -270,7 +286,7 @@ class Toolbox:
 
         self._need("fitted")
         target = Path(path) if path else self.state.folder / "report.html"
-        inputs = gather_inputs(self.state.predictor_path, self.state.holdout_path)
+        inputs = gather_inputs(self._fitted(), self.state.holdout_path)
         written = write_report(target, inputs)
         self.state.artifacts.append(str(written))
         return f"Report written to {written}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import ModuleType
 
 import typer
 
@@ -50,6 +51,7 @@ def chat(
     """A conversation: type requests, read answers; 'exit' or Ctrl-D ends it."""
     from assay.config import settings
 
+    readline: ModuleType | None
     try:
         import readline
     except ImportError:  # pragma: no cover - not on every platform

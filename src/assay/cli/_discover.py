@@ -4,6 +4,7 @@ rank and evaluate new model components; winners go to the registry."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import typer
 from rich.markup import escape
@@ -33,7 +34,7 @@ def _run(kind: str, budget: str, generator: str, resume: str | None, batch: int,
     from assay.discover._suite import load_suite
 
     use_store(store)
-    options = {"batch_size": batch, "top_k": top_k, "n_workers": workers}
+    options: dict[str, Any] = {"batch_size": batch, "top_k": top_k, "n_workers": workers}
     if datasets and not resume:
         options["suite"] = load_suite(tuple(d.strip() for d in datasets.split(",") if d.strip()))
 

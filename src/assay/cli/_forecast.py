@@ -34,11 +34,16 @@ def forecast(
 ) -> None:
     """Forecast HORIZON steps of every series in DATA with the ensemble that backtests best."""
     from assay.errors import ConfigError
-    from assay.forecast import Forecaster, read_long, read_wide
+    from assay.forecast import Forecaster, SeriesSet, read_long, read_wide
 
-    if not wide and (time is None or target is None):
-        raise ConfigError("Long data needs --time and --target (or pass --wide for M4 files).")
-    series = read_wide(data) if wide else read_long(data, time, target, id)
+    def read(path: str | Path) -> SeriesSet:
+        if wide:
+            return read_wide(path)
+        if time is None or target is None:
+            raise ConfigError("Long data needs --time and --target (or pass --wide for M4 files).")
+        return read_long(path, time, target, id)
+
+    series = read(data)
     forecaster = Forecaster(
         horizon,
         season=season,
@@ -55,7 +60,7 @@ def forecast(
     ensemble = ", ".join(f"{name} {weight:.2f}" for name, weight in forecaster.weights_.items())
     show.print(f"ensemble: {ensemble} | season {forecaster.season_} | fit {forecaster.fit_s_:.1f}s")
     if test is not None:
-        actual = read_wide(test) if wide else read_long(test, time, target, id)
+        actual = read(test)
         scores = forecaster.score(actual, where=f"'{test}'")
         show.print(
             f"test: smape {fmt(scores.smape, 3)} | mase {fmt(scores.mase, 3)} | "

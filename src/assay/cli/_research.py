@@ -154,7 +154,8 @@ def _report(ws: Path, *, with_holdout: bool) -> None:
         escape(
             f"best: experiment {state.best.exp_no} ({state.best.description}) "
             f"{state.harness.metric.name} {fmt(state.best.score)} | baseline "
-            f"{fmt(state.baseline.score)} | noise floor {fmt(state.noise_floor, 5)}"
+            f"{fmt(state.baseline and state.baseline.score)} | noise floor "
+            f"{fmt(state.noise_floor, 5)}"
         )
     )
     if with_holdout:

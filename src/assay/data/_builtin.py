@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pandas as pd
 
@@ -12,7 +13,7 @@ PREFIX = "builtin:"
 BUILTINS: tuple[str, ...] = ("breast_cancer", "iris", "wine", "diabetes")
 
 
-def _loader(name: str) -> Callable[..., object]:
+def _loader(name: str) -> Callable[..., Any]:
     from sklearn import datasets
 
     return {

@@ -115,8 +115,8 @@ def prepare(
     table[name] = y
     table = table[list(frame.columns)]  # original order, target included
     schema = infer_schema(table, target=name, overrides=feature_types)
-    for column, reason in schema.dropped.items():
-        logger.info("Not using column '%s' of %s: %s.", column, where, reason)
+    for dropped, reason in schema.dropped.items():
+        logger.info("Not using column '%s' of %s: %s.", dropped, where, reason)
     for column in schema.columns:
         if column.type is FeatureType.CATEGORICAL and column.n_unique > MANY_CATEGORIES:
             logger.info(

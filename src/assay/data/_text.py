@@ -126,8 +126,8 @@ def sniff(
             f"quotechar={quotechar!r} cannot be used for '{path}': give one character "
             "such as '\"' or \"'\", or leave it out to sniff it."
         )
-    is_row = isinstance(header, Integral) and not isinstance(header, bool)
-    if header != "infer" and header is not None and not (is_row and header >= 0):
+    is_row = isinstance(header, Integral) and not isinstance(header, bool) and int(header) >= 0
+    if header != "infer" and header is not None and not is_row:
         raise ConfigError(
             f"header={header!r} is not valid for '{path}': use 'infer', None (no header row) "
             "or the row number of the header (0 for the first line)."
@@ -142,14 +142,17 @@ def sniff(
     sep = sep or sniff_sep(text, quotechar)
     records = _records(text, sep, quotechar) if len(sep) == 1 else []
     first = [cell.strip() for cell in records[0]] if records else []
+    row: int | None  # of the header
     if header == "infer":
-        header = None if first and all(_is_number(name) for name in first) else 0
+        row = None if first and all(_is_number(name) for name in first) else 0
+    else:
+        row = None if header is None else int(header)
     names: tuple[str, ...] = ()
-    if isinstance(header, int) and header < len(records):
-        names = tuple(cell.strip() for cell in records[header])
+    if row is not None and row < len(records):
+        names = tuple(cell.strip() for cell in records[row])
     if names:
         names = (names[0].lstrip("\ufeff"), *names[1:])
-    return Dialect(sep, quotechar, encoding, header, names)
+    return Dialect(sep, quotechar, encoding, row, names)
 
 
 def _read(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -116,6 +117,7 @@ def train_once(ds: SuiteDataset, seed: int, slots: dict[str, Any]) -> float:
     if not (np.isfinite(X_train).all() and np.isfinite(X_valid).all()):
         return float("-inf")
     y = ds.y
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
     if ds.task.is_classification:
         y_train, y_valid = torch.as_tensor(y[train]), torch.as_tensor(y[valid])
         loss_fn, n_out = torch.nn.functional.cross_entropy, ds.n_classes

@@ -204,6 +204,7 @@ class GrammarGenerator:
             if item.hypothesis.expr and item.reward is not None
         ][-self.population :]
         out: list[Hypothesis] = []
+        parents: tuple[str, ...]
         for _ in range(50 * n):
             if len(out) >= n:
                 break

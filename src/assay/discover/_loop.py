@@ -22,7 +22,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -37,6 +37,11 @@ from assay.discover._suite import SuiteDataset, load_suite, read_suite, save_sui
 from assay.discover._validate import is_duplicate, validate
 from assay.errors import ConfigError
 from assay.log import get_logger
+
+if TYPE_CHECKING:
+    from assay.execute._executors import DaskExecutor, LocalExecutor
+
+    _Processes = LocalExecutor | DaskExecutor | ProcessPoolExecutor  # where evaluations run
 
 logger = get_logger(__name__)
 
@@ -72,6 +77,13 @@ class Line:
     @property
     def reward(self) -> float | None:
         return None if self.evaluation is None else self.evaluation.reward
+
+    @property
+    def evaluated(self) -> Evaluation:
+        """The evaluation of a line known to have one (as the leaderboard's lines do)."""
+        if self.evaluation is None:
+            raise ValueError(f"hypothesis {self.hypothesis.id} ({self.status}) is not evaluated")
+        return self.evaluation
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -253,11 +265,14 @@ class DiscoveryLoop:
         self._fit_reward_model()
         context = __import__("multiprocessing").get_context("spawn")
         with contextlib.ExitStack() as stack:
+            processes: _Processes
             if cluster:
                 from assay.execute._executors import executor_from
 
-                processes = stack.enter_context(executor_from(cluster))
-                self._suite_handle = processes.share(self.evaluator.suite)
+                executor = executor_from(cluster)
+                stack.enter_context(executor)
+                self._suite_handle = executor.share(self.evaluator.suite)
+                processes = executor
             else:
                 pool = ProcessPoolExecutor(
                     self.n_workers, mp_context=context, initializer=_die_with_parent
@@ -265,7 +280,7 @@ class DiscoveryLoop:
                 processes = stack.enter_context(pool)
                 self._suite_handle = None
             threads = stack.enter_context(ThreadPoolExecutor(self.n_workers))
-            self._pools = (processes, threads)
+            self._pools: tuple[_Processes, ThreadPoolExecutor] = (processes, threads)
             started = time.monotonic()  # the budget is for rounds, not for starting workers
             while time.monotonic() - started < budget_s:
                 if not self._round():
@@ -284,7 +299,7 @@ class DiscoveryLoop:
         for hypothesis in batch:
             sandbox = self.folder / "sandbox" if hypothesis.origin == "llm" else None
             check = validate(hypothesis, sandbox_root=sandbox)
-            if not check.ok:
+            if not check.ok or check.fingerprint is None:  # a fingerprint when ok
                 self._write(self._line(number, hypothesis, "invalid", check.reason))
             elif is_duplicate(check.fingerprint, seen):
                 self._write(self._line(number, hypothesis, "duplicate", "behaves like another"))
@@ -358,7 +373,7 @@ class DiscoveryLoop:
     def _baseline_fingerprints(self) -> list[np.ndarray]:
         if not hasattr(self, "_base_fps"):
             checks = [validate(h) for h in baselines(self.kind).values()]
-            self._base_fps = [c.fingerprint for c in checks if c.ok]
+            self._base_fps = [c.fingerprint for c in checks if c.fingerprint is not None]
         return list(self._base_fps)
 
     def _fit_reward_model(self) -> None:
@@ -367,10 +382,10 @@ class DiscoveryLoop:
             self.reward_model.fit(
                 [x.hypothesis for x in done],
                 [np.asarray(x.fingerprint) for x in done],
-                [float(x.reward) for x in done],
+                [x.evaluated.reward for x in done],
             )
 
     # -- results -------------------------------------------------------------------------
     def leaderboard(self) -> list[Line]:
         done = [x for x in self.lines if x.evaluation is not None]
-        return sorted(done, key=lambda x: -(x.reward if math.isfinite(x.reward) else -1.0))
+        return sorted(done, key=lambda x: -(r if math.isfinite(r := x.evaluated.reward) else -1.0))

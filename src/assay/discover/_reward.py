@@ -47,7 +47,7 @@ def _const(value: object) -> str:
 def _node_tokens(node: ast.AST, parent: ast.AST | None) -> list[str]:
     tokens = [type(node).__name__]
     if isinstance(node, ast.Attribute) and not isinstance(parent, ast.Attribute):
-        root = node
+        root: ast.expr = node
         while isinstance(root, ast.Attribute):
             root = root.value
         # `torch.nn.functional.gelu` on a module; `.abs` for a method of a local tensor

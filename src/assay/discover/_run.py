@@ -126,11 +126,11 @@ def summarize(loop: DiscoveryLoop, n_register: int = 3, n_confirm: int = 3) -> D
     counts: dict[str, int] = {}
     for line in loop.lines:
         counts[line.status] = counts.get(line.status, 0) + 1
-    rated = [x for x in board if x.fingerprint is not None and math.isfinite(x.reward)]
+    rated = [x for x in board if x.fingerprint is not None and math.isfinite(x.evaluated.reward)]
     correlations = heldout_correlations(
         [x.hypothesis for x in rated],
         [np.asarray(x.fingerprint) for x in rated],
-        [float(x.reward) for x in rated],
+        [x.evaluated.reward for x in rated],
         embed=loop.reward_model.features.embed,
     )
     top = [np.asarray(x.fingerprint) for x in rated[: loop.top_k]]
@@ -142,15 +142,15 @@ def summarize(loop: DiscoveryLoop, n_register: int = 3, n_confirm: int = 3) -> D
     confirmed = confirm(loop, board[: max(n_confirm, 0)])
     registered = []
     for line in board[:n_register]:
-        judged = confirmed.get(line.hypothesis.id, line.evaluation)
-        searched = line.evaluation.win_rates.get(primary, 0.0)
+        judged = confirmed.get(line.hypothesis.id, line.evaluated)
+        searched = line.evaluated.win_rates.get(primary, 0.0)
         if searched > 0.5 and judged.win_rates.get(primary, 0.0) > 0.5:
             save_component(
                 line.hypothesis,
                 {
                     "reward": line.reward,
-                    "win_rates": line.evaluation.win_rates,
-                    "p_values": line.evaluation.p_values,
+                    "win_rates": line.evaluated.win_rates,
+                    "p_values": line.evaluated.p_values,
                     "confirmed": None if judged is line.evaluation else judged.to_dict(),
                     "run_id": loop.run_id,
                 },

@@ -88,7 +88,7 @@ def select_diverse(
         picked.append(best)
         available[best] = False
         for i in np.flatnonzero(available):
-            nearest[i] = max(nearest[i], similarity(fingerprints[i], fingerprints[best]))
+            nearest[i] = max(nearest[i], similarity(fingerprints[int(i)], fingerprints[best]))
     return [ids[i] for i in picked]
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -94,7 +95,7 @@ def load_suite(
 
 
 def save_suite(suite: list[SuiteDataset], path: Path) -> Path:
-    arrays = {}
+    arrays: dict[str, Any] = {}  # np.savez's keyword arrays
     for i, ds in enumerate(suite):
         arrays[f"{i}:X"], arrays[f"{i}:y"] = ds.X, ds.y
     meta = np.array([f"{ds.name}|{ds.task.value}" for ds in suite])

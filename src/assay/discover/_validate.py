@@ -199,7 +199,8 @@ def check_static(h: Hypothesis) -> str | None:
         if isinstance(stmt, ast.FunctionDef):
             known.add(stmt.name)
         elif isinstance(stmt, ast.Assign) and all(isinstance(t, ast.Name) for t in stmt.targets):
-            known.update(t.id for t in stmt.targets)  # constants such as DROPOUT = 0.2
+            # constants such as DROPOUT = 0.2
+            known.update(t.id for t in stmt.targets if isinstance(t, ast.Name))
         elif not isinstance(stmt, ast.Pass) and not (
             isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant)
         ):

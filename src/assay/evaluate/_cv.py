@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -16,6 +17,9 @@ from assay.errors import DataError, TrialPruned, TrialTimeout
 from assay.evaluate._memory import PeakMemory
 from assay.evaluate._metrics import Metric
 from assay.features import TabularEncoder
+
+if TYPE_CHECKING:
+    from assay.models import Model
 
 
 def choose_n_folds(n_rows: int, min_class_count: int | None = None) -> int:
@@ -122,7 +126,7 @@ def predict_bagged(encoders: list, models: list, X, task: Task, n_classes: int) 
 
 
 def cross_fit(
-    model_cls: type,
+    model_cls: type[Model],
     config: dict,
     X: pd.DataFrame,
     y: np.ndarray,

@@ -8,6 +8,7 @@ every ensemble member), so they describe what is deployed, not one model inside 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Literal, overload
 
 import numpy as np
 import pandas as pd
@@ -20,6 +21,14 @@ from assay.evaluate._weighted import weighted_scorer
 BATCH_ROWS = 20_000  # rows per predictor call when shuffling columns
 
 
+@overload
+def read_rows(
+    predictor: Any, data: Any, *, need_target: Literal[True]
+) -> tuple[pd.DataFrame, np.ndarray]: ...
+@overload
+def read_rows(
+    predictor: Any, data: Any, *, need_target: bool
+) -> tuple[pd.DataFrame, np.ndarray | None]: ...
 def read_rows(predictor, data, *, need_target: bool) -> tuple[pd.DataFrame, np.ndarray | None]:
     """The feature columns checked against the predictor's schema, and the target encoded
     as the predictor's models see it (class index, or float)."""

@@ -27,7 +27,9 @@ def dependent_terms(design: Design) -> dict[str, list[str]]:
     matrix = design.matrix
     norms = np.linalg.norm(matrix, axis=0)
     scaled = matrix / np.where(norms > 0, norms, 1.0)
-    r = np.linalg.qr(scaled, mode="r")  # same column geometry in p dimensions
+    # same column geometry in p dimensions; numpy's stubs type every mode as a QRResult,
+    # but mode "r" returns R alone
+    r: np.ndarray = np.linalg.qr(scaled, mode="r")  # type: ignore[assignment]
     basis: list[np.ndarray] = []
     kept: list[int] = []
     found: dict[str, list[str]] = {}

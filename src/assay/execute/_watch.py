@@ -145,9 +145,11 @@ def end_all(proc: subprocess.Popen, uid: int | None, known: dict, grace_s: float
         if not left:
             break
         if uid is not None:  # kill(-1) as that uid reaches every process it owns
-            quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
             kill = ["kill", "-KILL", "-1"]
-            subprocess.run(kill, user=uid, group=uid, extra_groups=[], check=False, **quiet)
+            quiet = subprocess.DEVNULL
+            subprocess.run(
+                kill, user=uid, group=uid, extra_groups=[], check=False, stdout=quiet, stderr=quiet
+            )
         for leftover in left:
             with contextlib.suppress(psutil.Error):
                 leftover.kill()

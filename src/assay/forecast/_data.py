@@ -28,10 +28,11 @@ class SeriesSet:
     def lengths(self) -> np.ndarray:
         return np.array([len(v) for v in self.values])
 
-    def times(self, i: int, start: int, stop: int) -> pd.DatetimeIndex | None:
-        """Timestamps of positions start..stop-1 of series i (beyond its end too)."""
+    def times(self, i: int, start: int, stop: int) -> pd.DatetimeIndex:
+        """Timestamps of positions start..stop-1 of series i (beyond its end too); only for
+        series that had timestamps (`starts` set)."""
         if self.starts is None or self.freq is None:
-            return None
+            raise ValueError("these series have no timestamps, only positions")
         index = pd.date_range(self.starts[i], periods=stop, freq=self.freq)
         return index[start:stop]
 

@@ -11,8 +11,10 @@ and deviations, seasonal anchors and, with timestamps, calendar fields of the ta
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from enum import Enum
+from typing import Any
 
 import numpy as np
 
@@ -167,15 +169,20 @@ def calendar(times, freq: str | None) -> np.ndarray:
     return np.column_stack([np.asarray(f, float) for f in fields])
 
 
-def _deadline_callback(stop_at: float):
-    import lightgbm as lgb
+class _Deadline:
+    """A lightgbm callback that stops boosting at `stop_at` (time.monotonic()); lightgbm
+    runs callbacks in the order of their `order` attribute."""
 
-    def callback(env) -> None:
-        if time.monotonic() > stop_at:
+    order = 40
+
+    def __init__(self, stop_at: float) -> None:
+        self.stop_at = stop_at
+
+    def __call__(self, env: Any) -> None:
+        import lightgbm as lgb
+
+        if time.monotonic() > self.stop_at:
             raise lgb.callback.EarlyStopException(env.iteration, [])
-
-    callback.order = 40
-    return callback
 
 
 class GlobalLightGBM:
@@ -228,8 +235,9 @@ class GlobalLightGBM:
         return np.hstack(parts).astype(np.float32), anchor, scale
 
     def _dates(self, data: SeriesSet, i: int, positions: np.ndarray) -> np.ndarray | None:
-        if data.starts is None:
-            return None
+        return None if data.starts is None else self._calendar(data, i, positions)
+
+    def _calendar(self, data: SeriesSet, i: int, positions: np.ndarray) -> np.ndarray:
         times = data.times(i, 0, int(positions.max()) + 1)
         return calendar(times[positions], self.spec_.freq)
 
@@ -291,9 +299,9 @@ class GlobalLightGBM:
         self.non_negative_ = all(np.min(y) >= 0 for y in data.values)
         params = {**_PARAMS, **(self.params or {}), "num_threads": self.n_jobs}
         params["seed"] = self.random_state
-        callbacks = []
+        callbacks: list[Callable[..., Any]] = []
         if time_limit_s is not None:
-            callbacks.append(_deadline_callback(start + time_limit_s))
+            callbacks.append(_Deadline(start + time_limit_s))
         self.booster_ = lgb.train(
             params, lgb.Dataset(x, target), num_boost_round=self.n_rounds, callbacks=callbacks
         )
@@ -338,17 +346,20 @@ class GlobalLightGBM:
     def predict(self, data: SeriesSet) -> list[np.ndarray]:
         """Forecast `horizon` steps after the end of each series in `data`."""
         h, lookback = self.horizon, self.spec_.lookback
-        windows = np.vstack([cutoff_windows(y, [len(y) - 1], lookback) for y in data.values])
-        dates = None
+        windows = np.vstack(
+            [cutoff_windows(y, np.array([len(y) - 1]), lookback) for y in data.values]
+        )
+        dates: np.ndarray | None = None
         if data.starts is not None:  # calendar of each future step, series x steps x fields
             dates = np.stack(
-                [self._dates(data, i, np.arange(n, n + h)) for i, n in enumerate(data.lengths)]
+                [self._calendar(data, i, np.arange(n, n + h)) for i, n in enumerate(data.lengths)]
             )
         if self.strategy is Strategy.DIRECT:
             steps = np.tile(np.arange(1, h + 1), (len(windows), 1))
             flat = None if dates is None else dates.reshape(len(windows) * h, -1)
             x, anchor, scale = self._features(windows, steps, flat)
-            out = self._invert(self.booster_.predict(x).reshape(-1, h), anchor, scale)
+            raw = np.asarray(self.booster_.predict(x))  # lightgbm types it also as sparse
+            out = self._invert(raw.reshape(-1, h), anchor, scale)
         else:
             out = np.empty((len(windows), h))
             one = np.ones((len(windows), 1), dtype=int)
@@ -356,7 +367,8 @@ class GlobalLightGBM:
                 x, anchor, scale = self._features(
                     windows, one, None if dates is None else dates[:, j]
                 )
-                out[:, j] = self._invert(self.booster_.predict(x)[:, None], anchor, scale)[:, 0]
+                raw = np.asarray(self.booster_.predict(x))
+                out[:, j] = self._invert(raw[:, None], anchor, scale)[:, 0]
                 windows = np.column_stack([windows[:, 1:], out[:, j]])
         if self.non_negative_:
             out = np.maximum(out, 0.0)

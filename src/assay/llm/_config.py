@@ -30,8 +30,8 @@ log = get_logger(__name__)
 OPENAI_URL = "https://api.openai.com/v1"
 PROVIDERS = ("openai", "anthropic")
 _MAIN_KEYS = ("base_url", "model", "api_key", "provider", "cache")
-_BACKEND_KEYS = ("timeout_s", "max_retries", "tool_mode", "price_per_1k", "temperature")
-_BACKEND_KEYS += ("max_tokens", "stream")
+_BACKEND_KEYS: tuple[str, ...] = ("timeout_s", "max_retries", "tool_mode", "price_per_1k")
+_BACKEND_KEYS += ("temperature", "max_tokens", "stream")
 _OFF = {"off", "0", "false", "no", "none"}
 
 

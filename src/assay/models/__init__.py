@@ -20,20 +20,18 @@ from assay.models._linear import LinearModel
 from assay.models._mlp import MLPModel
 from assay.models._xgb import XGBoostModel
 
-MODELS: dict[str, type[Model]] = {
-    cls.name: cls
-    for cls in (
-        LightGBMModel,
-        XGBoostModel,
-        CatBoostModel,
-        RandomForestModel,
-        ExtraTreesModel,
-        LinearModel,
-        KNNModel,
-        # the neural net only where the `nn` extra (torch) is installed
-        *([MLPModel] if find_spec("torch") is not None else []),
-    )
-}
+_FAMILIES: tuple[type[Model], ...] = (
+    LightGBMModel,
+    XGBoostModel,
+    CatBoostModel,
+    RandomForestModel,
+    ExtraTreesModel,
+    LinearModel,
+    KNNModel,
+    # the neural net only where the `nn` extra (torch) is installed
+    *([MLPModel] if find_spec("torch") is not None else []),
+)
+MODELS: dict[str, type[Model]] = {cls.name: cls for cls in _FAMILIES}
 
 
 def load_model(directory: Path | str, trust: bool | Trust = False) -> Model:

@@ -50,9 +50,10 @@ def activation_code(name: str) -> str:
     )
 
 
-def activation_module(torch: Any, name: str, code: str) -> Any:
+def activation_module(name: str, code: str) -> Any:
     """A torch module: the built-in `name`, or the `activation` function `code` defines."""
-    nn = torch.nn
+    from torch import nn
+
     if not code:
         return {"silu": nn.SiLU, "relu": nn.ReLU, "gelu": nn.GELU, "tanh": nn.Tanh}[name]()
     function = run_code(code, f"<activation {name}>").get("activation")

@@ -58,7 +58,8 @@ class Model(ABC, BaseEstimator):
     tasks: ClassVar[frozenset[Task]] = frozenset(Task)
     early_stopping: ClassVar[bool] = False  # stops on X_val rows when given them
     artifact_file: ClassVar[str] = ""  # the file save() writes the fitted model to
-    _trust: ClassVar[Trust] = Trust(False)  # what `_load_native` may run; set by `load`
+    _trust: Trust = Trust(False)  # what `_load_native` may run; `load` sets it per instance
+    model_: Any  # the fitted library object; None when there was nothing to learn
 
     # -- family hooks -------------------------------------------------------------------
     @abstractmethod
@@ -150,8 +151,9 @@ class Model(ABC, BaseEstimator):
             y = np.asarray(y, dtype=np.float64)
             y_val = None if y_val is None else np.asarray(y_val, dtype=np.float64)
         # no limit (None or infinite, as in a fit by trial count) means no deadline
-        limited = time_limit_s is not None and math.isfinite(time_limit_s)
-        deadline = start + float(time_limit_s) if limited else None
+        deadline = None
+        if time_limit_s is not None and math.isfinite(time_limit_s):
+            deadline = start + float(time_limit_s)
         if task.is_classification and len(self.classes_) == 1:
             self.model_ = None  # nothing to learn: predict_proba is a column of ones
         else:

@@ -88,7 +88,7 @@ class _Inputs:
 def _network(
     torch, n_numeric: int, cardinalities: list[int], n_out: int, config: dict, code: str = ""
 ):
-    nn = torch.nn
+    from torch import nn
 
     class Net(nn.Module):
         def __init__(self):
@@ -101,7 +101,7 @@ def _network(
             for _ in range(config["n_layers"]):
                 layers += [
                     nn.Linear(width, config["hidden_size"]),
-                    activation_module(torch, config["activation"], code),
+                    activation_module(config["activation"], code),
                     nn.Dropout(config["dropout"]),
                 ]
                 width = config["hidden_size"]

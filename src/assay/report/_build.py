@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -22,6 +23,10 @@ from assay.report._diagnostics import confusion_matrix, pr_curves, residual_plot
 from assay.report._explain import importance_bars, partial_dependence, shap_summary
 from assay.report._html import Section, write_html
 
+if TYPE_CHECKING:
+    from assay.automl import Predictor
+    from assay.store import RunRecord, TrialRecord
+
 logger = get_logger(__name__)
 N_PARTIAL_DEPENDENCE = 3
 
@@ -31,11 +36,11 @@ class ReportInputs:
     """What a report is drawn from. `training` are the rows the predictor was fitted on
     (for the data profile); `held_out` are rows it never saw, with the target."""
 
-    predictor: object
+    predictor: Predictor
     training: pd.DataFrame | None = None
     held_out: pd.DataFrame | None = None
-    run: object | None = None  # RunRecord
-    trials: list | None = None  # TrialRecords of the run
+    run: RunRecord | None = None
+    trials: list[TrialRecord] | None = None  # of the run
     run_dir: Path | None = None  # where the run's out-of-fold predictions are
     glm: bool = False
 
@@ -86,18 +91,19 @@ def _leaderboard(predictor) -> Section:
 
 
 def _search(inputs: ReportInputs, greater_is_better: bool) -> Section | None:
-    trials = [t for t in inputs.trials or [] if t.score is not None]
-    if not trials or inputs.run is None:
+    every = inputs.trials or []
+    scored = [(t, t.score) for t in every if t.score is not None]
+    if not scored or inputs.run is None:
         return None
     start = inputs.run.created_at
     return Section(
         "Search",
-        f"{len(inputs.trials)} trials; each point is one config's out-of-fold score.",
+        f"{len(every)} trials; each point is one config's out-of-fold score.",
         [
             fig.search_progress(
-                [t.created_at - start for t in trials],
-                [t.score for t in trials],
-                [t.model for t in trials],
+                [t.created_at - start for t, _ in scored],
+                [score for _, score in scored],
+                [t.model for t, _ in scored],
                 greater_is_better,
             )
         ],

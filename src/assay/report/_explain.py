@@ -207,7 +207,7 @@ def _numeric_grid(grid: Sequence[Any]) -> np.ndarray | None:
 def partial_dependence(
     feature: str,
     grid: Sequence[Any],
-    mean: Sequence[float],
+    mean: Sequence[float] | np.ndarray,
     ice: Any = None,
 ) -> go.Figure:
     """The average prediction as `feature` moves over `grid`, with optional faint ICE lines

@@ -144,11 +144,14 @@ class Harness:
         }
         with tempfile.TemporaryDirectory(dir=self.folder, prefix="inputs-") as staging:
             if holdout:
-                inputs, labels = self._holdout_inputs(Path(staging))
+                data, labels = self._holdout_inputs(Path(staging))
             else:
-                inputs = {n: self.folder / n for n in ("train.csv", "valid.csv")}
+                data = {n: self.folder / n for n in ("train.csv", "valid.csv")}
                 labels = self.valid_labels()
-            inputs["run.json"] = json.dumps(settings, indent=1)
+            inputs: dict[str, str | bytes | Path] = {
+                **data,
+                "run.json": json.dumps(settings, indent=1),
+            }
             ws = sandbox.workspace(
                 files={"pipeline.py": pipeline}, inputs=inputs, hidden=[self.folder]
             )
@@ -176,7 +179,7 @@ class Harness:
         """Train on train + validation rows (labels included), score on the holdout. For
         reporting only: the loop never decides anything from it."""
         result = self.run(pipeline, seed=seed, label=f"holdout-{int(time.time())}", holdout=True)
-        if not result.ok:
+        if not result.ok or result.score is None:
             raise ResearchError(
                 f"the holdout run ended {result.status.value} ({result.reason}); "
                 f"log: {result.log_path}"

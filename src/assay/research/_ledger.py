@@ -15,12 +15,15 @@ import os
 import statistics
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from assay.errors import AssayError, ConfigError
+from assay.errors import AssayError, ConfigError, ResearchError
 from assay.log import get_logger
 from assay.research._config import read_config
 from assay.store._experiments import ExperimentRecord
+
+if TYPE_CHECKING:
+    from assay.research._harness import RunResult
 
 logger = get_logger(__name__)
 
@@ -72,6 +75,13 @@ def config_hash(pipeline: str) -> str | None:
         return hash_config(read_config(pipeline))
     except ConfigError:
         return None
+
+
+def score_of(item: ExperimentRecord | RunResult) -> float:
+    """The score of a run that ended ok, or of a baseline or kept line: they all have one."""
+    if item.score is None:
+        raise ResearchError(f"a score was expected here and there is none ({item.status})")
+    return float(item.score)
 
 
 def noise_floor(seed_scores: tuple[float, ...] | list[float]) -> float:

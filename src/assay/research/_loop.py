@@ -26,14 +26,20 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assay._types import OutcomeStatus
 from assay.errors import AssayError, ProposalError
 from assay.log import get_logger
 from assay.research._change import Change, ProposalContext, Proposer
 from assay.research._harness import Harness, RunResult
-from assay.research._ledger import ExperimentStatus, Ledger, config_hash, noise_floor
+from assay.research._ledger import (
+    ExperimentStatus,
+    Ledger,
+    config_hash,
+    noise_floor,
+    score_of,
+)
 from assay.research._recovery import reconcile, run_lock, stop_sandboxed_children
 from assay.research._workspace import (
     PROGRAM,
@@ -43,6 +49,9 @@ from assay.research._workspace import (
     remove_worktrees,
 )
 from assay.store._experiments import ExperimentRecord
+
+if TYPE_CHECKING:
+    from assay.execute._executors import DaskExecutor, LocalExecutor
 
 logger = get_logger(__name__)
 
@@ -132,7 +141,7 @@ class ResearchLoop:
         self.n_noise_seeds, self.parallel = n_noise_seeds, parallel
         self.min_se = float(min_se)
         self.cluster = cluster
-        self._executor = None
+        self._executor: LocalExecutor | DaskExecutor | None = None
         self.repo = Repo(self.ws)
         self.ledger = Ledger(self.ws, self.harness.id, store)
         self.on_record = on_record
@@ -159,7 +168,8 @@ class ResearchLoop:
             if self.cluster:
                 from assay.execute._executors import executor_from
 
-                self._executor = stack.enter_context(executor_from(self.cluster))
+                self._executor = executor_from(self.cluster)
+                stack.enter_context(self._executor)
             self._reconcile()
             stopped, interrupted = "max_exp reached", False
             try:
@@ -179,7 +189,7 @@ class ResearchLoop:
             n_kept=self._n_kept,
             best_commit=self.best_commit,
             best_score=self.best_score,
-            baseline_score=float(baseline[0].score) if baseline else float("nan"),
+            baseline_score=score_of(baseline[0]) if baseline else float("nan"),
             noise_floor=self.noise,
             stopped_because=stopped,
             interrupted=interrupted,
@@ -193,9 +203,9 @@ class ResearchLoop:
 
     def _set_best(self) -> None:
         baseline = next(r for r in self.records if r.status == ExperimentStatus.BASELINE)
-        self.noise = noise_floor(baseline.seed_scores or (baseline.score,))
+        self.noise = noise_floor(baseline.seed_scores or (score_of(baseline),))
         best = [r for r in self.records if ExperimentStatus(r.status).is_best][-1]
-        self.best_score = float(best.score)
+        self.best_score = score_of(best)
         label = _label(best.exp_no)
         if best.status == ExperimentStatus.BASELINE:
             label += f"-seed{self.harness.seed}"
@@ -214,7 +224,7 @@ class ResearchLoop:
                 f"({failed[0].reason}); fix it and run again. Log: {failed[0].log_path}\n"
                 f"{failed[0].log_tail[-1500:]}"
             )
-        scores = tuple(float(r.score) for r in results)
+        scores = tuple(score_of(r) for r in results)
         self._write(
             ExperimentRecord(
                 research_id=self.harness.id,
@@ -255,11 +265,14 @@ class ResearchLoop:
                     self._jobs.append(job)
             if not self._jobs:
                 return stopped or "max_exp reached"
-            done, _ = wait([j.future for j in self._jobs], _POLL_S, FIRST_COMPLETED)
-            for job in [j for j in self._jobs if j.future in done]:
+            running = {j.future: j for j in self._jobs if j.future is not None}
+            done, _ = wait(running, _POLL_S, FIRST_COMPLETED)
+            for future, job in running.items():
+                if future not in done:
+                    continue
                 self._jobs.remove(job)
                 slots.append(job.slot)
-                failed = self._finish(job, job.future.result())
+                failed = self._finish(job, future.result())
                 if failed is not None and job.fixes_left > 0:
                     fixes.append((job, failed))
 
@@ -289,6 +302,7 @@ class ResearchLoop:
         (the returned job then has no future)."""
         base = fix[0].change.pipeline if fix else self.repo.show(self.best_commit)
         started = time.time()
+        refusal: str | None
         try:
             change = self.proposer.propose(self._context(base, fix[1] if fix else None))
         except ProposalError as exc:  # an unusable proposal: logged as refused
@@ -325,6 +339,8 @@ class ResearchLoop:
         return job
 
     def _submit(self, text: str, label: str, seed: int | None = None) -> Future:
+        if self._pool is None:
+            raise RuntimeError("experiments run only inside ResearchLoop.run()")
         if self._executor is not None:  # a thread waits on the worker's result
             future = self._pool.submit(
                 _on_cluster, self._executor, self.harness.folder, text, seed, self.budget_s, label
@@ -346,7 +362,7 @@ class ResearchLoop:
         if status is ExperimentStatus.KEEP:
             if self.repo.head() != job.commit:
                 self.repo.reset(job.commit)
-            self.best_commit, self.best_score = job.commit, float(result.score)
+            self.best_commit, self.best_score = job.commit, score_of(result)
             self._best_preds = self.harness.predictions_of(_label(job.exp_no))
         elif self.repo.head() != self.best_commit:
             self.repo.reset(self.best_commit)
@@ -359,7 +375,8 @@ class ResearchLoop:
         """Keep a gain beyond the noise floor (the baseline's spread over seeds) and, with
         `min_se`, beyond that many paired bootstrap errors on the validation rows; a gain
         past the floor is noted with its size in bootstrap errors either way."""
-        gain = self.harness.metric.loss(self.best_score) - self.harness.metric.loss(result.score)
+        loss = self.harness.metric.loss
+        gain = loss(self.best_score) - loss(score_of(result))
         if gain <= self.noise:
             return ExperimentStatus.DISCARD, ""
         new = self.harness.predictions_of(_label(job.exp_no))
@@ -396,7 +413,8 @@ class ResearchLoop:
         if record.status != ExperimentStatus.BASELINE:
             self._n_written += 1
             self._n_kept += record.status == ExperimentStatus.KEEP
-        logger.info("experiment %d: %s %s", record.exp_no, record.status.value, record.score)
+        status = ExperimentStatus(record.status).value
+        logger.info("experiment %d: %s %s", record.exp_no, status, record.score)
         if self.on_record is not None:
             self.on_record(record)
 

@@ -59,7 +59,7 @@ def reconcile(repo: Repo, ledger: Ledger) -> tuple[list[ExperimentRecord], str]:
     target = head
     if kept:
         anchor = kept[-1].commit
-        if not repo.has_commit(anchor):
+        if anchor is None or not repo.has_commit(anchor):
             raise ResearchError(
                 f"results.tsv names commit {anchor} (experiment {kept[-1].exp_no}) that git "
                 f"does not have in {repo.path}; restore the repository or start a new workspace"

@@ -13,9 +13,10 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from assay.errors import ResearchError
 from assay.log import get_logger
 from assay.research._harness import Harness
-from assay.research._ledger import ExperimentStatus, Ledger, noise_floor
+from assay.research._ledger import ExperimentStatus, Ledger, noise_floor, score_of
 from assay.research._workspace import Repo
 from assay.store._experiments import ExperimentRecord
 
@@ -39,7 +40,7 @@ class ResearchStatus:
         if self.baseline is None or self.best is None:
             return None
         loss = self.harness.metric.loss
-        return loss(self.baseline.score) - loss(self.best.score)
+        return loss(score_of(self.baseline)) - loss(score_of(self.best))
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ def research_status(ws: str | Path) -> ResearchStatus:
     kept = [r for r in records if ExperimentStatus(r.status).is_best]
     noise = None
     if baseline is not None:
-        noise = noise_floor(baseline.seed_scores or (baseline.score,))
+        noise = noise_floor(baseline.seed_scores or (score_of(baseline),))
     return ResearchStatus(harness, records, baseline, kept[-1] if kept else None, noise)
 
 
@@ -72,13 +73,16 @@ def holdout_scores(status: ResearchStatus, ws: str | Path) -> list[HoldoutRow]:
     rows = []
     pairs = [("baseline", status.baseline), ("best", status.best)]
     for label, record in pairs[: 1 if status.best.exp_no == status.baseline.exp_no else 2]:
-        key = f"{record.commit}:{harness.seed}"
+        commit = record.commit
+        if commit is None:  # baseline and kept lines are always committed
+            raise ResearchError(f"experiment {record.exp_no} has no commit in results.tsv")
+        key = f"{commit}:{harness.seed}"
         if key not in cache:
             logger.info("scoring experiment %d on the holdout", record.exp_no)
-            cache[key] = harness.holdout_score(repo.show(record.commit))
+            cache[key] = harness.holdout_score(repo.show(commit))
             cache_path.write_text(json.dumps(cache, indent=1))
             cache_path.chmod(0o600)
-        rows.append(HoldoutRow(label, record.exp_no, record.commit, record.score, cache[key]))
+        rows.append(HoldoutRow(label, record.exp_no, commit, score_of(record), cache[key]))
     return rows
 
 
@@ -101,7 +105,7 @@ def plot_progress(status: ResearchStatus, path: str | Path | None = None) -> Pat
     ax = fig.add_subplot()
     ax.scatter(
         [r.exp_no for r in scored],
-        [r.score for r in scored],
+        [score_of(r) for r in scored],
         s=18,
         color="0.65",
         label="experiment",
@@ -110,7 +114,7 @@ def plot_progress(status: ResearchStatus, path: str | Path | None = None) -> Pat
     if kept:
         last = max(r.exp_no for r in status.records)
         xs = [r.exp_no for r in kept] + [last]
-        ys = [r.score for r in kept] + [kept[-1].score]
+        ys = [score_of(r) for r in kept] + [score_of(kept[-1])]
         ax.step(xs, ys, where="post", color="tab:green", lw=2, label="best so far", zorder=3)
         ax.scatter(xs[:-1], ys[:-1], s=30, color="tab:green", zorder=4)
         if status.noise_floor:  # what a change must beat to be kept

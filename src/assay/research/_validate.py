@@ -137,28 +137,28 @@ class _MaskSeeds(ast.NodeTransformer):
     def _mask(self) -> ast.Constant:
         return ast.Constant(_PLACEHOLDER)
 
-    def visit_keyword(self, node: ast.keyword) -> ast.keyword:
+    def visit_keyword(self, node: ast.keyword) -> ast.AST:
         if node.arg and _SEED_NAME.search(node.arg):
             node.value = self._mask()
         return self.generic_visit(node)
 
-    def visit_Dict(self, node: ast.Dict) -> ast.Dict:
+    def visit_Dict(self, node: ast.Dict) -> ast.AST:
         for i, key in enumerate(node.keys):
             if isinstance(key, ast.Constant) and _SEED_NAME.search(str(key.value)):
                 node.values[i] = self._mask()
         return self.generic_visit(node)
 
-    def visit_Assign(self, node: ast.Assign) -> ast.Assign:
+    def visit_Assign(self, node: ast.Assign) -> ast.AST:
         if any(_SEED_NAME.search(_target_name(t)) for t in node.targets):
             node.value = self._mask()
         return self.generic_visit(node)
 
-    def visit_AnnAssign(self, node: ast.AnnAssign) -> ast.AnnAssign:
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> ast.AST:
         if node.value is not None and _SEED_NAME.search(_target_name(node.target)):
             node.value = self._mask()
         return self.generic_visit(node)
 
-    def visit_Call(self, node: ast.Call) -> ast.Call:
+    def visit_Call(self, node: ast.Call) -> ast.AST:
         last = _dotted(node.func).rsplit(".", 1)[-1]
         if last and (last in _SEED_CALLS or _SEED_NAME.search(last)):
             node.args = [self._mask() for _ in node.args]
@@ -166,7 +166,7 @@ class _MaskSeeds(ast.NodeTransformer):
                 kw.value = self._mask()
         return self.generic_visit(node)
 
-    def visit_arguments(self, node: ast.arguments) -> ast.arguments:
+    def visit_arguments(self, node: ast.arguments) -> ast.AST:
         positional = [*node.posonlyargs, *node.args]
         with_default = positional[len(positional) - len(node.defaults) :]
         for i, arg in enumerate(with_default):

@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import math
 import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # models import search (their spaces), so only for the annotations
+    from assay.models._base import Model
 
 
 class Budget:
@@ -48,14 +52,14 @@ class CostModel:
         return math.exp(sum(ratios) / len(ratios)) if ratios else 1.0
 
     def estimate_s(
-        self, model_cls: type, n_rows: int, n_features: int, config: dict, n_folds: int
+        self, model_cls: type[Model], n_rows: int, n_features: int, config: dict, n_folds: int
     ) -> float:
         per_fold = model_cls.cost(n_rows, n_features, config)
         return per_fold * n_folds * self._factor(model_cls.name)
 
     def observe(
         self,
-        model_cls: type,
+        model_cls: type[Model],
         n_rows: int,
         n_features: int,
         config: dict,

@@ -7,13 +7,16 @@ import json
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from assay._types import Task, TrialSource
 from assay.errors import ConfigError
 from assay.search._tuner import FamilyTuner
+
+if TYPE_CHECKING:  # models import search (their spaces), so only for the annotations
+    from assay.models._base import Model
 
 
 @dataclass(frozen=True)
@@ -76,7 +79,7 @@ class Searcher:
 
     def __init__(
         self,
-        models: dict[str, type],
+        models: dict[str, type[Model]],
         task: Task,
         n_rows: int,
         n_features: int,
@@ -121,7 +124,7 @@ class Searcher:
             if key not in self._seen:
                 self._seen.add(key)
                 return candidate
-        ranked = sorted(self._best_loss, key=self._best_loss.get)[:3]
+        ranked = sorted(self._best_loss, key=self._best_loss.__getitem__)[:3]
         if not ranked:
             return None
         weights = np.array([0.5, 0.3, 0.2][: len(ranked)])

@@ -22,7 +22,7 @@ class Int:
         return int(rng.integers(self.low, self.high + 1))
 
     def contains(self, value: Any) -> bool:
-        return isinstance(value, int | np.integer) and self.low <= value <= self.high
+        return isinstance(value, int | np.integer) and bool(self.low <= value <= self.high)
 
 
 @dataclass(frozen=True)

@@ -97,11 +97,12 @@ def create_app(predictor: Predictor, *, model_path: str | Path | None = None):
         summary="Predict a batch of rows",
         openapi_extra={"requestBody": body_doc},
         responses={400: _ERROR, 413: _ERROR, 415: _ERROR, 422: _ERROR},
+        response_model=dict[str, Any],  # the answer; errors come back as JSONResponse
     )
     async def predict(
         request: Request,
         proba: bool = Query(False, description="Also return class probabilities."),
-    ) -> dict[str, Any]:
+    ) -> dict[str, Any] | JSONResponse:
         """JSON records (a list, or {"records": [...]}) or CSV with a header line. Columns
         the model does not use are ignored and listed in `ignored_columns`."""
         try:

@@ -5,10 +5,15 @@ sys.path and every later import of assay, and every process started after, would
 
 from __future__ import annotations
 
-try:
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
     from mlflow.pyfunc import PythonModel
-except ImportError:  # only an export (which needs mlflow) or an MLflow load use this module
-    PythonModel = object
+else:
+    try:
+        from mlflow.pyfunc import PythonModel
+    except ImportError:  # only an export (which needs mlflow) or an MLflow load use this module
+        PythonModel = object
 
 
 class AssayPyfunc(PythonModel):

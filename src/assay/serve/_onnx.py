@@ -21,6 +21,7 @@ regression gives "prediction" (float, [N, 1]).
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -264,7 +265,7 @@ def _numeric(g: _Graph, name: str) -> str:
 
 
 def _lookup(
-    g: _Graph, name: str, keys: list[str], values: list[float], default: float, missing: float
+    g: _Graph, name: str, keys: list[str], values: Sequence[float], default: float, missing: float
 ) -> str:
     """A string input mapped to doubles: `default` for unseen values, `missing` for ""."""
     keys, values = [*keys, _MISSING], [*values, missing]
@@ -394,7 +395,8 @@ def _build(predictor: Predictor) -> Any:
 
     g = _Graph()
     inputs = _inputs(predictor)
-    n_classes = len(predictor.classes) if predictor.task.is_classification else 0
+    classes = predictor.classes if predictor.task.is_classification else None
+    n_classes = 0 if classes is None else len(classes)
     terms = []
     for i, member in enumerate(predictor.members):
         if member.weight <= 0:
@@ -411,12 +413,12 @@ def _build(predictor: Predictor) -> Any:
         mean = g.op("Div", g.op("Sum", *folds), g.const(float(len(folds))))
         terms.append(g.op("Mul", mean, g.const(float(member.weight))))
     total = g.op("Sum", *terms)
-    if n_classes:
-        classes = np.asarray(predictor.classes)
-        if classes.dtype.kind in "iu":
-            labels, label_type = classes.astype(np.int64), onnx.TensorProto.INT64
+    if classes is not None:
+        labels: np.ndarray = np.asarray(classes)
+        if labels.dtype.kind in "iu":
+            labels, label_type = labels.astype(np.int64), onnx.TensorProto.INT64
         else:
-            labels = np.array([str(c) for c in predictor.classes], dtype=object)
+            labels = np.array([str(c) for c in classes], dtype=object)
             label_type = onnx.TensorProto.STRING
         g.nodes.append(helper.make_node("Cast", [total], ["probabilities"], to=_FLOAT))
         best = g.op("ArgMax", total, axis=1, keepdims=0)

@@ -11,7 +11,7 @@ import math
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -21,6 +21,9 @@ from assay._types import Task
 from assay.search._space import Choice, Float, Int, from_dict, sample, to_dict
 from assay.testing._toy import toy_frame
 
+if TYPE_CHECKING:
+    from assay.models import Model
+
 _TIME_LIMIT_S = 0.01
 _TIME_LIMIT_GRACE_S = 5.0
 
@@ -28,7 +31,9 @@ _TIME_LIMIT_GRACE_S = 5.0
 class _Check:
     """One model class on one task, with its toy data split into train and validation."""
 
-    def __init__(self, model_class: type, task: Task, n_rows: int, max_estimators: int) -> None:
+    def __init__(
+        self, model_class: type[Model], task: Task, n_rows: int, max_estimators: int
+    ) -> None:
         self.model_class, self.task, self.max_estimators = model_class, task, max_estimators
         frames, y = toy_frame(task, n_rows, seed=0)
         X = frames[model_class.encoding]

@@ -36,9 +36,8 @@ class ServiceProcess:
         deadline = time.monotonic() + self.start_timeout_s
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(
-                    f"assay serve exited: {self.proc.stderr.read().decode()[-2000:]}"
-                )
+                said = self.proc.stderr.read().decode() if self.proc.stderr else ""
+                raise RuntimeError(f"assay serve exited: {said[-2000:]}")
             try:
                 with urllib.request.urlopen(f"{self.url}/health", timeout=2) as answer:
                     if answer.status == 200:
