@@ -43,6 +43,7 @@ lint: setup
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/python scripts/check_layers.py
 	$(BIN)/mypy
+	$(BIN)/python scripts/architecture_layout.py --check
 
 format: setup
 	$(BIN)/ruff check --fix src tests benchmarks

@@ -148,7 +148,8 @@ class AutoML(FitSettings, BaseEstimator):
         if target is None:
             raise ConfigError("target is required: name the column to predict (target=...).")
         with contextlib.ExitStack() as resources:
-            executor = resources.enter_context(executor_from(self.cluster))  # fails early
+            executor = executor_from(self.cluster)  # a bad address fails before any run
+            resources.enter_context(executor)
             budget = Budget(self.effective_time_limit_s(), started, refit=self.deploy == "fast")
             prepared = self._prepare(data, target, feature_types, text_pairs, models)
             book = self._begin_run(prepared, budget, feature_types)

@@ -100,7 +100,8 @@ def resumed_outcomes(trials: list, run_dir: Path | None) -> list[TrialOutcome]:
             fit = load_trial(run_dir, record.trial_no)
         score = float("nan") if record.score is None else float(record.score)
         if state is TrialState.COMPLETE and fit is None:
-            fit = CrossFit(oof=None, fold_scores=list(record.fold_scores))  # let go before
+            # let go before the kill: only its scores are left
+            fit = CrossFit(oof=np.empty(0), fold_scores=list(record.fold_scores))
         outcomes.append(
             TrialOutcome(
                 record.trial_no,

@@ -61,8 +61,8 @@ def refit_oof(predictor, X: pd.DataFrame, y: np.ndarray, folds, metric) -> np.nd
         weights / weights.sum() if weights.sum() > 0 else np.full(len(members), 1 / len(members))
     )
     n_classes = len(predictor.classes or [])
-    blend = 0.0
-    for member, weight in zip(members, weights, strict=True):
+    blend = np.zeros(0)
+    for i, (member, weight) in enumerate(zip(members, weights, strict=True)):
         fit = cross_fit(  # early stopping on the validation fold, as in the original fit
             MODELS[member.model],
             dict(member.config),
@@ -77,7 +77,7 @@ def refit_oof(predictor, X: pd.DataFrame, y: np.ndarray, folds, metric) -> np.nd
             random_state=0,
             deadline=math.inf,
         )
-        blend = blend + weight * fit.oof
+        blend = weight * fit.oof if i == 0 else blend + weight * fit.oof
     return blend
 
 

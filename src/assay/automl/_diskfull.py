@@ -35,7 +35,7 @@ def disk_full(exc: BaseException, folder: Path | str, todo: str) -> DiskFullErro
     found = out_of_space(exc)
     if found is None:
         return None
-    if isinstance(found, StoreError):
+    if not isinstance(found, OSError):  # a DiskFullError, or the store's own words
         return DiskFullError(f"{found} {todo}")
     where = found.filename or f"a file in {folder}"
     reason = found.strerror or str(found)

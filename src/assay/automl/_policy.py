@@ -4,11 +4,15 @@ first folds, which finished trials to let go of, and which configs would not fit
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from assay._types import TrialState
 from assay.evaluate import Metric
+
+if TYPE_CHECKING:
+    from assay.models import Model
 
 PRUNE_AFTER_N_COMPLETE = 10  # a tuned config must beat the 10th best so far to continue
 
@@ -75,15 +79,15 @@ class MemoryGuard:
         self.n_folds = n_folds
         self.held_mb = 0.0
 
-    def _trial_models_mb(self, cls: type, config: dict, n_classes: int) -> float:
+    def _trial_models_mb(self, cls: type[Model], config: dict, n_classes: int) -> float:
         n_train = self.n_rows * (self.n_folds - 1) // self.n_folds
         return self.n_folds * cls.memory_mb(n_train, self.n_features, n_classes, config)
 
-    def estimate_mb(self, cls: type, config: dict, n_classes: int) -> float:
+    def estimate_mb(self, cls: type[Model], config: dict, n_classes: int) -> float:
         working_mb = 4 * self.n_rows * max(self.n_features, 1) * 8 / 2**20
         return self._trial_models_mb(cls, config, n_classes) + working_mb
 
-    def refuse(self, cls: type, config: dict, n_classes: int) -> str | None:
+    def refuse(self, cls: type[Model], config: dict, n_classes: int) -> str | None:
         """Why the config must be skipped, or None when it fits."""
         need = self.estimate_mb(cls, config, n_classes)
         free = self.limit_mb - self.held_mb
@@ -91,7 +95,7 @@ class MemoryGuard:
             return f"needs ~{need:.0f} MB of memory, {free:.0f} MB left of {self.limit_mb:.0f} MB"
         return None
 
-    def hold(self, outcomes: list, models: dict[str, type]) -> None:
+    def hold(self, outcomes: list, models: dict[str, type[Model]]) -> None:
         """Account for the fold models of the trials still kept."""
         self.held_mb = sum(
             self._trial_models_mb(

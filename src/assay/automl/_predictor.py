@@ -4,7 +4,7 @@ weights. Everything needed to predict, nothing needed only for training."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -83,7 +83,8 @@ class Predictor:
             return raws[i]
 
         with shared_conversions():  # each raw column converted once, not once per fold
-            return sum(m.weight * raw(i) for i, m in enumerate(self.members) if m.weight > 0)
+            weighted = (m.weight * raw(i) for i, m in enumerate(self.members) if m.weight > 0)
+            return cast(np.ndarray, sum(weighted))  # a fitted predictor has a weighted member
 
     def training_overlap(self, data) -> int:
         """How many rows of `data` have the same features as a row this predictor was
@@ -173,7 +174,7 @@ class Predictor:
         raw = self._raw(frame)
         if self.task.is_classification:
             out["prediction"] = self.classes_[np.argmax(raw, axis=1)]
-            for i, label in enumerate(self.classes):
+            for i, label in enumerate(self.classes or []):
                 out[f"proba_{label}"] = raw[:, i]
         else:
             out["prediction"] = raw

@@ -9,6 +9,7 @@ finish before the deadline stays bagged: the predictor may mix both kinds.
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -16,6 +17,9 @@ from assay.automl._context import FitContext
 from assay.automl._member import Member
 from assay.features import TabularEncoder
 from assay.log import get_logger
+
+if TYPE_CHECKING:
+    from assay.models import Model
 
 logger = get_logger(__name__)
 REFIT_SLACK = 1.3  # a refit sees k/(k-1) of a fold's rows; allow for that and for noise
@@ -32,7 +36,7 @@ def refit_config(member: Member) -> dict:
 
 def refit_members(
     members: list[Member],
-    models: dict[str, type],
+    models: dict[str, type[Model]],
     ctx: FitContext,
     deadline: float,
 ) -> int:

@@ -103,7 +103,7 @@ class RunBook:
 
     def finish(self, predictor) -> Path | None:
         """Save the predictor in the run's folder, record where, and mark the run finished."""
-        if self.store is None:
+        if self.store is None or self.run_dir is None:
             return None
         saved = predictor.save(self.run_dir / "predictor")
         self.store.update_run(self.run_id, artifact_dir=str(saved))

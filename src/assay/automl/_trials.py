@@ -99,8 +99,8 @@ def run_trial(
         )
     score = safe_score(ctx.metric, ctx.y, fit.oof)
     state = TrialState.COMPLETE if np.isfinite(score) else TrialState.FAILED
-    error = None if np.isfinite(score) else "the out-of-fold score is not a finite number"
-    return TrialOutcome(trial_no, candidate, state, score, fit, error, time.monotonic() - started)
+    why = None if np.isfinite(score) else "the out-of-fold score is not a finite number"
+    return TrialOutcome(trial_no, candidate, state, score, fit, why, time.monotonic() - started)
 
 
 def run_trial_task(

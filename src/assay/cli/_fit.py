@@ -112,11 +112,11 @@ class _ProgressBar:
         self.job = self.bar.add_task("fitting", total=total, status="starting")
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        if exc[0] is None:
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
             done = self.limit_s if self.timed else self.n_trials
             self.bar.update(self.job, completed=done, status="done")
-        self.bar.__exit__(*exc)
+        self.bar.__exit__(exc_type, exc, tb)
 
     def __call__(self, progress) -> None:
         from assay.automl import FeatureProgress
