@@ -154,12 +154,13 @@ def test_an_unreachable_scheduler_names_the_address_and_what_to_start():
         DaskExecutor("tcp://127.0.0.1:9", connect_timeout_s=2)
 
 
-# three quick configs, then two forests of 150 trees that take seconds: the kill after the
-# third trial lands in the middle of the fit
+# three quick configs, then two boosters whose low learning rates take seconds: the kill
+# after the third trial lands in the middle of the fit (boosters rather than big forests,
+# whose saving and loading cost the resume and the predict more than their fitting)
 QUICK_THEN_SLOWER = [
     *QUICK[:3],
-    ("random_forest", {"n_estimators": 150, "max_features": 0.5}),
-    ("random_forest", {"n_estimators": 150, "max_features": "log2", "min_samples_leaf": 2}),
+    ("lightgbm", {"learning_rate": 0.02, "num_leaves": 31}),
+    ("lightgbm", {"learning_rate": 0.03, "num_leaves": 15, "feature_fraction": 0.5}),
 ]
 
 
