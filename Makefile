@@ -49,6 +49,8 @@ format: setup
 	$(BIN)/ruff check --fix src tests benchmarks
 	$(BIN)/ruff format src tests benchmarks
 
+# Every test runs, the ones marked slow (kills, a two-worker cluster) included: no marker is
+# deselected here, and CI (.ci/run) runs exactly this.
 test: lint
 	$(BIN)/python -m pytest
 

@@ -137,7 +137,8 @@ class AutoML(FitSettings, BaseEstimator):
             callback: called with a FeatureProgress while derived features are computed,
                 then with a Progress after each trial.
 
-        Returns self, fitted: `predictor_`, `run_id_`, `fit_time_s_`, `oof_`.
+        Returns self, fitted: `predictor_`, `run_id_`, `fit_time_s_`, `oof_`, `artifact_dir_`
+        (where the run's predictor was saved; None when no run is recorded).
         Raises ConfigError for a bad option, DataError for unusable data, BudgetError or
         FitError when no model finished."""
         from assay.execute._executors import executor_from
@@ -283,7 +284,7 @@ class AutoML(FitSettings, BaseEstimator):
             self.predictor_.info.update(deploy="fast", n_refit=n_refit)
         self.fit_time_s_ = budget.elapsed_s()
         self.predictor_.info.update(run_id=self.run_id_, fit_time_s=self.fit_time_s_)
-        book.finish(self.predictor_)
+        self.artifact_dir_ = book.finish(self.predictor_)  # None when no run is recorded
 
     def _derive(self, dataset, y, folds, callback):
         """The table the search sees: the dataset's columns plus derived ones (text,
@@ -336,4 +337,5 @@ class AutoML(FitSettings, BaseEstimator):
         book = getattr(self, "_book", None)
         if book is not None:
             book.saved_elsewhere(saved)
+            self.artifact_dir_ = saved
         return saved

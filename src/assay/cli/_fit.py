@@ -141,7 +141,7 @@ def _summary(automl, out: Path | None, limit_s: float, report: bool) -> None:
     from assay.config import settings
 
     predictor = automl.predictor_
-    recorded = _run_copy(automl)
+    recorded = automl.artifact_dir_  # the run folder's copy, saved by the fit
     if out is not None or recorded is None:
         saved = _save(automl, out or settings().home / (automl.run_id_ or "last") / "predictor")
     else:
@@ -174,16 +174,6 @@ def _summary(automl, out: Path | None, limit_s: float, report: bool) -> None:
 
         inputs = gather_inputs(saved, predictor=predictor)
         stdout.print(f"Report written to {write(inputs, None, saved.parent / 'report.html')}")
-
-
-def _run_copy(automl) -> Path | None:
-    """The predictor the fit saved in its run's folder, if it recorded a run."""
-    if not automl.run_id_:
-        return None
-    from assay.store import open_store
-
-    where = open_store().get_run(automl.run_id_).artifact_dir
-    return Path(where) if where else None
 
 
 def _save(automl, out: Path) -> Path:
