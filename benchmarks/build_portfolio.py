@@ -1,17 +1,17 @@
-"""Learn assay's ordered portfolio of configs from the public suite (see benchmarks/README.md).
+"""Learn assay's ordered portfolio of configs on the design datasets (see benchmarks/README.md).
 
     python benchmarks/build_portfolio.py evaluate    # candidates x datasets -> CSV, resumable
     python benchmarks/build_portfolio.py select      # greedy portfolio + leave-one-out check
 
-`evaluate` scores every candidate config (each family's default configs plus seeded samples
-from its search space) on the training part of each dataset's benchmark split (fold 0, so
-the benchmark's test rows are never seen), by k-fold cross-validation under a time cap,
-appending one row per (candidate, dataset). `select` turns the scores into normalized errors
-(0 = the best candidate on that dataset, 1 = the median candidate or worse) and grows the
-portfolio greedily: each step adds the config that most lowers the mean over datasets of
-the best normalized error so far. It writes the packaged portfolio (built on every dataset),
-one portfolio per dataset built without it (`portfolios/loo/NAME.json`, which the benchmark
-uses for that dataset), and a table comparing held-out errors with the hand-made portfolio.
+The portfolio is learned on the manifest's `tabular_design` section only, so the benchmark
+suite `tabular` judges it on data it never saw. `evaluate` scores every candidate config
+(each family's default configs plus seeded samples from its search space) on the training
+part of each dataset's fold-0 split, by k-fold cross-validation under a time cap, appending
+one row per (candidate, dataset) with its cost. `select` turns the scores into normalized
+errors (0 = the best candidate on that dataset, 1 = the median candidate or worse) and grows
+the portfolio greedily: each step adds the config that most lowers the mean over datasets
+of the best normalized error so far. It writes the packaged portfolio and a table comparing,
+dataset by dataset, a portfolio built without that dataset against the hand-made one.
 """
 
 from __future__ import annotations
@@ -32,10 +32,9 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
-from run import split, tabular_suite  # noqa: E402
+from run import SUITES, split  # noqa: E402
 
-CANDIDATES_CSV = HERE / "results" / "portfolio_candidates.csv"
-LOO_DIR = HERE / "portfolios" / "loo"
+CANDIDATES_CSV = HERE / "results" / "portfolio_candidates_design.csv"
 PACKAGED = ROOT / "src" / "assay" / "search" / "portfolios" / "default.json"
 REPORT = HERE / "results" / "portfolio_loo.md"
 # Seeded samples per family on top of its default configs: more for the boosters, which
@@ -113,7 +112,10 @@ def evaluate(args) -> None:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     names = [n for n in args.datasets.split(",") if n]
-    for name, frame, target, task_name, metric_name in tabular_suite(names):
+    skip = {n for n in args.skip.split(",") if n}
+    for name, frame, target, task_name, metric_name, _ in SUITES[args.suite](names):
+        if name in skip:
+            continue
         pool = "regression" if task_name == "regression" else "classification"
         done = _done(out)  # re-read: several evaluate processes may share the file
         todo = [c for c in candidates(pool) if (c[0], name) not in done]
@@ -216,10 +218,11 @@ def select(args) -> None:
     rows["loss"] = pd.to_numeric(rows.loss, errors="coerce")
     configs = {r.candidate: (r.model, json.loads(r.config)) for r in rows.itertuples()}
     about = (
-        "Learned by benchmarks/build_portfolio.py on {n} public datasets: greedy for the best "
-        "mean normalized error, at most 2 entries of one family ahead of an even share{extra}."
+        "Learned by benchmarks/build_portfolio.py on {n} datasets of tabular_design (none "
+        "of the benchmark suite): greedy for the best mean normalized error, at most 2 "
+        "entries of one family ahead of an even share."
     )
-    pools, loo, report = {}, {}, []
+    pools, report = {}, []
     for pool, task in (("classification", Task.BINARY), ("regression", Task.REGRESSION)):
         part = rows[rows.pool == pool]
         if part.empty:
@@ -235,7 +238,6 @@ def select(args) -> None:
         for dataset in errors.columns:
             others = errors.drop(columns=[dataset])
             order = greedy(others, cost, family, args.size)
-            loo.setdefault(dataset, {})[pool] = [configs[c] for c in order]
             for k in (1, 3, 5, 10, 20):
                 report.append(
                     {
@@ -248,14 +250,7 @@ def select(args) -> None:
                 )
     n = rows.dataset.nunique()
     if not args.dry_run:
-        save_portfolio(PACKAGED, pools, about.format(n=n, extra=""))
-        LOO_DIR.mkdir(parents=True, exist_ok=True)
-        for dataset, entries in loo.items():
-            save_portfolio(
-                LOO_DIR / f"{dataset}.json",
-                entries,
-                about.format(n=n - 1, extra=f", without {dataset} (for benchmarking on it)"),
-            )
+        save_portfolio(PACKAGED, pools, about.format(n=n))
     write_report(pd.DataFrame(report), rows, Path(args.report))
 
 
@@ -293,7 +288,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Learn assay's portfolio of configs.")
     commands = parser.add_subparsers(dest="command", required=True)
     ev = commands.add_parser("evaluate", help="score candidates on the suite (resumable)")
+    ev.add_argument("--suite", default="tabular_design", choices=["tabular_design", "tabular"])
     ev.add_argument("--datasets", default="", help="comma-separated names (default all)")
+    ev.add_argument("--skip", default="", help="comma-separated names to leave out")
     ev.add_argument("--max-rows", type=int, default=6_000)
     ev.add_argument("--folds", type=int, default=5)
     ev.add_argument("--cap", type=float, default=90.0, help="seconds per candidate and dataset")

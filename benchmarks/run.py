@@ -88,18 +88,29 @@ def score(metric: str, y_true: pd.Series, pred: np.ndarray, classes: list[str]) 
     raise ValueError(f"unknown metric {metric}")
 
 
-def tabular_suite(names: list[str]):
-    """(name, frame, target, task, metric) for the manifest's tabular datasets."""
+def tabular_suite(names: list[str], section: str = "tabular"):
+    """(name, frame, target, task, metric) for the manifest's tabular datasets (`section`
+    "tabular_design" for the datasets that defaults are learned on)."""
     from assay.data import benchmark_datasets, load_benchmark
 
-    for spec in benchmark_datasets():
+    for spec in benchmark_datasets(section=section):
         if not names or spec.name in names:
             frame, spec = load_benchmark(spec.name)
             frame.columns = [str(c) for c in frame.columns]
             yield spec.name, frame, str(spec.target), spec.task.value, spec.metric, None
 
 
-SUITES = {"tabular": tabular_suite, "text": text_suite, "textpair": textpair_suite}
+def design_suite(names: list[str]):
+    """The tabular datasets that defaults are learned on (never the ones they are judged on)."""
+    return tabular_suite(names, section="tabular_design")
+
+
+SUITES = {
+    "tabular": tabular_suite,
+    "tabular_design": design_suite,
+    "text": text_suite,
+    "textpair": textpair_suite,
+}
 
 
 def run_child(command: list[str], timeout_s: float) -> tuple[int | None, float, str]:

@@ -1,8 +1,8 @@
 """assay with default settings at the given budget.
 
-The portfolio is the one learned without the dataset being benchmarked
-(`benchmarks/portfolios/loo/NAME.json`, from build_portfolio.py), so assay is never judged
-on data its portfolio was chosen on; where there is none, the packaged portfolio."""
+Its defaults (the packaged portfolio among them) are learned on the manifest's
+`tabular_design` datasets (build_portfolio.py), never on the `tabular` suite it is judged
+on."""
 
 from __future__ import annotations
 
@@ -34,16 +34,12 @@ def source_revision() -> str:
 def fit_predict(train, test, spec):
     from assay import AutoML
 
-    held_out = (
-        Path(__file__).resolve().parents[1] / "portfolios" / "loo" / f"{spec['dataset']}.json"
-    )
     automl = AutoML(
         task=spec["task"],
         metric=spec["metric"],
         time_limit_s=spec["budget_s"],
         random_state=spec["seed"],
         deploy=spec["options"].get("deploy", "bagged"),
-        portfolio=str(held_out) if held_out.exists() else "default",
     )
     started = time.monotonic()
     automl.fit(train, target=spec["target"])

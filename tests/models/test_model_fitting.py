@@ -16,6 +16,8 @@ from assay.models import (
     RandomForestModel,
     XGBoostModel,
 )
+from assay.models._boosting import depth_for, learning_rate_for, round_cap
+from assay.models._forest import trees_for
 from assay.testing import toy_frame
 
 BOOSTERS = [LightGBMModel, XGBoostModel, CatBoostModel]
@@ -44,6 +46,38 @@ def test_boosters_without_validation_run_a_rate_scaled_round_count(model_class: 
     assert model.n_iterations_ == 50  # 15 / 0.3, the documented rule
     capped = model_class(task=Task.REGRESSION, learning_rate=0.3, n_estimators=7).fit(X, y)
     assert capped.n_iterations_ == 7
+
+
+def test_small_data_caps_rounds_rate_depth_and_trees() -> None:
+    assert [round_cap(n) for n in (100, 500, 4_000, 20_000, 10**6)] == [
+        200,
+        250,
+        2000,
+        10_000,
+        10_000,
+    ]
+    assert learning_rate_for(0.005, 500) == pytest.approx(8 / 250)  # raised
+    assert learning_rate_for(0.1, 500) == 0.1  # a fast rate is kept
+    assert learning_rate_for(0.005, 50_000) == 0.005  # big data: as configured
+    assert [depth_for(10, n) for n in (50, 500, 5_000, 50_000)] == [3, 5, 8, 10]
+    assert [trees_for(300, n) for n in (200, 800, 2_000)] == [100, 200, 300]
+
+
+@pytest.mark.parametrize("model_class", BOOSTERS)
+def test_a_slow_booster_on_small_data_stops_at_the_round_cap(model_class: type) -> None:
+    # 400 training rows: a rate of 0.002 would boost for thousands of rounds uncapped
+    X, y, X_val, y_val = _split(Task.BINARY, Encoding.NATIVE, n_rows=600)
+    model = model_class(task=Task.BINARY, learning_rate=0.002, random_state=0)
+    model.fit(X, y, X_val=X_val, y_val=y_val)
+    assert 1 <= model.n_iterations_ <= round_cap(len(y)) == 200
+
+
+@pytest.mark.parametrize("model_class", [RandomForestModel, ExtraTreesModel])
+def test_a_forest_on_small_data_grows_fewer_trees(model_class: type) -> None:
+    X, y, _, _ = _split(Task.BINARY, Encoding.ORDINAL, n_rows=600)
+    assert model_class(task=Task.BINARY, n_estimators=300).fit(X, y).n_iterations_ == 100
+    timed = model_class(task=Task.BINARY, n_estimators=300).fit(X, y, time_limit_s=60)
+    assert timed.n_iterations_ == 100
 
 
 @pytest.mark.parametrize("model_class", BOOSTERS)

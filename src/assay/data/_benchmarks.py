@@ -16,7 +16,8 @@ from assay.data._load import read_table
 from assay.errors import DataError
 
 MANIFEST = "manifest.json"
-SECTION = "tabular"
+SECTION = "tabular"  # where defaults are checked
+DESIGN_SECTION = "tabular_design"  # where defaults are learned; never judged on
 
 
 @dataclass(frozen=True)
@@ -62,19 +63,28 @@ def _spec(entry: dict[str, Any], folder: Path) -> BenchmarkSpec:
         ) from exc
 
 
-def benchmark_datasets(root: str | Path | None = None) -> list[BenchmarkSpec]:
-    """The manifest's tabular datasets, in manifest order (root: ASSAY_DATASETS by default)."""
+def benchmark_datasets(
+    root: str | Path | None = None, section: str = SECTION
+) -> list[BenchmarkSpec]:
+    """The datasets of one manifest section (`tabular`, where defaults are judged, or
+    `tabular_design`, where they are learned), in manifest order (root: ASSAY_DATASETS by
+    default)."""
     folder = _root(root)
     try:
         manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise DataError(f"Could not read {folder / MANIFEST}: {exc}. Fix the manifest.") from exc
-    return [_spec(entry, folder) for entry in manifest.get(SECTION, [])]
+    return [_spec(entry, folder) for entry in manifest.get(section, [])]
 
 
 def load_benchmark(name: str, root: str | Path | None = None) -> tuple[pd.DataFrame, BenchmarkSpec]:
-    """The table (read without the manifest's read hints) and its spec."""
-    specs = {spec.name: spec for spec in benchmark_datasets(root)}
+    """The table (read without the manifest's read hints) and its spec, from either tabular
+    section."""
+    specs = {
+        spec.name: spec
+        for section in (SECTION, DESIGN_SECTION)
+        for spec in benchmark_datasets(root, section)
+    }
     if name not in specs:
         close = difflib.get_close_matches(name, list(specs), n=3)
         hint = f" Did you mean: {', '.join(close)}?" if close else ""

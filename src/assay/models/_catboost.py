@@ -13,7 +13,9 @@ from assay.log import get_logger
 from assay.models._base import Model
 from assay.models._boosting import (
     Stopper,
+    depth_for,
     expected_rounds,
+    learning_rate_for,
     n_rounds,
     n_threads,
     patience,
@@ -72,13 +74,13 @@ class CatBoostModel(Model):
         self.n_jobs = n_jobs
         self.random_state = random_state
 
-    def _estimator(self, iterations: int) -> Any:
+    def _estimator(self, iterations: int, n_rows: int) -> Any:
         import catboost
 
         params = {
             "iterations": iterations,
-            "learning_rate": self.learning_rate,
-            "depth": self.depth,
+            "learning_rate": learning_rate_for(self.learning_rate, n_rows),
+            "depth": depth_for(self.depth, n_rows),
             "l2_leaf_reg": self.l2_leaf_reg,
             "random_strength": self.random_strength,
             "one_hot_max_size": self.one_hot_max_size,
@@ -99,10 +101,11 @@ class CatBoostModel(Model):
         self.cat_columns_ = [
             i for i, dt in enumerate(X.dtypes) if isinstance(dt, pd.CategoricalDtype)
         ]
+        rate = learning_rate_for(self.learning_rate, len(y))
         estimator = self._estimator(
-            n_rounds(self.n_estimators, self.learning_rate, X_val is not None)
+            n_rounds(self.n_estimators, rate, X_val is not None, len(y)), len(y)
         )
-        stopper = Stopper(patience(self.learning_rate), deadline)
+        stopper = Stopper(patience(rate), deadline)
         metric = estimator.get_param("loss_function")
 
         class Monitor:
@@ -182,6 +185,6 @@ class CatBoostModel(Model):
     @classmethod
     def cost(cls, n_rows: int, n_features: int, config: dict[str, Any]) -> float:
         """Per round: a fixed start plus a pass over rows x features; deeper trees cost more."""
-        depth = int(config.get("depth", 6))
+        depth = depth_for(int(config.get("depth", 6)), n_rows)
         per_round_s = 1.8e-3 + n_features * (2.4e-8 * n_rows + 1.2e-4)
-        return 0.2 + expected_rounds(config, 0.05) * per_round_s * 2.0 ** ((depth - 6) / 3)
+        return 0.2 + expected_rounds(config, 0.05, n_rows) * per_round_s * 2.0 ** ((depth - 6) / 3)

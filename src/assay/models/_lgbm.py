@@ -14,6 +14,7 @@ from assay.models._base import Model
 from assay.models._boosting import (
     Stopper,
     expected_rounds,
+    learning_rate_for,
     n_rounds,
     n_threads,
     patience,
@@ -78,12 +79,12 @@ class LightGBMModel(Model):
             return "binary", {}
         return "multiclass", {"num_class": len(self.classes_)}
 
-    def _params(self) -> dict[str, Any]:
+    def _params(self, n_rows: int) -> dict[str, Any]:
         objective, extra = self._objective()
         return {
             "objective": objective,
             "metric": _METRICS[objective],
-            "learning_rate": self.learning_rate,
+            "learning_rate": learning_rate_for(self.learning_rate, n_rows),
             "num_leaves": self.num_leaves,
             "min_data_in_leaf": self.min_child_samples,
             "feature_fraction": self.feature_fraction,
@@ -108,7 +109,8 @@ class LightGBMModel(Model):
 
         train = lgb.Dataset(_positional(X), y, free_raw_data=True)
         valid = [] if X_val is None else [lgb.Dataset(_positional(X_val), y_val, reference=train)]
-        stopper = Stopper(patience(self.learning_rate), deadline)
+        params = self._params(len(y))
+        stopper = Stopper(patience(params["learning_rate"]), deadline)
 
         def monitor(env: Any) -> None:
             loss = next((r[2] for r in env.evaluation_result_list if r[0] == "val"), None)
@@ -116,9 +118,11 @@ class LightGBMModel(Model):
                 raise lgb.callback.EarlyStopException(env.iteration, env.evaluation_result_list)
 
         booster = lgb.train(
-            self._params(),
+            params,
             train,
-            num_boost_round=n_rounds(self.n_estimators, self.learning_rate, bool(valid)),
+            num_boost_round=n_rounds(
+                self.n_estimators, params["learning_rate"], bool(valid), len(y)
+            ),
             valid_sets=valid,
             valid_names=["val"] * len(valid),
             callbacks=[monitor],
@@ -201,4 +205,4 @@ class LightGBMModel(Model):
         """Per round: a histogram pass over rows x features plus split finding per leaf."""
         leaves = int(config.get("num_leaves", 31))
         per_round_s = n_features * (1.2e-9 * n_rows + 2e-6 * leaves)
-        return 0.05 + expected_rounds(config, 0.05) * per_round_s
+        return 0.05 + expected_rounds(config, 0.05, n_rows) * per_round_s

@@ -13,7 +13,9 @@ from assay.log import get_logger
 from assay.models._base import Model
 from assay.models._boosting import (
     Stopper,
+    depth_for,
     expected_rounds,
+    learning_rate_for,
     n_rounds,
     n_threads,
     patience,
@@ -68,7 +70,7 @@ class XGBoostModel(Model):
         self.n_jobs = n_jobs
         self.random_state = random_state
 
-    def _params(self) -> dict[str, Any]:
+    def _params(self, n_rows: int) -> dict[str, Any]:
         if not Task(self.task).is_classification:
             objective: dict[str, Any] = {"objective": "reg:squarederror", "eval_metric": "rmse"}
         elif len(self.classes_) == 2:
@@ -82,8 +84,8 @@ class XGBoostModel(Model):
         return {
             **objective,
             "tree_method": "hist",
-            "learning_rate": self.learning_rate,
-            "max_depth": self.max_depth,
+            "learning_rate": learning_rate_for(self.learning_rate, n_rows),
+            "max_depth": depth_for(self.max_depth, n_rows),
             "min_child_weight": self.min_child_weight,
             "subsample": self.subsample,
             "colsample_bytree": self.colsample_bytree,
@@ -98,7 +100,8 @@ class XGBoostModel(Model):
     def _fit(self, X: Any, y: np.ndarray, X_val: Any, y_val: Any, deadline: float | None) -> None:
         import xgboost as xgb
 
-        stopper = Stopper(patience(self.learning_rate), deadline)
+        params = self._params(len(y))
+        stopper = Stopper(patience(params["learning_rate"]), deadline)
 
         class Monitor(xgb.callback.TrainingCallback):
             def after_iteration(self, model: Any, epoch: int, evals_log: dict) -> bool:
@@ -107,9 +110,11 @@ class XGBoostModel(Model):
 
         evals = [] if X_val is None else [(_matrix(X_val, y_val, self.n_jobs), "val")]
         booster = xgb.train(
-            self._params(),
+            params,
             _matrix(X, y, self.n_jobs),
-            num_boost_round=n_rounds(self.n_estimators, self.learning_rate, bool(evals)),
+            num_boost_round=n_rounds(
+                self.n_estimators, params["learning_rate"], bool(evals), len(y)
+            ),
             evals=evals,
             callbacks=[Monitor()],
             verbose_eval=False,
@@ -177,7 +182,7 @@ class XGBoostModel(Model):
     @classmethod
     def cost(cls, n_rows: int, n_features: int, config: dict[str, Any]) -> float:
         """Per round: one histogram pass over the rows per level, split finding per node."""
-        depth = int(config.get("max_depth", 6))
+        depth = depth_for(int(config.get("max_depth", 6)), n_rows)
         nodes = min(2.0**depth, n_rows / 10.0)
         per_round_s = n_features * (4.5e-10 * n_rows * depth + 1.3e-6 * nodes)
-        return 0.05 + expected_rounds(config, 0.1) * per_round_s
+        return 0.05 + expected_rounds(config, 0.1, n_rows) * per_round_s
