@@ -27,11 +27,12 @@ from assay.automl._trial_loop import FeatureProgress, Progress, Recorder, TrialL
 from assay.errors import ConfigError, DataError, NotFittedError
 from assay.evaluate import Metric, choose_n_folds, get_metric, make_folds
 from assay.log import get_logger
-from assay.search import Budget, Searcher
+from assay.search import Budget, Searcher, folds_for_budget, load_portfolio
 
 logger = get_logger(__name__)
 MIN_FIT_ROWS = 10  # fewer rows cannot be cross-validated into a trustworthy score
 _STACK_AT = 0.7  # the stacking check may start once 70% of the trial time is spent
+_DERIVE_SHARE = 0.3  # derived features (embeddings) may use 30% of the time limit
 
 
 @dataclass(frozen=True)
@@ -152,12 +153,12 @@ class AutoML(FitSettings, BaseEstimator):
             executor = executor_from(self.cluster)  # a bad address fails before any run
             resources.enter_context(executor)
             budget = Budget(self.effective_time_limit_s(), started, refit=self.deploy == "fast")
-            prepared = self._prepare(data, target, feature_types, text_pairs, models)
+            prepared = self._prepare(data, target, feature_types, text_pairs, models, budget)
             book = self._begin_run(prepared, budget, feature_types)
             resources.push(book.on_exit)  # marks the run failed when the fit stops early
             if book.store is not None:
                 resources.enter_context(book.heartbeat())
-            derived, X, types = self._derive(prepared.dataset, prepared.y, prepared.folds, callback)
+            derived, X, types = self._derive(prepared, budget, callback)
             ctx = FitContext(
                 X=X,
                 y=prepared.y,
@@ -177,7 +178,7 @@ class AutoML(FitSettings, BaseEstimator):
             self._assemble(loop, prepared, stack, derived, budget, book)
         return self
 
-    def _prepare(self, data, target, feature_types, text_pairs, models) -> _Prepared:
+    def _prepare(self, data, target, feature_types, text_pairs, models, budget) -> _Prepared:
         """The dataset, its metric, encoded target and folds, and the models for its task."""
         from assay.data import prepare
 
@@ -197,15 +198,30 @@ class AutoML(FitSettings, BaseEstimator):
                 f"{where} has {n_rows} rows with a target; fitting needs at least "
                 f"{MIN_FIT_ROWS} to cross-validate models. Add rows."
             )
-        n_folds = self.n_folds or choose_n_folds(n_rows, min_count)
+        models = {n: cls for n, cls in models.items() if task in cls.tasks}
+        n_folds = self.n_folds or self._auto_folds(dataset, min_count, models, budget)
         return _Prepared(
             dataset,
             get_metric(self.metric, task),
             classes,
             y,
             make_folds(y, task, n_folds, self.random_state),
-            {n: cls for n, cls in models.items() if task in cls.tasks},
+            models,
         )
+
+    def _auto_folds(self, dataset, min_count, models, budget) -> int:
+        """As many folds as the data size allows (`choose_n_folds`), fewer when the
+        portfolio's first configs would not fit in their share of the trial time
+        (`folds_for_budget`). A resume passes the run's recorded folds as `n_folds`."""
+        n_rows, n_features = dataset.X.shape
+        max_folds = choose_n_folds(n_rows, min_count)
+        head = [
+            (models[name], config)
+            for name, config in load_portfolio(self.portfolio, dataset.task)
+            if name in models
+        ]
+        fold_s = [cls.cost(n_rows, n_features, config) for cls, config in head]
+        return folds_for_budget(max_folds, fold_s, budget.trial_deadline - budget.started)
 
     def _begin_run(self, prepared: _Prepared, budget: Budget, feature_types) -> RunBook:
         """Record the run (or take over the resumed one) with the settings it resolved."""
@@ -270,6 +286,9 @@ class AutoML(FitSettings, BaseEstimator):
             self.random_state,
         )
         self.predictor_.derived = derived
+        if derived is not None:  # what was derived in time, and what was left out
+            self.predictor_.info["derived"] = derived.report_
+            self.predictor_.info.setdefault("warnings", []).extend(derived.warnings_)
         if book.run_dir is not None:
             save_oof(book.run_dir, self.oof_, y, folds)
         for outcome in loop.outcomes:  # the members hold what prediction needs
@@ -286,11 +305,13 @@ class AutoML(FitSettings, BaseEstimator):
         self.predictor_.info.update(run_id=self.run_id_, fit_time_s=self.fit_time_s_)
         self.artifact_dir_ = book.finish(self.predictor_)  # None when no run is recorded
 
-    def _derive(self, dataset, y, folds, callback):
+    def _derive(self, prepared: _Prepared, budget: Budget, callback):
         """The table the search sees: the dataset's columns plus derived ones (text,
-        embeddings, pairs, date differences), with their types."""
+        embeddings, pairs, date differences), with their types. Under a time limit they
+        get a share of it, so the search keeps the rest: what would not fit is left out."""
         from assay.features import DerivedFeatures
 
+        dataset = prepared.dataset
         types = dataset.schema.types
         used = {c: t for c, t in types.items() if t.is_used}
         derived = DerivedFeatures(
@@ -307,7 +328,10 @@ class AutoML(FitSettings, BaseEstimator):
             if callback is not None:
                 callback(FeatureProgress(what, done, total))
 
-        extra = derived.fit_transform(dataset.X, y, folds, progress=progress)
+        deadline = budget.started + _DERIVE_SHARE * budget.time_limit_s  # inf: no limit
+        extra = derived.fit_transform(
+            dataset.X, prepared.y, prepared.folds, progress=progress, deadline=deadline
+        )
         X = pd.concat([dataset.X, extra], axis=1)
         return derived, X, {**types, **derived.feature_types()}
 
