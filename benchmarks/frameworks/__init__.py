@@ -40,6 +40,9 @@ FRAMEWORKS = {
     for f in [
         Framework("assay", "assay_fw"),
         Framework("assay-fast", "assay_fw", options={"deploy": "fast"}),
+        # variants whose results on tabular_design set defaults (learn_defaults.py)
+        *(Framework(f"assay-folds{k}", "assay_fw", options={"n_folds": k}) for k in (3, 5, 8)),
+        Framework("assay-nostack", "assay_fw", options={"stack": "off"}),
         Framework("autogluon-best", "autogluon_fw", "autogluon", {"presets": "best_quality"}),
         Framework("autogluon-medium", "autogluon_fw", "autogluon", {"presets": "medium_quality"}),
         Framework("flaml", "flaml_fw", "flaml"),

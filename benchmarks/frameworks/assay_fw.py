@@ -39,7 +39,7 @@ def fit_predict(train, test, spec):
         metric=spec["metric"],
         time_limit_s=spec["budget_s"],
         random_state=spec["seed"],
-        deploy=spec["options"].get("deploy", "bagged"),
+        **spec["options"],  # the variant's settings (deploy, n_folds, stack, ...)
     )
     started = time.monotonic()
     automl.fit(train, target=spec["target"])

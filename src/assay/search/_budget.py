@@ -43,10 +43,12 @@ HEAD_CONFIGS = 6  # the portfolio's first configs ...
 HEAD_SHARE = 0.75  # ... should fit in this share of the trial time
 
 
-def folds_for_budget(max_folds: int, head_fold_s: list[float], window_s: float) -> int:
+def folds_for_budget(
+    max_folds: int, head_fold_s: list[float], window_s: float, share: float = HEAD_SHARE
+) -> int:
     """The most folds (of 8, 5 and 3, at most `max_folds`) at which the portfolio's first
-    `HEAD_CONFIGS` configs, at their estimated seconds per fold, fit in `HEAD_SHARE` of the
-    trial time; 3 when none does (the fewest that still leave a stacking layer honest out-of-fold inputs).
+    `HEAD_CONFIGS` configs, at their estimated seconds per fold, fit in `share` of the trial
+    time; 3 when none does (the fewest that still leave a stacking layer honest out-of-fold inputs).
 
     On mid-size data at short budgets 8 folds leave room for three or four trials (a
     15,000-row regression at 60 s: LightGBM at 1.5 s a fold, no MLP, no CatBoost, no
@@ -56,7 +58,7 @@ def folds_for_budget(max_folds: int, head_fold_s: list[float], window_s: float) 
         return max_folds
     head_s = sum(head_fold_s[:HEAD_CONFIGS])
     for n_folds in FOLD_CHOICES:
-        if n_folds <= max_folds and n_folds * head_s <= HEAD_SHARE * window_s:
+        if n_folds <= max_folds and n_folds * head_s <= share * window_s:
             return n_folds
     return min(FOLD_CHOICES)
 
