@@ -16,7 +16,7 @@ import sys
 import numpy as np
 import pytest
 
-from assay.features import embeddings_available
+from assay.features import embed_texts, embeddings_available
 
 TEXTS = ["a cat sat on the mat", "a dog lay on a rug", "stock prices fell", "a cat sat on the mat"]
 
@@ -65,3 +65,63 @@ def test_embedding_leaves_the_environment_alone_and_gives_the_same_vectors(tmp_p
     np.testing.assert_allclose(vectors, reference, atol=1e-5)
     np.testing.assert_array_equal(vectors[0], vectors[3])
     assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]  # cat~dog closer than stocks
+
+
+def _long_texts(n: int, seed: int = 0) -> list[str]:
+    """Distinct texts of 80 words each: each costs the encoder about a hundred tokens."""
+    words = np.array(
+        [
+            "the",
+            "a",
+            "market",
+            "film",
+            "story",
+            "price",
+            "rose",
+            "fell",
+            "bank",
+            "plot",
+            "actors",
+            "shares",
+        ]
+    )
+    rng = np.random.default_rng(seed)
+    return [f"{i} " + " ".join(rng.choice(words, 80)) for i in range(n)]
+
+
+@pytest.mark.skipif(not embeddings_available(), reason="needs the `text` extra")
+def test_embedding_stops_once_its_measured_speed_misses_the_deadline(tmp_path):
+    import time
+
+    from assay.errors import BudgetError
+
+    embed_texts(["the encoder loaded before the clock starts"])
+    texts = _long_texts(4000)
+    seen = []
+    # 25 s: above the fastest estimate (19 s: 0.5 ms a text and 10 us a character, about
+    # 500 GFLOPS for MiniLM), far below what 4,000 texts of a hundred tokens take on a few
+    # CPU cores, so the first small batch tells it and the rest is left
+    deadline = time.monotonic() + 25.0
+    with pytest.raises(BudgetError, match="measured on the first") as raised:
+        embed_texts(
+            texts, cache_dir=tmp_path, progress=lambda d, n: seen.append((d, n)), deadline=deadline
+        )
+    assert "4,000 distinct texts" in str(raised.value)
+    assert seen and seen[-1][0] < 4000 and seen[-1][1] == 4000  # stopped part-way
+    assert list(tmp_path.iterdir()) == []  # nothing half-done is cached
+    # Without a deadline, or with one a cached result meets, the same call embeds.
+    few = texts[:20]
+    vectors = embed_texts(few, cache_dir=tmp_path)
+    again = embed_texts(few, cache_dir=tmp_path, deadline=time.monotonic() - 1)
+    np.testing.assert_array_equal(again, vectors)
+
+
+def test_embedding_that_cannot_fit_is_refused_before_encoding_any():
+    """A deadline below even the optimistic cost skips the encoding before loading torch
+    (so this runs without the `text` extra too)."""
+    import time
+
+    from assay.errors import BudgetError
+
+    with pytest.raises(BudgetError, match="before encoding any"):
+        embed_texts(_long_texts(20_000), deadline=time.monotonic() + 10.0)

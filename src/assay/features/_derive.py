@@ -5,11 +5,18 @@ These need more than one column at a time, or a vocabulary, or a pretrained enco
 they are computed once per fit (fold-safe where labels are involved, see `_text`) and
 added to the table as numeric columns; every model family then sees them through its
 usual per-fold encoder. The predictor applies the same fitted transform before its
-members, so a saved predictor takes the raw columns it was trained on."""
+members, so a saved predictor takes the raw columns it was trained on.
+
+They count against the fit's time limit: the fit gives a deadline, the cheap features
+(TF-IDF, lexical pair features, date gaps) come first and always, and sentence embeddings
+only where the encoder's measured speed says they end in time. What is left out is
+recorded with the reason (`report_`), and prediction does not compute it."""
 
 from __future__ import annotations
 
 import json
+import math
+import time
 from collections.abc import Callable
 from itertools import combinations
 from pathlib import Path
@@ -19,7 +26,7 @@ import pandas as pd
 
 from assay._types import FeatureType, Task
 from assay.config import settings
-from assay.errors import ArtifactError
+from assay.errors import ArtifactError, BudgetError
 from assay.features._embed import embed_texts, embeddings_available
 from assay.features._encoder import as_timestamps
 from assay.features._pair_score import PairLinearScore
@@ -81,25 +88,71 @@ class DerivedFeatures:
 
     # fitting and transforming --------------------------------------------------------
     def fit_transform(
-        self, X: pd.DataFrame, y: np.ndarray, folds, progress: EmbedProgress | None = None
+        self,
+        X: pd.DataFrame,
+        y: np.ndarray,
+        folds,
+        progress: EmbedProgress | None = None,
+        deadline: float = math.inf,
     ) -> pd.DataFrame:
-        """Derived columns of the training rows (linear scores out-of-fold on `folds`)."""
-        self.text_, self.pair_scores_ = {}, []
-        blocks = []
+        """Derived columns of the training rows (linear scores out-of-fold on `folds`).
+
+        `deadline` (a time.monotonic() value): when derived features should be done. The
+        cheap ones are computed first and always; an embedding that would not end by
+        then is left out (`report_` and `warnings_` say which and why)."""
+        from threadpoolctl import threadpool_limits
+
+        started = time.monotonic()
+        self.text_, self.pair_scores_, self.embedded_ = {}, [], []
+        self.report_: dict = {"skipped": {}}
+        self.warnings_: list[str] = []
+        text_blocks, pair_blocks, embedding_blocks = [], [], []
         for column in self.text_columns:
             features = TextColumnFeatures(column, self.task, self.random_state)
-            blocks.append(features.fit_transform(X, y, folds))
+            if progress is not None:
+                progress(f"TF-IDF of {column}", 0, len(X))
+            # one thread: on a busy machine the solvers' thread pools spin 10x slower
+            with threadpool_limits(1):
+                text_blocks.append(features.fit_transform(X, y, folds))
             self.text_[column] = features
         for a, b in self.pairs:
             score = PairLinearScore(f"{a}~{b}", self.task, self.random_state)
-            u, v = self._embed_pair(X, a, b, progress)
-            blocks.append(score.fit_transform(X[a], X[b], y, folds, u, v))
-            blocks.append(self._pair_block(X, a, b, u, v))
+            u, v = self._embed_in_time(X, [a, b], progress, deadline) or (None, None)
+            with threadpool_limits(1):
+                pair_blocks.append(score.fit_transform(X[a], X[b], y, folds, u, v))
+            pair_blocks.append(self._pair_block(X, a, b, u, v))
             self.pair_scores_.append(score)
-        blocks += self._unfitted(X, progress)
+        for column in self.text_columns:
+            embedded = self._embed_in_time(X, [column], progress, deadline)
+            if embedded is not None:
+                embedding_blocks.append(self._embedding_block(X, column, embedded[0]))
+        blocks = text_blocks + pair_blocks + embedding_blocks + self._date_gaps(X)
         out = pd.concat(blocks, axis=1) if blocks else pd.DataFrame(index=X.index)
         self.columns_ = list(out.columns)
+        self.report_.update(
+            time_s=round(time.monotonic() - started, 2),
+            budget_s=round(deadline - started, 2) if math.isfinite(deadline) else None,
+            embedded=list(self.embedded_),
+        )
         return out
+
+    def _embed_in_time(
+        self, X: pd.DataFrame, columns: list[str], progress, deadline: float
+    ) -> list[np.ndarray] | None:
+        """The embeddings of `columns` when all of them end by `deadline`; else None, with
+        the reason recorded. None too when embeddings are off."""
+        if not self.embed:
+            return None
+        try:
+            vectors = [self._embed(X, column, progress, deadline) for column in columns]
+        except BudgetError as exc:
+            what = "embeddings of " + " and ".join(f"'{c}'" for c in columns)
+            self.report_["skipped"][what] = str(exc)
+            self.warnings_.append(f"{what} skipped: {exc}")
+            logger.warning("Derived features: %s skipped: %s", what, exc)
+            return None
+        self.embedded_ += [c for c in columns if c not in self.embedded_]
+        return vectors
 
     def transform(self, X: pd.DataFrame, progress: EmbedProgress | None = None) -> pd.DataFrame:
         blocks = [self.text_[c].transform(X) for c in self.text_columns]
@@ -110,14 +163,20 @@ class DerivedFeatures:
         out = pd.concat(blocks, axis=1) if blocks else pd.DataFrame(index=X.index)
         return out[self.columns_]
 
-    def _embed(self, X: pd.DataFrame, column: str, progress: EmbedProgress | None) -> np.ndarray:
+    def _embed(
+        self,
+        X: pd.DataFrame,
+        column: str,
+        progress: EmbedProgress | None,
+        deadline: float = math.inf,
+    ) -> np.ndarray:
         texts = as_texts(X[column])
         report = (lambda d, n: progress(f"embedding {column}", d, n)) if progress else None
         cache = settings().home / "cache" / "embeddings"
-        return embed_texts(texts, cache_dir=cache, progress=report)
+        return embed_texts(texts, cache_dir=cache, progress=report, deadline=deadline)
 
     def _embed_pair(self, X, a, b, progress):
-        if not self.embed:
+        if not (a in self.embedded_ and b in self.embedded_):
             return None, None
         return self._embed(X, a, progress), self._embed(X, b, progress)
 
@@ -138,16 +197,23 @@ class DerivedFeatures:
 
     def _unfitted(self, X: pd.DataFrame, progress: EmbedProgress | None) -> list[pd.DataFrame]:
         """Blocks that learn nothing from the training rows: embeddings, date gaps."""
-        blocks = []
-        if self.embed:
-            for column in self.text_columns:
-                vectors = self._embed(X, column, progress)
-                names = [f"{column}__emb{i}" for i in range(vectors.shape[1])]
-                blocks.append(pd.DataFrame(vectors, columns=names, index=X.index))
-        for a, b in self.date_pairs:
-            name = f"{a}__minus__{b}__days"
-            blocks.append(pd.DataFrame({name: _days_between(X, a, b)}, index=X.index))
-        return blocks
+        blocks = [
+            self._embedding_block(X, column, self._embed(X, column, progress))
+            for column in self.text_columns
+            if column in self.embedded_
+        ]
+        return blocks + self._date_gaps(X)
+
+    @staticmethod
+    def _embedding_block(X: pd.DataFrame, column: str, vectors: np.ndarray) -> pd.DataFrame:
+        names = [f"{column}__emb{i}" for i in range(vectors.shape[1])]
+        return pd.DataFrame(vectors, columns=names, index=X.index)
+
+    def _date_gaps(self, X: pd.DataFrame) -> list[pd.DataFrame]:
+        return [
+            pd.DataFrame({f"{a}__minus__{b}__days": _days_between(X, a, b)}, index=X.index)
+            for a, b in self.date_pairs
+        ]
 
     def feature_types(self) -> dict[str, FeatureType]:
         return dict.fromkeys(self.columns_, FeatureType.NUMERIC)
@@ -164,6 +230,8 @@ class DerivedFeatures:
             "embed": self.embed,
             "random_state": self.random_state,
             "columns": self.columns_,
+            "embedded": self.embedded_,
+            "report": self.report_,
         }
         files = [folder / "derived.json"]
         files[0].write_text(json.dumps(spec))
@@ -188,6 +256,11 @@ class DerivedFeatures:
                 random_state=spec["random_state"],
             )
             out.columns_ = list(spec["columns"])
+            # before the budget, every text column and pair side was embedded when embed was on
+            every = out.text_columns + [c for pair in out.pairs for c in pair]
+            out.embedded_ = list(spec.get("embedded", every if out.embed else []))
+            out.report_ = dict(spec.get("report", {"skipped": {}}))
+            out.warnings_ = []
         except (OSError, KeyError, TypeError, ValueError) as exc:
             raise ArtifactError(
                 f"{folder}/derived.json is missing or malformed ({exc}); re-fit the predictor."

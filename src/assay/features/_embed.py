@@ -4,12 +4,17 @@ downloaded and no process-wide setting such as HF_HUB_OFFLINE is changed: a note
 other Hugging Face code behaves as it would without assay).
 
 Encoding is the slow part of text features (about a second per thousand short sentences
-on two cores), and the same texts come back on every fit and every prediction of a
-benchmark, so results are cached on disk by the content hash of the texts."""
+on an idle two-core machine, a hundred times that on a busy one), and the same texts come
+back on every fit and every prediction of a benchmark, so results are cached on disk by the
+content hash of the texts. A fit gives a deadline: the encoder's speed is measured on a
+first small batch and checked again before every batch, and the encoding stops (a
+BudgetError saying what it would have cost) as soon as the rest cannot be done in time."""
 
 from __future__ import annotations
 
 import hashlib
+import math
+import time
 from collections.abc import Callable, Sequence
 from importlib.util import find_spec
 from pathlib import Path
@@ -17,14 +22,22 @@ from pathlib import Path
 import numpy as np
 
 from assay._atomic import atomic_open
-from assay.errors import ConfigError
+from assay.errors import BudgetError, ConfigError
 from assay.log import get_logger
 
 logger = get_logger(__name__)
 
 ENCODER_NAME = "all-MiniLM-L6-v2"
 EMBEDDING_DIM = 384
-_BATCH = 256
+_BATCH = 64  # texts per encode call: the clock is read between calls
+_SAMPLE = 16  # the first call: a small batch that measures the encoder's speed
+# Optimistic costs (an idle two-core machine), only to skip a hopeless encoding before
+# spending seconds on loading torch; a measured speed decides everything else. The encoder
+# reads at most 256 tokens of a text, about a thousand characters.
+_MIN_LOAD_S = 3.0
+_MIN_S_PER_TEXT = 0.0005
+_MIN_S_PER_CHAR = 1e-5
+_MAX_CHARS = 1000
 _loaded: dict[str, object] = {}
 
 
@@ -61,8 +74,13 @@ def embed_texts(
     *,
     cache_dir: Path | None = None,
     progress: Callable[[int, int], None] | None = None,
+    deadline: float = math.inf,
 ) -> np.ndarray:
-    """(n, 384) float32 unit-length embeddings; `progress(done, total)` after each batch."""
+    """(n, 384) float32 unit-length embeddings; `progress(done, total)` after each batch.
+
+    `deadline` (a time.monotonic() value): raise BudgetError, before loading the encoder
+    or between two batches, as soon as the texts left are estimated not to be encoded by
+    then. Cached texts cost nothing and are returned whatever the deadline."""
     texts = ["" if t is None else str(t) for t in texts]
     cached = None
     if cache_dir is not None:
@@ -76,13 +94,24 @@ def embed_texts(
                 logger.warning("Ignoring an unreadable embedding cache file %s", cached)
     # Encode each distinct text once: pair and benchmark data repeat sentences often.
     unique, inverse = np.unique(np.asarray(texts, dtype=object), return_inverse=True)
+    n_unique = len(unique)
+    if math.isfinite(deadline) and n_unique:
+        load_s = 0.0 if ENCODER_NAME in _loaded else _MIN_LOAD_S
+        n_chars = sum(min(len(text), _MAX_CHARS) for text in unique)
+        fastest_s = load_s + _MIN_S_PER_TEXT * n_unique + _MIN_S_PER_CHAR * n_chars
+        _check_time(fastest_s, n_unique, 0, deadline)
     model = _encoder()
-    parts = []
-    for start in range(0, len(unique), _BATCH):
-        batch = unique[start : start + _BATCH].tolist()
-        parts.append(model.encode(batch, batch_size=64, normalize_embeddings=True))
+    parts, start, started = [], 0, time.monotonic()
+    while start < n_unique:
+        if start and math.isfinite(deadline):  # the measured speed so far, for the rest
+            per_text_s = (time.monotonic() - started) / start
+            _check_time(per_text_s * (n_unique - start), n_unique, start, deadline)
+        end = min(start + (_BATCH if start else _SAMPLE), n_unique)
+        batch = unique[start:end].tolist()
+        parts.append(model.encode(batch, batch_size=_BATCH, normalize_embeddings=True))
+        start = end
         if progress is not None:
-            progress(min(start + _BATCH, len(unique)), len(unique))
+            progress(start, n_unique)
     encoded = np.vstack(parts) if parts else np.empty((0, EMBEDDING_DIM), dtype=np.float32)
     vectors = encoded.astype(np.float32)[inverse.reshape(-1)]
     if cached is not None:
@@ -90,3 +119,16 @@ def embed_texts(
         with atomic_open(cached) as handle:  # a reader never sees half a file
             np.save(handle, vectors)
     return vectors
+
+
+def _check_time(needed_s: float, n_texts: int, n_done: int, deadline: float) -> None:
+    """BudgetError when the `needed_s` seconds still needed end after `deadline`."""
+    left_s = deadline - time.monotonic()
+    if needed_s <= left_s:
+        return
+    how = f"measured on the first {n_done:,}" if n_done else "at the fastest, before encoding any"
+    raise BudgetError(
+        f"embedding {n_texts:,} distinct texts needs about {needed_s:.0f}s more ({how}), "
+        f"{max(left_s, 0.0):.0f}s of the time for derived features left. A longer time "
+        "limit, or the same texts embedded once before (they are cached), makes room for it."
+    )
