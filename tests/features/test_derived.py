@@ -78,6 +78,20 @@ def test_derived_features_round_trip(tmp_path):
     pd.testing.assert_frame_equal(loaded.transform(X), derived.transform(X))
 
 
+def test_text_features_saved_before_vocabularies_became_arrays_still_load(tmp_path):
+    import skops.io as sio
+
+    X, y = reviews(120)
+    features = TextColumnFeatures("review", Task.BINARY)
+    features.fit_transform(X, y, make_folds(y, Task.BINARY, 3, 0))
+    features.save(tmp_path / "new.skops")
+    sio.dump([features.vectorizer_, features.svd_, features.linear_], tmp_path / "old.skops")
+    for name in ("new.skops", "old.skops"):
+        loaded = TextColumnFeatures.load(tmp_path / name, "review", Task.BINARY)
+        pd.testing.assert_frame_equal(loaded.transform(X), features.transform(X))
+    assert features.vectorizer_.transformer_list[0][1].vocabulary_  # left as it was
+
+
 def test_nothing_to_derive_for_a_plain_table():
     types = {"x": FeatureType.NUMERIC, "c": FeatureType.CATEGORICAL}
     assert DerivedFeatures(types, Task.BINARY, embed=False).is_empty

@@ -67,24 +67,12 @@ def test_embedding_leaves_the_environment_alone_and_gives_the_same_vectors(tmp_p
     assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]  # cat~dog closer than stocks
 
 
+_WORDS = ("the", "a", "market", "film", "story", "price", "rose", "fell", "bank", "plot")
+
+
 def _long_texts(n: int, seed: int = 0) -> list[str]:
     """Distinct texts of 80 words each: each costs the encoder about a hundred tokens."""
-    words = np.array(
-        [
-            "the",
-            "a",
-            "market",
-            "film",
-            "story",
-            "price",
-            "rose",
-            "fell",
-            "bank",
-            "plot",
-            "actors",
-            "shares",
-        ]
-    )
+    words = np.array(_WORDS)
     rng = np.random.default_rng(seed)
     return [f"{i} " + " ".join(rng.choice(words, 80)) for i in range(n)]
 

@@ -14,7 +14,14 @@ import numpy as np
 import pandas as pd
 
 from assay._types import Task
-from assay.features._text import _scores, as_texts, fit_linear_oof, score_columns
+from assay.features._text import (
+    _scores,
+    as_texts,
+    fit_linear_oof,
+    load_parts,
+    save_parts,
+    score_columns,
+)
 
 _C = 0.3  # chosen on MRPC's training folds (0.3 / 1 / 3 within 0.4 points of accuracy)
 
@@ -53,14 +60,10 @@ class PairLinearScore:
         return pd.DataFrame(score_columns(f"{self.name}__pair_score", scores), index=a.index)
 
     def save(self, path: Path) -> None:
-        from assay.models._sklearn import save_skops
-
-        save_skops([self.vectorizer_, self.linear_], path)
+        save_parts([self.vectorizer_, self.linear_], path)
 
     @classmethod
     def load(cls, path: Path, name: str, task: Task, trust=False) -> PairLinearScore:
-        from assay.models._sklearn import load_skops
-
         out = cls(name, task)
-        out.vectorizer_, out.linear_ = load_skops(path, (list,), trust)
+        out.vectorizer_, out.linear_ = load_parts(path, 2, trust)
         return out
