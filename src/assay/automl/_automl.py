@@ -4,6 +4,7 @@ Kept short: each step lives in its own module."""
 from __future__ import annotations
 
 import contextlib
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from assay._fit_settings import FitSettings, resumed_settings
-from assay._types import RunState
+from assay._types import RunState, TrialSource
 from assay.automl._assemble import assemble_predictor, save_oof
 from assay.automl._context import FitContext
 from assay.automl._policy import MemoryGuard, available_memory_mb
@@ -27,7 +28,7 @@ from assay.automl._trial_loop import FeatureProgress, Progress, Recorder, TrialL
 from assay.errors import ConfigError, DataError, NotFittedError
 from assay.evaluate import Metric, choose_n_folds, get_metric, make_folds
 from assay.log import get_logger
-from assay.search import Budget, Searcher, folds_for_budget, load_portfolio
+from assay.search import Budget, Candidate, Searcher, folds_for_budget, load_portfolio
 
 logger = get_logger(__name__)
 MIN_FIT_ROWS = 10  # fewer rows cannot be cross-validated into a trustworthy score
@@ -267,9 +268,28 @@ class AutoML(FitSettings, BaseEstimator):
         )
         if self._resume_run is not None:
             loop.reload(book.store.trials(book.run_id))
+        elif self.n_trials is None and math.isfinite(budget.time_limit_s):
+            self._fast_first(loop, ctx)
         window = budget.trial_deadline - budget.started
         loop.run(until=budget.started + _STACK_AT * window)
         return loop
+
+    def _fast_first(self, loop: TrialLoop, ctx: FitContext) -> None:
+        """Under a time limit, the linear family's first portfolio config runs before the
+        rest, with all the trial time: seconds where a booster may take the rest of the
+        budget, so a short or crowded budget still ends with a model. Not when even that
+        is estimated to need more than a third of the trial time (very large data)."""
+        cls = loop.models.get("linear")
+        if cls is None:
+            return
+        linear = [c for m, c in load_portfolio(self.portfolio, ctx.task) if m == "linear"]
+        config = (linear or cls.default_configs(ctx.task))[0]
+        estimate_s = cls.cost(ctx.n_rows, ctx.n_features, config) * ctx.n_folds
+        if estimate_s > loop.budget.trial_time_left_s() / 3:
+            return
+        candidate = Candidate("linear", config, TrialSource.PORTFOLIO)
+        outcome = loop.run_here(candidate, ctx)
+        loop.searcher.tell(candidate, ctx.metric.loss(outcome.loss_score))
 
     def _assemble(self, loop, prepared: _Prepared, stack, derived, budget, book) -> None:
         """The ensemble and the Predictor (refitted with deploy='fast'), saved with the run."""
