@@ -4,7 +4,8 @@ no pickle for preprocessing and reloads bit-identically."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import json
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -32,6 +33,9 @@ def as_strings(column: pd.Series) -> pd.Series:
             lambda v: None if np.isnan(v) else (f"{int(v)}" if v == int(v) else repr(v))
         )
         return out.astype(object)
+    if isinstance(column.dtype, pd.StringDtype):  # already strings: only None for missing
+        values = column.to_numpy(dtype=object, na_value=None)
+        return pd.Series(values, index=column.index, name=column.name, dtype=object)
     strings = column.astype("string")
     return strings.astype(object).where(strings.notna(), None)
 
@@ -48,9 +52,11 @@ _SHARED: ContextVar[dict | None] = ContextVar("assay_encoder_shared", default=No
 
 @contextmanager
 def shared_conversions() -> Iterator[None]:
-    """Within it, encoders transforming the same frame (the folds of a bagged member, the
-    members of an ensemble) convert each raw column once: for single rows that conversion,
-    not the models, was most of the prediction time."""
+    """Within it, work on the same frame is done once and shared: each raw column is
+    converted once, each distinct encoder output computed once (the fold encoders of a
+    member usually differ only in statistics their encoding does not use), and callers may
+    share their own results through `shared_result`. For single rows that repeated pandas
+    work, not the models, was most of the prediction time."""
     token = _SHARED.set({})
     try:
         yield
@@ -58,20 +64,28 @@ def shared_conversions() -> Iterator[None]:
         _SHARED.reset(token)
 
 
-def _converted(X: pd.DataFrame, name: str, convert: Callable[[pd.Series], Any]) -> Any:
-    """convert(X[name]), shared within `shared_conversions` (read-only: never modify it)."""
+def shared_result(owner: Any, key: Hashable, compute: Callable[[], Any]) -> Any:
+    """compute(), shared within `shared_conversions` among callers that pass the same
+    `owner` (the object it is computed from) and `key`; read-only, never modify it. Outside
+    the context, computed on every call."""
     cache = _SHARED.get()
     if cache is None:
-        return convert(X[name])
-    key = (id(X), name, convert)
-    hit = cache.get(key)
-    if hit is None or hit[0] is not X:  # the frame is kept, so its id is not reused
-        hit = cache[key] = (X, convert(X[name]))
+        return compute()
+    full_key = (id(owner), key)
+    hit = cache.get(full_key)
+    if hit is None or hit[0] is not owner:  # the owner is kept, so its id is not reused
+        hit = cache[full_key] = (owner, compute())
     return hit[1]
 
 
-def _codes(X: pd.DataFrame, name: str, categories: list[str]) -> np.ndarray:
-    return pd.Index(categories, dtype=object).get_indexer(_converted(X, name, as_strings))
+def converted_column(X: pd.DataFrame, name: str, convert: Callable[[pd.Series], Any]) -> Any:
+    """convert(X[name]), shared within `shared_conversions` (read-only: never modify it)."""
+    return shared_result(X, (name, convert), lambda: convert(X[name]))
+
+
+def _text_lengths(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    text = column.astype("string")
+    return _to_float(text.str.len()), _to_float(text.str.split().str.len())
 
 
 def _to_float(column: pd.Series) -> np.ndarray:
@@ -80,6 +94,25 @@ def _to_float(column: pd.Series) -> np.ndarray:
     )
     values[~np.isfinite(values)] = np.nan
     return values
+
+
+def _numpy_numeric(X: pd.DataFrame, names: list[str]) -> dict[str, np.ndarray]:
+    """`_to_float` of the columns among `names` that have a NumPy number or bool dtype,
+    converted as one block (derived text features give hundreds of such columns, and
+    one pandas call per column per row was most of a text prediction); others are left
+    to `_to_float` one by one (strings holding numbers, nullable dtypes)."""
+    dtypes = dict(zip(X.columns, X.dtypes, strict=True))
+    chosen = tuple(n for n in names if isinstance(dtypes[n], np.dtype) and dtypes[n].kind in "fiub")
+    if not chosen:
+        return {}
+
+    def convert() -> np.ndarray:
+        values = X[list(chosen)].to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
+        values[~np.isfinite(values)] = np.nan
+        return values
+
+    matrix = shared_result(X, ("numpy numeric", chosen), convert)
+    return {name: matrix[:, i] for i, name in enumerate(chosen)}
 
 
 class TabularEncoder:
@@ -131,14 +164,19 @@ class TabularEncoder:
         return None
 
     def _numeric_block(self, X: pd.DataFrame) -> tuple[list[str], np.ndarray]:
+        """(names, matrix) of the non-categorical parts; it depends on `state_` alone, so
+        encoders with the same state share it within `shared_conversions`."""
+        return shared_result(X, ("block", self._block_key()), lambda: self._compute_block(X))
+
+    def _compute_block(self, X: pd.DataFrame) -> tuple[list[str], np.ndarray]:
         names, blocks = [], []
+        plain = _numpy_numeric(X, [n for n, s in self.state_.items() if s["kind"] == "numeric"])
         for name, spec in self.state_.items():
             kind = spec["kind"]
             if kind == "cat":
                 continue
-            col = X[name]
             if kind == FeatureType.DATETIME.value:
-                stamps = _converted(X, name, as_timestamps)
+                stamps = converted_column(X, name, as_timestamps)
                 for part in spec["parts"]:
                     if part == "days":  # elapsed time: trends and recency
                         days = (stamps - pd.Timestamp("1970-01-01")).dt.total_seconds() / 86400
@@ -151,20 +189,63 @@ class TabularEncoder:
                         blocks.append(_to_float(getattr(stamps.dt, part)))
                     names.append(f"{name}__{part}")
             elif kind == FeatureType.TEXT.value:
-                text = col.astype("string")
-                blocks.append(_to_float(text.str.len()))
-                blocks.append(_to_float(text.str.split().str.len()))
+                blocks += converted_column(X, name, _text_lengths)
                 names += [f"{name}__chars", f"{name}__words"]
             elif kind == FeatureType.BOOLEAN.value:
-                strings = _converted(X, name, as_strings)
+                strings = converted_column(X, name, as_strings)
                 values = np.where(strings.isna(), np.nan, (strings == spec["parts"]["true"]) * 1.0)
                 blocks.append(values.astype(float))
                 names.append(name)
             else:
-                blocks.append(_converted(X, name, _to_float))
+                column = plain.get(name)
+                blocks.append(converted_column(X, name, _to_float) if column is None else column)
                 names.append(name)
         matrix = np.column_stack(blocks) if blocks else np.empty((len(X), 0))
         return names, matrix
+
+    def _block_key(self) -> str:
+        """What the numeric block and the category codes depend on: the learned state
+        (kept until the state is replaced)."""
+        cached = getattr(self, "_cached_block_key", None)
+        if cached is None or cached[0] is not self.state_:
+            cached = self._cached_block_key = (self.state_, json.dumps(self.state_, sort_keys=True))
+        return cached[1]
+
+    def transform_key(self) -> str:
+        """Equal for two fitted encoders whose `transform` gives the same output for any
+        rows: the fold encoders of a bagged member usually have the same categories and
+        differ only in statistics that their encoding may not use (NATIVE uses none)."""
+        cached = getattr(self, "_cached_transform_key", None)
+        if cached is None or cached[0] is not self.state_ or cached[1] is not self.numeric_:
+            used = {
+                Encoding.NATIVE: ["names"],
+                Encoding.ORDINAL: ["names", "medians"],
+                Encoding.ONEHOT: ["names", "medians", "means", "stds", "indicators"],
+            }[self.encoding]
+            stats = json.dumps([self.numeric_[k] for k in used])
+            key = f"{self.encoding.value}|{self._block_key()}|{stats}"
+            cached = self._cached_transform_key = (self.state_, self.numeric_, key)
+        return cached[2]
+
+    def _categories(self, name: str) -> tuple[pd.Index, pd.CategoricalDtype]:
+        """The learned categories of a column as an index (to look values up) and as the
+        dtype of the NATIVE output, built once per learned state rather than per call."""
+        built = getattr(self, "_built_categories", None)
+        if built is None or built[0] is not self.state_:
+            built = self._built_categories = (self.state_, {})
+        if name not in built[1]:
+            categories = self.state_[name]["categories"]
+            built[1][name] = (pd.Index(categories, dtype=object), pd.CategoricalDtype(categories))
+        return built[1][name]
+
+    def _codes(self, X: pd.DataFrame, name: str) -> np.ndarray:
+        """Positions of the column's values among the learned categories (-1: none)."""
+        index = self._categories(name)[0]
+        return shared_result(
+            X,
+            ("codes", name, self._block_key()),
+            lambda: index.get_indexer(converted_column(X, name, as_strings)),
+        )
 
     def _fit_numeric_stats(self, X: pd.DataFrame) -> None:
         names, matrix = self._numeric_block(X)
@@ -194,38 +275,52 @@ class TabularEncoder:
 
     # transforming ------------------------------------------------------------
     def transform(self, X: pd.DataFrame) -> pd.DataFrame | np.ndarray:
+        """What the model family wants from the rows of X (a DataFrame for NATIVE, else a
+        float matrix). Within `shared_conversions` encoders with the same `transform_key`
+        share one output: read it, never modify it."""
+        return shared_result(X, ("transform", self.transform_key()), lambda: self._transform(X))
+
+    def _transform(self, X: pd.DataFrame) -> pd.DataFrame | np.ndarray:
         names, matrix = self._numeric_block(X)
+        cats = [name for name, spec in self.state_.items() if spec["kind"] == "cat"]
         if self.encoding is Encoding.NATIVE:
-            frame = pd.DataFrame(matrix, columns=names, index=X.index)
-            for name, spec in self.state_.items():
-                if spec["kind"] == "cat":
-                    dtype = pd.CategoricalDtype(spec["categories"])
-                    codes = _codes(X, name, spec["categories"])
-                    frame[name] = pd.Categorical.from_codes(codes, dtype=dtype)
-            return frame[self.feature_names_out()]
+            columns: dict[str, Any] = {name: matrix[:, i] for i, name in enumerate(names)}
+            if len(columns) < len(names) or set(cats) & set(columns):
+                return self._native_frame_by_insertion(X, names, matrix, cats)
+            for name in cats:
+                dtype = self._categories(name)[1]
+                columns[name] = pd.Categorical.from_codes(self._codes(X, name), dtype=dtype)
+            return pd.DataFrame(columns, index=X.index)
         medians = np.asarray(self.numeric_["medians"], dtype=float)
         missing = np.isnan(matrix)
         filled = np.where(missing, medians, matrix)
         if self.encoding is Encoding.ORDINAL:
             blocks = [filled]
-            for name, spec in self.state_.items():
-                if spec["kind"] == "cat":
-                    codes = _codes(X, name, spec["categories"])
-                    blocks.append(codes.astype(float)[:, None])
+            for name in cats:
+                blocks.append(self._codes(X, name).astype(float)[:, None])
             return np.column_stack(blocks) if blocks else filled
         scaled = (filled - np.asarray(self.numeric_["means"])) / np.asarray(self.numeric_["stds"])
         scaled = np.clip(scaled, -10, 10)
         idx = [names.index(n) for n in self.numeric_["indicators"]]
         blocks = [scaled, missing[:, idx].astype(float)]
-        for name, spec in self.state_.items():
-            if spec["kind"] == "cat":
-                cats = spec["categories"]
-                codes = _codes(X, name, cats)
-                onehot = np.zeros((len(X), len(cats)))
-                rows = np.flatnonzero(codes >= 0)
-                onehot[rows, codes[rows]] = 1.0
-                blocks.append(onehot)
+        for name in cats:
+            codes = self._codes(X, name)
+            onehot = np.zeros((len(X), len(self.state_[name]["categories"])))
+            rows = np.flatnonzero(codes >= 0)
+            onehot[rows, codes[rows]] = 1.0
+            blocks.append(onehot)
         return np.column_stack(blocks)
+
+    def _native_frame_by_insertion(
+        self, X: pd.DataFrame, names: list[str], matrix: np.ndarray, cats: list[str]
+    ) -> pd.DataFrame:
+        """The NATIVE frame when output names repeat (a category column named like a
+        derived part): built column by column, as a frame with repeated names is."""
+        frame = pd.DataFrame(matrix, columns=names, index=X.index)
+        for name in cats:
+            dtype = self._categories(name)[1]
+            frame[name] = pd.Categorical.from_codes(self._codes(X, name), dtype=dtype)
+        return frame[self.feature_names_out()]
 
     def fit_transform(self, X: pd.DataFrame) -> pd.DataFrame | np.ndarray:
         return self.fit(X).transform(X)
