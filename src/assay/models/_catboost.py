@@ -10,7 +10,7 @@ import pandas as pd
 
 from assay._types import Encoding, Task
 from assay.log import get_logger
-from assay.models._base import Model
+from assay.models._base import Model, n_rows_of, predict_threads
 from assay.models._boosting import (
     Stopper,
     depth_for,
@@ -25,6 +25,7 @@ from assay.search._space import Distribution, Float, Int
 logger = get_logger(__name__)
 
 MISSING_CATEGORY = "nan"
+_MAX_OBJECT_CELLS = 1_000_000  # rows x columns prepared through an object array
 
 
 def to_catboost_frame(X: pd.DataFrame, cat_columns: list[int]) -> pd.DataFrame:
@@ -128,8 +129,33 @@ class CatBoostModel(Model):
         self.model_ = estimator
 
     def _predict_raw(self, X: Any) -> np.ndarray:
-        data = to_catboost_frame(X, self.cat_columns_)
-        threads = n_threads(self.n_jobs)  # CatBoost would otherwise predict on every core
+        return self._predict_prepared(to_catboost_frame(X, self.cat_columns_))
+
+    def _prepare(self, X: Any) -> Any:
+        """CatBoost's own pool, built once for every fold model that predicts from it (the
+        categorical columns are those of the frame, the same for every fold's fit). Small
+        inputs go through one object array (a single row: about 1 ms against 13 ms through
+        the frame, at load 8 on 2 cores), large ones through the frame, which holds the
+        numbers unboxed; both give CatBoost the same values."""
+        from catboost import Pool
+
+        cat_columns = [i for i, dt in enumerate(X.dtypes) if isinstance(dt, pd.CategoricalDtype)]
+        threads = predict_threads(n_threads(self.n_jobs), X.shape[0])
+        if X.size > _MAX_OBJECT_CELLS:
+            frame = to_catboost_frame(X, cat_columns)
+            return Pool(frame, cat_features=cat_columns, thread_count=threads)
+        data = np.empty(X.shape, dtype=object)
+        for i, (_, column) in enumerate(X.items()):
+            if i in cat_columns:  # as to_catboost_frame writes them
+                names = [*map(str, column.cat.categories), MISSING_CATEGORY]
+                data[:, i] = np.array(names, dtype=object)[column.array.codes]
+            else:
+                data[:, i] = column.to_numpy(dtype=np.float64, na_value=np.nan)
+        return Pool(data, cat_features=cat_columns, thread_count=threads)
+
+    def _predict_prepared(self, data: Any) -> np.ndarray:
+        # CatBoost would otherwise predict on every core
+        threads = predict_threads(n_threads(self.n_jobs), n_rows_of(data))
         if Task(self.task).is_classification:
             return self.model_.predict_proba(data, thread_count=threads)
         return self.model_.predict(data, thread_count=threads)

@@ -10,7 +10,7 @@ import pandas as pd
 
 from assay._types import Encoding, Task
 from assay.log import get_logger
-from assay.models._base import Model
+from assay.models._base import Model, category_codes, predict_threads
 from assay.models._boosting import (
     Stopper,
     expected_rounds,
@@ -136,7 +136,15 @@ class LightGBMModel(Model):
         self.model_ = lgb.Booster(model_str=text)
 
     def _predict_raw(self, X: Any) -> np.ndarray:
-        raw = self.model_.predict(_positional(X), num_threads=n_threads(self.n_jobs))
+        return self._predict_prepared(_positional(X))
+
+    def _prepare(self, X: Any) -> Any:
+        """The codes matrix LightGBM would otherwise build from the frame on every call."""
+        return category_codes(X)
+
+    def _predict_prepared(self, data: Any) -> np.ndarray:
+        threads = predict_threads(n_threads(self.n_jobs), data.shape[0])
+        raw = self.model_.predict(data, num_threads=threads)
         if Task(self.task).is_classification and raw.ndim == 1:
             return np.column_stack([1.0 - raw, raw])
         return raw

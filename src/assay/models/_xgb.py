@@ -127,7 +127,14 @@ class XGBoostModel(Model):
         self.model_ = booster
 
     def _predict_raw(self, X: Any) -> np.ndarray:
-        raw = self.model_.predict(_matrix(X, None, self.n_jobs))
+        return self._predict_prepared(self._prepare(X))
+
+    def _prepare(self, X: Any) -> Any:
+        """XGBoost's own matrix, built once for every fold model that predicts from it."""
+        return _matrix(X, None, self.n_jobs)
+
+    def _predict_prepared(self, data: Any) -> np.ndarray:
+        raw = self.model_.predict(data)
         if Task(self.task).is_classification and raw.ndim == 1:
             return np.column_stack([1.0 - raw, raw])
         return raw
