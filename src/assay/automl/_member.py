@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 
 from assay._types import Task
-from assay.evaluate import predict_bagged
+from assay.evaluate._cv import full_proba
+from assay.features._encoder import shared_result
 
 STACK_PREFIX = "__assay_stack_"
 
@@ -47,4 +48,16 @@ class Member:
     inputs: list[int] = field(default_factory=list)
 
     def predict_raw(self, X: pd.DataFrame, task: Task, n_classes: int) -> np.ndarray:
-        return predict_bagged(self.encoders, self.models, X, task, n_classes)
+        """The mean raw prediction of the fold models, as `predict_bagged` gives it. Within
+        `shared_conversions`, fold models whose encoders give the same output share it, and
+        share its conversion to their library's input (`Model.prepare`), so a single row
+        costs a few conversions, not one per fold model."""
+        preds = []
+        for encoder, model in zip(self.encoders, self.models, strict=True):
+            encoded = encoder.transform(X)
+            data = shared_result(
+                encoded, ("prepared", type(model)), lambda m=model, e=encoded: m.prepare(e)
+            )
+            raw = model.predict_prepared(data)
+            preds.append(full_proba(model, raw, n_classes) if task.is_classification else raw)
+        return np.mean(preds, axis=0)

@@ -69,9 +69,8 @@ class Predictor:
             return np.empty((0, n_classes)) if n_classes else np.empty(0)
         from assay.features._encoder import shared_conversions
 
-        self._note_unknown_categories(X)
         self._note_training_rows(X)
-        if self.derived is not None:
+        if self.derived is not None:  # once per call, shared by every member and fold
             X = pd.concat([X, self.derived.transform(X)], axis=1)
         raws: dict[int, np.ndarray] = {}
 
@@ -82,7 +81,10 @@ class Predictor:
                 raws[i] = member.predict_raw(X_i, self.task, n_classes)
             return raws[i]
 
-        with shared_conversions():  # each raw column converted once, not once per fold
+        # each raw column converted once, each distinct encoder output computed and turned
+        # into a model's input once: not once per fold model
+        with shared_conversions():
+            self._note_unknown_categories(X)
             weighted = (m.weight * raw(i) for i, m in enumerate(self.members) if m.weight > 0)
             return cast(np.ndarray, sum(weighted))  # a fitted predictor has a weighted member
 
@@ -109,26 +111,38 @@ class Predictor:
                 len(X),
             )
 
+    def _known_categories(self) -> dict[str, set[str]]:
+        """Per categorical column, the categories any member learned (built once)."""
+        encoders = [member.encoders[0] for member in self.members if member.encoders]
+        cached = getattr(self, "_known", None)
+        if cached is not None and [id(e) for e in cached[0]] == [id(e) for e in encoders]:
+            return cached[1]
+        known: dict[str, set[str]] = {}
+        for column in self.schema.columns:
+            if column.type is FeatureType.CATEGORICAL:
+                known[column.name] = set()
+                for encoder in encoders:
+                    learned = encoder.state_.get(column.name, {}).get("categories", [])
+                    known[column.name].update(learned)
+        self._known = (encoders, known)
+        return known
+
     def _note_unknown_categories(self, X: pd.DataFrame) -> None:
         """Log the values of categorical columns that no member learned as a category
         (they are encoded like a missing value)."""
-        from assay.features._encoder import as_strings
+        from assay.features._encoder import as_strings, converted_column
 
-        encoders = [member.encoders[0] for member in self.members if member.encoders]
-        for column in self.schema.columns:
-            if column.type is not FeatureType.CATEGORICAL or column.name not in X:
+        for name, known in self._known_categories().items():
+            if name not in X:
                 continue
-            known: set[str] = set()
-            for encoder in encoders:
-                known.update(encoder.state_.get(column.name, {}).get("categories", []))
-            values = as_strings(X[column.name]).dropna()
-            unknown = values[~values.isin(known)]
-            if len(unknown):
-                examples = ", ".join(repr(v) for v in unknown.unique()[:3])
+            values = converted_column(X, name, as_strings).to_numpy()
+            unknown = [v for v in values if v is not None and v not in known]
+            if unknown:
+                examples = ", ".join(repr(v) for v in list(dict.fromkeys(unknown))[:3])
                 logger.info(
                     "Column '%s': %d values of the data to predict (%s) are not categories "
                     "the models learned; they are encoded like a missing value.",
-                    column.name,
+                    name,
                     len(unknown),
                     examples,
                 )
