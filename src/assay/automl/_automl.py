@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -29,6 +29,9 @@ from assay.errors import ConfigError, DataError, NotFittedError
 from assay.evaluate import Metric, choose_n_folds, get_metric, make_folds
 from assay.log import get_logger
 from assay.search import Budget, Candidate, Searcher, folds_for_budget, load_portfolio
+
+if TYPE_CHECKING:
+    from assay.models import Model
 
 logger = get_logger(__name__)
 MIN_FIT_ROWS = 10  # fewer rows cannot be cross-validated into a trustworthy score
@@ -279,7 +282,7 @@ class AutoML(FitSettings, BaseEstimator):
         rest, with all the trial time: seconds where a booster may take the rest of the
         budget, so a short or crowded budget still ends with a model. Not when even that
         is estimated to need more than a third of the trial time (very large data)."""
-        cls = loop.models.get("linear")
+        cls: type[Model] | None = loop.models.get("linear")
         if cls is None:
             return
         linear = [c for m, c in load_portfolio(self.portfolio, ctx.task) if m == "linear"]

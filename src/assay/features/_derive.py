@@ -103,7 +103,8 @@ class DerivedFeatures:
         from threadpoolctl import threadpool_limits
 
         started = time.monotonic()
-        self.text_, self.pair_scores_, self.embedded_ = {}, [], []
+        self.text_, self.pair_scores_ = {}, []
+        self.embedded_: list[str] = []  # text columns (and pair sides) embedded
         self.report_: dict = {"skipped": {}}
         self.warnings_: list[str] = []
         text_blocks, pair_blocks, embedding_blocks = [], [], []
