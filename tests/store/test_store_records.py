@@ -128,6 +128,25 @@ def test_bad_writes_are_refused_and_leave_nothing_behind(store: SQLStore) -> Non
     assert store.get_run(run_id).n_trials == 1
 
 
+def test_delete_run_takes_its_trials_and_llm_calls_but_never_a_running_run(
+    store: SQLStore,
+) -> None:
+    kept, gone = store.start_run().run_id, store.start_run().run_id
+    for run_id in (kept, gone):
+        store.record_trial(_trial(run_id, 0))
+        store.record_llm_call(run_id, model="m", prompt_tokens=3)
+    assert not store.delete_run(gone)  # still running: nothing changes
+    assert len(store.trials(gone)) == 1
+    store.finish_run(gone, RunState.FINISHED)
+    assert store.delete_run(gone)
+    assert [r.run_id for r in store.runs()] == [kept]
+    with pytest.raises(StoreError, match="no run"):
+        store.trials(gone)
+    assert len(store.trials(kept)) == 1 and len(store.llm_calls(kept)) == 1
+    assert not store.delete_run(gone)  # gone already
+    store.start_run()  # the store takes new runs after a delete as before
+
+
 def test_mark_stale_runs_only_touches_dead_processes_on_this_host(store: SQLStore) -> None:
     finished = subprocess.Popen([sys.executable, "-c", "pass"])
     finished.wait()

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import psutil
-from sqlalchemy import ColumnElement, Connection, Engine, Row, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, Row, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from assay._types import RunState
@@ -31,7 +31,7 @@ from assay.store._experiments import ExperimentsMixin
 from assay.store._hypotheses import HypothesesMixin
 from assay.store._llm_calls import LLMCallsMixin
 from assay.store._records import UPDATABLE_RUN_FIELDS, RunRecord, TrialRecord
-from assay.store._schema import ensure_schema, runs, trials
+from assay.store._schema import ensure_schema, llm_calls, runs, trials
 
 log = get_logger(__name__)
 
@@ -237,6 +237,23 @@ class SQLStore(LLMCallsMixin, ExperimentsMixin, HypothesesMixin):
             query = query.limit(limit)
         with self._read("list runs") as conn:
             return [_run_from_row(row) for row in conn.execute(query)]
+
+    def delete_run(self, run_id: str) -> bool:
+        """Delete run `run_id` (the exact id) with its trials and LLM calls, in one
+        transaction, unless it is running (then nothing changes). Whether it was deleted.
+
+        The store is otherwise append-only: this is for pruning old runs on request."""
+        running = RunState.RUNNING.value
+        with self._write(f"delete run {run_id}") as conn:
+            query = select(runs.c.state).where(runs.c.run_id == run_id).with_for_update()
+            row = conn.execute(query).first()
+            if row is None or row.state == running:
+                return False
+            conn.execute(delete(trials).where(trials.c.run_id == run_id))
+            conn.execute(delete(llm_calls).where(llm_calls.c.run_id == run_id))
+            conn.execute(delete(runs).where(runs.c.run_id == run_id))
+        log.debug("deleted run %s", run_id)
+        return True
 
     def heartbeat(self, run_id: str) -> None:
         """Record that the process owning run `run_id` (the exact id) is alive right now.
