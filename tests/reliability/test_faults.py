@@ -168,7 +168,8 @@ def _no_strays(marker: str, grace_s: float = 10.0) -> list[str]:
 def _check_run_store(home: Path, run_id: str, n_rows: int) -> tuple:
     """What must hold after any kill: the SQLite file is whole, trial numbers run 0..n-1,
     and every finished trial has what a resume reads (its OOF file; the ensemble's
-    candidates also their fold models)."""
+    candidates also their fold models). A finished run is not resumed: its trials'
+    checkpoints are gone."""
     db = home / "assay.db"
     with contextlib.closing(sqlite3.connect(db)) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
@@ -182,7 +183,9 @@ def _check_run_store(home: Path, run_id: str, n_rows: int) -> tuple:
     for t in done:
         assert len(t.fold_scores) == N_FOLDS and t.score is not None, t
         assert np.load(t.oof_path).shape[0] == n_rows, t
-        if sum(u.score > t.score for u in done) < MAX_ENSEMBLE_CANDIDATES:
+        if run.state is RunState.FINISHED:
+            assert not (home / run_id / "trials").exists()
+        elif sum(u.score > t.score for u in done) < MAX_ENSEMBLE_CANDIDATES:
             folder = home / run_id / "trials" / f"{t.trial_no:04d}"
             meta = json.loads((folder / "meta.json").read_text())
             assert meta["n_folds"] == N_FOLDS, folder
@@ -507,7 +510,7 @@ def _tree_digest(folder: Path) -> dict:
     }
 
 
-def test_a_full_disk_under_out_keeps_the_old_predictor_and_the_run_resumes(
+def test_a_full_disk_under_out_keeps_the_old_predictor_and_the_runs_own(
     tmp_path, data, small_disk, reliability
 ):
     from assay import AutoML
@@ -527,24 +530,24 @@ def test_a_full_disk_under_out_keeps_the_old_predictor_and_the_run_resumes(
     assert failed.returncode == 4, failed.stderr[-3000:]
     run_id = _peek(home / "assay.db")[0][0][0]
     assert str(out) in message and "free space" in message, message
-    assert f"assay fit --resume {run_id}" in message, message
     assert _tree_digest(out) == old  # the predictor already there is untouched
     assert sorted(p.name for p in small_disk.path.iterdir()) == ["ballast", "predictor"]
     assert len(Predictor.load(out).predict(_frame(20, seed=2))) == 20
+    # the run finished with its own predictor, which the message names
     with open_store(f"sqlite:///{home / 'assay.db'}") as store:
-        assert store.get_run(run_id).state is RunState.FAILED
-
+        run = store.get_run(run_id)
+    assert run.state is RunState.FINISHED and run.artifact_dir in message, message
+    assert Predictor.load(run.artifact_dir).info["run_id"] == run_id
     small_disk.free()
-    resumed = _run(_assay("fit", "--resume", run_id, "--out", str(out)), env)
-    assert resumed.returncode == 0, resumed.stderr[-3000:]
-    assert Predictor.load(out).info["run_id"] == run_id
+    predicted = _run(_assay("predict", run_id, str(data)), env)
+    assert predicted.returncode == 0, predicted.stderr[-3000:]
     reliability.record(
         case="disk full under --out while saving the predictor",
-        expected="clear error naming the folder; the predictor already there intact; "
-        "--resume saves it once there is room",
+        expected="clear error naming the folder; the predictor already there intact; the "
+        "run's own predictor named in the message and usable",
         outcome=f"exit {failed.returncode}, one-line error; old predictor unchanged "
-        f"({len(old)} files, same hashes) and loads; no staging folder left; after freeing "
-        "space --resume saved the run's predictor",
+        f"({len(old)} files, same hashes) and loads; no staging folder left; the run "
+        f"{run.state.value} with its predictor in its folder, used by `assay predict RUN_ID`",
         detail=f"{small_disk.kind}: {message}",
     )
 

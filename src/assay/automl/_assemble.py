@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from assay._types import TrialState
+from assay.automl._checkpoint import load_models
 from assay.automl._leaderboard import build_leaderboard
 from assay.automl._member import Member
 from assay.automl._predictor import Predictor
@@ -28,7 +29,8 @@ def assemble_predictor(
     outcomes, dataset, metric, classes, y, folds, deadline, stack, random_state: int = 0
 ) -> tuple[Predictor, np.ndarray]:
     """Caruana selection over the best trials (level 2 included when the stack was
-    fitted), stopped early rather than overrun. Returns the predictor and the ensemble's
+    fitted), stopped early rather than overrun; only the chosen trials' fold models are
+    loaded back from their checkpoints. Returns the predictor and the ensemble's
     out-of-fold predictions."""
 
     done = sorted(
@@ -104,15 +106,20 @@ def _short(config: dict[str, Any]) -> str:
 
 
 def _member(outcome, weight: float, level: int = 1, inputs: list[int] | None = None) -> Member:
+    """The member of a chosen trial, its fold models loaded back from its checkpoint."""
     fit = outcome.fit
+    if outcome.models_in_memory:
+        encoders, models = fit.encoders, fit.models
+    else:
+        encoders, models = load_models(outcome.saved_in)
     return Member(
         outcome.candidate.model,
         outcome.candidate.config,
         weight,
         float(outcome.score),
-        fit.encoders,
-        fit.models,
-        fold_fit_s=fit.fit_time_s / len(fit.models),
+        encoders,
+        models,
+        fold_fit_s=fit.fit_time_s / len(models),
         level=level,
         inputs=list(inputs or []),
     )

@@ -1,11 +1,14 @@
-"""Trials on disk, so a killed fit resumes from its finished trials.
+"""Trials on disk, so a fit holds only out-of-fold predictions in memory and a killed fit
+resumes from its finished trials.
 
-Each finished trial that can still join the ensemble keeps its fold models and encoders in
-RUN_DIR/trials/NNNN/ (written to a temporary folder, then renamed: a kill leaves a whole
-checkpoint or none). A trial that falls out of the ensemble's candidates loses its folder,
-as it loses its models in memory. `resumed_outcomes` rebuilds the outcomes of a run from
-the store's trial records and these folders; a trial recorded without a folder comes back
-without models, which is what it had in memory when it was let go.
+Each finished trial's fold models and encoders go to RUN_DIR/trials/NNNN/ (written to a
+temporary folder, then renamed: a kill leaves a whole checkpoint or none) and leave memory
+at once: between trials a fit holds the trials' out-of-fold predictions and scores, not
+their models, however many trials it runs. Whoever needs the models later (the ensemble's
+members, the stacking layer's bases) loads just those back with `load_models`. A trial that
+falls out of the ensemble's candidates loses its folder. `resumed_outcomes` rebuilds the
+outcomes of a run from the store's trial records and these folders; a trial recorded
+without a folder comes back without models, which is what it had when it was let go.
 """
 
 from __future__ import annotations
@@ -34,6 +37,9 @@ def _folder(run_dir: Path, trial_no: int) -> Path:
 
 
 def save_trial(run_dir: Path, outcome: TrialOutcome) -> None:
+    """Checkpoint a finished trial's fold models, then let go of them in memory: the
+    outcome keeps its out-of-fold predictions and scores, and `saved_in` says where its
+    models are. An outcome without models clears any folder left under its number."""
     fit = outcome.fit
     final = _folder(run_dir, outcome.trial_no)
     staging = final.with_name(final.name + ".partial")
@@ -58,16 +64,22 @@ def save_trial(run_dir: Path, outcome: TrialOutcome) -> None:
     (staging / "meta.json").write_text(json.dumps(meta))  # written last: the folder is whole
     shutil.rmtree(final, ignore_errors=True)
     staging.rename(final)
+    fit.models, fit.encoders = [], []
+    outcome.saved_in = final
 
 
 def drop_trial(run_dir: Path, trial_no: int) -> None:
     shutil.rmtree(_folder(run_dir, trial_no), ignore_errors=True)
 
 
-def load_trial(run_dir: Path, trial_no: int) -> CrossFit | None:
-    folder = _folder(run_dir, trial_no)
-    if not (folder / "meta.json").is_file():
-        return None
+def drop_checkpoints(run_dir: Path) -> None:
+    """Every trial's checkpoint: a finished run is not resumed, and its predictor holds
+    its own copy of the members' models."""
+    shutil.rmtree(run_dir / TRIALS, ignore_errors=True)
+
+
+def load_models(folder: Path) -> tuple[list[TabularEncoder], list]:
+    """The fold encoders and models of a checkpoint, in fold order."""
     meta = json.loads((folder / "meta.json").read_text())
     encoders, models = [], []
     for k in range(meta["n_folds"]):
@@ -76,10 +88,18 @@ def load_trial(run_dir: Path, trial_no: int) -> CrossFit | None:
         # the run's own checkpoint, written by this assay under ASSAY_HOME, may carry the
         # code of a discovered activation the fit used: trusted, as the fit itself was
         models.append(load_model(fold / "model", trust=Trust(True)))
+    return encoders, models
+
+
+def load_trial(run_dir: Path, trial_no: int) -> CrossFit | None:
+    """A checkpointed trial as the search holds it: out-of-fold predictions and scores, its
+    models left on disk (None when the folder is missing or was never completed)."""
+    folder = _folder(run_dir, trial_no)
+    if not (folder / "meta.json").is_file():
+        return None
+    meta = json.loads((folder / "meta.json").read_text())
     return CrossFit(
         oof=np.load(folder / "oof.npy"),
-        encoders=encoders,
-        models=models,
         fold_scores=list(meta["fold_scores"]),
         fit_time_s=meta["fit_time_s"],
         predict_time_s=meta["predict_time_s"],
@@ -95,9 +115,10 @@ def resumed_outcomes(trials: list, run_dir: Path | None) -> list[TrialOutcome]:
         if record.config.get(LEVEL_KEY) == 2:
             continue
         state = TrialState(record.state)
-        fit = None
+        fit, saved_in = None, None
         if state is TrialState.COMPLETE and run_dir is not None:
             fit = load_trial(run_dir, record.trial_no)
+            saved_in = None if fit is None else _folder(run_dir, record.trial_no)
         score = float("nan") if record.score is None else float(record.score)
         if state is TrialState.COMPLETE and fit is None:
             # let go before the kill: only its scores are left
@@ -111,11 +132,12 @@ def resumed_outcomes(trials: list, run_dir: Path | None) -> list[TrialOutcome]:
                 fit,
                 record.error,
                 elapsed_s=record.fit_time_s or 0.0,
+                saved_in=saved_in,
             )
         )
     logger.info(
         "resuming from %d trials (%d with their models)",
         len(outcomes),
-        sum(o.fit is not None and bool(o.fit.models) for o in outcomes),
+        sum(o.has_models for o in outcomes),
     )
     return outcomes

@@ -48,17 +48,18 @@ def weak_config_pruner(
 
 
 def release_outside_top(outcomes: list, metric: Metric, keep: int, protected: tuple = ()) -> None:
-    """Drop the fold models and OOF predictions of finished trials that can no longer be
-    among the `keep` best (the ensemble's candidates): they hold most of a fit's memory.
-    Trials whose id() is in `protected` (a stack's inputs) are kept whatever their rank."""
+    """Let go of the finished trials that can no longer be among the `keep` best (the
+    ensemble's candidates): their fold models (in memory or, through `saved_in`, in their
+    checkpoint, which the caller deletes) and their OOF predictions. Trials whose id() is
+    in `protected` (a stack's inputs) are kept whatever their rank."""
     done = sorted(_complete(outcomes), key=lambda o: metric.loss(o.score))
     for outcome in done[keep:]:
         if id(outcome) in protected:
             continue
-        if outcome.fit is not None and outcome.fit.models:
-            outcome.fit.models.clear()
-            outcome.fit.encoders.clear()
+        if outcome.has_models:
+            outcome.fit.models, outcome.fit.encoders = [], []
             outcome.fit.oof = None
+            outcome.saved_in = None
 
 
 def available_memory_mb() -> float:
@@ -69,8 +70,10 @@ def available_memory_mb() -> float:
 
 class MemoryGuard:
     """Refuses a config whose estimated memory (its fold models plus a working copy of the
-    data) would not fit beside the models already held. Estimates, not measurements, so
-    the same fit makes the same choices on any machine with enough memory."""
+    data) would not fit beside what the fit already holds: the fold models still in memory
+    (a checkpointed trial's are not) and the kept trials' out-of-fold predictions.
+    Estimates and array sizes, not measurements, so the same fit makes the same choices on
+    any machine with enough memory."""
 
     def __init__(self, limit_mb: float, n_rows: int, n_features: int, n_folds: int):
         self.limit_mb = float(limit_mb)
@@ -96,13 +99,17 @@ class MemoryGuard:
         return None
 
     def hold(self, outcomes: list, models: dict[str, type[Model]]) -> None:
-        """Account for the fold models of the trials still kept."""
-        self.held_mb = sum(
+        """Account for what the trials still hold: fold models kept in memory (estimated)
+        and out-of-fold predictions (their size)."""
+        held_models = sum(
             self._trial_models_mb(
                 models[o.candidate.model], o.candidate.config, _n_classes(o.fit.oof)
             )
             for o in outcomes
+            if o.models_in_memory
         )
+        oofs = [o.fit.oof for o in outcomes if o.fit is not None and o.fit.oof is not None]
+        self.held_mb = held_models + sum(oof.nbytes for oof in oofs) / 2**20
 
 
 def _n_classes(oof: np.ndarray | None) -> int:

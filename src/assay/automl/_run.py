@@ -1,13 +1,21 @@
 """A fit's run: its row in the store and its folder under ASSAY_HOME. Started (or taken
 over by a resume) before the first trial, marked failed or interrupted when the fit stops
 early, and marked finished only once the predictor is saved in the run's folder, so a
-finished run can always be used as `assay predict RUN_ID`."""
+finished run can always be used as `assay predict RUN_ID`. A finished run's folder keeps
+what its predictor, its report and `assay predict RUN_ID` read: the trials' checkpoints,
+needed only to resume, go.
+
+A fit that records nothing (`store=False`) still checkpoints its trials, so that its
+memory does not grow with their number: into a temporary folder, removed when the fit
+ends however it ends."""
 
 from __future__ import annotations
 
 import math
 import os
+import shutil
 import socket
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,11 +43,13 @@ def open_store_for(store: Any):
 
 @dataclass
 class RunBook:
-    """The store handle, the run's id and folder (all None when nothing is recorded)."""
+    """The store handle, the run's id and folder. With nothing recorded the store and id
+    are None and the folder is `scratch`: a temporary one for the trials' checkpoints."""
 
     store: Any = None
     run_id: str | None = None
     run_dir: Path | None = None
+    scratch: bool = False
 
     @classmethod
     def begin(
@@ -53,7 +63,7 @@ class RunBook:
     ) -> RunBook:
         """Take over the resumed run, or start a new one with the fit's settings."""
         if store is None:
-            return cls()
+            return cls(run_dir=Path(tempfile.mkdtemp(prefix="assay-fit-")), scratch=True)
         if resumed is not None:
             store.update_run(
                 resumed.run_id,
@@ -83,14 +93,18 @@ class RunBook:
 
     def on_exit(self, exc_type, exc, tb) -> bool:
         """ExitStack callback: when the fit stops with an exception, mark the run failed
-        (interrupted on Ctrl-C); a full disk becomes one DiskFullError saying how to resume."""
+        (interrupted on Ctrl-C); a full disk becomes one DiskFullError saying how to resume.
+        A scratch folder is removed whether the fit succeeded or not."""
+        if self.scratch and self.run_dir is not None:
+            shutil.rmtree(self.run_dir, ignore_errors=True)
         if exc is None:
             return False
-        full = self.run_dir is not None and disk_full(
-            exc,
-            self.run_dir,
-            f"The finished trials are kept: continue with `assay fit --resume {self.run_id}`.",
+        todo = (
+            "Nothing was recorded (store=False): free space, then fit again."
+            if self.scratch
+            else f"The finished trials are kept: continue with `assay fit --resume {self.run_id}`."
         )
+        full = self.run_dir is not None and disk_full(exc, self.run_dir, todo)
         if self.store is not None:
             state = RunState.INTERRUPTED if isinstance(exc, KeyboardInterrupt) else RunState.FAILED
             try:  # on a full disk this write fails too; the error to show is the first
@@ -102,18 +116,62 @@ class RunBook:
         return False
 
     def finish(self, predictor) -> Path | None:
-        """Save the predictor in the run's folder, record where, and mark the run finished."""
+        """Save the predictor in the run's folder, record where, mark the run finished, then
+        drop the trials' checkpoints (a kill before that leaves them; they are never read)."""
         if self.store is None or self.run_dir is None:
             return None
+        from assay.automl._checkpoint import drop_checkpoints
+
         saved = predictor.save(self.run_dir / "predictor")
         self.store.update_run(self.run_id, artifact_dir=str(saved))
         best = predictor.info["ensemble_score"]
         self.store.finish_run(
             self.run_id, RunState.FINISHED, best_score=best, best_model="ensemble"
         )
+        drop_checkpoints(self.run_dir)
         return saved
 
     def saved_elsewhere(self, path: Path) -> None:
         """The predictor was saved again at `path`: that is where the run's predictor is."""
         if self.store is not None:
             self.store.update_run(self.run_id, artifact_dir=str(path))
+
+
+def link_predictor(saved: Path, out: Path) -> Path:
+    """The predictor saved at `saved` at `out` too, without a second copy on disk: hard
+    links to the same files (copies where `out` is on another file system). Staged beside
+    `out`, then swapped in, as a save is, so a failure leaves what was at `out` as it was."""
+    from assay.automl._manifest import MANIFEST
+    from assay.errors import ArtifactError
+
+    saved, out = saved.expanduser().resolve(), out.expanduser().resolve()
+    if out == saved:
+        return out
+    if out.exists() and any(out.iterdir()) and not (out / MANIFEST).exists():
+        raise ArtifactError(
+            f"{out} exists and is not an assay predictor: choose an empty or new folder."
+        )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    try:
+        for source in sorted(saved.rglob("*")):  # not copytree: it hides the OSError's errno
+            target = staging / source.relative_to(saved)
+            if source.is_dir():
+                target.mkdir(parents=True, exist_ok=True)
+            else:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                _link_or_copy(source, target)
+        if out.exists():
+            shutil.rmtree(out)
+        staging.rename(out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return out
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    try:
+        os.link(source, target)
+    except OSError:  # another file system, or one without hard links
+        shutil.copy2(source, target)
+

@@ -74,7 +74,7 @@ def _best_per_family(outcomes: list) -> list:
 def choose_bases(outcomes: list, metric) -> list:
     """The best finished trial of each family, then the next best, up to MAX_BASES."""
     done = sorted(
-        (o for o in outcomes if o.state is TrialState.COMPLETE and o.fit and o.fit.models),
+        (o for o in outcomes if o.state is TrialState.COMPLETE and o.has_models),
         key=lambda o: metric.loss(o.score),
     )
     bases = _best_per_family(done)
@@ -93,7 +93,7 @@ def level2_candidates(bases: list) -> list[Candidate]:
 def estimate_check_s(bases: list, candidates: list[Candidate], n_folds: int) -> float:
     """The check refits every base on k-1 folds and each level-2 config on k-1 folds; the
     full stack costs level 2's k folds again. Level 2's fold time is its base's."""
-    fold_s = [b.fit.fit_time_s / max(len(b.fit.models), 1) for b in bases]
+    fold_s = [b.fit.fit_time_s / max(len(b.fit.fold_scores), 1) for b in bases]
     family_fold_s: dict[str, float] = {}
     for base, seconds in zip(bases, fold_s, strict=True):
         family_fold_s.setdefault(base.candidate.model, seconds)

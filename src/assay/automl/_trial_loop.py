@@ -1,7 +1,11 @@
 """The trial loop of a fit: ask the searcher, submit trials to the executor (N in flight
 on N workers), take results in the order they were asked, checkpoint and record each one,
 and let go of what can no longer join the ensemble. A resumed run starts from its
-recorded trials."""
+recorded trials.
+
+The driver checkpoints: a worker (of a Dask cluster too) returns the trial's fold models
+with its outcome, and `add` writes them to the run's folder and drops them from memory, so
+the driver holds the trials' out-of-fold predictions only."""
 
 from __future__ import annotations
 
@@ -142,11 +146,11 @@ class TrialLoop:
         return outcome
 
     def add(self, outcome: TrialOutcome) -> None:
-        """Checkpoint and record the trial at once, and let go of models (and checkpoints)
-        that can no longer matter."""
+        """Checkpoint and record the trial at once (its fold models leave memory for the
+        checkpoint), and let go of the trials that can no longer matter."""
         rec = self.recorder
         self.outcomes.append(outcome)
-        if rec.run_dir is not None and outcome.level == 1:
+        if rec.run_dir is not None:
             save_trial(rec.run_dir, outcome)  # before the store: a recorded trial has its models
         record_trial(rec.store, rec.run_id, outcome, rec.run_dir / "oof" if rec.run_dir else None)
         held = {o.trial_no for o in self.outcomes if o.has_models}
@@ -157,10 +161,11 @@ class TrialLoop:
             for o in self.outcomes:
                 if o.trial_no in held and not o.has_models:
                     drop_trial(rec.run_dir, o.trial_no)
-        self.memory.hold([o for o in self.outcomes if o.has_models], self.models)
+        self.memory.hold(self.outcomes, self.models)
 
     def reload(self, trials: list) -> None:
-        """A resumed run: its finished trials back as outcomes, told to the searcher."""
+        """A resumed run: its finished trials back as outcomes (their models stay in their
+        checkpoints), told to the searcher."""
         metric, run_dir = self.ctx.metric, self.recorder.run_dir
         for outcome in resumed_outcomes(trials, run_dir):
             if outcome.candidate.model not in self.models:
@@ -170,7 +175,7 @@ class TrialLoop:
                 self.searcher.tell(outcome.candidate, metric.loss(outcome.loss_score))
         self._n_numbered = 1 + max((t.trial_no for t in trials), default=-1)
         release_outside_top(self.outcomes, metric, keep=MAX_ENSEMBLE_CANDIDATES)
-        self.memory.hold([o for o in self.outcomes if o.has_models], self.models)
+        self.memory.hold(self.outcomes, self.models)
         if run_dir is not None:  # a kill before the let-go of `add` left these
             for o in self.outcomes:
                 if o.state is TrialState.COMPLETE and not o.has_models:

@@ -42,6 +42,7 @@ class TrialOutcome:
     partial_score: float = float("nan")  # mean fold score of a pruned trial's folds
     fold_s: float = 0.0  # mean seconds per finished fold of a trial stopped for time
     skipped_for: SkipReason | None = None  # why a SKIPPED trial did not run
+    saved_in: Path | None = None  # its checkpoint, once the fold models left memory for it
 
     @property
     def loss_score(self) -> float:
@@ -54,9 +55,15 @@ class TrialOutcome:
         return 2 if self.candidate.source is TrialSource.STACK else 1
 
     @property
-    def has_models(self) -> bool:
-        """Whether the trial's fold models are still held in memory."""
+    def models_in_memory(self) -> bool:
+        """Whether the trial's fold models are held in this process."""
         return self.fit is not None and bool(self.fit.models)
+
+    @property
+    def has_models(self) -> bool:
+        """Whether the trial's fold models can still be had: in memory, or in its
+        checkpoint (where they go as soon as the trial is recorded)."""
+        return self.models_in_memory or self.saved_in is not None
 
 
 def skipped_trial(

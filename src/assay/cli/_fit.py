@@ -142,8 +142,10 @@ def _summary(automl, out: Path | None, limit_s: float, report: bool) -> None:
 
     predictor = automl.predictor_
     recorded = automl.artifact_dir_  # the run folder's copy, saved by the fit
-    if out is not None or recorded is None:
+    if recorded is None:
         saved = _save(automl, out or settings().home / (automl.run_id_ or "last") / "predictor")
+    elif out is not None:
+        saved = _share(automl, Path(recorded), out)
     else:
         saved = recorded
     print_leaderboard(predictor, f"Leaderboard ({predictor.metric}, out-of-fold)")
@@ -176,37 +178,52 @@ def _summary(automl, out: Path | None, limit_s: float, report: bool) -> None:
         stdout.print(f"Report written to {write(inputs, None, saved.parent / 'report.html')}")
 
 
-def _save(automl, out: Path) -> Path:
-    """Save the predictor. On a full disk: a DiskFullError naming the folder, and the run
-    marked failed, so `--resume` assembles the predictor again from the trials' checkpoints."""
-    import contextlib
-
+def _share(automl, recorded: Path, out: Path) -> Path:
+    """--out for a recorded run: the run's predictor at `out` too, as hard links to the same
+    files (one copy on disk, and both folders load), recorded as where the run's predictor
+    is. On a full disk (a copy across file systems) the run's own copy stays the predictor."""
     from assay.automl._diskfull import disk_full
-    from assay.errors import AssayError, DiskFullError
-    from assay.store import RunState, open_store
+    from assay.automl._run import link_predictor
+
+    try:
+        saved = link_predictor(recorded, out)
+    except Exception as exc:
+        from assay.automl._manifest import MANIFEST
+
+        kept = " (the predictor already there is unchanged)" if (out / MANIFEST).is_file() else ""
+        todo = (
+            f"The predictor was not saved to {out}{kept}: free space or pick another --out. "
+            f"The run's predictor is in {recorded} (`assay predict {automl.run_id_} ...` uses "
+            f"it); copy it to {out} once there is room."
+        )
+        full = disk_full(exc, out.parent, todo)
+        if full is None:
+            raise
+        raise full from exc
+    automl._book.saved_elsewhere(saved)  # as AutoML.save records it
+    automl.artifact_dir_ = saved
+    return saved
+
+
+def _save(automl, out: Path) -> Path:
+    """Save the predictor of a fit that recorded no run. On a full disk: a DiskFullError
+    naming the folder."""
+    from assay.automl._diskfull import disk_full
+    from assay.errors import DiskFullError
 
     try:
         return automl.save(out)
     except Exception as exc:
-        run = automl.run_id_
-        again = (
-            f"then `assay fit --resume {run} --out {out}` builds it from the run's finished trials"
-            if run
-            else "then fit again"
-        )
         kept = (
             " (the predictor already there is unchanged)"
             if (out / "manifest.json").is_file()
             else ""
         )
-        todo = f"The predictor was not saved to {out}{kept}: free space or pick another --out; "
-        todo += f"{again}."
+        todo = f"The predictor was not saved to {out}{kept}: free space or pick another --out, "
+        todo += "then fit again."
         if isinstance(exc, DiskFullError):  # it already says where and that nothing changed
-            todo = f"Free space or pick another --out; {again}."
+            todo = "Free space or pick another --out, then fit again."
         full = disk_full(exc, out.parent, todo)
         if full is None:
             raise
-        if run:  # the store may be on the full disk too: resume works either way
-            with contextlib.suppress(AssayError):
-                open_store().finish_run(run, RunState.FAILED, error=f"predictor not saved: {exc}")
         raise full from exc
