@@ -175,3 +175,58 @@ def _link_or_copy(source: Path, target: Path) -> None:
     except OSError:  # another file system, or one without hard links
         shutil.copy2(source, target)
 
+
+@dataclass(frozen=True)
+class PrunedRun:
+    """A run `prune_runs` removed (or would remove): its record and its folder's size."""
+
+    run: Any
+    folder: Path | None
+    size_bytes: int
+
+
+def prune_runs(
+    store,
+    *,
+    keep: int | None = None,
+    older_than_days: float | None = None,
+    dry_run: bool = False,
+    now: float | None = None,
+) -> list[PrunedRun]:
+    """Remove old runs: their folders under ASSAY_HOME and their rows in the store (the
+    run, its trials and LLM calls). A run is pruned when it is not among the `keep` newest
+    runs and (with `older_than_days`) was last active more than that many days ago; with
+    one criterion only, that one decides. A running run (its process alive, or a fresh
+    heartbeat from another host) is never pruned, nor is a predictor saved outside the run's
+    folder (`--out`). `dry_run` only lists them. Raises ConfigError for bad values."""
+    from assay.errors import ConfigError
+
+    if keep is None and older_than_days is None:
+        raise ConfigError("say which runs to prune: keep=N newest, older_than_days=DAYS, or both.")
+    if keep is not None and (isinstance(keep, bool) or not isinstance(keep, int) or keep < 0):
+        raise ConfigError(f"keep must be a whole number of runs, 0 or more; got {keep!r}.")
+    if older_than_days is not None and not (
+        isinstance(older_than_days, int | float) and 0 <= older_than_days < math.inf
+    ):
+        raise ConfigError(
+            f"older_than_days must be a number of days, 0 or more; got {older_than_days!r}."
+        )
+    now = time.time() if now is None else now
+    home = settings().home
+    pruned = []
+    for rank, run in enumerate(store.runs(limit=None)):  # newest first
+        if run.state is RunState.RUNNING or (keep is not None and rank < keep):
+            continue
+        last = max(run.created_at, run.finished_at or 0.0, run.heartbeat_at or 0.0)
+        if older_than_days is not None and now - last <= older_than_days * 86400:
+            continue
+        # a run's folder is named by its id (hex): never follow another name out of home
+        folder = home / run.run_id if run.run_id.isalnum() else None
+        size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) if folder else 0
+        if not dry_run:
+            if not store.delete_run(run.run_id):  # the rows first: they say what a run is
+                continue  # resumed meanwhile
+            if folder is not None:
+                shutil.rmtree(folder, ignore_errors=True)
+        pruned.append(PrunedRun(run, folder, size))
+    return pruned

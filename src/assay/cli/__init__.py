@@ -50,7 +50,6 @@ def _register() -> None:
     app.command("forecast")(_forecast.forecast)
     app.command("predict")(_predict.predict)
     app.command("leaderboard")(_runs.leaderboard)
-    app.command("runs")(_runs.runs)
     app.command("stats")(_stats.stats)
     app.command("explain")(_explain.explain)
     app.command("compare")(_explain.compare)
@@ -61,6 +60,7 @@ def _register() -> None:
     app.command("chat")(_chat.chat)
     app.add_typer(_research.app, name="research")
     app.add_typer(_discover.app, name="discover")
+    app.add_typer(_runs.app, name="runs")
 
 
 _register()
