@@ -278,6 +278,8 @@ class TabularEncoder:
         """What the model family wants from the rows of X (a DataFrame for NATIVE, else a
         float matrix). Within `shared_conversions` encoders with the same `transform_key`
         share one output: read it, never modify it."""
+        if _SHARED.get() is None:  # fitting and cross-validation: no key to compute
+            return self._transform(X)
         return shared_result(X, ("transform", self.transform_key()), lambda: self._transform(X))
 
     def _transform(self, X: pd.DataFrame) -> pd.DataFrame | np.ndarray:
