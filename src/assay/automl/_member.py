@@ -4,6 +4,7 @@ predictions of its inputs. Shared by the Predictor and the artifact that saves i
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -55,9 +56,8 @@ class Member:
         preds = []
         for encoder, model in zip(self.encoders, self.models, strict=True):
             encoded = encoder.transform(X)
-            data = shared_result(
-                encoded, ("prepared", type(model)), lambda m=model, e=encoded: m.prepare(e)
-            )
+            prepare = partial(model.prepare, encoded)
+            data = shared_result(encoded, ("prepared", type(model)), prepare)
             raw = model.predict_prepared(data)
             preds.append(full_proba(model, raw, n_classes) if task.is_classification else raw)
         return np.mean(preds, axis=0)

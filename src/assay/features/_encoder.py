@@ -230,9 +230,10 @@ class TabularEncoder:
     def _categories(self, name: str) -> tuple[pd.Index, pd.CategoricalDtype]:
         """The learned categories of a column as an index (to look values up) and as the
         dtype of the NATIVE output, built once per learned state rather than per call."""
-        built = getattr(self, "_built_categories", None)
+        built: tuple[dict, dict[str, Any]] | None = getattr(self, "_built_categories", None)
         if built is None or built[0] is not self.state_:
-            built = self._built_categories = (self.state_, {})
+            built = (self.state_, {})
+            self._built_categories = built
         if name not in built[1]:
             categories = self.state_[name]["categories"]
             built[1][name] = (pd.Index(categories, dtype=object), pd.CategoricalDtype(categories))
