@@ -63,13 +63,16 @@ def category_codes(X: pd.DataFrame) -> np.ndarray:
     """A NATIVE frame as one float64 matrix, categories as their codes and missing or
     unknown values as NaN: what LightGBM and XGBoost make of such a frame themselves
     (codes in the order of the frame's categories, which are the ones the fit saw)."""
+    is_category = [isinstance(dt, pd.CategoricalDtype) for dt in X.dtypes]
+    numeric = [i for i, cat in enumerate(is_category) if not cat]
+    if len(numeric) == X.shape[1]:
+        return X.to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
     out = np.empty(X.shape, dtype=np.float64)
-    for i, (_, column) in enumerate(X.items()):
-        if isinstance(column.dtype, pd.CategoricalDtype):
-            codes = column.cat.codes.to_numpy()
-            out[:, i] = np.where(codes < 0, np.nan, codes)
-        else:
-            out[:, i] = column.to_numpy(dtype=np.float64, na_value=np.nan)
+    if numeric:
+        out[:, numeric] = X.iloc[:, numeric].to_numpy(dtype=np.float64, na_value=np.nan)
+    for i in np.flatnonzero(is_category):
+        codes = X.iloc[:, i].array.codes
+        out[:, i] = np.where(codes < 0, np.nan, codes)
     return out
 
 
