@@ -40,6 +40,10 @@ _MIN_S_PER_TEXT = 0.0005
 _MIN_S_PER_CHAR = 1e-5
 _MAX_CHARS = 1000
 TEXTS_PER_THREAD = 1_000
+# A single text (one row's, as a service predicts it) is encoded without the disk cache: a
+# file written and synced costs more than encoding it, and the folder would grow by a file
+# per request.
+MIN_CACHED_TEXTS = 2
 _loaded: dict[str, object] = {}
 
 
@@ -105,7 +109,7 @@ def embed_texts(
     then. Cached texts cost nothing and are returned whatever the deadline."""
     texts = ["" if t is None else str(t) for t in texts]
     cached = None
-    if cache_dir is not None:
+    if cache_dir is not None and len(texts) >= MIN_CACHED_TEXTS:
         cached = Path(cache_dir) / f"{texts_hash(texts)}.npy"
         if cached.exists():
             try:
