@@ -9,9 +9,20 @@ from assay import AutoML, Task
 from assay.automl._stack import _inner_folds, holdout_scores, stack_features
 from assay.data import read_table
 from assay.evaluate import get_metric, make_folds
+from assay.search import save_portfolio
 
 MODELS = ["lightgbm", "linear", "extra_trees"]
-STACK_SEED = 2  # a seed where the held-out check finds that level 2 helps on iris
+# The stacked fits try these four configs, not the packaged portfolio, so relearning the
+# portfolio does not change what is tested. With them the held-out check found that level
+# 2 helps on iris for 7 of random_state 0-7; this seed gives the widest margin (logloss
+# 0.109 for level 1 against 0.054 with level 2).
+STACK_CONFIGS = [
+    ("lightgbm", {"learning_rate": 0.05, "num_leaves": 31}),
+    ("linear", {}),
+    ("extra_trees", {"max_features": 0.5}),
+    ("lightgbm", {"learning_rate": 0.1, "num_leaves": 7}),
+]
+STACK_SEED = 3
 
 
 def _proba(p: np.ndarray) -> np.ndarray:
@@ -78,12 +89,22 @@ def test_stack_off_runs_no_check():
 
 
 @pytest.fixture(scope="module")
-def stacked():
-    # On iris with these models and seed the check finds that level 2 helps.
+def stack_portfolio(tmp_path_factory):
+    path = tmp_path_factory.mktemp("stack") / "portfolio.json"
+    return save_portfolio(path, {"classification": STACK_CONFIGS}, about="stacking tests")
+
+
+def _stack_fit(portfolio, **options) -> AutoML:
+    return AutoML(
+        models=MODELS, portfolio=str(portfolio), n_trials=4, store=False,
+        random_state=STACK_SEED, **options,
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def stacked(stack_portfolio):
     data = read_table("builtin:iris")
-    automl = AutoML(models=MODELS, n_trials=4, store=False, random_state=STACK_SEED)
-    automl.fit(data, target="target")
-    return data, automl
+    return data, _stack_fit(stack_portfolio).fit(data, target="target")
 
 
 def test_stack_is_fitted_when_the_check_says_it_helps(stacked):
@@ -109,10 +130,9 @@ def test_stacked_predictor_round_trips_and_predicts_probabilities(stacked, tmp_p
     np.testing.assert_array_equal(loaded.predict_proba(data), proba)
 
 
-def test_fast_deploy_refits_both_levels_and_agrees(stacked):
+def test_fast_deploy_refits_both_levels_and_agrees(stacked, stack_portfolio):
     data, bagged = stacked
-    fast = AutoML(models=MODELS, n_trials=4, deploy="fast", store=False, random_state=STACK_SEED)
-    fast.fit(data, "target")
+    fast = _stack_fit(stack_portfolio, deploy="fast").fit(data, "target")
     assert any(m.level == 2 for m in fast.predictor_.members)
     assert all(len(m.models) == 1 for m in fast.predictor_.members)
     gap = np.abs(fast.predict_proba(data).to_numpy() - bagged.predict_proba(data).to_numpy())
