@@ -44,6 +44,8 @@ def normalized(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def _median_ratio(table: pd.DataFrame, a: str, b: str) -> float:
+    if a not in table or b not in table:  # e.g. a column a framework did not record
+        return float("nan")
     ratios = (table[a] / table[b]).replace([np.inf, -np.inf], np.nan)
     return float(np.nanmedian(ratios)) if ratios.notna().any() else float("nan")
 
@@ -58,6 +60,9 @@ def pairwise(rows: pd.DataFrame, system: str = "assay") -> pd.DataFrame:
     )
     predict = rows.pivot_table(
         index=["dataset", "fold"], columns="framework", values="predict_s_per_1000"
+    )
+    single = rows.pivot_table(
+        index=["dataset", "fold"], columns="framework", values="single_row_ms"
     )
     out = []
     for peer in [f for f in ORDER if f in wide.columns and f != system]:
@@ -78,6 +83,7 @@ def pairwise(rows: pd.DataFrame, system: str = "assay") -> pd.DataFrame:
                 "fit_time_ratio": _median_ratio(fit, system, peer),
                 "memory_ratio": _median_ratio(memory, system, peer),
                 "predict_time_ratio": _median_ratio(predict, system, peer),
+                "single_row_ratio": _median_ratio(single, system, peer),
             }
         )
     return pd.DataFrame(out)
