@@ -1,17 +1,19 @@
 """Learn assay's ordered portfolio of configs on the design datasets (see benchmarks/README.md).
 
     python benchmarks/build_portfolio.py evaluate    # candidates x datasets -> CSV, resumable
-    python benchmarks/build_portfolio.py select      # greedy portfolio + leave-one-out check
+    python benchmarks/build_portfolio.py select      # ordered portfolio + leave-one-out check
 
 The portfolio is learned on the manifest's `tabular_design` section only, so the benchmark
 suite `tabular` judges it on data it never saw. `evaluate` scores every candidate config
 (each family's default configs plus seeded samples from its search space) on the training
 part of each dataset's fold-0 split, by k-fold cross-validation under a time cap, appending
 one row per (candidate, dataset) with its cost. `select` turns the scores into normalized
-errors (0 = the best candidate on that dataset, 1 = the median candidate or worse) and grows
-the portfolio greedily: each step adds the config that most lowers the mean over datasets
-of the best normalized error so far. It writes the packaged portfolio and a table comparing,
-dataset by dataset, a portfolio built without that dataset against the hand-made one.
+errors (0 = the best candidate on that dataset, 1 = the median candidate or worse) on the
+datasets where every candidate was evaluated, and orders the portfolio: three greedy picks
+(each the config that most lowers the mean over datasets of the best normalized error so
+far), then the families in turn, each by its config of the lowest mean error
+(`portfolio_order`). It writes the packaged portfolio and a table comparing, dataset by
+dataset, a portfolio built without that dataset against the hand-made one.
 """
 
 from __future__ import annotations
@@ -205,9 +207,45 @@ def greedy(
     return chosen
 
 
+def portfolio_order(
+    errors: pd.DataFrame, cost: pd.Series, family: dict[str, str], size: int, n_greedy: int = 3
+) -> list[str]:
+    """The first `n_greedy` configs by `greedy`, then the families in turn (the family of the
+    best remaining mean error first), each giving its config of the lowest mean error.
+
+    Greedy alone overfits the datasets it learns on: after a few picks each new one lowers
+    the error of one or two of them, and held out (leave one dataset out on 34 design
+    datasets) its first 10 and 20 configs were worse than the families' hand-made defaults
+    (0.128 / 0.083 against 0.114 / 0.057 mean normalized error). Three greedy picks then
+    families in turn: 0.104 / 0.059, and 0.145 against 0.173 at 5."""
+    chosen = greedy(errors, cost, family, n_greedy) if n_greedy else []
+    mean_error = errors.mean(axis=1).sort_values(kind="stable")
+    queues: dict[str, list[str]] = {}
+    for c in mean_error.index:
+        if c not in chosen:
+            queues.setdefault(family[c], []).append(c)
+    turn = sorted(queues, key=lambda f: mean_error[queues[f][0]])
+    while len(chosen) < size and any(queues.values()):
+        for f in turn:
+            if queues[f] and len(chosen) < size:
+                chosen.append(queues[f].pop(0))
+    return chosen
+
+
 def best_of_first(errors: pd.DataFrame, order: list[str], dataset: str, k: int) -> float:
     present = [c for c in order[:k] if c in errors.index]
     return float(errors.loc[present, dataset].min()) if present else 1.0
+
+
+def complete_datasets(part: pd.DataFrame, pool: str) -> pd.DataFrame:
+    """The rows of datasets on which every candidate of the pool was evaluated: a dataset an
+    interrupted `evaluate` left half done would count its missing candidates as failures."""
+    wanted = {cid for cid, _, _ in candidates(pool)}
+    seen = part.groupby("dataset").candidate.agg(lambda ids: wanted <= set(ids))
+    partial = sorted(seen.index[~seen])
+    if partial:
+        print(f"{pool}: left out, not every candidate evaluated: {', '.join(partial)}")
+    return part[part.dataset.isin(seen.index[seen]) & part.candidate.isin(wanted)]
 
 
 def select(args) -> None:
@@ -219,25 +257,26 @@ def select(args) -> None:
     configs = {r.candidate: (r.model, json.loads(r.config)) for r in rows.itertuples()}
     about = (
         "Learned by benchmarks/build_portfolio.py on {n} datasets of tabular_design (none "
-        "of the benchmark suite): greedy for the best mean normalized error, at most 2 "
-        "entries of one family ahead of an even share."
+        "of the benchmark suite): 3 configs greedy for the best mean normalized error, "
+        "then the families in turn, each by its mean normalized error."
     )
-    pools, report = {}, []
+    pools, report, used = {}, [], []
     for pool, task in (("classification", Task.BINARY), ("regression", Task.REGRESSION)):
-        part = rows[rows.pool == pool]
+        part = complete_datasets(rows[rows.pool == pool], pool)
         if part.empty:
             continue
+        used.append(part)
         errors = normalized_errors(part)
         cost = part.groupby("candidate").fit_s.mean().reindex(errors.index)
         family = {c: configs[c][0] for c in errors.index}
-        pools[pool] = [configs[c] for c in greedy(errors, cost, family, args.size)]
+        pools[pool] = [configs[c] for c in portfolio_order(errors, cost, family, args.size)]
         # the hand-made configs are among the candidates (each family's defaults)
         by_key = {json.dumps(configs[c], sort_keys=True): c for c in errors.index}
         handmade_keys = [json.dumps(e, sort_keys=True) for e in load_portfolio("handmade", task)]
         handmade_order = [by_key[key] for key in handmade_keys if key in by_key]
         for dataset in errors.columns:
             others = errors.drop(columns=[dataset])
-            order = greedy(others, cost, family, args.size)
+            order = portfolio_order(others, cost, family, args.size)
             for k in (1, 3, 5, 10, 20):
                 report.append(
                     {
@@ -248,6 +287,7 @@ def select(args) -> None:
                         "handmade": best_of_first(errors, handmade_order, dataset, k),
                     }
                 )
+    rows = pd.concat(used)
     n = rows.dataset.nunique()
     if not args.dry_run:
         save_portfolio(PACKAGED, pools, about.format(n=n))
@@ -296,7 +336,7 @@ def main() -> None:
     ev.add_argument("--cap", type=float, default=60.0, help="seconds per candidate and dataset")
     ev.add_argument("--n-jobs", type=int, default=1)
     ev.add_argument("--out", default=str(CANDIDATES_CSV))
-    se = commands.add_parser("select", help="greedy portfolio + leave-one-out report")
+    se = commands.add_parser("select", help="ordered portfolio + leave-one-out report")
     se.add_argument("--candidates", default=str(CANDIDATES_CSV))
     se.add_argument("--size", type=int, default=40)
     se.add_argument("--report", default=str(REPORT))

@@ -69,3 +69,29 @@ def test_candidates_are_the_same_on_every_call_and_include_the_defaults():
     keys = {(m, str(sorted(c.items()))) for _, m, c in first}
     for model, config in load_portfolio("handmade", Task.BINARY):
         assert (model, str(sorted(config.items()))) in keys
+
+
+def test_after_its_greedy_picks_the_order_takes_the_families_in_turn():
+    errors = pd.DataFrame(
+        {"x": [0.0, 1.0, 0.2, 0.9], "y": [0.0, 1.0, 0.2, 0.9], "z": [1.0, 0.0, 0.5, 0.9]},
+        index=["a1", "a2", "b1", "b2"],
+    )
+    cost = pd.Series(1.0, index=errors.index)
+    family = {"a1": "a", "a2": "a", "b1": "b", "b2": "b"}
+    # greedy fills z with a2 (best on z alone), then x and y with a1; b2 comes last
+    assert builder.greedy(errors, cost, family, size=4) == ["b1", "a2", "a1", "b2"]
+    # one greedy pick, then the families in turn, each by its best mean error: a1 (0.33),
+    # b2 (b's turn), a2
+    order = builder.portfolio_order(errors, cost, family, size=4, n_greedy=1)
+    assert order == ["b1", "a1", "b2", "a2"]
+    assert builder.portfolio_order(errors, cost, family, size=2, n_greedy=0) == ["b1", "a1"]
+
+
+def test_a_dataset_with_candidates_missing_is_left_out_of_the_selection():
+    wanted = [cid for cid, _, _ in builder.candidates("regression")]
+    rows = pd.DataFrame(
+        [{"candidate": c, "dataset": "whole", "loss": 1.0} for c in wanted]
+        + [{"candidate": c, "dataset": "half", "loss": 1.0} for c in wanted[::2]]
+    )
+    kept = builder.complete_datasets(rows, "regression")
+    assert set(kept.dataset) == {"whole"} and len(kept) == len(wanted)
