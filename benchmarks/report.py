@@ -53,17 +53,13 @@ def _median_ratio(table: pd.DataFrame, a: str, b: str) -> float:
 def pairwise(rows: pd.DataFrame, system: str = "assay") -> pd.DataFrame:
     from scipy.stats import binomtest
 
-    wide = rows.pivot_table(index=["dataset", "fold"], columns="framework", values="loss")
-    fit = rows.pivot_table(index=["dataset", "fold"], columns="framework", values="fit_s")
-    memory = rows.pivot_table(
-        index=["dataset", "fold"], columns="framework", values="peak_memory_mb"
-    )
-    predict = rows.pivot_table(
-        index=["dataset", "fold"], columns="framework", values="predict_s_per_1000"
-    )
-    single = rows.pivot_table(
-        index=["dataset", "fold"], columns="framework", values="single_row_ms"
-    )
+    def by_split(column: str) -> pd.DataFrame:  # a column missing from older files: empty
+        if column not in rows:
+            return pd.DataFrame()
+        return rows.pivot_table(index=["dataset", "fold"], columns="framework", values=column)
+
+    wide, fit, memory = by_split("loss"), by_split("fit_s"), by_split("peak_memory_mb")
+    predict, single = by_split("predict_s_per_1000"), by_split("single_row_ms")
     out = []
     for peer in [f for f in ORDER if f in wide.columns and f != system]:
         both = wide[[system, peer]].dropna()

@@ -94,6 +94,14 @@ def test_normalized_score_ranks_and_sign_test():
     assert pairs.loc["flaml", "sign_test_p"] == pytest.approx(0.5)
 
 
+def test_single_row_latency_is_compared_where_both_recorded_it():
+    frame = pd.DataFrame(rows({"assay": 0.9, "flaml": 0.8, "autogluon-best": 0.85}))
+    frame["single_row_ms"] = frame.framework.map({"assay": 10.0, "flaml": 40.0})
+    pairs = report.pairwise(report.normalized(frame)).set_index("peer")
+    assert pairs.loc["flaml", "single_row_ratio"] == pytest.approx(0.25)
+    assert np.isnan(pairs.loc["autogluon-best", "single_row_ratio"])  # not recorded
+
+
 def test_a_finished_slice_is_not_run_again(tmp_path, datasets_dir):
     out = tmp_path / "slice.csv"
     command = [
