@@ -6,9 +6,10 @@ import pytest
 
 import assay
 from assay import AutoML, Task
-from assay.automl._stack import _inner_folds, holdout_scores, stack_features
+from assay.automl._stack import _inner_folds, holdout_scores, level2_confidence, stack_features
 from assay.data import read_table
 from assay.evaluate import get_metric, make_folds
+from assay.evaluate._cv import safe_score
 from assay.search import save_portfolio
 
 MODELS = ["lightgbm", "linear", "extra_trees"]
@@ -50,6 +51,20 @@ def test_a_level2_that_helps_on_held_out_rows_scores_better():
     strong = [(y_inner + 0.1 * rng.normal(size=300), y_hold + 0.1 * rng.normal(size=80))]
     level1_only, with_level2 = holdout_scores(metric, y_inner, y_hold, weak, strong)
     assert metric.loss(with_level2) < metric.loss(level1_only)
+
+
+def test_a_gain_within_the_noise_of_the_held_out_rows_is_not_confident():
+    # random labels and two unrelated random predictions: by chance the second scores AUC
+    # 0.637 against 0.533 on these 80 rows, yet on only ~80% of resamples of them
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 80)
+    one, two = _proba(rng.uniform(size=80)), _proba(rng.uniform(size=80))
+    metric = get_metric("auc", Task.BINARY)
+    assert metric.loss(safe_score(metric, y, two)) < metric.loss(safe_score(metric, y, one))
+    assert level2_confidence(metric, y, one, two) < 0.9
+    # a level 2 that tracks the labels is better on (nearly) every resample
+    better = _proba(np.clip(0.5 * one[:, 1] + 0.4 * y, 0, 1))
+    assert level2_confidence(metric, y, one, better) >= 0.99
 
 
 def test_held_out_rows_are_never_inner_training_rows():
