@@ -32,6 +32,7 @@ from assay.log import get_logger
 logger = get_logger(__name__)
 HERE = Path(__file__).resolve().parent
 KEPT_ENV = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TERM")
+DISK_CHECK_S = 0.1  # how often the working copy's size is read
 _warned: set[str] = set()
 
 
@@ -263,8 +264,8 @@ class Sandbox:
             if rss > limits.memory_mb:
                 stopped = (OutcomeStatus.OOM, f"{rss:.0f} MB resident, over {limits.memory_mb} MB")
                 break
-            if elapsed >= next_disk:
-                next_disk = elapsed + 0.5
+            if elapsed >= next_disk:  # a page-cache writer adds ~1 GB a second
+                next_disk = elapsed + DISK_CHECK_S
                 used = folder_mb(workspace.work, limits.disk_mb)
                 if used > limits.disk_mb:
                     stopped = (
@@ -273,7 +274,10 @@ class Sandbox:
                     )
                     break
             time.sleep(0.05)
-        end_all(proc, uid, known, limits.grace_s)
+        # past the disk limit there is nothing to let finish: every moment of grace is
+        # more written
+        full = stopped is not None and stopped[0] is OutcomeStatus.KILLED
+        end_all(proc, uid, known, 0.0 if full else limits.grace_s)
         wall_s = time.monotonic() - started
         for capture in captures:
             capture.join(10)
