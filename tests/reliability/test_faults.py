@@ -289,7 +289,9 @@ def test_kill_9_at_random_moments_of_assay_fit(tmp_path, data, reliability):
     for before in snapshots:  # a trial recorded before a kill is unchanged after
         assert trials[: len(before)] == before
     ran = [t for t in trials if t.state is not TrialState.SKIPPED]
-    assert len(ran) == N_TRIALS and len({(t.model, json.dumps(t.config)) for t in ran}) == len(ran)
+    configs = [(t.trial_no, t.model, json.dumps(t.config, sort_keys=True), t.state) for t in ran]
+    assert len(ran) == N_TRIALS, configs
+    assert len({c[1:3] for c in configs}) == len(ran), (seen, configs)
     assert run.state is RunState.FINISHED and run.artifact_dir
     assert not list((home / run_id / "trials").glob("*.partial"))  # no half checkpoint left
     predicted = Predictor.load(run.artifact_dir).predict(_frame(50, seed=1))

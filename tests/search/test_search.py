@@ -109,3 +109,17 @@ def test_folds_for_budget_trades_folds_for_trials_only_when_time_is_short() -> N
     assert folds_for_budget(3, head, window_s=1) == 3
     assert folds_for_budget(2, head, window_s=1) == 2  # tiny classes keep their 2 folds
     assert folds_for_budget(8, [*head, 100.0], window_s=60) == 5  # only the head counts
+
+
+def test_the_tuner_does_not_rerun_a_pruned_config():
+    # a pruned trial has no score; TPE kept proposing such a config (a 1-neighbour knn),
+    # and after ten repeats it was run again: 33 distinct configs in 40 trials
+    models = {name: MODELS[name] for name in ("linear", "knn")}
+    searcher = Searcher(models, Task.BINARY, 300, 5, 12, "default")
+    keys = []
+    for _ in range(40):
+        candidate = searcher.ask()
+        keys.append(json.dumps([candidate.model, candidate.config], sort_keys=True))
+        pruned = candidate.model == "knn" and candidate.config["n_neighbors"] <= 3
+        searcher.tell(candidate, math.nan if pruned else -0.95)
+    assert len(set(keys)) == len(keys)

@@ -13,6 +13,7 @@ import numpy as np
 
 from assay._types import Task, TrialSource
 from assay.errors import ConfigError
+from assay.search._space import sample
 from assay.search._tuner import FamilyTuner
 
 if TYPE_CHECKING:  # models import search (their spaces), so only for the annotations
@@ -130,14 +131,24 @@ class Searcher:
         weights = np.array([0.5, 0.3, 0.2][: len(ranked)])
         family = ranked[int(self._rng.choice(len(ranked), p=weights / weights.sum()))]
         tuner = self._tuner(family)
-        for attempt in range(_MAX_REPEATS):  # a config already tried is told, not re-run
+        for _ in range(_MAX_REPEATS):  # a config already tried is told, not re-run
             number, config = tuner.ask()
             key = self._key(Candidate(family, config, TrialSource.TUNER))
-            if key not in self._seen or attempt == _MAX_REPEATS - 1:
-                break
+            if key not in self._seen:
+                self._seen.add(key)
+                return Candidate(family, config, TrialSource.TUNER, number)
             tuner.tell(number, self._losses.get(key, np.nan))
+        # The tuner keeps proposing what already ran (a small space, a pruned config it
+        # cannot score): a random draw from the space instead, and the repeat only when
+        # even those repeat.
+        space = self.models[family].search_space(self.n_rows, self.n_features, self.task)
+        for _ in range(_MAX_REPEATS):
+            config = sample(space, self._rng)
+            key = self._key(Candidate(family, config, TrialSource.TUNER))
+            if key not in self._seen:
+                break
         self._seen.add(key)
-        return Candidate(family, config, TrialSource.TUNER, number)
+        return Candidate(family, config, TrialSource.TUNER)
 
     def _tuner(self, family: str) -> FamilyTuner:
         if family not in self._tuners:
