@@ -1,7 +1,7 @@
 """Learn the fit-level defaults from runs on the design datasets (see benchmarks/README.md).
 
     python benchmarks/run.py --suite tabular_design --budget 60 \
-        --frameworks assay-folds3,assay-folds5,assay-folds8,assay,assay-nostack,constant
+        --frameworks constant,assay-folds3,assay-folds5,assay-folds8,assay-nostack
     python benchmarks/learn_defaults.py benchmarks/results/tabular_design_60s.csv
 
 Two defaults, both learned on `tabular_design` only (the `tabular` suite judges them):
@@ -11,7 +11,9 @@ Two defaults, both learned on `tabular_design` only (the `tabular` suite judges 
   the packaged portfolio and the models' cost estimates, as the fit computes it) and reads
   the normalized test score of the run with the folds the rule picks; the share with the
   best mean wins. Fixed 3, 5 and 8 folds and the per-dataset best are shown beside it.
-- **The stacking check**: `assay` (stack="auto") against `assay-nostack`, by data size.
+- **The stacking check**: stack="auto" against `assay-nostack` at the same folds, by data
+  size. The auto run is the `assay-folds<k>` run whose k the rule picks at the current
+  `HEAD_SHARE`, which is what `assay` itself runs, so no separate `assay` run is needed.
 
 Writes `<csv>_defaults.md` beside the CSV and prints it.
 """
@@ -27,6 +29,7 @@ import pandas as pd
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from assay.search._budget import HEAD_SHARE  # noqa: E402
 from report import normalized  # noqa: E402
 
 SHARES = (0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0)
@@ -55,33 +58,46 @@ def head_fold_s(name: str, n_train: int) -> tuple[list[float], int]:
     return costs, choose_n_folds(n_train, min_count)
 
 
-def learn_folds(rows: pd.DataFrame) -> list[str]:
-    from assay.search import Budget, folds_for_budget
+VARIANTS = {k: f"assay-folds{k}" for k in (3, 5, 8)}
 
-    variants = {k: f"assay-folds{k}" for k in (3, 5, 8)}
-    wide = rows.pivot_table(index=["dataset", "fold"], columns="framework", values="normalized")
-    wide = wide.dropna(subset=[v for v in variants.values() if v in wide.columns])
-    if wide.empty:
-        return ["No dataset has all of assay-folds3/5/8: run them first."]
+
+def rule_picks(
+    keys: list[tuple[str, int]], heads: dict[str, tuple[list[float], int]], window: float, share
+) -> list[int]:
+    """The folds the rule picks for each (dataset, split): at least 3, as the runs go."""
+    from assay.search import folds_for_budget
+
+    return [
+        max(3, folds_for_budget(heads[d][1], heads[d][0], window, share=share)) for d, _ in keys
+    ]
+
+
+def trial_window(rows: pd.DataFrame) -> tuple[float, float]:
+    from assay.search import Budget
+
     budget = Budget(float(rows.budget_s.iloc[0]))
-    window = budget.trial_deadline - budget.started
-    n_train = rows.groupby("dataset").n_train.first()
-    heads = {name: head_fold_s(name, int(n_train[name])) for name in wide.index.levels[0]}
+    return budget.time_limit_s, budget.trial_deadline - budget.started
+
+
+def learn_folds(rows: pd.DataFrame, heads: dict) -> list[str]:
+    wide = rows.pivot_table(index=["dataset", "fold"], columns="framework", values="normalized")
+    wide = wide.dropna(subset=[v for v in VARIANTS.values() if v in wide.columns])
+    if wide.empty or not set(VARIANTS.values()) <= set(wide.columns):
+        return ["No dataset has all of assay-folds3/5/8: run them first."]
+    limit_s, window = trial_window(rows)
+    keys = list(wide.index)
     table = []
     for share in SHARES:
-        picks = [
-            folds_for_budget(heads[d][1], heads[d][0], window, share=share) for d, _ in wide.index
-        ]
-        pairs = zip(wide.index, picks, strict=True)
-        scores = [wide.loc[key, variants[max(3, p)]] for key, p in pairs]
+        picks = rule_picks(keys, heads, window, share)
+        scores = [wide.loc[key, VARIANTS[p]] for key, p in zip(keys, picks, strict=True)]
         table.append((f"rule, share {share:g}", np.mean(scores), np.bincount(picks, minlength=9)))
-    for k, name in variants.items():
+    for k, name in VARIANTS.items():
         table.append((f"always {k} folds", wide[name].mean(), None))
-    oracle = wide[list(variants.values())].max(axis=1).mean()
+    oracle = wide[list(VARIANTS.values())].max(axis=1).mean()
     table.append(("best of the three per dataset", oracle, None))
     best = max(table[: len(SHARES)], key=lambda row: row[1])
     lines = [
-        f"## Bagging folds at {budget.time_limit_s:g} s ({len(wide)} dataset-splits)",
+        f"## Bagging folds at {limit_s:g} s ({len(wide)} dataset-splits)",
         "",
         "| folds | mean normalized score | picks 3 / 5 / 8 |",
         "|---|---:|---:|",
@@ -93,20 +109,38 @@ def learn_folds(rows: pd.DataFrame) -> list[str]:
     return lines
 
 
-def learn_stacking(rows: pd.DataFrame) -> list[str]:
-    wide = rows.pivot_table(index=["dataset", "fold"], columns="framework", values="loss")
-    if not {"assay", "assay-nostack"} <= set(wide.columns):
-        return ["No assay and assay-nostack rows: run them first."]
-    wide = wide.dropna(subset=["assay", "assay-nostack"])
+def learn_stacking(rows: pd.DataFrame, heads: dict, share: float | None = None) -> list[str]:
+    """`assay-nostack` against the stacking check (stack="auto") at the same folds: the
+    `assay-folds<k>` run whose k the rule picks at `share` (what `assay` itself runs)."""
+    losses = rows.pivot_table(index=["dataset", "fold"], columns="framework", values="loss")
+    notes = rows.pivot_table(
+        index=["dataset", "fold"], columns="framework", values="notes", aggfunc="first"
+    )
+    if "assay-nostack" not in losses.columns:
+        return ["No assay-nostack rows: run them first."]
+    share = HEAD_SHARE if share is None else share
+    _, window = trial_window(rows)
+    keys = [k for k in losses.index if pd.notna(losses.loc[k, "assay-nostack"])]
+    pairs = []
+    for key, pick in zip(keys, rule_picks(keys, heads, window, share), strict=True):
+        auto = VARIANTS[pick]
+        if auto in losses.columns and pd.notna(losses.loc[key, auto]):
+            note = str(notes.loc[key, auto]) if auto in notes.columns else ""
+            used = "stack used" in note
+            pairs.append((key, losses.loc[key, auto] - losses.loc[key, "assay-nostack"], used))
     n_train = rows.groupby("dataset").n_train.first()
-    lines = ["## Stacking check (auto) against no stacking", ""]
-    lines += ["| rows | dataset-splits | auto better | worse | tied |", "|---|---:|---:|---:|---:|"]
+    lines = [f"## Stacking check (auto) against no stacking, same folds (share {share:g})", ""]
+    lines += [
+        "| rows | dataset-splits | stack used | auto better | worse | tied | worse where used |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
     for low, high, label in SIZES:
-        part = wide[[low <= n_train[d] < high for d, _ in wide.index]]
-        diff = part["assay"] - part["assay-nostack"]
+        part = [(d, used) for (name, _), d, used in pairs if low <= n_train[name] < high]
+        diff = np.array([d for d, _ in part])
+        used = np.array([u for _, u in part], dtype=bool)
         lines.append(
-            f"| {label} | {len(part)} | {(diff < 0).sum()} | {(diff > 0).sum()} | "
-            f"{(diff == 0).sum()} |"
+            f"| {label} | {len(part)} | {used.sum()} | {(diff < 0).sum()} | {(diff > 0).sum()} "
+            f"| {(diff == 0).sum()} | {(diff[used] > 0).sum() if used.any() else 0} |"
         )
     return lines
 
@@ -114,8 +148,10 @@ def learn_stacking(rows: pd.DataFrame) -> list[str]:
 def main() -> None:
     path = Path(sys.argv[1])
     rows = normalized(pd.read_csv(path))
+    n_train = rows.groupby("dataset").n_train.first()
+    heads = {name: head_fold_s(name, int(n)) for name, n in n_train.items()}
     lines = [f"# Defaults learned on {path.name}", ""]
-    lines += [*learn_folds(rows), "", *learn_stacking(rows)]
+    lines += [*learn_folds(rows, heads), "", *learn_stacking(rows, heads)]
     lines += ["", f"Command: `python benchmarks/learn_defaults.py {path}`"]
     out = path.with_name(path.stem + "_defaults.md")
     out.write_text("\n".join(lines) + "\n")

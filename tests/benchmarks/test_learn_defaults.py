@@ -1,0 +1,70 @@
+"""learn_defaults.py: replaying the fold rule and the stacking comparison on run rows."""
+
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+
+import learn_defaults
+from report import normalized
+
+# per-fold seconds of the first six configs, and the fold cap: at 60 s (56.4 s of trials)
+# "cheap" takes 8 folds from a share of 0.43 on, "dear" stays at 3 below a share of 1.6
+HEADS = {"cheap": ([0.5] * 6, 8), "dear": ([5.0] * 6, 8)}
+N_TRAIN = {"cheap": 1_000, "dear": 5_000}
+
+
+def rows(losses: dict[str, dict[str, float]], notes: dict[tuple[str, str], str]) -> pd.DataFrame:
+    return normalized(
+        pd.DataFrame(
+            [
+                {
+                    "dataset": dataset,
+                    "framework": framework,
+                    "fold": 0,
+                    "budget_s": 60,
+                    "metric": "rmse",
+                    "score": loss,
+                    "n_train": N_TRAIN[dataset],
+                    "notes": notes.get((dataset, framework), ""),
+                }
+                for dataset, by_framework in losses.items()
+                for framework, loss in {"constant": 1.0, **by_framework}.items()
+            ]
+        )
+    )
+
+
+def test_the_best_share_is_the_one_whose_picks_score_best():
+    table = rows(
+        {
+            "cheap": {"assay-folds3": 0.3, "assay-folds5": 0.2, "assay-folds8": 0.1},
+            "dear": {"assay-folds3": 0.1, "assay-folds5": 0.2, "assay-folds8": 0.3},
+        },
+        {},
+    )
+    lines = learn_defaults.learn_folds(table, HEADS)
+    assert "| rule, share 0.1 | 0.8889 | 2 / 0 / 0 |" in lines  # both at 3: (0.7/0.9 + 1) / 2
+    assert "| rule, share 0.5 | 1.0000 | 1 / 0 / 1 |" in lines
+    assert "| best of the three per dataset | 1.0000 |  |" in lines
+    assert lines[-1].startswith("Best share: **0.5**")
+
+
+def test_the_stacking_check_is_compared_at_the_folds_the_rule_picks():
+    table = rows(
+        {
+            # the rule picks 8 folds for "cheap" at 0.75: its stacked run is folds8
+            "cheap": {"assay-folds3": 0.05, "assay-folds8": 0.1, "assay-nostack": 0.15},
+            "dear": {"assay-folds3": 0.2, "assay-folds8": 0.01, "assay-nostack": 0.2},
+        },
+        {
+            ("cheap", "assay-folds8"): "trials 30; stack used: better on held-out rows",
+            ("dear", "assay-folds3"): "trials 9; stack not used: no time",
+        },
+    )
+    lines = learn_defaults.learn_stacking(table, HEADS, share=0.75)
+    assert "| < 2k rows | 1 | 1 | 1 | 0 | 0 | 0 |" in lines
+    assert "| 2k-10k | 1 | 0 | 0 | 0 | 1 | 0 |" in lines
+    assert "| >= 10k | 0 | 0 | 0 | 0 | 0 | 0 |" in lines
