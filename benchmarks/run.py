@@ -164,6 +164,14 @@ def append(path: Path, row: dict) -> None:
         writer.writerow(row)
 
 
+def keep_log(out: Path, row: dict, log: dict) -> None:
+    """Appends a run's fit log (its trials, as the framework reports them) as one line of
+    `<results>_trials.jsonl`, keyed like its row."""
+    key = {k: row[k] for k in ("dataset", "framework", "fold", "budget_s", "finished_at")}
+    with out.with_name(out.stem + "_trials.jsonl").open("a") as handle:
+        handle.write(json.dumps({**key, **log}, default=str) + "\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="assay and its peers on the same splits.")
     parser.add_argument("--frameworks", default="assay,lightgbm,constant")
@@ -249,6 +257,8 @@ def main() -> None:
                         error=message[:300],
                     )
                 row["finished_at"] = time.strftime("%Y-%m-%d %H:%M:%S")
+                if row["status"] == "ok" and result.get("log"):
+                    keep_log(out, row, result["log"])
                 append(out, row)
                 shutil.rmtree(workdir, ignore_errors=True)
                 print(

@@ -31,6 +31,36 @@ def source_revision() -> str:
     return commit + ("-dirty" if git("status", "--porcelain", "--", ".") else "")
 
 
+def fit_log(automl) -> dict:
+    """Where the budget went: every trial the store recorded (skipped and stopped ones too)
+    with the seconds into the fit at which it was recorded, the folds and the stacking
+    decision. run.py appends it to `<results>_trials.jsonl`."""
+    from assay.store import open_store
+
+    store = open_store()
+    run = store.get_run(automl.run_id_)
+    info = automl.predictor_.info
+    trials = [
+        {
+            "no": t.trial_no,
+            "model": t.model,
+            "state": t.state.value,
+            "score": t.score,
+            "fit_s": round(t.fit_time_s, 2),
+            "at_s": round(t.created_at - run.created_at, 2),
+            "error": (t.error or "")[:160],
+            "config": t.config,
+        }
+        for t in store.trials(run.run_id)
+    ]
+    return {
+        "n_folds": info.get("n_folds"),
+        "ensemble_score": info.get("ensemble_score"),
+        "stack": info.get("stack"),
+        "trials": trials,
+    }
+
+
 def fit_predict(train, test, spec):
     from assay import AutoML
 
@@ -58,6 +88,7 @@ def fit_predict(train, test, spec):
         f"{stack.get('reason', '')}"
     )
     return {
+        "log": fit_log(automl),
         "notes": notes,
         "pred": pred,
         "classes": classes,

@@ -1,5 +1,6 @@
 """The benchmark harness: scoring conventions, the report's arithmetic, and resuming."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -136,3 +137,30 @@ def test_rows_appended_to_an_older_file_gain_the_new_columns(tmp_path):
     rows = pd.read_csv(out, keep_default_na=False)
     assert list(rows.columns) == run.FIELDS
     assert rows.version.tolist() == ["", "lightgbm 4.7.0"] and rows.dataset.tolist() == ["x", "y"]
+
+
+def test_an_assay_run_keeps_its_fit_log_beside_the_rows(tmp_path, datasets_dir):
+    out = tmp_path / "logged.csv"
+    command = [
+        sys.executable,
+        str(BENCH / "run.py"),
+        "--frameworks",
+        "assay",
+        "--datasets",
+        "blood-transfusion",
+        "--budget",
+        "8",
+        "--out",
+        str(out),
+    ]
+    subprocess.run(command, check=True, capture_output=True, timeout=300, cwd=tmp_path)
+    row = pd.read_csv(out).iloc[0]
+    logs = [json.loads(line) for line in (tmp_path / "logged_trials.jsonl").open()]
+    assert len(logs) == 1 and logs[0]["finished_at"] == row.finished_at
+    log = logs[0]
+    assert log["n_folds"] >= 3 and "used" in log["stack"]
+    trials = log["trials"]
+    assert f"trials {sum(t['state'] == 'complete' for t in trials)}" in row.notes
+    assert [t["no"] for t in trials] == sorted(t["no"] for t in trials)
+    assert all(0 <= t["at_s"] <= row.fit_s + 1 for t in trials)
+    assert {t["model"] for t in trials} >= {"linear", "lightgbm"}
