@@ -33,13 +33,20 @@ def source_revision() -> str:
 
 def fit_log(automl) -> dict:
     """Where the budget went: every trial the store recorded (skipped and stopped ones too)
-    with the seconds into the fit at which it was recorded, the folds and the stacking
-    decision. run.py appends it to `<results>_trials.jsonl`."""
+    with the seconds into the fit at which it was recorded and its weight in the ensemble,
+    the folds and the stacking decision. run.py appends it to `<results>_trials.jsonl`."""
+    from assay.automl._assemble import _short as short_config
     from assay.store import open_store
 
     store = open_store()
     run = store.get_run(automl.run_id_)
     info = automl.predictor_.info
+    board = automl.leaderboard()
+    weights = {  # a level-1 trial's weight in the ensemble, by its model and config as shown
+        (m, c): w
+        for m, c, w, level in zip(board.model, board.config, board.weight, board.level, strict=True)
+        if level == 1
+    }
     trials = [
         {
             "no": t.trial_no,
@@ -50,6 +57,7 @@ def fit_log(automl) -> dict:
             "at_s": round(t.created_at - run.created_at, 2),
             "error": (t.error or "")[:160],
             "config": t.config,
+            "weight": weights.get((t.model, short_config(t.config))),
         }
         for t in store.trials(run.run_id)
     ]
