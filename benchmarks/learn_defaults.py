@@ -15,11 +15,16 @@ Two defaults, both learned on `tabular_design` only (the `tabular` suite judges 
   size. The auto run is the `assay-folds<k>` run whose k the rule picks at the current
   `HEAD_SHARE`, which is what `assay` itself runs, so no separate `assay` run is needed.
 
+Beside them, from the fit logs (`<csv>_trials.jsonl`), each family's share of the trial
+time against its share of the ensemble's weight: the evidence for time per family, which
+is not replayed (a cap changes which configs finish, which the logs cannot tell).
+
 Writes `<csv>_defaults.md` beside the CSV and prints it.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -145,6 +150,43 @@ def learn_stacking(rows: pd.DataFrame, heads: dict, share: float | None = None) 
     return lines
 
 
+def family_time_and_weight(logs: list[dict]) -> list[str]:
+    """Per model family, over the runs' fit logs: its mean share of the time the trials took,
+    its mean share of the level-1 ensemble's weight, and in how many runs it had any weight.
+    A family that takes much more time than the weight it earns is a candidate for less."""
+    logs = [log for log in logs if any("weight" in t for t in log["trials"])]
+    if not logs:
+        return ["No fit logs with ensemble weights: run the design suite first."]
+    time_share: dict[str, list[float]] = {}
+    weight_share: dict[str, list[float]] = {}
+    families = sorted({t["model"] for log in logs for t in log["trials"]})
+    for log in logs:
+        spent = sum(t["fit_s"] for t in log["trials"]) or 1.0
+        for family in families:
+            mine = [t for t in log["trials"] if t["model"] == family]
+            time_share.setdefault(family, []).append(sum(t["fit_s"] for t in mine) / spent)
+            weight_share.setdefault(family, []).append(sum(t["weight"] or 0.0 for t in mine))
+    lines = [
+        f"## Time and ensemble weight by family ({len(logs)} fit logs)",
+        "",
+        "| family | share of trial time | share of ensemble weight | runs with weight |",
+        "|---|---:|---:|---:|",
+    ]
+    for family in sorted(families, key=lambda f: -np.mean(time_share[f])):
+        used = sum(w > 0 for w in weight_share[family])
+        lines.append(
+            f"| {family} | {np.mean(time_share[family]):.3f} | "
+            f"{np.mean(weight_share[family]):.3f} | {used} of {len(logs)} |"
+        )
+    return lines
+
+
+def read_logs(path: Path) -> list[dict]:
+    """The fit logs run.py keeps beside a results CSV (`<csv>_trials.jsonl`)."""
+    logs = path.with_name(path.stem + "_trials.jsonl")
+    return [json.loads(line) for line in logs.open()] if logs.exists() else []
+
+
 def main() -> None:
     path = Path(sys.argv[1])
     rows = normalized(pd.read_csv(path))
@@ -152,6 +194,7 @@ def main() -> None:
     heads = {name: head_fold_s(name, int(n)) for name, n in n_train.items()}
     lines = [f"# Defaults learned on {path.name}", ""]
     lines += [*learn_folds(rows, heads), "", *learn_stacking(rows, heads)]
+    lines += ["", *family_time_and_weight(read_logs(path))]
     lines += ["", f"Command: `python benchmarks/learn_defaults.py {path}`"]
     out = path.with_name(path.stem + "_defaults.md")
     out.write_text("\n".join(lines) + "\n")

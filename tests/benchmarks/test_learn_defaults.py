@@ -68,3 +68,21 @@ def test_the_stacking_check_is_compared_at_the_folds_the_rule_picks():
     assert "| < 2k rows | 1 | 1 | 1 | 0 | 0 | 0 |" in lines
     assert "| 2k-10k | 1 | 0 | 0 | 0 | 1 | 0 |" in lines
     assert "| >= 10k | 0 | 0 | 0 | 0 | 0 | 0 |" in lines
+
+
+def test_family_time_is_set_against_the_weight_it_earns():
+    def trial(model: str, fit_s: float, weight: float | None) -> dict:
+        return {"model": model, "fit_s": fit_s, "weight": weight}
+
+    logs = [
+        {"trials": [trial("mlp", 30.0, None), trial("lightgbm", 10.0, 1.0)]},
+        {"trials": [trial("mlp", 10.0, 0.5), trial("lightgbm", 10.0, 0.5), trial("knn", 0, None)]},
+        {"trials": [{"model": "mlp", "fit_s": 1.0}]},  # a log from before weights: left out
+    ]
+    lines = learn_defaults.family_time_and_weight(logs)
+    assert lines[0] == "## Time and ensemble weight by family (2 fit logs)"
+    assert lines[4:] == [  # by time share, largest first
+        "| mlp | 0.625 | 0.250 | 1 of 2 |",
+        "| lightgbm | 0.375 | 0.750 | 2 of 2 |",
+        "| knn | 0.000 | 0.000 | 0 of 2 |",
+    ]
