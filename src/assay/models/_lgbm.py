@@ -24,6 +24,24 @@ from assay.search._space import Choice, Distribution, Float, Int
 logger = get_logger(__name__)
 
 _METRICS = {"binary": "binary_logloss", "multiclass": "multi_logloss", "regression": "l2"}
+_FEW_VALUES = range(3, 8)  # distinct values of a numeric column that extra trees split badly
+_FEW_SHARE = 0.3  # above this share of such columns, a config's extra trees are turned off
+_SAMPLE_ROWS = 5_000  # rows the distinct values are counted on
+
+
+def extra_trees_suit(X: pd.DataFrame) -> bool:
+    """Whether LightGBM's extra trees suit these columns. They draw one random threshold
+    per feature among all but the last bin boundary, so a numeric column with 3 to 7
+    distinct values loses splits it needs: on connect-4 (42 three-valued columns) the
+    default extra-trees config learned nothing (logloss 0.82 against 0.46 without), and on
+    synthetic regressions with half the columns three-valued R2 fell from 0.93 to 0.84
+    (with a quarter of them it still rose, 0.93 to 0.94)."""
+    numeric = X.select_dtypes(exclude="category")
+    if numeric.shape[1] == 0:
+        return True
+    sample = numeric.iloc[:: max(1, len(numeric) // _SAMPLE_ROWS)]
+    few = sample.nunique().isin(_FEW_VALUES).sum()
+    return few <= _FEW_SHARE * X.shape[1]
 
 
 def _positional(X: pd.DataFrame) -> pd.DataFrame:
@@ -110,6 +128,8 @@ class LightGBMModel(Model):
         train = lgb.Dataset(_positional(X), y, free_raw_data=True)
         valid = [] if X_val is None else [lgb.Dataset(_positional(X_val), y_val, reference=train)]
         params = self._params(len(y))
+        self.extra_trees_ = params["extra_trees"] and extra_trees_suit(X)
+        params["extra_trees"] = self.extra_trees_
         stopper = Stopper(patience(params["learning_rate"]), deadline)
 
         def monitor(env: Any) -> None:
