@@ -40,6 +40,8 @@ FRAMEWORKS = {
     for f in [
         Framework("assay", "assay_fw"),
         Framework("assay-fast", "assay_fw", options={"deploy": "fast"}),
+        # text without sentence embeddings (TF-IDF and the other cheap text features only)
+        Framework("assay-noembed", "assay_fw", options={"embed": False}),
         # variants whose results on tabular_design set defaults (learn_defaults.py)
         *(Framework(f"assay-folds{k}", "assay_fw", options={"n_folds": k}) for k in (3, 5, 8)),
         Framework("assay-nostack", "assay_fw", options={"stack": "off"}),
