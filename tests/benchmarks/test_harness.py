@@ -103,20 +103,16 @@ def test_single_row_latency_is_compared_where_both_recorded_it():
     assert np.isnan(pairs.loc["autogluon-best", "single_row_ratio"])  # not recorded
 
 
+def blood_transfusion_run(out: Path, frameworks: str, budget: int) -> list[str]:
+    """run.py on blood-transfusion's first split, writing `out`."""
+    options = {"frameworks": frameworks, "datasets": "blood-transfusion", "budget": budget}
+    flags = [part for name, value in options.items() for part in (f"--{name}", str(value))]
+    return [sys.executable, str(BENCH / "run.py"), *flags, "--out", str(out)]
+
+
 def test_a_finished_slice_is_not_run_again(tmp_path, datasets_dir):
     out = tmp_path / "slice.csv"
-    command = [
-        sys.executable,
-        str(BENCH / "run.py"),
-        "--frameworks",
-        "lightgbm,constant",
-        "--datasets",
-        "blood-transfusion",
-        "--budget",
-        "5",
-        "--out",
-        str(out),
-    ]
+    command = blood_transfusion_run(out, "lightgbm,constant", 5)
     subprocess.run(command, check=True, capture_output=True, timeout=300)
     first = pd.read_csv(out)
     assert sorted(first.framework) == ["constant", "lightgbm"]
@@ -141,18 +137,7 @@ def test_rows_appended_to_an_older_file_gain_the_new_columns(tmp_path):
 
 def test_an_assay_run_keeps_its_fit_log_beside_the_rows(tmp_path, datasets_dir):
     out = tmp_path / "logged.csv"
-    command = [
-        sys.executable,
-        str(BENCH / "run.py"),
-        "--frameworks",
-        "assay",
-        "--datasets",
-        "blood-transfusion",
-        "--budget",
-        "8",
-        "--out",
-        str(out),
-    ]
+    command = blood_transfusion_run(out, "assay", 8)
     subprocess.run(command, check=True, capture_output=True, timeout=300, cwd=tmp_path)
     row = pd.read_csv(out).iloc[0]
     logs = [json.loads(line) for line in (tmp_path / "logged_trials.jsonl").open()]
