@@ -189,3 +189,27 @@ def test_lightgbm_extra_trees_are_off_on_columns_of_few_values() -> None:
     X, y, _, _ = _few_valued_regression(50)  # many values: the config's extra trees stay
     assert LightGBMModel(task=Task.REGRESSION, extra_trees=True).fit(X, y).extra_trees_
     assert not LightGBMModel(task=Task.REGRESSION).fit(X, y).extra_trees_
+
+
+@pytest.mark.parametrize(
+    ("model_class", "option"),
+    [(XGBoostModel, "colsample_bytree"), (LightGBMModel, "feature_fraction")],
+)
+def test_every_tree_sees_two_columns_so_an_interaction_is_learned(model_class, option) -> None:
+    """XOR of two columns: a tree that sees one column at a time learns nothing."""
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(1_200, 2)), columns=["a", "b"])
+    y = ((X.a > 0) ^ (X.b > 0)).to_numpy().astype(int)
+    model = model_class(task=Task.BINARY, **{option: 0.5}).fit(X.iloc[:800], y[:800])
+    accuracy = np.mean(model.predict_proba(X.iloc[800:]).argmax(axis=1) == y[800:])
+    assert accuracy > 0.9  # one column per tree: about 0.5
+
+
+def test_the_column_share_per_tree_keeps_two_columns() -> None:
+    from assay.models._boosting import column_fraction
+
+    assert column_fraction(0.5, 2) == 1.0
+    assert int(column_fraction(0.5, 3) * 3) == 2  # XGBoost rounds down
+    assert column_fraction(0.5, 40) == 0.5

@@ -58,6 +58,17 @@ def depth_for(depth: int, n_rows: int) -> int:
 TOTAL_STEP = 8.0
 
 
+def column_fraction(fraction: float, n_features: int) -> float:
+    """The config's share of columns per tree, raised so that every tree sees at least two
+    columns (all of them when there are two): on banana's two columns XGBoost's 0.67 gave
+    each tree one column, so no tree could split on both, and every XGBoost config scored
+    AUC 0.77-0.79 against LightGBM's and CatBoost's 0.97. The small margin keeps XGBoost's
+    rounding down from landing under two."""
+    if n_features <= 2:
+        return 1.0
+    return float(max(fraction, min(1.0, 2.0 / n_features + 1e-6)))
+
+
 def n_rounds(
     n_estimators: int | None, learning_rate: float, has_validation: bool, n_rows: int
 ) -> int:

@@ -13,6 +13,7 @@ from assay.log import get_logger
 from assay.models._base import Model, category_codes, predict_threads
 from assay.models._boosting import (
     Stopper,
+    column_fraction,
     expected_rounds,
     learning_rate_for,
     n_rounds,
@@ -97,7 +98,7 @@ class LightGBMModel(Model):
             return "binary", {}
         return "multiclass", {"num_class": len(self.classes_)}
 
-    def _params(self, n_rows: int) -> dict[str, Any]:
+    def _params(self, n_rows: int, n_features: int) -> dict[str, Any]:
         objective, extra = self._objective()
         return {
             "objective": objective,
@@ -105,7 +106,7 @@ class LightGBMModel(Model):
             "learning_rate": learning_rate_for(self.learning_rate, n_rows),
             "num_leaves": self.num_leaves,
             "min_data_in_leaf": self.min_child_samples,
-            "feature_fraction": self.feature_fraction,
+            "feature_fraction": column_fraction(self.feature_fraction, n_features),
             "bagging_fraction": self.bagging_fraction,
             "bagging_freq": 1 if self.bagging_fraction < 1.0 else 0,
             "lambda_l1": self.lambda_l1,
@@ -127,7 +128,7 @@ class LightGBMModel(Model):
 
         train = lgb.Dataset(_positional(X), y, free_raw_data=True)
         valid = [] if X_val is None else [lgb.Dataset(_positional(X_val), y_val, reference=train)]
-        params = self._params(len(y))
+        params = self._params(len(y), X.shape[1])
         self.extra_trees_ = params["extra_trees"] and extra_trees_suit(X)
         params["extra_trees"] = self.extra_trees_
         stopper = Stopper(patience(params["learning_rate"]), deadline)

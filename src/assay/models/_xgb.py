@@ -13,6 +13,7 @@ from assay.log import get_logger
 from assay.models._base import Model, category_codes, predict_threads
 from assay.models._boosting import (
     Stopper,
+    column_fraction,
     depth_for,
     expected_rounds,
     learning_rate_for,
@@ -70,7 +71,7 @@ class XGBoostModel(Model):
         self.n_jobs = n_jobs
         self.random_state = random_state
 
-    def _params(self, n_rows: int) -> dict[str, Any]:
+    def _params(self, n_rows: int, n_features: int) -> dict[str, Any]:
         if not Task(self.task).is_classification:
             objective: dict[str, Any] = {"objective": "reg:squarederror", "eval_metric": "rmse"}
         elif len(self.classes_) == 2:
@@ -88,7 +89,7 @@ class XGBoostModel(Model):
             "max_depth": depth_for(self.max_depth, n_rows),
             "min_child_weight": self.min_child_weight,
             "subsample": self.subsample,
-            "colsample_bytree": self.colsample_bytree,
+            "colsample_bytree": column_fraction(self.colsample_bytree, n_features),
             "reg_lambda": self.reg_lambda,
             "reg_alpha": self.reg_alpha,
             "max_cat_to_onehot": self.max_cat_to_onehot,
@@ -100,7 +101,7 @@ class XGBoostModel(Model):
     def _fit(self, X: Any, y: np.ndarray, X_val: Any, y_val: Any, deadline: float | None) -> None:
         import xgboost as xgb
 
-        params = self._params(len(y))
+        params = self._params(len(y), X.shape[1])
         stopper = Stopper(patience(params["learning_rate"]), deadline)
 
         class Monitor(xgb.callback.TrainingCallback):
