@@ -93,6 +93,7 @@ class Model(ABC, BaseEstimator):
     tasks: ClassVar[frozenset[Task]] = frozenset(Task)
     early_stopping: ClassVar[bool] = False  # stops on X_val rows when given them
     artifact_file: ClassVar[str] = ""  # the file save() writes the fitted model to
+    legacy_artifact_files: ClassVar[tuple[str, ...]] = ()  # older names load() still reads
     _trust: Trust = Trust(False)  # what `_load_native` may run; `load` sets it per instance
     model_: Any  # the fitted library object; None when there was nothing to learn
 
@@ -288,6 +289,8 @@ class Model(ABC, BaseEstimator):
         model.model_ = None
         if has_model:
             path = directory / cls.artifact_file
+            older = [directory / name for name in cls.legacy_artifact_files]
+            path = next((p for p in older if p.is_file() and not path.is_file()), path)
             if not path.is_file():
                 raise ArtifactError(f"{path} is missing: the saved model is incomplete")
             with Trust.scope(trust, directory) as scoped:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import time
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -22,7 +23,8 @@ from sklearn.ensemble import (
 from assay._types import Encoding, Task
 from assay.log import get_logger
 from assay.models._boosting import n_threads
-from assay.models._sklearn import SklearnModel
+from assay.models._forest_file import load_forest, save_forest
+from assay.models._sklearn import SklearnModel, load_skops
 from assay.search._space import Choice, Distribution, Int
 
 logger = get_logger(__name__)
@@ -40,6 +42,8 @@ def trees_for(n_estimators: int, n_rows: int) -> int:
 
 class _ForestModel(SklearnModel):
     encoding = Encoding.ORDINAL
+    artifact_file = "model.npz"  # the trees as arrays (_forest_file.py), not skops
+    legacy_artifact_files = ("model.skops",)
     _classifier: ClassVar[type]
     _regressor: ClassVar[type]
     _default_bootstrap: ClassVar[bool]
@@ -84,6 +88,14 @@ class _ForestModel(SklearnModel):
     @classmethod
     def _estimator_types(cls) -> tuple[type, ...]:
         return (cls._classifier, cls._regressor)
+
+    def _save_native(self, path: Path) -> None:
+        save_forest(self.model_, path)
+
+    def _load_native(self, path: Path) -> Any:
+        if path.suffix == ".skops":  # saved before forests had their own file
+            return load_skops(path, self._estimator_types(), self._trust)
+        return load_forest(path, self._estimator_types())
 
     def _fit(self, X: Any, y: np.ndarray, X_val: Any, y_val: Any, deadline: float | None) -> None:
         n_trees = trees_for(self.n_estimators, len(y))
