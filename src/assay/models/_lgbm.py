@@ -1,4 +1,6 @@
-"""LightGBM on the native frame: pandas categories become LightGBM categorical splits."""
+"""LightGBM on the native frame: pandas categories become LightGBM categorical splits; a
+config's extra trees are turned off where many columns have 3 to 7 values (see
+`extra_trees_suit`)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Shared base for families backed by one scikit-learn estimator, saved with skops.
+"""Shared base for families backed by one scikit-learn estimator, saved with skops (forests
+save their own arrays instead: _forest_file.py).
 
 skops instead of pickle: loading a pickle runs whatever code the file names, while skops
 only builds the types it is told to trust. We trust scikit-learn, numpy and scipy types and
