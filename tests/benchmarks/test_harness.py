@@ -1,6 +1,7 @@
 """The benchmark harness: scoring conventions, the report's arithmetic, and resuming."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -138,7 +139,8 @@ def test_rows_appended_to_an_older_file_gain_the_new_columns(tmp_path):
 def test_an_assay_run_keeps_its_fit_log_beside_the_rows(tmp_path, datasets_dir):
     out = tmp_path / "logged.csv"
     command = blood_transfusion_run(out, "assay", 8)
-    subprocess.run(command, check=True, capture_output=True, timeout=300, cwd=tmp_path)
+    env = {**os.environ, "ASSAY_DATASETS": str(datasets_dir), "ASSAY_HOME": str(tmp_path / "runs")}
+    subprocess.run(command, check=True, capture_output=True, timeout=300, env=env)
     row = pd.read_csv(out).iloc[0]
     logs = [json.loads(line) for line in (tmp_path / "logged_trials.jsonl").open()]
     assert len(logs) == 1 and logs[0]["finished_at"] == row.finished_at
