@@ -36,6 +36,17 @@ def test_a_saved_forest_predicts_the_same(model_class, task, tmp_path: Path) -> 
     assert np.array_equal(getattr(loaded, predict)(X), getattr(model, predict)(X))
 
 
+def test_numpy_params_are_saved_as_their_values(tmp_path: Path) -> None:
+    frames, y = toy_frame(Task.BINARY, 200, seed=5)
+    X = frames[RandomForestModel.encoding]
+    model = RandomForestModel(task=Task.BINARY, n_estimators=10, min_samples_leaf=np.int64(2))
+    model.fit(X, y)
+    save_forest(model.model_, tmp_path / "forest.npz")
+    loaded = load_forest(tmp_path / "forest.npz", RandomForestModel._estimator_types())
+    assert loaded.min_samples_leaf == 2 and type(loaded.min_samples_leaf) is int
+    assert np.array_equal(loaded.predict_proba(X), model.model_.predict_proba(X))
+
+
 def test_a_forest_saved_with_skops_before_still_loads(tmp_path: Path) -> None:
     model, X = _fitted(RandomForestModel, Task.BINARY)
     model.save(tmp_path)

@@ -46,11 +46,18 @@ def save_forest(forest: Any, path: Path) -> None:
     with Path(path).open("wb") as handle:
         np.savez(
             handle,
-            header=np.frombuffer(json.dumps(header).encode(), dtype=np.uint8),
+            header=np.frombuffer(json.dumps(header, default=_plain).encode(), dtype=np.uint8),
             nodes=np.concatenate([state["nodes"] for state in states]),
             values=np.concatenate([state["values"] for state in states]),
             classes=classes,
         )
+
+
+def _plain(value: Any) -> Any:
+    """A numpy scalar among the params (a tuned max_features, say) as its Python value."""
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"cannot save a forest param of type {type(value).__name__}")
 
 
 def load_forest(path: Path, expected: tuple[type, ...]) -> Any:
