@@ -34,7 +34,8 @@ _SAMPLE_ROWS = 5_000  # rows the distinct values are counted on
 
 def extra_trees_suit(X: pd.DataFrame) -> bool:
     """Whether LightGBM's extra trees suit these columns. They draw one random threshold
-    per feature among all but the last bin boundary, so a numeric column with 3 to 7
+    per feature among all but the last bin boundary (in dumped trees on columns of values
+    0, 1 and 2, all 1,500 splits were at 0, none at 1.5), so a numeric column with 3 to 7
     distinct values loses splits it needs: on connect-4 (42 three-valued columns) the
     default extra-trees config learned nothing (logloss 0.82 against 0.46 without), and on
     synthetic regressions with half the columns three-valued R2 fell from 0.93 to 0.84
