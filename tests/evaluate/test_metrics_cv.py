@@ -50,3 +50,19 @@ def test_fold_count_follows_data_size_and_rare_classes():
     assert choose_n_folds(50_000) == 5
     assert choose_n_folds(1000, min_class_count=3) == 3
     assert choose_n_folds(50) == 5
+
+
+def test_binary_auc_equals_scikit_learn_with_ties_and_refuses_what_it_refuses():
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(0)
+    for n, n_values in [(50, 5), (1_000, 1_000), (3_000, 12)]:  # heavy ties, none, some
+        y = rng.integers(0, 2, n)
+        score = rng.integers(0, n_values, n) / n_values + 0.2 * y
+        proba = np.column_stack([1 - score, score])
+        assert METRICS["auc"](y, proba) == pytest.approx(roc_auc_score(y, score), abs=1e-12)
+    one_class = np.zeros(10, dtype=int)
+    with pytest.raises(ValueError):  # undefined, as in scikit-learn: safe_score makes it NaN
+        METRICS["auc"](one_class, np.full((10, 2), 0.5))
+    with pytest.raises(ValueError):
+        METRICS["auc"](np.array([0, 1, 0]), np.array([[0.5, 0.5], [np.nan, np.nan], [1, 0]]))

@@ -39,9 +39,27 @@ def _labels(proba: np.ndarray) -> np.ndarray:
     return np.argmax(proba, axis=1)
 
 
+def binary_auc(positive: np.ndarray, score: np.ndarray) -> float:
+    """The area under the ROC curve as the Mann-Whitney statistic, ties counting one half:
+    the same value as scikit-learn's roc_auc_score at a tenth of its time (one sort, no
+    input checks). The ensemble selection scores hundreds of blends: on 4,240 rows with
+    24 candidates and 8 folds, 2.6 s of a 60 s fit went to roc_auc_score there."""
+    positive, score = np.asarray(positive, dtype=bool), np.asarray(score, dtype=float)
+    if not np.isfinite(score).all():
+        raise ValueError("AUC of scores that are not all finite (NaN or infinity)")
+    values, group = np.unique(score, return_inverse=True)
+    pos = np.bincount(group, weights=positive, minlength=len(values))
+    neg = np.bincount(group, weights=~positive, minlength=len(values))
+    n_pos, n_neg = pos.sum(), neg.sum()
+    if n_pos == 0 or n_neg == 0:
+        raise ValueError("AUC is undefined when only one class is present")
+    below = np.cumsum(neg) - neg
+    return float(np.sum(pos * (below + 0.5 * neg)) / (n_pos * n_neg))
+
+
 def _auc(y: np.ndarray, proba: np.ndarray) -> float:
     if proba.shape[1] == 2:
-        return skm.roc_auc_score(y, proba[:, 1])
+        return binary_auc(y == 1, proba[:, 1])
     return skm.roc_auc_score(
         y, proba, multi_class="ovr", average="macro", labels=np.arange(proba.shape[1])
     )
