@@ -66,3 +66,19 @@ def test_binary_auc_equals_scikit_learn_with_ties_and_refuses_what_it_refuses():
         METRICS["auc"](one_class, np.full((10, 2), 0.5))
     with pytest.raises(ValueError):
         METRICS["auc"](np.array([0, 1, 0]), np.array([[0.5, 0.5], [np.nan, np.nan], [1, 0]]))
+
+
+def test_logloss_equals_scikit_learn():
+    from sklearn.metrics import log_loss
+
+    rng = np.random.default_rng(1)
+    for n_classes in (2, 7):
+        y = rng.integers(0, n_classes, 500)
+        proba = rng.random((500, n_classes)) ** 3
+        proba[:5] = np.eye(n_classes)[(y[:5] + 1) % n_classes]  # certain and wrong: clipped
+        clipped = np.clip(proba, 1e-15, 1)
+        normalized = clipped / clipped.sum(axis=1, keepdims=True)
+        expected = log_loss(y, normalized, labels=np.arange(n_classes))
+        assert METRICS["logloss"](y, proba) == pytest.approx(expected, abs=1e-12)
+    with pytest.raises(ValueError):
+        METRICS["logloss"](np.array([0, 3]), np.full((2, 2), 0.5))  # a label with no column

@@ -66,9 +66,18 @@ def _auc(y: np.ndarray, proba: np.ndarray) -> float:
 
 
 def _logloss(y: np.ndarray, proba: np.ndarray) -> float:
+    """The mean negative log of each row's probability for its class, probabilities clipped
+    at 1e-15 and renormalized: scikit-learn's log_loss to 1e-12, computed directly (its
+    checks and label binarizing took 18 ms on 8,000 rows of 10 classes, this 0.4 ms, and
+    the ensemble selection computes it hundreds of times)."""
+    y = np.asarray(y)
+    if y.dtype.kind not in "iu" or not np.isfinite(proba).all():
+        return skm.log_loss(y, proba, labels=np.arange(proba.shape[1]))  # its own errors
+    if len(y) == 0 or y.min() < 0 or y.max() >= proba.shape[1]:
+        raise ValueError(f"labels must lie in 0..{proba.shape[1] - 1} for {len(y)} rows")
     proba = np.clip(proba, 1e-15, 1)
     proba = proba / proba.sum(axis=1, keepdims=True)
-    return skm.log_loss(y, proba, labels=np.arange(proba.shape[1]))
+    return float(-np.mean(np.log(proba[np.arange(len(y)), y])))
 
 
 def _f1(y: np.ndarray, proba: np.ndarray) -> float:
