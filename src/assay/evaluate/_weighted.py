@@ -9,29 +9,10 @@ fall back to the metric itself on the drawn rows."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 
 from assay.evaluate._cv import safe_score
-from assay.evaluate._metrics import Metric
-
-
-def _auc_binary(score: np.ndarray, positive: np.ndarray) -> Callable[[np.ndarray], float]:
-    """Mann-Whitney AUC with weights: ties (equal scores) count one half."""
-    values, group = np.unique(score, return_inverse=True)
-    n_groups = len(values)
-
-    def auc(w: np.ndarray) -> float:
-        pos = np.bincount(group, weights=w * positive, minlength=n_groups)
-        neg = np.bincount(group, weights=w * ~positive, minlength=n_groups)
-        total_pos, total_neg = pos.sum(), neg.sum()
-        if total_pos == 0 or total_neg == 0:
-            return float("nan")
-        below = np.cumsum(neg) - neg
-        return float(np.sum(pos * (below + 0.5 * neg)) / (total_pos * total_neg))
-
-    return auc
+from assay.evaluate._metrics import Metric, row_log_losses, weighted_auc
 
 
 def _per_class_counts(y: np.ndarray, labels: np.ndarray, n_classes: int):
@@ -52,17 +33,15 @@ def weighted_scorer(metric: Metric, y: np.ndarray, pred: np.ndarray):
         y = y.astype(int)
         labels = np.argmax(pred, axis=1)
         if name == "logloss":
-            proba = np.clip(pred, 1e-15, 1)
-            proba = proba / proba.sum(axis=1, keepdims=True)
-            loss = -np.log(proba[np.arange(len(y)), y])
+            loss = row_log_losses(y, pred)
             return lambda w: float(w @ loss / w.sum())
         if name == "accuracy":
             hit = (labels == y).astype(float)
             return lambda w: float(w @ hit / w.sum())
         if name == "auc":
             if n_classes == 2:
-                return _auc_binary(pred[:, 1], y == 1)
-            per_class = [_auc_binary(pred[:, c], y == c) for c in range(n_classes)]
+                return weighted_auc(pred[:, 1], y == 1)
+            per_class = [weighted_auc(pred[:, c], y == c) for c in range(n_classes)]
             return lambda w: float(np.mean([auc(w) for auc in per_class]))
         counts = _per_class_counts(y, labels, n_classes)
         if name == "balanced_accuracy":
