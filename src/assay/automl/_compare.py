@@ -12,12 +12,12 @@ Two questions, answered separately:
 from __future__ import annotations
 
 import math
-import os
 import time
 
 import numpy as np
 import pandas as pd
 
+from assay._cpus import usable_cpus
 from assay.errors import ConfigError
 from assay.evaluate import cross_fit, get_metric, make_folds
 from assay.evaluate._explain import read_rows
@@ -73,7 +73,7 @@ def refit_oof(predictor, X: pd.DataFrame, y: np.ndarray, folds, metric) -> np.nd
             task=predictor.task,
             metric=metric,
             n_classes=n_classes,
-            n_jobs=os.cpu_count() or 1,
+            n_jobs=usable_cpus(),
             random_state=0,
             deadline=math.inf,
         )

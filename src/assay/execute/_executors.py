@@ -24,6 +24,7 @@ import time
 from concurrent.futures import Future
 from typing import Any
 
+from assay._cpus import usable_cpus
 from assay.errors import ConfigError, WorkerLost
 from assay.log import get_logger
 
@@ -37,7 +38,7 @@ class LocalExecutor:
     address = "local"
 
     def threads_per_task(self) -> int:
-        return os.cpu_count() or 1
+        return usable_cpus()
 
     def share(self, value: Any) -> Any:
         return value
@@ -78,7 +79,7 @@ class DaskExecutor:
         self._cluster = None
         if address.startswith("local:"):
             n_workers = _parse_local(address)
-            threads = max(1, (os.cpu_count() or 1) // n_workers)
+            threads = max(1, usable_cpus() // n_workers)
             self._environ = dict(os.environ)  # the nannies set OMP_NUM_THREADS=1 etc. here
             with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
                 self._cluster = LocalCluster(

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from assay._cpus import usable_cpus
 from assay._types import OutcomeStatus
 from assay.errors import InvalidOutput, SandboxError
 from assay.execute._outcome import Outcome, classify
@@ -56,7 +57,7 @@ class Limits:
                 raise SandboxError(f"Limits({name}={value!r}): give a positive number.")
 
     def rlimits(self) -> dict[str, Any]:
-        cpu = self.cpu_s or self.time_s * (os.cpu_count() or 1) + 5
+        cpu = self.cpu_s or self.time_s * usable_cpus() + 5
         return {
             "AS": int((self.memory_mb + 1024) * 2**20),  # room for libraries' reservations
             "NPROC": int(self.max_processes),
@@ -108,7 +109,7 @@ def scrubbed_env(extra: dict[str, str] | None, workspace: Workspace) -> dict[str
         PYTHONDONTWRITEBYTECODE="1",
         PYTHONUNBUFFERED="1",  # a killed program's last lines still reach the log
         MALLOC_ARENA_MAX="2",
-        OMP_NUM_THREADS=str(os.cpu_count() or 1),
+        OMP_NUM_THREADS=str(usable_cpus()),
     )
     env.update(extra or {})
     return env

@@ -9,18 +9,19 @@ the wall clock passes the deadline, then keep the rounds up to the best validati
 from __future__ import annotations
 
 import math
-import os
 import time
 from typing import Any
 
 import numpy as np
+
+from assay._cpus import usable_cpus
 
 MAX_ROUNDS_WITH_VALIDATION = 10_000
 
 
 def n_threads(n_jobs: int) -> int:
     """Map sklearn's n_jobs (-1 = all cores) to a positive thread count."""
-    return n_jobs if n_jobs > 0 else max(1, (os.cpu_count() or 1) + 1 + n_jobs)
+    return n_jobs if n_jobs > 0 else max(1, usable_cpus() + 1 + n_jobs)
 
 
 def patience(learning_rate: float) -> int:
