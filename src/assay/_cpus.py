@@ -1,5 +1,5 @@
 """How many cores this process may use: the cores it is allowed to run on, lowered to its
-container's CPU quota.
+container's CPU quota; and how many of them BLAS gets inside scikit-learn's solvers.
 
 `os.cpu_count()` counts the machine's cores. In a container limited to 2 CPUs on a 64-core
 host it says 64, and boosters started with 64 OpenMP threads on 2 CPUs' worth of time spend
@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 _CGROUP_V2 = Path("/sys/fs/cgroup/cpu.max")
@@ -51,3 +53,27 @@ def usable_cpus() -> int:
         n = os.cpu_count() or 1
     quota = _cgroup_cpus()
     return max(1, min(n, quota) if quota is not None else n)
+
+
+_controller = None  # threadpoolctl's view of the loaded BLAS libraries, made once
+
+
+@contextmanager
+def blas_threads(n_threads: int | None) -> Iterator[None]:
+    """BLAS (OpenBLAS, MKL) limited to `n_threads` inside the block; None leaves it alone.
+
+    scikit-learn's solvers call BLAS on small matrices many times over, where a second
+    thread costs more than it gives: a logistic regression on 1,400 rows x 47 columns of
+    10 classes fitted in 0.04 s with one OpenBLAS thread and 0.6 s with two on this
+    project's idle 2-core machine (2.1 s with two other busy processes). A controller made
+    once sets and restores the limit in about 0.02 ms, so predictions can afford it."""
+    global _controller
+    if n_threads is None:
+        yield
+        return
+    if _controller is None:
+        from threadpoolctl import ThreadpoolController
+
+        _controller = ThreadpoolController()
+    with _controller.limit(limits=n_threads, user_api="blas"):
+        yield

@@ -213,3 +213,33 @@ def test_the_column_share_per_tree_keeps_two_columns() -> None:
     assert column_fraction(0.5, 2) == 1.0
     assert int(column_fraction(0.5, 3) * 3) == 2  # XGBoost rounds down
     assert column_fraction(0.5, 40) == 0.5
+
+
+def _blas_threads() -> set[int]:
+    from threadpoolctl import threadpool_info
+
+    return {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}
+
+
+class _BlasProbe(LinearModel):
+    """Records the BLAS thread counts its solver runs with."""
+
+    def _fit(self, X, y, X_val, y_val, deadline):
+        self.seen_fit_ = _blas_threads()
+        super()._fit(X, y, X_val, y_val, deadline)
+
+    def _predict_raw(self, X):
+        self.seen_predict_ = _blas_threads()
+        return super()._predict_raw(X)
+
+
+def test_scikit_learn_solvers_run_on_one_blas_thread_and_give_the_rest_back() -> None:
+    from threadpoolctl import threadpool_limits
+
+    X, y, X_test, _ = _split(Task.MULTICLASS, Encoding.ONEHOT)
+    with threadpool_limits(limits=2, user_api="blas"):  # as on a 2-core machine
+        before = _blas_threads()
+        model = _BlasProbe(task=Task.MULTICLASS).fit(X, y)
+        model.predict_proba(X_test)
+        assert model.seen_fit_ == {1} and model.seen_predict_ == {1}
+        assert _blas_threads() == before == {2}

@@ -20,6 +20,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
+from assay._cpus import blas_threads
 from assay._json import to_jsonable
 from assay._trust import Trust
 from assay._types import Encoding, Task
@@ -94,6 +95,8 @@ class Model(ABC, BaseEstimator):
     early_stopping: ClassVar[bool] = False  # stops on X_val rows when given them
     artifact_file: ClassVar[str] = ""  # the file save() writes the fitted model to
     legacy_artifact_files: ClassVar[tuple[str, ...]] = ()  # older names load() still reads
+    # BLAS threads inside fit and predict (see assay._cpus.blas_threads); None: as set
+    blas_thread_limit: ClassVar[int | None] = None
     _trust: Trust = Trust(False)  # what `_load_native` may run; `load` sets it per instance
     model_: Any  # the fitted library object; None when there was nothing to learn
 
@@ -193,7 +196,8 @@ class Model(ABC, BaseEstimator):
         if task.is_classification and len(self.classes_) == 1:
             self.model_ = None  # nothing to learn: predict_proba is a column of ones
         else:
-            self._fit(X, y, X_val, y_val, deadline)
+            with blas_threads(self.blas_thread_limit):
+                self._fit(X, y, X_val, y_val, deadline)
         self.fit_time_s_ = time.perf_counter() - start
         logger.debug("fitted %s in %.3fs", self.name, self.fit_time_s_)
         return self
@@ -206,7 +210,9 @@ class Model(ABC, BaseEstimator):
         if _is_classifier(self):
             return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
         check_is_fitted(self, "fit_time_s_")
-        return np.asarray(self._predict_raw(self._check_X(X)), dtype=np.float64)
+        X = self._check_X(X)
+        with blas_threads(self.blas_thread_limit):
+            return np.asarray(self._predict_raw(X), dtype=np.float64)
 
     @available_if(_is_classifier)
     def predict_proba(self, X: Any) -> np.ndarray:
@@ -219,7 +225,8 @@ class Model(ABC, BaseEstimator):
         X = self._check_X(X)
         if self.model_ is None:
             return np.ones((X.shape[0], 1))
-        return np.asarray(self._predict_raw(X), dtype=np.float64)
+        with blas_threads(self.blas_thread_limit):
+            return np.asarray(self._predict_raw(X), dtype=np.float64)
 
     def prepare(self, X: Any) -> Any:
         """X (as `encoding` says) checked and converted to what this family predicts from,
@@ -236,7 +243,8 @@ class Model(ABC, BaseEstimator):
         check_is_fitted(self, "fit_time_s_")
         if _is_classifier(self) and self.model_ is None:
             return np.ones((n_rows_of(data), 1))
-        return np.asarray(self._predict_prepared(data), dtype=np.float64)
+        with blas_threads(self.blas_thread_limit):
+            return np.asarray(self._predict_prepared(data), dtype=np.float64)
 
     def _prepare(self, X: Any) -> Any:
         return X

@@ -59,6 +59,7 @@ class SklearnModel(Model):
     """A Model whose `model_` is a scikit-learn estimator fitted on encoded labels."""
 
     artifact_file = "model.skops"
+    blas_thread_limit = 1  # solvers on small matrices: a second BLAS thread only waits
 
     @abstractmethod
     def _estimator(self) -> Any:
