@@ -12,6 +12,7 @@ import math
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 
 _CGROUP_V2 = Path("/sys/fs/cgroup/cpu.max")
@@ -44,9 +45,11 @@ def _cgroup_cpus() -> int | None:
     return None
 
 
+@cache
 def usable_cpus() -> int:
     """Cores for this process's threads: the affinity mask's size (where the platform has
-    one), capped by the cgroup CPU quota."""
+    one), capped by the cgroup CPU quota. Read once: every model fit and prediction asks
+    (`models._boosting.n_threads`), and the quota is a file."""
     try:
         n = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
