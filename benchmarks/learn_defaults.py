@@ -15,7 +15,7 @@ Two defaults, both learned on `tabular_design` only (the `tabular` suite judges 
   size. The auto run is the `assay-folds<k>` run whose k the rule picks at the current
   `HEAD_SHARE`, which is what `assay` itself runs, so no separate `assay` run is needed.
 
-Beside them, from the fit logs (`<csv>_trials.jsonl`), each family's share of the trial
+Beside them, from the fit logs (`<csv>_trials.jsonl.gz`), each family's share of the trial
 time against its share of the ensemble's weight: the evidence for time per family, which
 is not replayed (a cap changes which configs finish, which the logs cannot tell).
 
@@ -24,7 +24,6 @@ Writes `<csv>_defaults.md` beside the CSV and prints it.
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -36,6 +35,7 @@ sys.path.insert(0, str(HERE))
 
 from assay.search._budget import HEAD_SHARE  # noqa: E402
 from report import normalized  # noqa: E402
+from run import read_logs  # noqa: E402
 
 SHARES = (0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0)
 SIZES = [(0, 2_000, "< 2k rows"), (2_000, 10_000, "2k-10k"), (10_000, 10**9, ">= 10k")]
@@ -179,12 +179,6 @@ def family_time_and_weight(logs: list[dict]) -> list[str]:
             f"{np.mean(weight_share[family]):.3f} | {used} of {len(logs)} |"
         )
     return lines
-
-
-def read_logs(path: Path) -> list[dict]:
-    """The fit logs run.py keeps beside a results CSV (`<csv>_trials.jsonl`)."""
-    logs = path.with_name(path.stem + "_trials.jsonl")
-    return [json.loads(line) for line in logs.open()] if logs.exists() else []
 
 
 def main() -> None:

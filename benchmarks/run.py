@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import gzip
 import json
 import shutil
 import subprocess
@@ -164,12 +165,34 @@ def append(path: Path, row: dict) -> None:
         writer.writerow(row)
 
 
+def logs_path(out: Path) -> Path:
+    """Where the fit logs of a results CSV live: `<csv stem>_trials.jsonl.gz`."""
+    return out.with_name(out.stem + "_trials.jsonl.gz")
+
+
 def keep_log(out: Path, row: dict, log: dict) -> None:
-    """Appends a run's fit log (its trials, as the framework reports them) as one line of
-    `<results>_trials.jsonl`, keyed like its row."""
+    """Appends a run's fit log (its trials, as the framework reports them), keyed like its
+    row, as one gzip member of `logs_path(out)`: a finished run's log is never rewritten,
+    and the file is a tenth of the plain JSON lines."""
     key = {k: row[k] for k in ("dataset", "framework", "fold", "budget_s", "finished_at")}
-    with out.with_name(out.stem + "_trials.jsonl").open("a") as handle:
-        handle.write(json.dumps({**key, **log}, default=str) + "\n")
+    line = json.dumps({**key, **log}, default=str) + "\n"
+    with gzip.open(logs_path(out), "at") as handle:
+        handle.write(line)
+
+
+def read_logs(out: Path) -> list[dict]:
+    """The fit logs kept beside a results CSV, oldest first ([] when there are none)."""
+    path = logs_path(out)
+    if not path.exists():
+        return []
+    logs = []
+    with gzip.open(path, "rt") as handle:
+        try:
+            for line in handle:
+                logs.append(json.loads(line))
+        except (EOFError, gzip.BadGzipFile):  # a write cut off by a kill: earlier logs stand
+            pass
+    return logs
 
 
 def main() -> None:

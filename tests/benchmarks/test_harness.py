@@ -1,6 +1,5 @@
 """The benchmark harness: scoring conventions, the report's arithmetic, and resuming."""
 
-import json
 import os
 import subprocess
 import sys
@@ -142,7 +141,7 @@ def test_an_assay_run_keeps_its_fit_log_beside_the_rows(tmp_path, datasets_dir):
     env = {**os.environ, "ASSAY_DATASETS": str(datasets_dir), "ASSAY_HOME": str(tmp_path / "runs")}
     subprocess.run(command, check=True, capture_output=True, timeout=300, env=env)
     row = pd.read_csv(out).iloc[0]
-    logs = [json.loads(line) for line in (tmp_path / "logged_trials.jsonl").open()]
+    logs = run.read_logs(out)
     assert len(logs) == 1 and logs[0]["finished_at"] == row.finished_at
     log = logs[0]
     assert log["n_folds"] >= 3 and "used" in log["stack"]
@@ -153,3 +152,19 @@ def test_an_assay_run_keeps_its_fit_log_beside_the_rows(tmp_path, datasets_dir):
     assert {t["model"] for t in trials} >= {"linear", "lightgbm"}
     weights = [t["weight"] for t in trials if t["weight"] is not None]
     assert weights and sum(weights) == pytest.approx(1.0)  # the level-1 ensemble
+
+
+def test_fit_logs_append_as_gzip_members_and_survive_a_write_cut_off(tmp_path):
+    out = tmp_path / "runs.csv"
+    for dataset in ("a", "b"):
+        key = dict.fromkeys(("framework", "fold", "budget_s", "finished_at"), 1)
+        run.keep_log(out, {"dataset": dataset, **key}, {"trials": [{"no": 0}]})
+    assert [log["dataset"] for log in run.read_logs(out)] == ["a", "b"]
+    path = run.logs_path(out)
+    whole = path.read_bytes()
+    run.keep_log(out, {"dataset": "c", **key}, {"trials": []})
+    third = path.read_bytes()
+    for cut in (len(whole) + 5, (len(whole) + len(third)) // 2):  # the third write killed
+        path.write_bytes(third[:cut])
+        assert [log["dataset"] for log in run.read_logs(out)] == ["a", "b"]
+    assert run.read_logs(tmp_path / "none.csv") == []
