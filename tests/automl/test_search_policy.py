@@ -12,6 +12,7 @@ from assay.automl._trials import TrialOutcome
 from assay.data import prepare, read_table
 from assay.evaluate import TrialPruned, cross_fit, get_metric, make_folds
 from assay.models import MODELS
+from assay.models._forest import MIN_TREES
 from assay.search import Candidate, save_portfolio
 from assay.store import TrialState, open_store
 
@@ -80,7 +81,10 @@ def test_memory_guard_refuses_a_big_forest_but_not_a_linear_model():
     assert reason is not None and "MB of memory" in reason
     assert guard.refuse(MODELS["linear"], {}, n_classes=2) is None
     shallow = forest.memory_mb(87_500, 20, 2, {"n_estimators": 300, "min_samples_leaf": 64})
-    assert shallow < forest.memory_mb(87_500, 20, 2, {"n_estimators": 300}) / 30
+    full = forest.memory_mb(87_500, 20, 2, {"n_estimators": 300})
+    # fully grown trees of ~175,000 nodes: past FOREST_MB after 9, so the fewest trees
+    assert full == pytest.approx(MIN_TREES * 175_000 * (64 + 8 * 2) / 2**20)
+    assert shallow < full / 5  # 300 trees of leaves of 64 rows
 
 
 def test_fit_skips_what_would_not_fit_in_memory(cancer, tmp_path):

@@ -15,6 +15,7 @@ from assay.models import (
     LinearModel,
     RandomForestModel,
     XGBoostModel,
+    _forest,
 )
 from assay.models._boosting import depth_for, learning_rate_for, round_cap
 from assay.models._forest import trees_for
@@ -78,6 +79,22 @@ def test_a_forest_on_small_data_grows_fewer_trees(model_class: type) -> None:
     assert model_class(task=Task.BINARY, n_estimators=300).fit(X, y).n_iterations_ == 100
     timed = model_class(task=Task.BINARY, n_estimators=300).fit(X, y, time_limit_s=60)
     assert timed.n_iterations_ == 100
+
+
+@pytest.mark.parametrize("model_class", [RandomForestModel, ExtraTreesModel])
+def test_a_forest_of_big_trees_stops_growing_at_its_size_cap(model_class, monkeypatch, tmp_path):
+    monkeypatch.setattr(_forest, "FOREST_MB", 12)  # the cap scaled to a test's data
+    X, y, _, _ = _split(Task.REGRESSION, Encoding.ORDINAL, n_rows=3_000)
+    model = model_class(task=Task.REGRESSION, n_estimators=300).fit(X, y)
+    trees = model.model_.estimators_
+    size_mb = sum(tree.tree_.node_count for tree in trees) * (64 + 8) / 2**20
+    assert _forest.MIN_TREES < model.n_iterations_ < 300  # 300 would be 50-80 MB
+    assert 0.8 * 12 < size_mb <= 12 * 1.1
+    model.save(tmp_path)
+    assert sum(f.stat().st_size for f in tmp_path.iterdir()) < 12 * 1.2 * 2**20
+    timed = model_class(task=Task.REGRESSION, n_estimators=300).fit(X, y, time_limit_s=60)
+    assert timed.n_iterations_ == model.n_iterations_
+    assert np.array_equal(timed.predict(X[:50]), model.predict(X[:50]))
 
 
 @pytest.mark.parametrize("model_class", BOOSTERS)

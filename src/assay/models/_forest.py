@@ -31,6 +31,9 @@ logger = get_logger(__name__)
 
 _MAX_FEATURES = ("sqrt", "log2", 0.3, 0.5, 0.7, 1.0)
 _SECONDS_PER_TREE = 2e-3  # scikit-learn's own work per tree, whatever the rows
+FOREST_MB = 128  # a forest stops growing trees at this size (in memory and on disk)
+MIN_TREES = 32  # ... unless it has fewer trees than this
+_NODE_BYTES = 64  # scikit-learn's node record, beside its values (8 bytes per class)
 
 
 def trees_for(n_estimators: int, n_rows: int) -> int:
@@ -38,6 +41,23 @@ def trees_for(n_estimators: int, n_rows: int) -> int:
     costs scikit-learn ~2 ms however few the rows (300 trees on 500 rows: 0.6 s a fold), and
     past ~100 trees more of them on little data barely move the score."""
     return int(min(n_estimators, max(100, n_rows // 4)))
+
+
+def trees_within_size(n_trees: int, tree_mb: float) -> int:
+    """At most as many trees as fit in FOREST_MB (never fewer than MIN_TREES).
+
+    Fully grown trees hold about two nodes per training row: 300 extra-trees regressors on
+    12,000 rows came to 6.8M nodes, 490 MB a fold and 1.3 GB for a 3-fold member, which
+    the fit then spent 9 s loading back and saving again. Past the first hundred trees the
+    score barely moves (on 218_house_8L's folds, rmse 30,357 with 300 trees, 30,470 with
+    100; letter's log loss 0.319 and 0.324), where a leaf floor that shrinks them as much
+    costs more (rmse 30,809 at leaf 5; log loss 0.590)."""
+    fitting = int(FOREST_MB / max(tree_mb, 1e-9))
+    return int(min(n_trees, max(MIN_TREES, fitting)))
+
+
+def _tree_mb(n_nodes: float, n_classes: int) -> float:
+    return n_nodes * (_NODE_BYTES + 8 * max(n_classes, 1)) / 2**20
 
 
 class _ForestModel(SklearnModel):
@@ -99,20 +119,23 @@ class _ForestModel(SklearnModel):
 
     def _fit(self, X: Any, y: np.ndarray, X_val: Any, y_val: Any, deadline: float | None) -> None:
         n_trees = trees_for(self.n_estimators, len(y))
-        forest = self._estimator().set_params(n_estimators=n_trees)
-        if deadline is None:
-            self._set_fitted(forest.fit(X, y))
-            return
-        # Grow a first small chunk to time one tree, then chunks sized to the time left.
+        # Grow a first small chunk to weigh and time one tree, then the trees that fit in
+        # FOREST_MB: at once without a deadline, else in chunks sized to the time left.
         threads = n_threads(self.n_jobs)
-        forest.set_params(warm_start=True)
+        forest = self._estimator().set_params(warm_start=True)
         n_grown, chunk = 0, threads
         while n_grown < n_trees:
             n_added = min(n_trees - n_grown, chunk)
             n_grown += n_added
             start = time.perf_counter()
             forest.set_params(n_estimators=n_grown).fit(X, y)
-            per_tree_s = (time.perf_counter() - start) / n_added * threads
+            seconds = time.perf_counter() - start
+            if n_grown == n_added:
+                n_trees = self._sized(n_trees, forest)
+            if deadline is None:
+                chunk = n_trees
+                continue
+            per_tree_s = seconds / n_added * threads
             time_left_s = deadline - time.perf_counter()
             chunk = int(time_left_s / max(per_tree_s, 1e-6) * threads)
             if n_grown < n_trees and chunk < 1:
@@ -120,6 +143,19 @@ class _ForestModel(SklearnModel):
                 break
             chunk = max(threads, min(chunk, 4 * n_grown))
         self._set_fitted(forest.set_params(warm_start=False))
+
+    def _sized(self, n_trees: int, forest: Any) -> int:
+        """`n_trees`, or fewer when the trees grown so far say more would pass FOREST_MB."""
+        trees = [tree.tree_ for tree in forest.estimators_]
+        nodes = sum(tree.node_count for tree in trees) / len(trees)
+        per_tree_mb = _tree_mb(nodes, trees[0].n_outputs * trees[0].max_n_classes)
+        sized = trees_within_size(n_trees, per_tree_mb)
+        if sized < n_trees:
+            logger.info(
+                "%s grows %d trees, not %d: %.2f MB a tree, %d MB a forest at most",
+                self.name, sized, n_trees, per_tree_mb, FOREST_MB,
+            )  # fmt: skip
+        return sized
 
     def _set_fitted(self, forest: Any) -> None:
         # Predict sequentially inside the forest and in parallel over rows instead (below).
@@ -166,12 +202,22 @@ class _ForestModel(SklearnModel):
     def memory_mb(cls, n_rows: int, n_features: int, n_classes: int, config: dict) -> float:
         """sklearn keeps ~64 bytes per node plus a value per class; a tree grown to leaves
         of `min_samples_leaf` rows has about 2 * rows / min_samples_leaf nodes."""
+        tree_mb = cls._estimated_tree_mb(n_rows, n_classes, config)
+        return cls._estimated_trees(n_rows, n_classes, config) * tree_mb
+
+    @staticmethod
+    def _estimated_tree_mb(n_rows: int, n_classes: int, config: dict) -> float:
         leaf = max(int(config.get("min_samples_leaf", 1)), 1)
         nodes = 2.0 * max(n_rows, 1) / leaf
         if config.get("max_depth") is not None:
             nodes = min(nodes, 2.0 ** (int(config["max_depth"]) + 1))
-        per_node = 64 + 8 * max(n_classes, 1)
-        return trees_for(int(config.get("n_estimators", 300)), n_rows) * nodes * per_node / 2**20
+        return _tree_mb(nodes, n_classes)
+
+    @classmethod
+    def _estimated_trees(cls, n_rows: int, n_classes: int, config: dict) -> int:
+        """The trees a fit will grow, as `_fit` sizes them (from estimated tree sizes)."""
+        n_trees = trees_for(int(config.get("n_estimators", 300)), n_rows)
+        return trees_within_size(n_trees, cls._estimated_tree_mb(n_rows, n_classes, config))
 
     @classmethod
     def cost(cls, n_rows: int, n_features: int, config: dict[str, Any]) -> float:
@@ -183,7 +229,7 @@ class _ForestModel(SklearnModel):
             tried = math.log2(max(n_features, 2))
         else:
             tried = float(max_features) * n_features
-        n_trees = trees_for(int(config.get("n_estimators", 300)), n_rows)
+        n_trees = cls._estimated_trees(n_rows, 1, config)  # the classes are not known here
         rows = max(n_rows, 2)
         per_tree_s = cls._seconds_per_cell * rows * math.log2(rows) * max(tried, 1.0)
         per_tree_s += _SECONDS_PER_TREE
