@@ -1,7 +1,7 @@
 """What loading a saved artifact may execute.
 
 By default only files that describe data load: JSON, CSV, the boosters' own model files,
-skops files of scikit-learn, numpy and scipy types, forests as node arrays (.npz, read
+skops files of scikit-learn, numpy and scipy types, forests as node arrays (.npy records, read
 without pickle), and torch files of plain tensors. A
 pickle, a skops file asking for other types, a torch file that needs full unpickling and
 component source code embedded in a model (a discovered activation) can each run code

@@ -1,5 +1,6 @@
 """Forests saved as arrays (_forest_file.py): the same predictions after loading, files
-saved with skops before still load, and a tampered file is refused before any tree is walked."""
+saved as .npz or with skops before still load, and a tampered, cut or padded file is refused
+before any tree is walked."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 from assay import Task
 from assay.errors import ArtifactError
 from assay.models import ExtraTreesModel, RandomForestModel
-from assay.models._forest_file import load_forest, save_forest
+from assay.models._forest_file import RECORDS, load_forest, save_forest
 from assay.models._sklearn import save_skops
 from assay.testing import toy_frame
 
@@ -30,7 +31,7 @@ def _fitted(model_class: type, task: Task):
 def test_a_saved_forest_predicts_the_same(model_class, task, tmp_path: Path) -> None:
     model, X = _fitted(model_class, task)
     model.save(tmp_path)
-    assert (tmp_path / "model.npz").is_file() and not (tmp_path / "model.skops").exists()
+    assert [f.name for f in tmp_path.iterdir() if f.name.startswith("model.")] == ["model.forest"]
     loaded = model_class.load(tmp_path)
     predict = "predict_proba" if task.is_classification else "predict"
     assert np.array_equal(getattr(loaded, predict)(X), getattr(model, predict)(X))
@@ -41,8 +42,8 @@ def test_numpy_params_are_saved_as_their_values(tmp_path: Path) -> None:
     X = frames[RandomForestModel.encoding]
     model = RandomForestModel(task=Task.BINARY, n_estimators=10, min_samples_leaf=np.int64(2))
     model.fit(X, y)
-    save_forest(model.model_, tmp_path / "forest.npz")
-    loaded = load_forest(tmp_path / "forest.npz", RandomForestModel._estimator_types())
+    save_forest(model.model_, tmp_path / "model.forest")
+    loaded = load_forest(tmp_path / "model.forest", RandomForestModel._estimator_types())
     assert loaded.min_samples_leaf == 2 and type(loaded.min_samples_leaf) is int
     assert np.array_equal(loaded.predict_proba(X), model.model_.predict_proba(X))
 
@@ -50,18 +51,48 @@ def test_numpy_params_are_saved_as_their_values(tmp_path: Path) -> None:
 def test_a_forest_saved_with_skops_before_still_loads(tmp_path: Path) -> None:
     model, X = _fitted(RandomForestModel, Task.BINARY)
     model.save(tmp_path)
-    (tmp_path / "model.npz").unlink()
+    (tmp_path / "model.forest").unlink()
     save_skops(model.model_, tmp_path / "model.skops")
     loaded = RandomForestModel.load(tmp_path)
     assert np.array_equal(loaded.predict_proba(X), model.predict_proba(X))
 
 
+def _arrays(path: Path) -> dict[str, np.ndarray]:
+    with path.open("rb") as handle:
+        return {name: np.lib.format.read_array(handle) for name in RECORDS}
+
+
 def _rewrite(path: Path, **changes) -> None:
-    with np.load(path, allow_pickle=False) as data:
-        arrays = {name: data[name] for name in data.files}
-    arrays.update(changes)
+    arrays = {**_arrays(path), **changes}
     with path.open("wb") as handle:
+        for name in RECORDS:
+            np.lib.format.write_array(handle, arrays[name])
+
+
+@pytest.mark.parametrize("task", [Task.MULTICLASS, Task.REGRESSION])
+def test_a_forest_saved_as_npz_before_still_loads(task, tmp_path: Path) -> None:
+    model, X = _fitted(ExtraTreesModel, task)
+    model.save(tmp_path)
+    arrays = _arrays(tmp_path / "model.forest")
+    header = json.loads(bytes(arrays["header"]).decode()) | {"format": 1}
+    arrays["header"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
+    with (tmp_path / "model.npz").open("wb") as handle:  # as format 1 wrote it
         np.savez(handle, **arrays)
+    (tmp_path / "model.forest").unlink()
+    loaded = ExtraTreesModel.load(tmp_path)
+    predict = "predict_proba" if task.is_classification else "predict"
+    assert np.array_equal(getattr(loaded, predict)(X), getattr(model, predict)(X))
+
+
+def test_a_cut_or_padded_forest_file_is_refused(tmp_path: Path) -> None:
+    model, _ = _fitted(ExtraTreesModel, Task.REGRESSION)
+    path = tmp_path / "model.forest"
+    save_forest(model.model_, path)
+    whole = path.read_bytes()
+    for damaged in (whole[: len(whole) // 2], whole[:-3], whole + b"\0"):
+        path.write_bytes(damaged)
+        with pytest.raises(ArtifactError, match="not a readable forest file"):
+            load_forest(path, ExtraTreesModel._estimator_types())
 
 
 @pytest.mark.parametrize(
@@ -74,10 +105,9 @@ def _rewrite(path: Path, **changes) -> None:
 )
 def test_a_tampered_node_is_refused(field, value, message, tmp_path: Path) -> None:
     model, _ = _fitted(ExtraTreesModel, Task.REGRESSION)
-    path = tmp_path / "forest.npz"
+    path = tmp_path / "model.forest"
     save_forest(model.model_, path)
-    with np.load(path, allow_pickle=False) as data:
-        nodes = data["nodes"].copy()
+    nodes = _arrays(path)["nodes"]
     split = int(np.flatnonzero(nodes["left_child"] != -1)[1])
     nodes[field][split] = value
     _rewrite(path, nodes=nodes)
@@ -87,14 +117,13 @@ def test_a_tampered_node_is_refused(field, value, message, tmp_path: Path) -> No
 
 def test_a_forest_of_another_class_is_refused(tmp_path: Path) -> None:
     model, _ = _fitted(RandomForestModel, Task.REGRESSION)
-    path = tmp_path / "forest.npz"
+    path = tmp_path / "model.forest"
     save_forest(model.model_, path)
-    with np.load(path, allow_pickle=False) as data:
-        header = json.loads(bytes(data["header"]).decode())
+    header = json.loads(bytes(_arrays(path)["header"]).decode())
     header["class"] = "GradientBoostingRegressor"
     _rewrite(path, header=np.frombuffer(json.dumps(header).encode(), dtype=np.uint8))
     with pytest.raises(ArtifactError, match="not a readable forest file"):
         load_forest(path, RandomForestModel._estimator_types())
-    path.write_bytes(b"not a zip")
+    path.write_bytes(b"not a forest")
     with pytest.raises(ArtifactError, match="not a readable forest file"):
         load_forest(path, RandomForestModel._estimator_types())

@@ -62,8 +62,8 @@ def _tree_mb(n_nodes: float, n_classes: int) -> float:
 
 class _ForestModel(SklearnModel):
     encoding = Encoding.ORDINAL
-    artifact_file = "model.npz"  # the trees as arrays (_forest_file.py), not skops
-    legacy_artifact_files = ("model.skops",)
+    artifact_file = "model.forest"  # the trees as arrays (_forest_file.py), not skops
+    legacy_artifact_files = ("model.npz", "model.skops")
     _classifier: ClassVar[type]
     _regressor: ClassVar[type]
     _default_bootstrap: ClassVar[bool]

@@ -1,4 +1,4 @@
-"""A fitted scikit-learn forest as data: one .npz of its trees' node and value arrays and a
+"""A fitted scikit-learn forest as data: one file of its trees' node and value arrays and a
 JSON header, written and read without pickle.
 
 skops wrote a 200-tree forest in 1.2 s and read it in 0.6 s on a busy machine, more than
@@ -21,12 +21,18 @@ from sklearn.tree._tree import Tree
 
 from assay.errors import ArtifactError
 
-FORMAT = 1
+FORMAT = 2  # four .npy records one after another: header, nodes, values, classes
+_ZIPPED = 1  # the same arrays in an .npz, as saved before format 2
+RECORDS = ("header", "nodes", "values", "classes")
 _LEAF = -1  # scikit-learn's TREE_LEAF: a leaf's children
 
 
 def save_forest(forest: Any, path: Path) -> None:
-    """Write a fitted forest's trees to `path` (an .npz)."""
+    """Write a fitted forest's trees to `path`.
+
+    Plain .npy records, not an .npz: zipfile checksums every byte both ways, which made
+    reading a 128 MB forest 0.32 s instead of 0.03 s and writing it 0.16 s instead of
+    0.05 s."""
     states = [tree.tree_.__getstate__() for tree in forest.estimators_]
     classifier = is_classifier(forest)
     classes = np.asarray(forest.classes_) if classifier else np.zeros(0)
@@ -43,14 +49,15 @@ def save_forest(forest: Any, path: Path) -> None:
         "max_depths": [int(state["max_depth"]) for state in states],
         "node_counts": [int(state["node_count"]) for state in states],
     }
+    arrays = (
+        np.frombuffer(json.dumps(header, default=_plain).encode(), dtype=np.uint8),
+        np.concatenate([state["nodes"] for state in states]),
+        np.concatenate([state["values"] for state in states]),
+        classes,
+    )
     with Path(path).open("wb") as handle:
-        np.savez(
-            handle,
-            header=np.frombuffer(json.dumps(header, default=_plain).encode(), dtype=np.uint8),
-            nodes=np.concatenate([state["nodes"] for state in states]),
-            values=np.concatenate([state["values"] for state in states]),
-            classes=classes,
-        )
+        for array in arrays:
+            np.lib.format.write_array(handle, array, allow_pickle=False)
 
 
 def _plain(value: Any) -> Any:
@@ -61,13 +68,15 @@ def _plain(value: Any) -> Any:
 
 
 def load_forest(path: Path, expected: tuple[type, ...]) -> Any:
-    """Read a forest written by `save_forest`; its class must be one of `expected`."""
+    """Read a forest written by `save_forest` (or an .npz of format 1); its class must be
+    one of `expected`."""
     try:
-        with np.load(path, allow_pickle=False) as data:
-            header = json.loads(bytes(data["header"]).decode())
-            nodes, values, classes = data["nodes"], data["values"], data["classes"]
+        zipped = Path(path).suffix == ".npz"
+        arrays = _read_zipped(path) if zipped else _read_records(path)
+        header = json.loads(bytes(arrays["header"]).decode())
+        nodes, values, classes = arrays["nodes"], arrays["values"], arrays["classes"]
         forest_cls = {cls.__name__: cls for cls in expected}.get(header["class"])
-        if header["format"] != FORMAT or forest_cls is None:
+        if header["format"] != (_ZIPPED if zipped else FORMAT) or forest_cls is None:
             raise ValueError(f"format {header['format']} of a {header['class']}")
         forest = forest_cls(**header["params"])
         n_features, n_outputs = header["n_features_in"], header["n_outputs"]
@@ -97,6 +106,19 @@ def load_forest(path: Path, expected: tuple[type, ...]) -> Any:
     if classifier:
         forest.classes_, forest.n_classes_ = classes, len(classes)
     return forest
+
+
+def _read_records(path: Path) -> dict[str, np.ndarray]:
+    with Path(path).open("rb") as handle:
+        arrays = {name: np.lib.format.read_array(handle, allow_pickle=False) for name in RECORDS}
+        if handle.read(1):
+            raise ValueError("data after the forest's last array")
+    return arrays
+
+
+def _read_zipped(path: Path) -> dict[str, np.ndarray]:
+    with np.load(path, allow_pickle=False) as data:
+        return {name: data[name] for name in RECORDS}
 
 
 def _check_nodes(nodes: np.ndarray, counts: np.ndarray, n_features: int) -> None:
