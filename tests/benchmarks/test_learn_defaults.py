@@ -46,10 +46,13 @@ def test_the_best_share_is_the_one_whose_picks_score_best():
         {},
     )
     lines = learn_defaults.learn_folds(table, HEADS)
-    assert "| rule, share 0.1 | 0.8889 | 2 / 0 / 0 |" in lines  # both at 3: (0.7/0.9 + 1) / 2
-    assert "| rule, share 0.5 | 1.0000 | 1 / 0 / 1 |" in lines
-    assert "| best of the three per dataset | 1.0000 |  |" in lines
-    assert lines[-1].startswith("Best share: **0.5**")
+    assert learn_defaults.HEAD_SHARE == 1.0  # picks 8 folds for "cheap", 3 for "dear"
+    # both at 3: (0.7/0.9 + 1) / 2, worse than the current share on "cheap"
+    assert "| rule, share 0.1 | 0.8889 | 2 / 0 / 0 | 0 / 1 |" in lines
+    assert "| rule, share 0.5 | 1.0000 | 1 / 0 / 1 | 0 / 0 |" in lines
+    assert "| always 3 folds | 0.8889 |  | 0 / 1 |" in lines
+    assert "| best of the three per dataset | 1.0000 |  | 0 / 0 |" in lines
+    assert lines[-1].startswith("Highest mean: share **0.5**")
 
 
 def test_the_stacking_check_is_compared_at_the_folds_the_rule_picks():

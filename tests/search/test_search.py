@@ -103,12 +103,13 @@ def test_folds_for_budget_trades_folds_for_trials_only_when_time_is_short() -> N
     head = [1.0] * 6  # six configs at a second a fold
     assert folds_for_budget(8, head, window_s=3600) == 8  # room to spare
     assert folds_for_budget(8, head, window_s=math.inf) == 8  # no time limit
-    assert folds_for_budget(8, head, window_s=60) == 5  # 8 x 6 s > 45 s >= 5 x 6 s
-    assert folds_for_budget(8, head, window_s=30) == 3  # none fits: the fewest
+    assert folds_for_budget(8, head, window_s=40, share=1.0) == 5  # 8 x 6 s > 40 s >= 5 x 6 s
+    assert folds_for_budget(8, head, window_s=40, share=0.5) == 3  # 20 s: none fits
+    assert folds_for_budget(8, head, window_s=25, share=1.0) == 3
     assert folds_for_budget(5, head, window_s=3600) == 5  # never above the data's own count
     assert folds_for_budget(3, head, window_s=1) == 3
     assert folds_for_budget(2, head, window_s=1) == 2  # tiny classes keep their 2 folds
-    assert folds_for_budget(8, [*head, 100.0], window_s=60) == 5  # only the head counts
+    assert folds_for_budget(8, [*head, 100.0], window_s=40, share=1.0) == 5  # only the head
 
 
 def test_the_tuner_does_not_rerun_a_pruned_config():
