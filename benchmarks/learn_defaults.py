@@ -5,15 +5,17 @@
     python benchmarks/learn_defaults.py benchmarks/results/tabular_design_60s.csv
 
 Two defaults, both learned on `tabular_design` only (the `tabular` suite judges them):
-- **Bagging folds under a budget** (`folds_for_budget`): a timed fit takes 8, 5 or 3 folds,
-  the most at which the portfolio's first configs fit in a share of the trial time. For
-  every share on a grid, this replays the rule on each design dataset (its head cost from
-  the packaged portfolio and the models' cost estimates, as the fit computes it) and reads
-  the normalized test score of the run with the folds the rule picks; the share with the
-  best mean wins. Fixed 3, 5 and 8 folds and the per-dataset best are shown beside it.
+- **Bagging folds under a budget** (`folds_for_budget`): a timed fit takes 8, 5 or 3 folds
+  by its training rows per second of trial time (`FOLDS_BY_ROWS`), fewer when the
+  portfolio's first configs would not fit in `HEAD_SHARE` times the trial time. This
+  replays the rule on each design dataset (its rows, and its head cost from the packaged
+  portfolio and the models' cost estimates, as the fit computes them) for a grid of row
+  thresholds and shares, and the head-cost guard alone, and reads the normalized test score
+  of the run with the folds each picks. Fixed 3, 5 and 8 folds and the per-dataset best
+  are shown beside them, with each one's head-to-head count against the default.
 - **The stacking check**: stack="auto" against `assay-nostack` at the same folds, by data
-  size. The auto run is the `assay-folds<k>` run whose k the rule picks at the current
-  `HEAD_SHARE`, which is what `assay` itself runs, so no separate `assay` run is needed.
+  size. The auto run is the `assay-folds<k>` run whose k the default rule picks, which is
+  what `assay` itself runs, so no separate `assay` run is needed.
 
 Beside them, from the fit logs (`<csv>_trials.jsonl.gz`), each family's share of the trial
 time against its share of the ensemble's weight: the evidence for time per family, which
@@ -33,7 +35,7 @@ import pandas as pd
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from assay.search._budget import HEAD_SHARE  # noqa: E402
+from assay.search._budget import FOLDS_BY_ROWS, HEAD_SHARE  # noqa: E402
 from report import normalized  # noqa: E402
 from run import read_logs  # noqa: E402
 
@@ -41,40 +43,66 @@ SHARES = (0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0)
 SIZES = [(0, 2_000, "< 2k rows"), (2_000, 10_000, "2k-10k"), (10_000, 10**9, ">= 10k")]
 
 
-def head_fold_s(name: str, n_train: int) -> tuple[list[float], int]:
-    """The packaged portfolio's per-fold cost estimates on this dataset, and its fold cap."""
+def head_fold_s(name: str, n_train: int) -> tuple[list[float], int, int]:
+    """The packaged portfolio's per-fold cost estimates on this dataset, its fold cap and
+    its training rows."""
     from assay.data import load_benchmark, prepare
     from assay.evaluate import choose_n_folds
     from assay.models import MODELS
-    from assay.search import load_portfolio
+    from assay.search import fold_cost_s, load_portfolio
 
     frame, spec = load_benchmark(name)
     dataset = prepare(frame, spec.target)
     n_features = dataset.X.shape[1]
-    min_count = None
+    min_count, n_classes = None, 0
     if dataset.task.is_classification:
         min_count = int(dataset.y.value_counts().min() * n_train / len(frame))
+        n_classes = dataset.y.nunique()
     models = {n: c for n, c in MODELS.items() if dataset.task in c.tasks}
     costs = [
-        models[m].cost(n_train, n_features, config)
+        fold_cost_s(models[m], n_train, n_features, config, n_classes)
         for m, config in load_portfolio("default", dataset.task)
         if m in models
     ]
-    return costs, choose_n_folds(n_train, min_count)
+    return costs, choose_n_folds(n_train, min_count), n_train
 
 
 VARIANTS = {k: f"assay-folds{k}" for k in (3, 5, 8)}
 
 
-def rule_picks(
-    keys: list[tuple[str, int]], heads: dict[str, tuple[list[float], int]], window: float, share
-) -> list[int]:
-    """The folds the rule picks for each (dataset, split): at least 3, as the runs go."""
+Rule = tuple[float, tuple[tuple[int, int], ...]]  # (head share, rows rule)
+NO_ROWS_RULE: tuple[tuple[int, int], ...] = ((10**12, 8),)  # the head-cost guard alone
+ROWS_RULES = (
+    ((1_000, 8), (10_000, 5)),
+    ((1_500, 8), (8_000, 5)),
+    ((2_000, 8), (5_000, 5)),
+    ((2_000, 8), (10_000, 5)),
+    ((2_000, 8), (20_000, 5)),
+    ((3_000, 8), (10_000, 5)),
+    ((4_000, 8), (15_000, 5)),
+)
+
+
+def rule_picks(keys: list[tuple[str, int]], heads: dict, window: float, rule: Rule) -> list[int]:
+    """The folds `folds_for_budget` picks for each (dataset, split): at least 3, as the
+    runs go."""
     from assay.search import folds_for_budget
 
-    return [
-        max(3, folds_for_budget(heads[d][1], heads[d][0], window, share=share)) for d, _ in keys
-    ]
+    share, rows_rule = rule
+    picks = []
+    for dataset, _ in keys:
+        costs, max_folds, n_train = heads[dataset]
+        k = folds_for_budget(max_folds, n_train, costs, window, rows_rule=rows_rule, share=share)
+        picks.append(max(3, k))
+    return picks
+
+
+def _label(rule: Rule) -> str:
+    share, rows_rule = rule
+    if rows_rule == NO_ROWS_RULE:
+        return f"head cost alone, share {share:g}"
+    rows = ", ".join(f"{k} under {n:,}" for n, k in rows_rule)
+    return f"rows ({rows}), share {share:g}"
 
 
 def trial_window(rows: pd.DataFrame) -> tuple[float, float]:
@@ -91,62 +119,63 @@ def learn_folds(rows: pd.DataFrame, heads: dict) -> list[str]:
         return ["No dataset has all of assay-folds3/5/8: run them first."]
     limit_s, window = trial_window(rows)
     keys = list(wide.index)
-    table, by_share = [], {}
-    for share in SHARES:
-        picks = rule_picks(keys, heads, window, share)
+    current_rule: Rule = (HEAD_SHARE, FOLDS_BY_ROWS)
+    rules: list[Rule] = [(share, FOLDS_BY_ROWS) for share in SHARES]
+    rules += [(HEAD_SHARE, r) for r in ROWS_RULES if r != FOLDS_BY_ROWS]
+    rules += [(share, NO_ROWS_RULE) for share in SHARES]
+    table = []
+    for rule in rules:
+        picks = rule_picks(keys, heads, window, rule)
         scores = np.array([wide.loc[key, VARIANTS[p]] for key, p in zip(keys, picks, strict=True)])
-        by_share[share] = scores
-        table.append((f"rule, share {share:g}", scores, np.bincount(picks, minlength=9)))
+        table.append((_label(rule), scores, np.bincount(picks, minlength=9), rule))
     for k, name in VARIANTS.items():
-        table.append((f"always {k} folds", wide[name].to_numpy(), None))
-    table.append(("best of the three per dataset", wide[list(VARIANTS.values())].max(axis=1), None))
-    current = by_share.get(HEAD_SHARE)
-    if current is None:
-        picks = rule_picks(keys, heads, window, HEAD_SHARE)
-        current = np.array([wide.loc[key, VARIANTS[p]] for key, p in zip(keys, picks, strict=True)])
-    best = max(table[: len(SHARES)], key=lambda row: row[1].mean())
+        table.append((f"always {k} folds", wide[name].to_numpy(), None, None))
+    oracle = wide[list(VARIANTS.values())].max(axis=1).to_numpy()
+    table.append(("best of the three per dataset", oracle, None, None))
+    current = next(row[1] for row in table if row[3] == current_rule)
+    best = max((row for row in table if row[3] is not None), key=lambda row: row[1].mean())
     lines = [
         f"## Bagging folds at {limit_s:g} s ({len(wide)} dataset-splits)",
         "",
-        "| folds | mean normalized score | picks 3 / 5 / 8 "
-        f"| better / worse than share {HEAD_SHARE:g} |",
+        "| folds | mean normalized score | picks 3 / 5 / 8 | better / worse than the default |",
         "|---|---:|---:|---:|",
     ]
-    for label, scores, counts in table:
+    for label, scores, counts, rule in table:
         picked = "" if counts is None else f"{counts[3]} / {counts[5]} / {counts[8]}"
-        diff = np.asarray(scores) - current
+        diff = scores - current
         versus = f"{(diff > 1e-9).sum()} / {(diff < -1e-9).sum()}"
-        lines.append(f"| {label} | {np.mean(scores):.4f} | {picked} | {versus} |")
+        mark = " (default)" if rule == current_rule else ""
+        lines.append(f"| {label}{mark} | {scores.mean():.4f} | {picked} | {versus} |")
     lines += [
         "",
-        f"Highest mean: share **{best[0].split()[-1]}**; `HEAD_SHARE` (search/_budget.py) is "
-        f"{HEAD_SHARE:g}. One split per dataset: means within ~0.002 are noise, so read the "
-        "head-to-head counts beside them.",
+        f"Highest mean: **{best[0]}**; the default (`FOLDS_BY_ROWS`, `HEAD_SHARE` in "
+        f"search/_budget.py) is {_label(current_rule)}. One split per dataset: means within "
+        "~0.002 are noise, so read the head-to-head counts beside them.",
     ]
     return lines
 
 
-def learn_stacking(rows: pd.DataFrame, heads: dict, share: float | None = None) -> list[str]:
+def learn_stacking(rows: pd.DataFrame, heads: dict, rule: Rule | None = None) -> list[str]:
     """`assay-nostack` against the stacking check (stack="auto") at the same folds: the
-    `assay-folds<k>` run whose k the rule picks at `share` (what `assay` itself runs)."""
+    `assay-folds<k>` run whose k the fold rule picks (what `assay` itself runs)."""
     losses = rows.pivot_table(index=["dataset", "fold"], columns="framework", values="loss")
     notes = rows.pivot_table(
         index=["dataset", "fold"], columns="framework", values="notes", aggfunc="first"
     )
     if "assay-nostack" not in losses.columns:
         return ["No assay-nostack rows: run them first."]
-    share = HEAD_SHARE if share is None else share
+    rule = (HEAD_SHARE, FOLDS_BY_ROWS) if rule is None else rule
     _, window = trial_window(rows)
     keys = [k for k in losses.index if pd.notna(losses.loc[k, "assay-nostack"])]
     pairs = []
-    for key, pick in zip(keys, rule_picks(keys, heads, window, share), strict=True):
+    for key, pick in zip(keys, rule_picks(keys, heads, window, rule), strict=True):
         auto = VARIANTS[pick]
         if auto in losses.columns and pd.notna(losses.loc[key, auto]):
             note = str(notes.loc[key, auto]) if auto in notes.columns else ""
             used = "stack used" in note
             pairs.append((key, losses.loc[key, auto] - losses.loc[key, "assay-nostack"], used))
     n_train = rows.groupby("dataset").n_train.first()
-    lines = [f"## Stacking check (auto) against no stacking, same folds (share {share:g})", ""]
+    lines = [f"## Stacking check (auto) against no stacking, same folds ({_label(rule)})", ""]
     lines += [
         "| rows | dataset-splits | stack used | auto better | worse | tied | worse where used |",
         "|---|---:|---:|---:|---:|---:|---:|",

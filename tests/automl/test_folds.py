@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
+
 from assay import AutoML, Task
 from assay.data import prepare
 from assay.features import Encoding
@@ -18,7 +21,22 @@ def test_a_short_budget_on_mid_size_data_fits_fewer_folds() -> None:
     automl = AutoML(time_limit_s=10, store=False)
     dataset = _dataset(12_000)
     models = {n: c for n, c in automl.chosen_models().items() if dataset.task in c.tasks}
-    short = automl._auto_folds(dataset, None, models, Budget(10))
-    long = automl._auto_folds(dataset, None, models, Budget(36_000))
-    untimed = automl._auto_folds(dataset, None, models, Budget(float("inf")))
+    short = automl._auto_folds(dataset, None, 0, models, Budget(10))
+    long = automl._auto_folds(dataset, None, 0, models, Budget(36_000))
+    untimed = automl._auto_folds(dataset, None, 0, models, Budget(float("inf")))
     assert (short, long, untimed) == (3, 8, 8)
+
+
+def test_many_classes_make_the_portfolio_dearer_and_the_folds_fewer() -> None:
+    """Boosters grow a tree per class and round: at 60 s, 1,500 rows of 26 classes take 3
+    folds (the head-cost guard) where the same rows of 2 classes take 8 (the rows rule)."""
+    automl = AutoML(time_limit_s=60, store=False)
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(1_500, 16)), columns=[f"x{i}" for i in range(16)])
+    folds = {}
+    for n_classes in (2, 26):
+        labels = [f"c{i}" for i in rng.integers(0, n_classes, len(X))]
+        dataset = prepare(X.assign(target=labels), "target")
+        models = {n: c for n, c in automl.chosen_models().items() if dataset.task in c.tasks}
+        folds[n_classes] = automl._auto_folds(dataset, 10, n_classes, models, Budget(60))
+    assert folds == {2: 8, 26: 3}

@@ -10,10 +10,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 import learn_defaults
 from report import normalized
 
-# per-fold seconds of the first six configs, and the fold cap: at 60 s (56.4 s of trials)
-# "cheap" takes 8 folds from a share of 0.43 on, "dear" stays at 3 below a share of 1.6
-HEADS = {"cheap": ([0.5] * 6, 8), "dear": ([5.0] * 6, 8)}
+# per-fold seconds of the first six configs, the fold cap and the training rows: at 60 s
+# (56.4 s of trials) "cheap" takes 8 folds from a share of 0.43 on, "dear" stays at 3
+# below a share of 2.66 (5 folds by its rows)
 N_TRAIN = {"cheap": 1_000, "dear": 5_000}
+HEADS = {"cheap": ([0.5] * 6, 8, N_TRAIN["cheap"]), "dear": ([5.0] * 6, 8, N_TRAIN["dear"])}
 
 
 def rows(losses: dict[str, dict[str, float]], notes: dict[tuple[str, str], str]) -> pd.DataFrame:
@@ -37,7 +38,7 @@ def rows(losses: dict[str, dict[str, float]], notes: dict[tuple[str, str], str])
     )
 
 
-def test_the_best_share_is_the_one_whose_picks_score_best():
+def test_each_fold_rule_is_scored_by_the_runs_at_the_folds_it_picks():
     table = rows(
         {
             "cheap": {"assay-folds3": 0.3, "assay-folds5": 0.2, "assay-folds8": 0.1},
@@ -46,19 +47,23 @@ def test_the_best_share_is_the_one_whose_picks_score_best():
         {},
     )
     lines = learn_defaults.learn_folds(table, HEADS)
-    assert learn_defaults.HEAD_SHARE == 1.0  # picks 8 folds for "cheap", 3 for "dear"
-    # both at 3: (0.7/0.9 + 1) / 2, worse than the current share on "cheap"
-    assert "| rule, share 0.1 | 0.8889 | 2 / 0 / 0 | 0 / 1 |" in lines
-    assert "| rule, share 0.5 | 1.0000 | 1 / 0 / 1 | 0 / 0 |" in lines
+    # the default picks 8 folds for "cheap" (its rows), 3 for "dear" (its head cost)
+    rows_rule = "rows (8 under 2,000, 5 under 10,000)"
+    assert f"| {rows_rule}, share 2 (default) | 1.0000 | 1 / 0 / 1 | 0 / 0 |" in lines
+    # both at 3: (0.7/0.9 + 1) / 2, worse than the default on "cheap"
+    assert f"| {rows_rule}, share 0.1 | 0.8889 | 2 / 0 / 0 | 0 / 1 |" in lines
+    # "dear" at 5 by its rows: (0.8/0.9 + 1) / 2
+    assert f"| {rows_rule}, share 3 | 0.9444 | 0 / 1 / 1 | 0 / 1 |" in lines
+    assert "| head cost alone, share 0.5 | 1.0000 | 1 / 0 / 1 | 0 / 0 |" in lines
     assert "| always 3 folds | 0.8889 |  | 0 / 1 |" in lines
     assert "| best of the three per dataset | 1.0000 |  | 0 / 0 |" in lines
-    assert lines[-1].startswith("Highest mean: share **0.5**")
+    assert lines[-1].startswith("Highest mean: **")
 
 
 def test_the_stacking_check_is_compared_at_the_folds_the_rule_picks():
     table = rows(
         {
-            # the rule picks 8 folds for "cheap" at 0.75: its stacked run is folds8
+            # the head-cost rule picks 8 folds for "cheap" at 0.75: its stacked run is folds8
             "cheap": {"assay-folds3": 0.05, "assay-folds8": 0.1, "assay-nostack": 0.15},
             "dear": {"assay-folds3": 0.2, "assay-folds8": 0.01, "assay-nostack": 0.2},
         },
@@ -67,7 +72,7 @@ def test_the_stacking_check_is_compared_at_the_folds_the_rule_picks():
             ("dear", "assay-folds3"): "trials 9; stack not used: no time",
         },
     )
-    lines = learn_defaults.learn_stacking(table, HEADS, share=0.75)
+    lines = learn_defaults.learn_stacking(table, HEADS, rule=(0.75, learn_defaults.NO_ROWS_RULE))
     assert "| < 2k rows | 1 | 1 | 1 | 0 | 0 | 0 |" in lines
     assert "| 2k-10k | 1 | 0 | 0 | 0 | 1 | 0 |" in lines
     assert "| >= 10k | 0 | 0 | 0 | 0 | 0 | 0 |" in lines

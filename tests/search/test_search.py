@@ -70,9 +70,20 @@ def test_budget_keeps_a_reserve_and_costs_calibrate():
     assert budget.deadline == 60 and 50 < budget.trial_deadline < 60
     costs = CostModel()
     cls = MODELS["lightgbm"]
-    raw = costs.estimate_s(cls, 1000, 10, {}, 5)
-    costs.observe(cls, 1000, 10, {}, 5, actual_s=raw * 4)
-    assert np.isclose(costs.estimate_s(cls, 1000, 10, {}, 5), raw * 4)
+    raw = costs.estimate_s(cls, 1000, 10, {}, 5, n_classes=2)
+    costs.observe(cls, 1000, 10, {}, 5, n_classes=2, actual_s=raw * 4)
+    assert np.isclose(costs.estimate_s(cls, 1000, 10, {}, 5, n_classes=2), raw * 4)
+    # 26 classes: a tree per class and round, and the calibration carries over
+    many = costs.estimate_s(cls, 1000, 10, {}, 5, n_classes=26)
+    assert np.isclose(many, raw * 4 * 0.55 * 26)
+
+
+def test_costs_grow_with_the_classes_only_where_the_work_does():
+    for name in ("lightgbm", "xgboost", "catboost", "linear"):
+        factors = [MODELS[name].classes_cost(k) for k in (0, 2, 3, 10, 26)]
+        assert factors[:2] == [1.0, 1.0] and factors[2] < factors[3] < factors[4]
+    for name in ("random_forest", "extra_trees", "knn", "mlp"):
+        assert MODELS[name].classes_cost(26) == 1.0
 
 
 class _ThreeWay:
@@ -97,19 +108,24 @@ def test_the_tuner_does_not_rerun_a_config_it_already_measured(tmp_path):
     assert sorted(proposed) == ["y", "z"]
 
 
-def test_folds_for_budget_trades_folds_for_trials_only_when_time_is_short() -> None:
+def test_folds_for_budget_goes_by_rows_per_second_and_guards_the_head_cost() -> None:
     from assay.search import folds_for_budget
 
-    head = [1.0] * 6  # six configs at a second a fold
-    assert folds_for_budget(8, head, window_s=3600) == 8  # room to spare
-    assert folds_for_budget(8, head, window_s=math.inf) == 8  # no time limit
-    assert folds_for_budget(8, head, window_s=40, share=1.0) == 5  # 8 x 6 s > 40 s >= 5 x 6 s
-    assert folds_for_budget(8, head, window_s=40, share=0.5) == 3  # 20 s: none fits
-    assert folds_for_budget(8, head, window_s=25, share=1.0) == 3
-    assert folds_for_budget(5, head, window_s=3600) == 5  # never above the data's own count
-    assert folds_for_budget(3, head, window_s=1) == 3
-    assert folds_for_budget(2, head, window_s=1) == 2  # tiny classes keep their 2 folds
-    assert folds_for_budget(8, [*head, 100.0], window_s=40, share=1.0) == 5  # only the head
+    cheap, dear = [0.1] * 6, [5.0] * 6  # the head's seconds a fold
+    window = 56.4  # the trial time of a 60 s fit
+    by_rows = [folds_for_budget(8, n, cheap, window) for n in (500, 1_999, 2_000, 9_999, 10_000)]
+    assert by_rows == [8, 8, 5, 5, 3]  # FOLDS_BY_ROWS at 60 s
+    assert folds_for_budget(8, 9_000, cheap, 5 * window) == 8  # 5x the time: 5x the rows
+    assert folds_for_budget(8, 40_000, cheap, 5 * window) == 5
+    assert folds_for_budget(8, 500, dear, window) == 3  # 5 x 30 s > 2 x 56.4 s: the guard
+    assert folds_for_budget(8, 500, dear, window, share=3.0) == 5
+    assert folds_for_budget(8, 500, [*cheap, 100.0], window) == 8  # only the head counts
+    assert folds_for_budget(8, 10**6, dear, math.inf) == 8  # no time limit
+    assert folds_for_budget(5, 500, cheap, window) == 5  # never above the data's own count
+    assert folds_for_budget(3, 500, cheap, 1) == 3
+    assert folds_for_budget(2, 500, cheap, 1) == 2  # tiny classes keep their 2 folds
+    rows_rule = ((1_000, 8), (3_000, 5))
+    assert folds_for_budget(8, 2_000, cheap, window, rows_rule=rows_rule) == 5
 
 
 def test_the_tuner_does_not_rerun_a_pruned_config():

@@ -28,7 +28,14 @@ from assay.automl._trial_loop import FeatureProgress, Progress, Recorder, TrialL
 from assay.errors import ConfigError, DataError, NotFittedError
 from assay.evaluate import Metric, choose_n_folds, get_metric, make_folds
 from assay.log import get_logger
-from assay.search import Budget, Candidate, Searcher, folds_for_budget, load_portfolio
+from assay.search import (
+    Budget,
+    Candidate,
+    Searcher,
+    fold_cost_s,
+    folds_for_budget,
+    load_portfolio,
+)
 
 if TYPE_CHECKING:
     from assay.models import Model
@@ -203,7 +210,8 @@ class AutoML(FitSettings, BaseEstimator):
                 f"{MIN_FIT_ROWS} to cross-validate models. Add rows."
             )
         models = {n: cls for n, cls in models.items() if task in cls.tasks}
-        n_folds = self.n_folds or self._auto_folds(dataset, min_count, models, budget)
+        n_classes = len(classes or [])
+        n_folds = self.n_folds or self._auto_folds(dataset, min_count, n_classes, models, budget)
         return _Prepared(
             dataset,
             get_metric(self.metric, task),
@@ -213,10 +221,10 @@ class AutoML(FitSettings, BaseEstimator):
             models,
         )
 
-    def _auto_folds(self, dataset, min_count, models, budget) -> int:
-        """As many folds as the data size allows (`choose_n_folds`), fewer when the
-        portfolio's first configs would not fit in their share of the trial time
-        (`folds_for_budget`). A resume passes the run's recorded folds as `n_folds`."""
+    def _auto_folds(self, dataset, min_count, n_classes, models, budget) -> int:
+        """As many folds as the data size allows (`choose_n_folds`), under a time limit
+        those `folds_for_budget` picks by the rows per second of trial time and the
+        portfolio head's cost. A resume passes the run's recorded folds as `n_folds`."""
         n_rows, n_features = dataset.X.shape
         max_folds = choose_n_folds(n_rows, min_count)
         head = [
@@ -224,8 +232,9 @@ class AutoML(FitSettings, BaseEstimator):
             for name, config in load_portfolio(self.portfolio, dataset.task)
             if name in models
         ]
-        fold_s = [cls.cost(n_rows, n_features, config) for cls, config in head]
-        return folds_for_budget(max_folds, fold_s, budget.trial_deadline - budget.started)
+        fold_s = [fold_cost_s(cls, n_rows, n_features, config, n_classes) for cls, config in head]
+        window_s = budget.trial_deadline - budget.started
+        return folds_for_budget(max_folds, n_rows, fold_s, window_s)
 
     def _begin_run(self, prepared: _Prepared, budget: Budget, feature_types) -> RunBook:
         """Record the run (or take over the resumed one) with the settings it resolved."""
@@ -287,7 +296,8 @@ class AutoML(FitSettings, BaseEstimator):
             return
         linear = [c for m, c in load_portfolio(self.portfolio, ctx.task) if m == "linear"]
         config = (linear or cls.default_configs(ctx.task))[0]
-        estimate_s = cls.cost(ctx.n_rows, ctx.n_features, config) * ctx.n_folds
+        estimate_s = fold_cost_s(cls, ctx.n_rows, ctx.n_features, config, ctx.n_classes)
+        estimate_s *= ctx.n_folds
         if estimate_s > loop.budget.trial_time_left_s() / 3:
             return
         candidate = Candidate("linear", config, TrialSource.PORTFOLIO)

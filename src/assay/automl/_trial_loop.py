@@ -233,7 +233,9 @@ class TrialLoop:
     def _estimate_s(self, candidate: Candidate) -> float:
         ctx = self.ctx
         cls = self.models[candidate.model]
-        return self.costs.estimate_s(cls, ctx.n_rows, ctx.n_features, candidate.config, ctx.n_folds)
+        return self.costs.estimate_s(
+            cls, ctx.n_rows, ctx.n_features, candidate.config, ctx.n_folds, ctx.n_classes
+        )
 
     def _start(self, candidate: Candidate):
         """Submit the candidate as a trial: (number, candidate, future); or record why it
@@ -281,8 +283,9 @@ class TrialLoop:
         if took_s > 0:  # a trial stopped for time still tells what a fold costs
             cls = self.models[candidate.model]
             self.costs.observe(
-                cls, ctx.n_rows, ctx.n_features, candidate.config, ctx.n_folds, took_s
-            )
+                cls, ctx.n_rows, ctx.n_features, candidate.config, ctx.n_folds, ctx.n_classes,
+                took_s,
+            )  # fmt: skip
         self.searcher.tell(candidate, ctx.metric.loss(outcome.loss_score))
 
     def _any_complete(self) -> bool:

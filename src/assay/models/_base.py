@@ -137,6 +137,12 @@ class Model(ABC, BaseEstimator):
         """Rough seconds for one fit on 2 cores; the budget rescales it by observed times."""
 
     @classmethod
+    def classes_cost(cls, n_classes: int) -> float:
+        """How many times `cost()` a fit on `n_classes` classes (0 for regression) takes:
+        1 unless the family's work grows with the classes."""
+        return 1.0
+
+    @classmethod
     def memory_mb(cls, n_rows: int, n_features: int, n_classes: int, config: dict) -> float:
         """Rough MB one fitted model holds (a bagged trial keeps one per fold); families
         whose size grows with the data override it."""

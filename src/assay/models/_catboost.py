@@ -19,6 +19,7 @@ from assay.models._boosting import (
     n_rounds,
     n_threads,
     patience,
+    per_class_cost,
 )
 from assay.search._space import Distribution, Float, Int
 
@@ -207,6 +208,10 @@ class CatBoostModel(Model):
             {"learning_rate": 0.04, "depth": 8, "l2_leaf_reg": 6.0},
             {"learning_rate": 0.08, "depth": 4, "l2_leaf_reg": 1.0, "one_hot_max_size": 10},
         ]
+
+    @classmethod
+    def classes_cost(cls, n_classes: int) -> float:
+        return per_class_cost(n_classes)
 
     @classmethod
     def cost(cls, n_rows: int, n_features: int, config: dict[str, Any]) -> float:

@@ -21,6 +21,7 @@ from assay.models._boosting import (
     n_rounds,
     n_threads,
     patience,
+    per_class_cost,
 )
 from assay.search._space import Choice, Distribution, Float, Int
 
@@ -231,6 +232,10 @@ class LightGBMModel(Model):
                 "lambda_l2": 5.0,
             },
         ]
+
+    @classmethod
+    def classes_cost(cls, n_classes: int) -> float:
+        return per_class_cost(n_classes)
 
     @classmethod
     def cost(cls, n_rows: int, n_features: int, config: dict[str, Any]) -> float:

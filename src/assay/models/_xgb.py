@@ -20,6 +20,7 @@ from assay.models._boosting import (
     n_rounds,
     n_threads,
     patience,
+    per_class_cost,
 )
 from assay.search._space import Distribution, Float, Int
 
@@ -205,6 +206,10 @@ class XGBoostModel(Model):
             },
             {"learning_rate": 0.05, "max_depth": 4, "colsample_bytree": 0.7, "reg_lambda": 5.0},
         ]
+
+    @classmethod
+    def classes_cost(cls, n_classes: int) -> float:
+        return per_class_cost(n_classes)
 
     @classmethod
     def cost(cls, n_rows: int, n_features: int, config: dict[str, Any]) -> float:

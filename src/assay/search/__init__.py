@@ -1,6 +1,6 @@
 """Search: serializable spaces, the portfolio of default configs and the time budget."""
 
-from assay.search._budget import Budget, CostModel, folds_for_budget
+from assay.search._budget import Budget, CostModel, fold_cost_s, folds_for_budget
 from assay.search._portfolio import Candidate, Searcher, load_portfolio, save_portfolio
 from assay.search._space import Choice, Distribution, Float, Int
 
@@ -13,6 +13,7 @@ __all__ = [
     "Float",
     "Int",
     "Searcher",
+    "fold_cost_s",
     "folds_for_budget",
     "load_portfolio",
     "save_portfolio",

@@ -39,37 +39,62 @@ class Budget:
 
 
 FOLD_CHOICES = (8, 5, 3)  # bagging folds a timed fit picks from, most first
+# Learned on tabular_design at 60 s (benchmarks/results/tabular_design_60s_defaults.md): a
+# fit on fewer training rows than these takes these folds, else 3, with the row counts
+# scaled by the trial time against a 60 s fit's
+FOLDS_BY_ROWS = ((2_000, 8), (10_000, 5))
+REFERENCE_LIMIT_S = 60.0
 HEAD_CONFIGS = 6  # the portfolio's first configs ...
-HEAD_SHARE = 1.0  # ... should fit in this share of the trial time: learned on tabular_design
-# (benchmarks/results/tabular_design_60s_defaults.md): at 60 s the rule with 1.0 scores 0.9915
-# normalized over 52 datasets (0.75: 0.9905; always 3, 5, 8 folds: 0.9916, 0.9863, 0.9860),
-# better than 0.75 on 8 datasets and worse on 4; always 3 folds ties its mean but loses to it
-# on 20 datasets and wins 14, and would give up the folds that pay at longer budgets
+HEAD_SHARE = 2.0  # ... must fit, at the folds picked, in this many times the trial time
 
 
 def folds_for_budget(
-    max_folds: int, head_fold_s: list[float], window_s: float, share: float = HEAD_SHARE
+    max_folds: int,
+    n_rows: int,
+    head_fold_s: list[float],
+    window_s: float,
+    *,
+    rows_rule: tuple[tuple[int, int], ...] = FOLDS_BY_ROWS,
+    share: float = HEAD_SHARE,
 ) -> int:
-    """The most folds (of 8, 5 and 3, at most `max_folds`) at which the portfolio's first
-    `HEAD_CONFIGS` configs, at their estimated seconds per fold, fit in `share` of the trial
-    time; 3 when none does (the fewest that still leave a stacking layer honest out-of-fold inputs).
+    """The bagging folds of a timed fit: 8, 5 or 3 by the training rows per second of
+    trial time (`rows_rule`), never more than the data allows (`max_folds`), and fewer
+    when the portfolio's first `HEAD_CONFIGS` configs, at their estimated seconds per
+    fold, would not fit in `share` times the trial time.
 
-    On mid-size data at short budgets 8 folds leave room for three or four trials (a
-    15,000-row regression at 60 s: LightGBM at 1.5 s a fold, no MLP, no CatBoost, no
-    stack); fewer folds buy the diverse trials an ensemble is made of. With no limit, or
-    room to spare, as many folds as the data size allows."""
+    On the 52 design datasets at 60 s this rule (8 folds under 2,000 rows, 5 under 10,000,
+    else 3) scores 0.9946 normalized, where a fixed 3, 5 or 8 folds score 0.9916, 0.9863
+    and 0.9860 and the head-cost rule alone at its best share 0.9916: small data gains
+    from more folds (more rows per fold model, steadier out-of-fold scores); on large
+    data 8 folds leave room for three or four trials (a 15,000-row regression: LightGBM
+    at 1.5 s a fold, no MLP, no CatBoost), where 3 folds buy the diverse trials an
+    ensemble is made of. The row counts scale with the budget (300 s: 8 folds under
+    10,000 rows), which the design runs at 60 s do not test. With no limit, as many folds
+    as the data size allows."""
     if max_folds <= min(FOLD_CHOICES) or not math.isfinite(window_s):
         return max_folds
+    scale = window_s / _trial_window_s(REFERENCE_LIMIT_S)
+    by_rows = next((k for rows, k in rows_rule if n_rows < rows * scale), min(FOLD_CHOICES))
     head_s = sum(head_fold_s[:HEAD_CONFIGS])
-    for n_folds in FOLD_CHOICES:
-        if n_folds <= max_folds and n_folds * head_s <= share * window_s:
-            return n_folds
-    return min(FOLD_CHOICES)
+    by_time = next((k for k in FOLD_CHOICES if k * head_s <= share * window_s), min(FOLD_CHOICES))
+    return min(max_folds, by_rows, by_time)
+
+
+def _trial_window_s(time_limit_s: float) -> float:
+    budget = Budget(time_limit_s, started=0.0)
+    return budget.trial_deadline - budget.started
+
+
+def fold_cost_s(
+    model_cls: type[Model], n_rows: int, n_features: int, config: dict, n_classes: int
+) -> float:
+    """The model's own rough seconds for one fold: `cost()` times `classes_cost()`."""
+    return model_cls.cost(n_rows, n_features, config) * model_cls.classes_cost(n_classes)
 
 
 class CostModel:
-    """Estimates the seconds a config needs for all folds from the model's own rough
-    `cost()`, scaled by the observed/estimated ratio (per family, else over all)."""
+    """Estimates the seconds a config needs for all folds from `fold_cost_s`, scaled by
+    the observed/estimated ratio (per family, else over all)."""
 
     def __init__(self) -> None:
         self._log_ratios: dict[str, list[float]] = {}
@@ -81,9 +106,15 @@ class CostModel:
         return math.exp(sum(ratios) / len(ratios)) if ratios else 1.0
 
     def estimate_s(
-        self, model_cls: type[Model], n_rows: int, n_features: int, config: dict, n_folds: int
+        self,
+        model_cls: type[Model],
+        n_rows: int,
+        n_features: int,
+        config: dict,
+        n_folds: int,
+        n_classes: int,
     ) -> float:
-        per_fold = model_cls.cost(n_rows, n_features, config)
+        per_fold = fold_cost_s(model_cls, n_rows, n_features, config, n_classes)
         return per_fold * n_folds * self._factor(model_cls.name)
 
     def observe(
@@ -93,8 +124,9 @@ class CostModel:
         n_features: int,
         config: dict,
         n_folds: int,
+        n_classes: int,
         actual_s: float,
     ) -> None:
-        raw = model_cls.cost(n_rows, n_features, config) * n_folds
+        raw = fold_cost_s(model_cls, n_rows, n_features, config, n_classes) * n_folds
         if raw > 0 and actual_s > 0:
             self._log_ratios.setdefault(model_cls.name, []).append(math.log(actual_s / raw))
