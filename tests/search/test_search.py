@@ -1,5 +1,6 @@
 import json
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -70,11 +71,12 @@ def test_budget_keeps_a_reserve_and_costs_calibrate():
     assert budget.deadline == 60 and 50 < budget.trial_deadline < 60
     costs = CostModel()
     cls = MODELS["lightgbm"]
-    raw = costs.estimate_s(cls, 1000, 10, {}, 5, n_classes=2)
-    costs.observe(cls, 1000, 10, {}, 5, n_classes=2, actual_s=raw * 4)
-    assert np.isclose(costs.estimate_s(cls, 1000, 10, {}, 5, n_classes=2), raw * 4)
+    shape = SimpleNamespace(n_rows=1000, n_features=10, n_classes=2, n_folds=5)
+    raw = costs.estimate_s(cls, {}, shape)
+    costs.observe(cls, {}, shape, actual_s=raw * 4)
+    assert np.isclose(costs.estimate_s(cls, {}, shape), raw * 4)
     # 26 classes: a tree per class and round, and the calibration carries over
-    many = costs.estimate_s(cls, 1000, 10, {}, 5, n_classes=26)
+    many = costs.estimate_s(cls, {}, SimpleNamespace(**{**vars(shape), "n_classes": 26}))
     assert np.isclose(many, raw * 4 * 0.55 * 26)
 
 

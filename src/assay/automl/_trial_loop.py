@@ -231,11 +231,7 @@ class TrialLoop:
         return self.n_trials is None or n_level1_run(self.outcomes) + n_inflight < self.n_trials
 
     def _estimate_s(self, candidate: Candidate) -> float:
-        ctx = self.ctx
-        cls = self.models[candidate.model]
-        return self.costs.estimate_s(
-            cls, ctx.n_rows, ctx.n_features, candidate.config, ctx.n_folds, ctx.n_classes
-        )
+        return self.costs.estimate_s(self.models[candidate.model], candidate.config, self.ctx)
 
     def _start(self, candidate: Candidate):
         """Submit the candidate as a trial: (number, candidate, future); or record why it
@@ -281,11 +277,7 @@ class TrialLoop:
         ctx, fit = self.ctx, outcome.fit
         took_s = fit.fit_time_s + fit.predict_time_s if fit else outcome.fold_s * ctx.n_folds
         if took_s > 0:  # a trial stopped for time still tells what a fold costs
-            cls = self.models[candidate.model]
-            self.costs.observe(
-                cls, ctx.n_rows, ctx.n_features, candidate.config, ctx.n_folds, ctx.n_classes,
-                took_s,
-            )  # fmt: skip
+            self.costs.observe(self.models[candidate.model], candidate.config, ctx, took_s)
         self.searcher.tell(candidate, ctx.metric.loss(outcome.loss_score))
 
     def _any_complete(self) -> bool:

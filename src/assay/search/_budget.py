@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:  # models import search (their spaces), so only for the annotations
     from assay.models._base import Model
@@ -92,6 +92,15 @@ def fold_cost_s(
     return model_cls.cost(n_rows, n_features, config) * model_cls.classes_cost(n_classes)
 
 
+class FitShape(Protocol):
+    """The sizes a cost depends on (a FitContext has them all)."""
+
+    n_rows: int
+    n_features: int
+    n_classes: int
+    n_folds: int
+
+
 class CostModel:
     """Estimates the seconds a config needs for all folds from `fold_cost_s`, scaled by
     the observed/estimated ratio (per family, else over all)."""
@@ -99,34 +108,23 @@ class CostModel:
     def __init__(self) -> None:
         self._log_ratios: dict[str, list[float]] = {}
 
+    @staticmethod
+    def _unscaled_s(model_cls: type[Model], config: dict, shape: FitShape) -> float:
+        per_fold = fold_cost_s(model_cls, shape.n_rows, shape.n_features, config, shape.n_classes)
+        return per_fold * shape.n_folds
+
     def _factor(self, family: str) -> float:
         own = self._log_ratios.get(family)
         every = [r for ratios in self._log_ratios.values() for r in ratios]
         ratios = own or every
         return math.exp(sum(ratios) / len(ratios)) if ratios else 1.0
 
-    def estimate_s(
-        self,
-        model_cls: type[Model],
-        n_rows: int,
-        n_features: int,
-        config: dict,
-        n_folds: int,
-        n_classes: int,
-    ) -> float:
-        per_fold = fold_cost_s(model_cls, n_rows, n_features, config, n_classes)
-        return per_fold * n_folds * self._factor(model_cls.name)
+    def estimate_s(self, model_cls: type[Model], config: dict, shape: FitShape) -> float:
+        return self._unscaled_s(model_cls, config, shape) * self._factor(model_cls.name)
 
     def observe(
-        self,
-        model_cls: type[Model],
-        n_rows: int,
-        n_features: int,
-        config: dict,
-        n_folds: int,
-        n_classes: int,
-        actual_s: float,
+        self, model_cls: type[Model], config: dict, shape: FitShape, actual_s: float
     ) -> None:
-        raw = fold_cost_s(model_cls, n_rows, n_features, config, n_classes) * n_folds
+        raw = self._unscaled_s(model_cls, config, shape)
         if raw > 0 and actual_s > 0:
             self._log_ratios.setdefault(model_cls.name, []).append(math.log(actual_s / raw))
