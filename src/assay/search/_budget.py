@@ -95,10 +95,14 @@ def fold_cost_s(
 class FitShape(Protocol):
     """The sizes a cost depends on (a FitContext has them all)."""
 
-    n_rows: int
-    n_features: int
-    n_classes: int
-    n_folds: int
+    @property
+    def n_rows(self) -> int: ...
+    @property
+    def n_features(self) -> int: ...
+    @property
+    def n_classes(self) -> int: ...
+    @property
+    def n_folds(self) -> int: ...
 
 
 class CostModel:
