@@ -1,16 +1,19 @@
 """Turns a results CSV of run.py into a markdown report and a PNG chart beside it.
 
     python benchmarks/report.py benchmarks/results/tabular_60s.csv
+    python benchmarks/report.py final_60s.csv --before issue4_final_60s.csv
 
 Normalized score per (dataset, fold): 0 = the constant predictor, 1 = the best framework in
 the run (below 0 is worse than constant). Failed runs carry the constant predictor's score,
 as in the AutoML Benchmark. Pairwise: wins/losses/ties of assay against each peer, win rate
-(ties count half) and a two-sided sign test over the decided pairs.
+(ties count half) and a two-sided sign test over the decided pairs. `--before` adds assay's
+rows of an earlier run (an older version) on the same dataset-splits: before and after,
+normalized against this run's constant and best.
 """
 
 from __future__ import annotations
 
-import sys
+import argparse
 from pathlib import Path
 
 import numpy as np
@@ -85,6 +88,52 @@ def pairwise(rows: pd.DataFrame, system: str = "assay") -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def before_after(rows: pd.DataFrame, before: pd.DataFrame, system: str = "assay") -> pd.DataFrame:
+    """`system`'s score before (an earlier run's row) and after (this run) on every
+    dataset-split both measured, both normalized by this run's constant and best."""
+    after = rows[rows.framework == system].set_index(["dataset", "fold"])
+    earlier = before[before.framework == system].set_index(["dataset", "fold"])
+    shared = after.index.intersection(earlier.index)
+    if not len(shared):
+        return pd.DataFrame()
+    after, earlier = after.loc[shared], earlier.loc[shared]
+    sign = np.where(after.metric.isin(LOWER_IS_BETTER), 1.0, -1.0)
+    best = rows.groupby(["dataset", "fold"]).loss.min().loc[shared]
+    span = (after.const_loss - best).where(lambda s: s > 0)
+    out = pd.DataFrame(
+        {
+            "metric": after.metric,
+            "before": earlier.score,
+            "after": after.score,
+            "before_normalized": (after.const_loss - sign * earlier.score) / span,
+            "after_normalized": after.normalized,
+            "before_fit_s": earlier.fit_s,
+            "after_fit_s": after.fit_s,
+            "before_peak_mb": earlier.peak_memory_mb,
+            "after_peak_mb": after.peak_memory_mb,
+        }
+    )
+    return out.reset_index()
+
+
+def _before_after_text(changes: pd.DataFrame, before_path: Path) -> list[str]:
+    better = int((changes.after_normalized > changes.before_normalized).sum())
+    worse = int((changes.after_normalized < changes.before_normalized).sum())
+    return [
+        f"## assay before ({before_path.name}) and after, on the same {len(changes)} "
+        "dataset-splits",
+        "",
+        f"Better on {better}, worse on {worse}; mean normalized "
+        f"{changes.before_normalized.mean():.4f} -> {changes.after_normalized.mean():.4f}, "
+        f"median peak memory {changes.before_peak_mb.median():.0f} -> "
+        f"{changes.after_peak_mb.median():.0f} MB. The earlier rows were measured "
+        "in another run: their fit times and memory are not side by side with this run's.",
+        "",
+        _table(changes),
+        "",
+    ]
+
+
 def _table(frame: pd.DataFrame, digits: int = 4) -> str:
     def cell(v):
         if isinstance(v, float):
@@ -126,7 +175,7 @@ def chart(rows: pd.DataFrame, path: Path) -> None:
 SUITE_OF = {"sst2": "text", "sms-spam": "text", "mrpc": "textpair"}
 
 
-def report(csv_path: Path) -> str:
+def report(csv_path: Path, before_path: Path | None = None) -> str:
     rows = normalized(pd.read_csv(csv_path))
     suite = SUITE_OF.get(rows.dataset.iloc[0], "tabular")
     for column in ("single_row_ms", "version"):  # files from before these columns
@@ -186,6 +235,10 @@ def report(csv_path: Path) -> str:
         _table(scores.reset_index()),
         "",
     ]
+    if before_path is not None:
+        changes = before_after(rows, pd.read_csv(before_path))
+        if len(changes):
+            text += _before_after_text(changes, before_path)
     versions = rows.dropna(subset=["version"]).groupby("framework").version.unique()
     if len(versions):
         text += ["## Versions measured", ""]
@@ -225,4 +278,13 @@ def report(csv_path: Path) -> str:
 
 
 if __name__ == "__main__":
-    print(report(Path(sys.argv[1])))
+    parser = argparse.ArgumentParser(description="A markdown report and chart of a run.py CSV.")
+    parser.add_argument("csv", type=Path, help="results of benchmarks/run.py")
+    parser.add_argument(
+        "--before", type=Path, help="an earlier run's CSV: assay before and after, same splits"
+    )
+    args = parser.parse_args()
+    for path in (args.csv, args.before):
+        if path is not None and not path.is_file():
+            parser.error(f"{path}: no such results file")
+    print(report(args.csv, args.before))

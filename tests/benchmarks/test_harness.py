@@ -168,3 +168,20 @@ def test_fit_logs_append_as_gzip_members_and_survive_a_write_cut_off(tmp_path):
         path.write_bytes(third[:cut])
         assert [log["dataset"] for log in run.read_logs(out)] == ["a", "b"]
     assert run.read_logs(tmp_path / "none.csv") == []
+
+
+def test_before_and_after_on_the_splits_both_runs_measured():
+    now = pd.DataFrame(
+        rows({"assay": 0.9, "flaml": 0.8, "constant": 0.5})
+        + rows({"assay": 1.0, "flaml": 2.0, "constant": 3.0}, metric="rmse", dataset="r")
+    )
+    earlier = pd.DataFrame(
+        rows({"assay": 0.7, "constant": 0.5})
+        + rows({"assay": 2.5, "constant": 3.0}, metric="rmse", dataset="r")
+        + rows({"assay": 0.6, "constant": 0.5}, dataset="only-before")
+    )
+    changes = report.before_after(report.normalized(now), earlier).set_index("dataset")
+    assert sorted(changes.index) == ["d", "r"]  # only the splits both measured
+    assert changes.loc["d", "before_normalized"] == pytest.approx(0.5)  # (0.7-0.5)/(0.9-0.5)
+    assert changes.loc["r", "before_normalized"] == pytest.approx(0.25)  # (3-2.5)/(3-1)
+    assert (changes.after_normalized == 1.0).all()
