@@ -117,3 +117,33 @@ def test_regression_metrics_give_regression_search_spaces():
         change = proposer.propose(_ctx(pipeline, metric="rmse"))
         params = (read_config(change.pipeline)["single_model"] or {}).get("params", {})
         assert "C" not in params  # the classification knob of the linear family
+
+
+DISCOVERED = [
+    {"spec": ["ratio", "a", "b"], "text": "a / b", "gain": 0.3},
+    {"spec": ["mean_by", "x", "g"], "text": "mean of x by g", "gain": 0.2},
+    {"spec": ["count", "g"], "text": "count of g", "gain": 0.1},
+]
+
+
+def test_discovered_features_are_proposed_in_words_and_only_where_the_pipeline_has_the_step():
+    proposer = SearchProposer(0)
+    ctx = ProposalContext("program", PIPELINE, [], None, "auc", True, discovered=DISCOVERED)
+    added = []
+    for _ in range(60):
+        change = proposer.propose(ctx)
+        if change.description.startswith("discovered: +") and ";" not in change.description:
+            config = read_config(change.pipeline)
+            assert config["discovered"] and all(
+                s in [f["spec"] for f in DISCOVERED] for s in config["discovered"]
+            )
+            words = change.description.removeprefix("discovered: + ").split(", ")
+            assert words == [f["text"] for f in DISCOVERED if f["spec"] in config["discovered"]]
+            added.append(change.description)
+    assert len(added) >= 3 and "discovered: + a / b" in added  # the best is proposed alone
+    # a pipeline from before discovery (no "discovered" in CONFIG) never gets the operator
+    old = PIPELINE.replace('    "discovered": [],\n', "")
+    assert "discovered" not in read_config(old)
+    ctx = ProposalContext("program", old, [], None, "auc", True, discovered=DISCOVERED)
+    proposer = SearchProposer(1)
+    assert all(operator_of(proposer.propose(ctx).description) != "discovered" for _ in range(30))

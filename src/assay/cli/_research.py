@@ -73,6 +73,12 @@ def run(
         help="Also require a kept gain to exceed this many bootstrap standard errors of the "
         "gain on the validation rows (0: the noise floor over seeds alone decides).",
     ),
+    discover: float | None = typer.Option(
+        None,
+        "--discover",
+        help="Seconds of feature discovery on the training rows before the first proposal, "
+        "once per workspace (default: twice --budget-per-exp; 0: none).",
+    ),
     seed: int = typer.Option(0, "--seed", help="Random state of the search proposer."),
     holdout: bool = typer.Option(
         True, "--holdout/--no-holdout", help="Score baseline and best on the holdout at the end."
@@ -96,6 +102,7 @@ def run(
         n_noise_seeds=noise_seeds,
         parallel=parallel,
         min_se=min_se,
+        discover_s=discover,
         cluster=cluster,
         on_record=_show_record,
     )

@@ -6,7 +6,7 @@ workspace never have to re-apply anything; proposers that think in diffs apply t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 
@@ -25,6 +25,9 @@ class ProposalContext:
     last_error: str | None  # the log tail of the last crashed experiment, when asking for a fix
     metric: str
     greater_is_better: bool
+    # features that discovery found on the training rows, best first:
+    # {"spec": ["ratio", "a", "b"], "text": "a / b", "gain": ...}
+    discovered: list[dict] = field(default_factory=list)
 
 
 class Proposer(Protocol):

@@ -38,6 +38,7 @@ from assay.research._workspace import read_pointer
 logger = get_logger(__name__)
 
 HARNESS_FILE = "harness.json"
+N_FOLDS = 5  # the folds of the training rows every experiment shares (run.json "folds")
 
 
 def startup_slack_s(budget_s: float) -> float:
@@ -145,12 +146,16 @@ class Harness:
         with tempfile.TemporaryDirectory(dir=self.folder, prefix="inputs-") as staging:
             if holdout:
                 data, labels = self._holdout_inputs(Path(staging))
+                dtype = {self.target: str} if self.task.is_classification else None
+                rows = pd.read_csv(data["train.csv"], dtype=dtype)
+                settings["folds"] = self.fold_ids(rows[self.target])
             else:
                 data = {n: self.folder / n for n in ("train.csv", "valid.csv")}
                 labels = self.valid_labels()
+                settings["folds"] = self.train_folds()
             inputs: dict[str, str | bytes | Path] = {
                 **data,
-                "run.json": json.dumps(settings, indent=1),
+                "run.json": json.dumps(settings),
             }
             ws = sandbox.workspace(
                 files={"pipeline.py": pipeline}, inputs=inputs, hidden=[self.folder]
@@ -205,6 +210,27 @@ class Harness:
         dtype = {self.target: str} if self.task.is_classification else None
         return pd.read_csv(self.folder / name, dtype=dtype)
 
+    def train_labels(self) -> pd.Series:
+        """The target of the training rows, as written (class names for classification)."""
+        if "train" not in self._labels:
+            self._labels["train"] = self._read_labelled("train.csv")[self.target]
+        return self._labels["train"]
+
+    def train_folds(self) -> list[int]:
+        """The fold of every training row, fixed by the harness seed."""
+        return self.fold_ids(self.train_labels())
+
+    def fold_ids(self, labels: pd.Series) -> list[int]:
+        """Fold numbers (0..N_FOLDS-1) for rows with these labels: stratified by class for
+        classification, the same for the same labels and seed."""
+        from assay.evaluate import make_folds
+
+        y = self.encoded(labels.astype(str)) if self.task.is_classification else labels
+        ids = np.zeros(len(labels), dtype=int)
+        for k, (_, held) in enumerate(make_folds(np.asarray(y), self.task, N_FOLDS, self.seed)):
+            ids[held] = k
+        return ids.tolist()
+
     def valid_labels(self) -> pd.Series:
         if "valid" not in self._labels:
             frame = self._read_labelled("valid_labels.csv")
@@ -226,7 +252,7 @@ class Harness:
         def evaluate(outputs: Path) -> dict[str, float]:
             pred = read_predictions(Path(outputs) / PREDICTIONS, labels.index, self._columns())
             pred = pred.loc[labels.index]
-            y = self._truth(labels)
+            y = self.encoded(labels)
             if self.task.is_classification:
                 proba = pred[[f"proba_{c}" for c in self.classes]].to_numpy()
                 check_probabilities(proba)
@@ -243,7 +269,8 @@ class Harness:
 
         return evaluate
 
-    def _truth(self, labels: pd.Series) -> np.ndarray:
+    def encoded(self, labels: pd.Series) -> np.ndarray:
+        """Labels as the scorer sees them: class numbers in `classes` order, or floats."""
         if self.task.is_classification:
             return labels.map({c: i for i, c in enumerate(self.classes)}).to_numpy()
         return labels.to_numpy(dtype=float)
@@ -257,7 +284,7 @@ class Harness:
         validation rows (0 when either is missing)."""
         if best is None or not (new.is_file() and best.is_file()):
             return 0.0
-        y = self._truth(self.valid_labels())
+        y = self.encoded(self.valid_labels())
         return paired_gain_se(self.metric, y, np.load(new), np.load(best), self.seed)
 
     def _columns(self) -> list[str]:

@@ -21,6 +21,7 @@ from assay.research._validate import apply_diff
 
 N_LEDGER_SHOWN = 20
 N_ERROR_CHARS = 4000
+N_DISCOVERED_SHOWN = 20
 _DESCRIPTION = re.compile(r"^\W*description\W*:\**\s*(.+)$", re.I | re.M)
 
 SYSTEM = """You improve a machine-learning pipeline one experiment at a time. Each experiment \
@@ -125,6 +126,16 @@ class LLMProposer:
             f"## Experiments so far\n{ledger_summary(ctx.ledger, ctx.greater_is_better)}",
             f"## Current pipeline.py\n```python\n{ctx.pipeline.rstrip()}\n```",
         ]
+        if ctx.discovered:
+            found = "\n".join(
+                f"- {f['text']}: {f['spec']!r} (gain {f['gain']:.3g})"
+                for f in ctx.discovered[:N_DISCOVERED_SHOWN]
+            )
+            parts.insert(
+                2,
+                "## Features discovery found on the training rows (best first)\n"
+                f"{found}\nAdd one by putting its list in CONFIG['discovered'].",
+            )
         if ctx.last_error:
             last = ctx.ledger[-1] if ctx.ledger else {}
             what = f" (#{last.get('number')}: {last.get('description', '')})" if last else ""

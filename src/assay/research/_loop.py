@@ -28,10 +28,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from assay._cpus import usable_cpus
 from assay._types import OutcomeStatus
 from assay.errors import AssayError, ProposalError
 from assay.log import get_logger
 from assay.research._change import Change, ProposalContext, Proposer
+from assay.research._discovery import discovered_features
 from assay.research._harness import Harness, RunResult
 from assay.research._ledger import (
     ExperimentStatus,
@@ -110,7 +112,9 @@ def _validators() -> tuple[Callable, Callable]:
 class ResearchLoop:
     """Runs experiments on the workspace `ws` until `max_exp` ledger lines are written
     (the baseline not counted) or the proposer returns None. `store`: None for the default
-    store, False for none, or a SQLStore/URL. `on_record` sees every ledger line written."""
+    store, False for none, or a SQLStore/URL. `on_record` sees every ledger line written.
+    Before the first proposal, feature discovery ranks candidate features on the training
+    rows for up to `discover_s` seconds (0: none), once per workspace."""
 
     def __init__(
         self,
@@ -123,16 +127,19 @@ class ResearchLoop:
         parallel: int = 1,
         *,
         min_se: float = 0.0,
+        discover_s: float | None = None,
         cluster: str | None = None,
         store: Any = None,
         on_record: Callable[[ExperimentRecord], None] | None = None,
     ):
-        if parallel < 1 or max_exp < 0 or max_fixes < 0 or n_noise_seeds < 1 or min_se < 0:
+        if parallel < 1 or n_noise_seeds < 1 or min(max_exp, max_fixes, min_se) < 0:
             raise ResearchError(
                 "parallel and n_noise_seeds must be at least 1, max_exp, max_fixes and "
                 f"min_se at least 0 (got {parallel}, {n_noise_seeds}, {max_exp}, "
                 f"{max_fixes}, {min_se})"
             )
+        if discover_s is not None and not discover_s >= 0:
+            raise ResearchError(f"discover_s={discover_s!r}: give seconds, 0 for no discovery")
         self.ws = Path(ws).resolve()
         self.harness = Harness.for_workspace(self.ws)
         self.proposer = proposer
@@ -140,6 +147,9 @@ class ResearchLoop:
         self.max_exp, self.max_fixes = max_exp, max_fixes
         self.n_noise_seeds, self.parallel = n_noise_seeds, parallel
         self.min_se = float(min_se)
+        # feature discovery before the first proposal: twice an experiment's time by default
+        self.discover_s = 2 * self.budget_s if discover_s is None else float(discover_s)
+        self.discovered: list[dict] = []
         self.cluster = cluster
         self._executor: LocalExecutor | DaskExecutor | None = None
         self.repo = Repo(self.ws)
@@ -176,6 +186,9 @@ class ResearchLoop:
                 if not any(r.status == ExperimentStatus.BASELINE for r in self.records):
                     self._baseline()
                 self._set_best()
+                self.discovered = discovered_features(
+                    self.harness, self.discover_s, n_jobs=usable_cpus()
+                )
                 stopped = self._explore()
             except KeyboardInterrupt:
                 stopped, interrupted = "interrupted", True
@@ -295,6 +308,7 @@ class ResearchLoop:
             last_error=last_error,
             metric=self.harness.metric.name,
             greater_is_better=self.harness.metric.greater_is_better,
+            discovered=self.discovered,
         )
 
     def _propose(self, slot: Repo, fix: tuple[_Job, str] | None) -> _Job | None:

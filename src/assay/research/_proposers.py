@@ -1,7 +1,8 @@
 """SearchProposer: experiments without an LLM, as mutations of pipeline.py's CONFIG.
 
-Each proposal applies one operator to the best CONFIG (model families, folds, stacking,
-portfolio, feature steps, a tuned single model and its hyper-parameters). Operators whose
+Each proposal applies one operator to the best CONFIG (features that discovery found,
+model families, folds, stacking, portfolio, feature steps, a tuned single model and its
+hyper-parameters). Operators whose
 changes were kept are drawn more often; a config whose hash is in the ledger is never
 proposed again. Once every one-step neighbour of the best was tried, chains of two and
 then three operators are drawn. The description names the operator first ("features: + ...",
@@ -45,6 +46,7 @@ SINGLE_FAMILIES = (
     "knn",
 )
 BASE_WEIGHTS = {
+    "discovered": 3.0,
     "features": 2.0,
     "models": 1.0,
     "n_folds": 1.0,
@@ -91,6 +93,8 @@ class SearchProposer:
         self.task = None if task is None else Task(task)
         self.rng = np.random.default_rng(random_state)
         self._proposed: set[str] = set()
+        self._discovered: list[list[str]] = []  # specs from the context, best first
+        self._texts: dict[str, str] = {}
 
     def propose(self, ctx: ProposalContext) -> Change | None:
         if ctx.last_error is not None:
@@ -101,6 +105,8 @@ class SearchProposer:
             logger.warning("the search proposer cannot read CONFIG: %s", exc)
             return None
         task = self.task or self._task_of(ctx.metric)
+        self._discovered = [list(f["spec"]) for f in ctx.discovered]
+        self._texts = {repr(list(f["spec"])): f["text"] for f in ctx.discovered}
         tried = self._proposed | {e["config_hash"] for e in ctx.ledger if e.get("config_hash")}
         weights = self._weights(ctx.ledger)
         # one operator first; once its neighbours are all tried, two, then three in a row
@@ -151,8 +157,9 @@ class SearchProposer:
             for op, base in BASE_WEIGHTS.items()
         }
 
-    @staticmethod
-    def _applies(op: str, config: dict) -> bool:
+    def _applies(self, op: str, config: dict) -> bool:
+        if op == "discovered":  # pipelines from before discovery have no such step
+            return "discovered" in config and bool(self._discovered)
         single = bool(config.get("single_model"))
         if op in _AUTOML_ONLY:
             return not single and isinstance(config.get("automl"), dict)
@@ -164,6 +171,28 @@ class SearchProposer:
         return options[int(self.rng.integers(len(options)))]
 
     # -- operators: each returns (new config, description) or None ---------------------------
+    def _op_discovered(self, config: dict, task: Task):
+        """Add a run of discovered features (1, 2, 4 or 8 in their order, the best most
+        often), or drop one that is in."""
+        current = [list(s) for s in config.get("discovered") or []]
+        pending = [s for s in self._discovered if s not in current]
+        if pending and (not current or self.rng.random() < 0.75):
+            k = int(self._pick([n for n in (1, 2, 4, 8) if n <= len(pending)]))
+            starts = np.arange(0, len(pending), k)
+            odds = 1 / (1 + np.arange(len(starts)))
+            start = int(self.rng.choice(starts, p=odds / odds.sum()))
+            batch = pending[start : start + k]
+            config["discovered"] = current + batch
+            return config, f"discovered: + {', '.join(map(self._text, batch))}"
+        if not current:
+            return None
+        drop = self._pick(current)
+        config["discovered"] = [s for s in current if s != drop]
+        return config, f"discovered: - {self._text(drop)}"
+
+    def _text(self, spec: list[str]) -> str:
+        return self._texts.get(repr(list(spec)), " ".join(spec))
+
     def _op_features(self, config: dict, task: Task):
         steps = list(config.get("features") or [])
         absent = [s for s in FEATURE_STEPS if s not in steps]

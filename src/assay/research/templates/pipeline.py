@@ -4,6 +4,7 @@ Reads inputs/train.csv (features and the target) and inputs/valid.csv (features 
 `__row__` id, no target), trains within the seconds given in inputs/run.json, and writes
 outputs/predictions.csv: `__row__`, then `prediction` (regression) or one `proba_<class>`
 column per class of run.json's `classes`. The harness scores that file; prints are logs.
+run.json's `folds` gives every training row its fold, the same in every experiment.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ START = time.monotonic()
 CONFIG = {
     "automl": {"models": None, "n_folds": None, "stack": "auto", "portfolio": "default"},
     "features": [],
+    "discovered": [],
     "single_model": None,
 }
 # --- end config ---
@@ -93,6 +95,20 @@ STEPS = {
 }
 
 
+def discovered_features(train, valid, y):
+    """Features that `assay research` discovery found (CONFIG["discovered"], e.g.
+    ["ratio", "income", "debt"] is income / debt): learned from the training rows, target
+    means out of fold over the harness's folds (run.json), then added to both tables."""
+    from assay.features import GeneratedFeatures
+
+    ids = np.asarray(RUN["folds"])
+    folds = [(np.flatnonzero(ids != k), np.flatnonzero(ids == k)) for k in np.unique(ids)]
+    features = GeneratedFeatures(CONFIG["discovered"], RUN["task"])
+    new_train = features.fit_transform(train, y.to_numpy(), folds)
+    print("discovered features:", "; ".join(spec.text for spec in features.specs))
+    return train.join(new_train), valid.join(features.transform(valid))
+
+
 # -- models ------------------------------------------------------------------------------
 def fit_automl(train, y, valid, seconds):
     """assay's default: searched, bagged and ensembled models."""
@@ -133,6 +149,8 @@ def main() -> None:
     train = pd.read_csv("inputs/train.csv", dtype={RUN["target"]: str} if CLASSIFICATION else None)
     valid = pd.read_csv("inputs/valid.csv")
     y, rows = train.pop(RUN["target"]), valid.pop(ROW)
+    if CONFIG.get("discovered"):  # first, on the columns discovery saw
+        train, valid = discovered_features(train, valid, y)
     for name in CONFIG["features"]:
         train, valid = STEPS[name](train, valid, y)
     seconds = max(1.0, RUN["time_limit_s"] - (time.monotonic() - START) - 1.0)
