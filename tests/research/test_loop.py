@@ -198,3 +198,12 @@ def test_experiments_run_on_a_dask_cluster(fast_ws):
     summary = ResearchLoop(ws, proposer, max_exp=5, n_noise_seeds=2, cluster="local:2").run()
     assert _statuses(_ledger(ws, harness)) == ["baseline", "keep", "discard"]
     assert git(ws, "rev-parse", "HEAD") == summary.best_commit
+
+
+def test_no_experiment_starts_after_the_time_limit(fast_ws):
+    ws, _ = fast_ws
+    changes = [Change(with_config(FAST_PIPELINE, jitter=j), f"jitter {j}") for j in (0.1, 0.2)]
+    summary = ResearchLoop(
+        ws, ScriptedProposer(changes), n_noise_seeds=1, time_limit_s=0.5, discover_s=0
+    ).run()
+    assert summary.stopped_because == "time limit reached" and summary.n_experiments == 0

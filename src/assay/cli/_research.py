@@ -64,6 +64,12 @@ def run(
         None, "--budget-per-exp", help="Training seconds per run (default: the init value)."
     ),
     max_exp: int = typer.Option(100, "--max-exp", help="Experiments to run this time."),
+    time_limit: float | None = typer.Option(
+        None,
+        "--time",
+        help="Seconds for this run, discovery included: no experiment starts after them "
+        "(running ones finish).",
+    ),
     parallel: int = typer.Option(1, "--parallel", help="Experiments running at once."),
     noise_seeds: int = typer.Option(3, "--noise-seeds", help="Seeds of the baseline runs."),
     max_fixes: int = typer.Option(2, "--max-fixes", help="Fix attempts after a crash."),
@@ -88,7 +94,7 @@ def run(
     ),
     store: str | None = typer.Option(None, "--store", help="Store URL (default ASSAY_STORE)."),
 ) -> None:
-    """Run experiments in WS until --max-exp or the proposer runs out of ideas."""
+    """Run experiments in WS until --max-exp, --time or the proposer runs out of ideas."""
     use_store(store)
     from assay.research import Harness, ResearchLoop
 
@@ -103,6 +109,7 @@ def run(
         parallel=parallel,
         min_se=min_se,
         discover_s=discover,
+        time_limit_s=time_limit,
         cluster=cluster,
         on_record=_show_record,
     )

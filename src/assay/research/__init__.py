@@ -8,6 +8,7 @@ pipeline.py in a git workspace, a loop that keeps only changes that beat the noi
 from assay.errors import ResearchError
 from assay.research._change import Change, ProposalContext, Proposer
 from assay.research._config import read_config, write_config
+from assay.research._ensemble import ExperimentEnsemble, choose_ensemble
 from assay.research._harness import Harness, RunResult
 from assay.research._init import init_research
 from assay.research._ledger import ExperimentStatus, Ledger, noise_floor
@@ -24,6 +25,7 @@ from assay.store._experiments import ExperimentRecord
 
 __all__ = [
     "Change",
+    "ExperimentEnsemble",
     "ExperimentRecord",
     "ExperimentStatus",
     "Harness",
@@ -37,6 +39,7 @@ __all__ = [
     "ResearchStatus",
     "RunResult",
     "SearchProposer",
+    "choose_ensemble",
     "holdout_scores",
     "init_research",
     "noise_floor",

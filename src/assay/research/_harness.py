@@ -27,6 +27,7 @@ from assay.evaluate import get_metric
 from assay.execute import Limits, Sandbox
 from assay.log import get_logger
 from assay.research._predictions import (
+    OOF,
     PREDICTIONS,
     ROW,
     check_probabilities,
@@ -250,24 +251,36 @@ class Harness:
         labels) for paired comparisons between candidates."""
 
         def evaluate(outputs: Path) -> dict[str, float]:
-            pred = read_predictions(Path(outputs) / PREDICTIONS, labels.index, self._columns())
-            pred = pred.loc[labels.index]
-            y = self.encoded(labels)
-            if self.task.is_classification:
-                proba = pred[[f"proba_{c}" for c in self.classes]].to_numpy()
-                check_probabilities(proba)
-                values = proba / proba.sum(axis=1, keepdims=True)
-            else:
-                values = pred["prediction"].to_numpy()
-            score = self.metric(y, values)
+            values = self._read_values(Path(outputs) / PREDICTIONS, labels.index, "valid.csv")
+            score = self.metric(self.encoded(labels), values)
             if not math.isfinite(score):
                 raise InvalidOutput(f"the {self.metric.name} of these predictions is not finite")
             if keep is not None:
                 keep.parent.mkdir(exist_ok=True)
                 np.save(keep, values)
+                if (Path(outputs) / OOF).is_file():  # optional: for ensembles of experiments
+                    rows = pd.RangeIndex(self.spec["n_rows"]["train"])
+                    oof = self._read_values(Path(outputs) / OOF, rows, "train.csv")
+                    np.save(self.oof_path(keep), oof)
             return {"score": float(score), self.metric.name: float(score)}
 
         return evaluate
+
+    def _read_values(self, path: Path, rows: pd.Index, table: str) -> np.ndarray:
+        """A checked predictions file as the metric takes it, rows in `rows` order:
+        probabilities renormalized per row, or values."""
+        pred = read_predictions(path, rows, self._columns(), table).loc[rows]
+        if self.task.is_classification:
+            proba = pred[[f"proba_{c}" for c in self.classes]].to_numpy()
+            check_probabilities(proba)
+            return proba / proba.sum(axis=1, keepdims=True)
+        return pred["prediction"].to_numpy()
+
+    @staticmethod
+    def oof_path(predictions: Path) -> Path:
+        """Where the out-of-fold predictions of the training rows are kept beside a run's
+        validation predictions."""
+        return predictions.with_name(predictions.stem + "-oof.npy")
 
     def encoded(self, labels: pd.Series) -> np.ndarray:
         """Labels as the scorer sees them: class numbers in `classes` order, or floats."""

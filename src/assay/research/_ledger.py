@@ -54,6 +54,7 @@ class ExperimentStatus(str, Enum):
     INVALID = "invalid"  # ran, but its predictions file could not be scored
     REFUSED = "refused"  # the change failed validation and was never run
     SEED_ONLY = "seed-only"  # the change only altered random seeds: never run, never kept
+    ENSEMBLE = "ensemble"  # the ensemble of experiments, chosen on out-of-fold predictions
 
     @property
     def was_run(self) -> bool:

@@ -19,6 +19,7 @@ complete, against the best so far.
 from __future__ import annotations
 
 import contextlib
+import math
 import statistics
 import time
 from collections import deque
@@ -28,12 +29,15 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from assay._cpus import usable_cpus
 from assay._types import OutcomeStatus
 from assay.errors import AssayError, ProposalError
 from assay.log import get_logger
 from assay.research._change import Change, ProposalContext, Proposer
 from assay.research._discovery import discovered_features
+from assay.research._ensemble import choose_ensemble
 from assay.research._harness import Harness, RunResult
 from assay.research._ledger import (
     ExperimentStatus,
@@ -111,10 +115,12 @@ def _validators() -> tuple[Callable, Callable]:
 
 class ResearchLoop:
     """Runs experiments on the workspace `ws` until `max_exp` ledger lines are written
-    (the baseline not counted) or the proposer returns None. `store`: None for the default
-    store, False for none, or a SQLStore/URL. `on_record` sees every ledger line written.
-    Before the first proposal, feature discovery ranks candidate features on the training
-    rows for up to `discover_s` seconds (0: none), once per workspace."""
+    (the baseline not counted), `time_limit_s` has passed since `run()` began (no new
+    experiment starts; running ones finish) or the proposer returns None. `store`: None
+    for the default store, False for none, or a SQLStore/URL. `on_record` sees every
+    ledger line written. Before the first proposal, feature discovery ranks candidate
+    features on the training rows for up to `discover_s` seconds (0: none), once per
+    workspace."""
 
     def __init__(
         self,
@@ -128,6 +134,7 @@ class ResearchLoop:
         *,
         min_se: float = 0.0,
         discover_s: float | None = None,
+        time_limit_s: float | None = None,
         cluster: str | None = None,
         store: Any = None,
         on_record: Callable[[ExperimentRecord], None] | None = None,
@@ -138,6 +145,8 @@ class ResearchLoop:
                 f"min_se at least 0 (got {parallel}, {n_noise_seeds}, {max_exp}, "
                 f"{max_fixes}, {min_se})"
             )
+        if time_limit_s is not None and not time_limit_s > 0:
+            raise ResearchError(f"time_limit_s={time_limit_s!r}: give a positive number of seconds")
         if discover_s is not None and not discover_s >= 0:
             raise ResearchError(f"discover_s={discover_s!r}: give seconds, 0 for no discovery")
         self.ws = Path(ws).resolve()
@@ -150,6 +159,8 @@ class ResearchLoop:
         # feature discovery before the first proposal: twice an experiment's time by default
         self.discover_s = 2 * self.budget_s if discover_s is None else float(discover_s)
         self.discovered: list[dict] = []
+        self.time_limit_s = time_limit_s
+        self._started = time.monotonic()
         self.cluster = cluster
         self._executor: LocalExecutor | DaskExecutor | None = None
         self.repo = Repo(self.ws)
@@ -169,6 +180,7 @@ class ResearchLoop:
 
     # -- the run ---------------------------------------------------------------------------
     def run(self) -> LoopSummary:
+        self._started = time.monotonic()
         with (
             run_lock(self.harness.folder, self.ws),
             ThreadPoolExecutor(self.parallel) as pool,
@@ -187,7 +199,7 @@ class ResearchLoop:
                     self._baseline()
                 self._set_best()
                 self.discovered = discovered_features(
-                    self.harness, self.discover_s, n_jobs=usable_cpus()
+                    self.harness, min(self.discover_s, self._time_left_s()), n_jobs=usable_cpus()
                 )
                 stopped = self._explore()
             except KeyboardInterrupt:
@@ -262,6 +274,9 @@ class ResearchLoop:
         stopped = ""
         while True:
             while not stopped and slots and self._n_written + len(self._jobs) < self.max_exp:
+                if self._time_left_s() <= 0:
+                    stopped = "time limit reached"
+                    break
                 fix = fixes.popleft() if fixes else None
                 try:
                     job = self._propose(slots[0], fix)
@@ -288,6 +303,12 @@ class ResearchLoop:
                 failed = self._finish(job, future.result())
                 if failed is not None and job.fixes_left > 0:
                     fixes.append((job, failed))
+
+    def _time_left_s(self) -> float:
+        """Seconds before no new experiment starts (running ones finish)."""
+        if self.time_limit_s is None:
+            return math.inf
+        return self.time_limit_s - (time.monotonic() - self._started)
 
     def _slots(self) -> list[Repo]:
         if self.parallel == 1:
@@ -382,6 +403,7 @@ class ResearchLoop:
             self.repo.reset(self.best_commit)
         self._write(self._record(job, status, result))
         if result.ok:
+            self._update_ensemble()
             return None
         return f"{result.status.value}: {result.reason}\n{result.log_tail}"
 
@@ -399,6 +421,50 @@ class ResearchLoop:
         if gain <= self.min_se * se:
             return ExperimentStatus.DISCARD, f"[gain {gain:+.4g} = {size}, under {self.min_se:g}]"
         return ExperimentStatus.KEEP, f"[gain {gain:+.4g} = {size}]"
+
+    def _update_ensemble(self) -> None:
+        """Choose the ensemble of experiments again (out-of-fold predictions only) and,
+        when its members changed, score it on validation as a ledger line of its own."""
+        pooled = (ExperimentStatus.BASELINE, ExperimentStatus.KEEP, ExperimentStatus.DISCARD)
+        predictions = {
+            r.exp_no: self.harness.predictions_of(self._predictions_label(r))
+            for r in self.records
+            if ExperimentStatus(r.status) in pooled
+        }
+        chosen = choose_ensemble(self.harness, predictions)
+        if chosen is None:
+            return
+        earlier = [r for r in self.records if r.status == ExperimentStatus.ENSEMBLE]
+        if earlier and earlier[-1].description.startswith(chosen.description + " ["):
+            return
+        values = chosen.predict(predictions)
+        score = float(
+            self.harness.metric(self.harness.encoded(self.harness.valid_labels()), values)
+        )
+        exp_no = self._take_number()
+        np.save(self.harness.predictions_of(_label(exp_no)), values)
+        self._write(
+            ExperimentRecord(
+                research_id=self.harness.id,
+                exp_no=exp_no,
+                commit=None,
+                parent=self.best_commit,
+                status=ExperimentStatus.ENSEMBLE,
+                score=score,
+                description=f"{chosen.description} [out of fold {chosen.oof_score:.5g}]",
+                source="ensemble",
+                wall_s=None,
+                peak_memory_mb=None,
+                started_at=time.time(),
+                config_hash=None,
+            )
+        )
+
+    def _predictions_label(self, record: ExperimentRecord) -> str:
+        """The label a run's predictions were kept under (the baseline: its first seed)."""
+        if record.status == ExperimentStatus.BASELINE:
+            return f"{_label(record.exp_no)}-seed{self.harness.seed}"
+        return _label(record.exp_no)
 
     def _record(
         self,
@@ -424,7 +490,7 @@ class ResearchLoop:
     def _write(self, record: ExperimentRecord) -> None:
         record = self.ledger.append(record)
         self.records.append(record)
-        if record.status != ExperimentStatus.BASELINE:
+        if record.status not in (ExperimentStatus.BASELINE, ExperimentStatus.ENSEMBLE):
             self._n_written += 1
             self._n_kept += record.status == ExperimentStatus.KEEP
         status = ExperimentStatus(record.status).value

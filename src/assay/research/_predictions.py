@@ -14,53 +14,55 @@ from assay.evaluate._metrics import Metric
 
 ROW = "__row__"
 PREDICTIONS = "predictions.csv"
+OOF = "oof.csv"  # optional: out-of-fold predictions of the training rows
 _MAX_BYTES_PER_CELL = 64  # a predictions file larger than this per expected cell is refused
 _PROBA_TOLERANCE = 1e-3
 N_BOOTSTRAP = 200
 
 
-def read_predictions(path: Path, rows: pd.Index, columns: list[str]) -> pd.DataFrame:
-    """A predictions file, checked defensively: size, exact row ids, the expected columns,
-    finite numbers. Indexed by `__row__`."""
+def read_predictions(
+    path: Path, rows: pd.Index, columns: list[str], table: str = "valid.csv"
+) -> pd.DataFrame:
+    """A predictions file, checked defensively: size, exact row ids (one per row of
+    `table`), the expected columns, finite numbers. Indexed by `__row__`."""
+    name = path.name
     if not path.is_file():
-        raise InvalidOutput(f"outputs/{PREDICTIONS} was not written")
+        raise InvalidOutput(f"outputs/{name} was not written")
     cap = 4096 + _MAX_BYTES_PER_CELL * (len(rows) + 1) * (len(columns) + 2)
     size = path.stat().st_size
     if size > cap:
-        raise InvalidOutput(f"outputs/{PREDICTIONS} is {size} bytes, over the {cap} expected")
+        raise InvalidOutput(f"outputs/{name} is {size} bytes, over the {cap} expected")
     try:
         frame = pd.read_csv(path)
     except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise InvalidOutput(f"outputs/{PREDICTIONS} is not a readable CSV: {exc}") from exc
+        raise InvalidOutput(f"outputs/{name} is not a readable CSV: {exc}") from exc
     names = [str(c) for c in frame.columns]
     missing = [c for c in [ROW, *columns] if c not in names]
     if missing:
-        raise InvalidOutput(f"outputs/{PREDICTIONS} lacks the column(s) {missing}")
+        raise InvalidOutput(f"outputs/{name} lacks the column(s) {missing}")
     allowed = {ROW, "prediction", *columns}
     extra = [c for c in names if c not in allowed]
     if extra:
-        raise InvalidOutput(f"outputs/{PREDICTIONS} has unexpected column(s) {extra[:5]}")
+        raise InvalidOutput(f"outputs/{name} has unexpected column(s) {extra[:5]}")
     ids = pd.to_numeric(frame[ROW], errors="coerce")
     if ids.isna().any() or (ids != ids.round()).any():
-        raise InvalidOutput(f"outputs/{PREDICTIONS}: {ROW} must hold the integer row ids given")
+        raise InvalidOutput(f"outputs/{name}: {ROW} must hold the integer row ids given")
     ids = ids.astype(np.int64)
     if ids.duplicated().any():
-        raise InvalidOutput(
-            f"outputs/{PREDICTIONS} repeats {ROW} {int(ids[ids.duplicated()].iloc[0])}"
-        )
+        raise InvalidOutput(f"outputs/{name} repeats {ROW} {int(ids[ids.duplicated()].iloc[0])}")
     expected = set(int(r) for r in rows)
     got = set(ids.tolist())
     if got != expected:
         lost, unknown = sorted(expected - got), sorted(got - expected)
         raise InvalidOutput(
-            f"outputs/{PREDICTIONS} must have one line per row of valid.csv: {len(lost)} "
+            f"outputs/{name} must have one line per row of {table}: {len(lost)} "
             f"row(s) missing (e.g. {lost[:3]}), {len(unknown)} unknown (e.g. {unknown[:3]})"
         )
     values = frame[columns].apply(pd.to_numeric, errors="coerce").astype(float)
     bad = [c for c in columns if not np.isfinite(values[c].to_numpy()).all()]
     if bad:
         raise InvalidOutput(
-            f"outputs/{PREDICTIONS} has missing, non-numeric or infinite values in {bad[:5]}"
+            f"outputs/{name} has missing, non-numeric or infinite values in {bad[:5]}"
         )
     values.index = pd.Index(ids.to_numpy(), name=ROW)
     return values

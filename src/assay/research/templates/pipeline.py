@@ -5,6 +5,8 @@ Reads inputs/train.csv (features and the target) and inputs/valid.csv (features 
 outputs/predictions.csv: `__row__`, then `prediction` (regression) or one `proba_<class>`
 column per class of run.json's `classes`. The harness scores that file; prints are logs.
 run.json's `folds` gives every training row its fold, the same in every experiment.
+outputs/oof.csv, when written, holds out-of-fold predictions of the training rows in the
+same layout (`__row__` i is line i of train.csv): the loop ensembles experiments on them.
 """
 
 from __future__ import annotations
@@ -111,7 +113,8 @@ def discovered_features(train, valid, y):
 
 # -- models ------------------------------------------------------------------------------
 def fit_automl(train, y, valid, seconds):
-    """assay's default: searched, bagged and ensembled models."""
+    """assay's default: searched, bagged and ensembled models. Also returns the ensemble's
+    out-of-fold predictions of the training rows (the loop ensembles experiments on them)."""
     from assay import AutoML
 
     automl = AutoML(
@@ -124,11 +127,15 @@ def fit_automl(train, y, valid, seconds):
     )
     automl.fit(train.assign(**{RUN["target"]: y}), target=RUN["target"])
     predictor = automl.predictor_
-    return predictor.predict_proba(valid) if CLASSIFICATION else predictor.predict(valid)
+    if CLASSIFICATION:
+        oof = pd.DataFrame(automl.oof_, columns=predictor.classes_)
+        return predictor.predict_proba(valid), oof
+    return predictor.predict(valid), automl.oof_
 
 
 def fit_single(train, y, valid, seconds):
-    """One model family with fixed hyper-parameters, trained once on all training rows."""
+    """One model family with fixed hyper-parameters, trained once on all training rows
+    (no out-of-fold predictions: it joins no ensemble of experiments)."""
     from assay.data import check_predict_frame, prepare
     from assay.features import TabularEncoder
     from assay.models import MODELS
@@ -141,8 +148,20 @@ def fit_single(train, y, valid, seconds):
     model.fit(encoder.transform(data.X), data.y.to_numpy(), time_limit_s=seconds)
     X_valid = encoder.transform(check_predict_frame(valid, data.schema))
     if CLASSIFICATION:
-        return pd.DataFrame(model.predict_proba(X_valid), columns=model.classes_)
-    return model.predict(X_valid)
+        return pd.DataFrame(model.predict_proba(X_valid), columns=model.classes_), None
+    return model.predict(X_valid), None
+
+
+def write_predictions(rows, pred, path):
+    """`__row__`, then one `proba_<class>` per class of the task (harness order) or
+    `prediction`."""
+    out = pd.DataFrame({ROW: rows})
+    if CLASSIFICATION:
+        for label in RUN["classes"]:
+            out[f"proba_{label}"] = pred[label].to_numpy() if label in pred else 0.0
+    else:
+        out["prediction"] = np.asarray(pred, dtype=float)
+    out.to_csv(path, index=False)
 
 
 def main() -> None:
@@ -155,15 +174,11 @@ def main() -> None:
         train, valid = STEPS[name](train, valid, y)
     seconds = max(1.0, RUN["time_limit_s"] - (time.monotonic() - START) - 1.0)
     fit = fit_single if CONFIG["single_model"] else fit_automl
-    pred = fit(train, y, valid, seconds)
-    out = pd.DataFrame({ROW: rows})
-    if CLASSIFICATION:  # every class of the task, in the harness's order
-        for label in RUN["classes"]:
-            out[f"proba_{label}"] = pred[label].to_numpy() if label in pred else 0.0
-    else:
-        out["prediction"] = np.asarray(pred, dtype=float)
-    out.to_csv("outputs/predictions.csv", index=False)
-    print(f"wrote {len(out)} predictions in {time.monotonic() - START:.1f}s")
+    pred, oof = fit(train, y, valid, seconds)
+    write_predictions(rows, pred, "outputs/predictions.csv")
+    if oof is not None:  # training row i is __row__ i
+        write_predictions(np.arange(len(train)), oof, "outputs/oof.csv")
+    print(f"wrote {len(rows)} predictions in {time.monotonic() - START:.1f}s")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,62 @@
+"""The ensemble of experiments: chosen on the training rows' out-of-fold predictions,
+scored on validation as its own ledger line."""
+
+from __future__ import annotations
+
+import numpy as np
+from research_helpers import ScriptedProposer, with_config
+
+from assay.research import Change, Ledger, ResearchLoop, choose_ensemble, init_research
+from assay.research._init import template
+
+
+def test_the_choice_reads_out_of_fold_predictions_never_validation_labels(tmp_path, toy_csv):
+    harness = init_research(str(toy_csv), "y", tmp_path / "ws", budget_per_exp_s=4)
+    y = harness.encoded(harness.train_labels())
+    n_valid = len(harness.valid_labels())
+    rng = np.random.default_rng(0)
+
+    def experiment(no: int, signal: float) -> None:
+        """Out-of-fold probabilities with `signal` and noise of their own."""
+        p = 1 / (1 + np.exp(-(signal * (2 * y - 1) + rng.normal(size=len(y)))))
+        path = harness.predictions_of(f"exp-{no:04d}")
+        path.parent.mkdir(exist_ok=True)
+        np.save(path, np.column_stack([1 - rng.random(n_valid), rng.random(n_valid)]))
+        np.save(harness.oof_path(path), np.column_stack([1 - p, p]))
+
+    experiment(1, 1.0)  # learned something, on the training rows
+    experiment(2, 0.0)  # noise
+    experiment(3, 0.9)  # as much, with other errors: averaging the two helps
+    (harness.folder / "valid_labels.csv").unlink()  # the choice must not need them
+    chosen = choose_ensemble(
+        harness, {n: harness.predictions_of(f"exp-{n:04d}") for n in (1, 2, 3)}
+    )
+    assert chosen is not None
+    weights = dict(chosen.members)
+    assert weights.get(1, 0) > 0.3 and weights.get(2, 0) < 0.2
+    assert abs(sum(weights.values()) - 1) < 1e-9
+    assert chosen.description.startswith("ensemble of experiments #1 x")
+    # an experiment without out-of-fold predictions does not join
+    only = choose_ensemble(harness, {1: harness.predictions_of("exp-0001"), 9: tmp_path / "x.npy"})
+    assert only is None
+
+
+def test_the_loop_writes_an_ensemble_line_once_two_experiments_wrote_oof(fast_ws):
+    ws, harness = fast_ws
+    base = with_config(template("pipeline.py"), automl={"models": ["linear"], "n_folds": 3})
+    changes = [
+        Change(with_config(base, automl={"models": ["knn"], "n_folds": 3}), "models: knn"),
+        Change(with_config(base, automl={"models": ["lightgbm"], "n_folds": 3}), "models: lgbm"),
+    ]
+    proposer = ScriptedProposer([Change(base, "models: linear"), *changes])
+    summary = ResearchLoop(ws, proposer, max_exp=3, n_noise_seeds=1, store=False).run()
+    assert summary.n_experiments == 3  # the ensemble lines are not experiments
+    lines = Ledger(ws, harness.id, store=False).read()
+    ensembles = [r for r in lines if r.status == "ensemble"]
+    assert ensembles, [(r.status, r.description) for r in lines]
+    last = ensembles[-1]
+    assert last.description.startswith("ensemble of experiments #") and last.commit is None
+    assert 0.5 < last.score <= 1.0
+    members = [int(p.split(" x")[0]) for p in last.description.split("#")[1:]]
+    assert len(members) >= 2 and all(harness.oof_path(
+        harness.predictions_of(f"exp-{m:04d}")).is_file() for m in members)  # fmt: skip
