@@ -15,6 +15,7 @@ class Change:
     pipeline: str  # the full new text of pipeline.py
     description: str  # one line, for the ledger
     source: str = "search"  # "search" | "llm" | "fix"
+    why: str = ""  # why this change now (the search proposer's bandit); ledger and log
 
 
 @dataclass(frozen=True)

@@ -369,7 +369,8 @@ class ResearchLoop:
         if slot is not self.repo:
             slot.reset(self.best_commit)
         job.commit = slot.commit_experiment(job.exp_no, job.change.pipeline, job.change.description)
-        logger.info("experiment %d: %s", job.exp_no, job.change.description)
+        why = f" (why: {job.change.why})" if job.change.why else ""
+        logger.info("experiment %d: %s%s", job.exp_no, job.change.description, why)
         job.future = self._submit(job.change.pipeline, _label(job.exp_no))
         return job
 
@@ -479,7 +480,8 @@ class ResearchLoop:
             parent=job.parent,
             status=status,
             score=None if result is None else result.score,
-            description=job.change.description,
+            description=job.change.description
+            + (f" (why: {job.change.why})" if job.change.why else ""),
             source=job.change.source,
             wall_s=None if result is None else result.wall_s,
             peak_memory_mb=None if result is None else result.peak_memory_mb,

@@ -2,7 +2,9 @@
 
 Each proposal applies one operator to the best CONFIG (features that discovery found,
 model families, folds, stacking, portfolio, feature steps, a tuned single model and its
-hyper-parameters). Operators whose
+hyper-parameters). The operator's family (features, models, tuning, ensembling,
+validation) is chosen by a bandit over the gains measured in this workspace (`_bandit`),
+and the proposal says why. Operators whose
 changes were kept are drawn more often; a config whose hash is in the ledger is never
 proposed again. Once every one-step neighbour of the best was tried, chains of two and
 then three operators are drawn. The description names the operator first ("features: + ...",
@@ -20,6 +22,7 @@ import numpy as np
 from assay._types import Task
 from assay.errors import ConfigError
 from assay.log import get_logger
+from assay.research._bandit import FAMILY_OF, choose_family, measured_gains
 from assay.research._change import Change, ProposalContext
 from assay.research._config import read_config, write_config
 from assay.research._ledger import hash_config
@@ -109,21 +112,32 @@ class SearchProposer:
         self._texts = {repr(list(f["spec"])): f["text"] for f in ctx.discovered}
         tried = self._proposed | {e["config_hash"] for e in ctx.ledger if e.get("config_hash")}
         weights = self._weights(ctx.ledger)
+        gains = measured_gains(ctx.ledger, ctx.greater_is_better, operator_of)
         # one operator first; once its neighbours are all tried, two, then three in a row
         for depth in range(1, _MAX_DEPTH + 1):
             for _ in range(_MAX_TRIES):
-                proposal = self._mutate_config(base, task, weights, depth)
+                family, why = None, "every one-step change of this family was tried"
+                if depth == 1:
+                    applicable = {FAMILY_OF[op] for op in weights if self._applies(op, base)}
+                    family, why = choose_family(gains, applicable, self.rng)
+                proposal = self._mutate_config(base, task, weights, depth, family)
                 if proposal is None or hash_config(proposal[0]) in tried:
                     continue
                 config, description = proposal
                 self._proposed.add(hash_config(config))
-                return Change(write_config(ctx.pipeline, config), description, "search")
+                why = why if depth == 1 else f"{depth} changes at once: {why}"
+                return Change(write_config(ctx.pipeline, config), description, "search", why)
         return None
 
-    def _mutate_config(self, base: dict, task: Task, weights: dict, depth: int):
+    def _mutate_config(
+        self, base: dict, task: Task, weights: dict, depth: int, family: str | None = None
+    ):
+        """`depth` operators in a row, the first from `family` when one is given."""
         config, descriptions = copy.deepcopy(base), []
-        for _ in range(depth):
+        for step in range(depth):
             ops = [op for op in weights if self._applies(op, config)]
+            if step == 0 and family is not None:
+                ops = [op for op in ops if FAMILY_OF[op] == family]
             probs = np.array([weights[op] for op in ops])
             op = ops[int(self.rng.choice(len(ops), p=probs / probs.sum()))]
             proposal = getattr(self, f"_op_{op}")(copy.deepcopy(config), task)
