@@ -198,11 +198,7 @@ class SearchProposer:
             batch = pending[start : start + k]
             config["discovered"] = current + batch
             return config, f"discovered: + {', '.join(map(self._text, batch))}"
-        if not current:
-            return None
-        drop = self._pick(current)
-        config["discovered"] = [s for s in current if s != drop]
-        return config, f"discovered: - {self._text(drop)}"
+        return self._drop_one(config, "discovered", self._text)
 
     def _text(self, spec: list[str]) -> str:
         return self._texts.get(repr(list(spec)), " ".join(spec))
@@ -215,11 +211,16 @@ class SearchProposer:
             others = [s for s in steps if s not in FEATURE_STEPS]
             config["features"] = [s for s in FEATURE_STEPS if s in (*steps, step)] + others
             return config, f"features: + {FEATURE_STEPS[step]}"
-        if not steps:
+        return self._drop_one(config, "features", lambda s: FEATURE_STEPS.get(s, s))
+
+    def _drop_one(self, config: dict, key: str, text):
+        """CONFIG[key] without one of its items, described as "<key>: - <its text>"."""
+        items = list(config.get(key) or [])
+        if not items:
             return None
-        step = self._pick(steps)
-        config["features"] = [s for s in steps if s != step]
-        return config, f"features: - {FEATURE_STEPS.get(step, step)}"
+        item = self._pick(items)
+        config[key] = [s for s in items if s != item]
+        return config, f"{key}: - {text(item)}"
 
     def _op_models(self, config: dict, task: Task):
         from assay.models import MODELS
