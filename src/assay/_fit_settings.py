@@ -51,6 +51,22 @@ def _names(text: str) -> list[str]:
 _EMBED = {"auto": None, "on": True, "off": False}
 
 
+def _features(text: str) -> Any:
+    """--features: none, auto, or a JSON file holding a list of specs."""
+    if text in ("none", "auto"):
+        return None if text == "none" else "auto"
+    import json
+    from pathlib import Path
+
+    try:
+        return json.loads(Path(text).read_text())
+    except (OSError, ValueError) as exc:
+        raise ConfigError(
+            f"--features {text}: give none, auto, or a JSON file with a list of features "
+            f'such as [["ratio", "income", "debt"]] ({exc}).'
+        ) from exc
+
+
 @dataclass(kw_only=True, repr=False, eq=False)
 class FitOptions:
     """The options of a fit other than its task (the scikit-learn wrappers fix the task)."""
@@ -114,6 +130,13 @@ class FitOptions:
         choices=tuple(_EMBED),
         from_cli=_EMBED.__getitem__,
     )
+    features: Any = setting(
+        None,
+        "Generated features: none; auto (discovered within the fit, in at most a fifth of "
+        'the time); or a JSON file listing them, e.g. [["ratio", "income", "debt"]].',
+        "--features",
+        from_cli=_features,
+    )
     cluster: str | None = setting(
         None,
         "Run trials on Dask: local:N workers here, or tcp://HOST:8786.",
@@ -172,6 +195,7 @@ class FitOptions:
                 f"embed={self.embed!r}: choose None (embed text when assay[text] is installed), "
                 "True or False."
             )
+        self._check_features()
         if self.embed is True:
             from assay.features import embeddings_available
 
@@ -180,6 +204,21 @@ class FitOptions:
                     "embed=True needs the `text` extra: pip install 'assay[text]' "
                     "(with torch==2.13.0 in the same call), or pass embed=False."
                 )
+
+    def _check_features(self) -> None:
+        if self.features is None or self.features == "auto":
+            return
+        from assay.features import FeatureSpec
+
+        try:
+            if isinstance(self.features, str):
+                raise TypeError("a string other than 'auto'")
+            [FeatureSpec.of(item) for item in self.features]
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(
+                f"features={self.features!r}: give None, 'auto', or a list of features such "
+                f'as [["ratio", "income", "debt"], ["mean_by", "price", "city"]] ({exc}).'
+            ) from exc
 
     def chosen_models(self) -> dict[str, type]:
         """The model classes the fit may use, by name."""

@@ -5,6 +5,7 @@ where the store says, however the fit was started."""
 from __future__ import annotations
 
 import inspect
+import json
 import os
 import subprocess
 import sys
@@ -14,6 +15,7 @@ import pandas as pd
 import pytest
 
 from assay import AutoClassifier, AutoML, AutoRegressor, Predictor
+from assay.config import settings
 from assay.errors import ConfigError
 from assay.store import RunState, open_store
 
@@ -33,6 +35,7 @@ STORED = {
     "portfolio": "handmade",
     "stack": "off",
     "embed": False,
+    "features": [["ratio", "a", "b"]],
 }
 PER_CALL = {"store", "cluster"}  # where the run is recorded or runs: given to each call
 
@@ -81,6 +84,20 @@ def test_every_stored_option_survives_store_and_resume(csv):
         assert params[name] == value, name
     assert resumed.predictor_.info["deploy"] == "fast"  # the restored options were used
     assert resumed.predictor_.info["stack"]["reason"] == "stack='off'"
+
+
+def test_a_resumed_auto_features_fit_keeps_the_features_its_first_start_found(tmp_path):
+    rng = np.random.default_rng(0)
+    a, b = rng.uniform(1, 10, 600), rng.uniform(1, 10, 600)
+    csv = tmp_path / "ratio.csv"
+    pd.DataFrame({"a": a, "b": b, "y": np.where(a / b > 1, "yes", "no")}).to_csv(csv, index=False)
+    run_id = _interrupted(csv, features="auto", n_trials=3, models=["linear"], n_folds=3)
+    run_dir = settings().home / run_id
+    found = json.loads((run_dir / "features.json").read_text())
+    assert found, "discovery kept nothing: a / b decides the class"
+    resumed = AutoML.resume(run_id)
+    assert resumed.features == "auto"
+    assert [s.to_list() for s in resumed.predictor_.derived.generated] == found
 
 
 def test_resume_takes_a_new_time_limit_and_keeps_memory_and_threads(csv):

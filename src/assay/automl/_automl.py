@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
+from assay._cpus import usable_cpus
 from assay._fit_settings import FitSettings, resumed_settings
 from assay._types import RunState, TrialSource
 from assay.automl._assemble import assemble_predictor, save_oof
@@ -44,6 +45,8 @@ logger = get_logger(__name__)
 MIN_FIT_ROWS = 10  # fewer rows cannot be cross-validated into a trustworthy score
 _STACK_AT = 0.7  # the stacking check may start once 70% of the trial time is spent
 _DERIVE_SHARE = 0.3  # derived features (embeddings) may use 30% of the time limit
+_DISCOVER_SHARE = 0.2  # features="auto": discovery may use 20% of the time limit
+FEATURES_FILE = "features.json"  # the run's discovered features, read back by a resume
 
 
 @dataclass(frozen=True)
@@ -169,7 +172,7 @@ class AutoML(FitSettings, BaseEstimator):
             resources.push(book.on_exit)  # marks the run failed when the fit stops early
             if book.store is not None:
                 resources.enter_context(book.heartbeat())
-            derived, X, types = self._derive(prepared, budget, callback)
+            derived, X, types = self._derive(prepared, budget, book, callback)
             ctx = FitContext(
                 X=X,
                 y=prepared.y,
@@ -338,10 +341,11 @@ class AutoML(FitSettings, BaseEstimator):
         self.predictor_.info.update(run_id=self.run_id_, fit_time_s=self.fit_time_s_)
         self.artifact_dir_ = book.finish(self.predictor_)  # None when no run is recorded
 
-    def _derive(self, prepared: _Prepared, budget: Budget, callback):
+    def _derive(self, prepared: _Prepared, budget: Budget, book: RunBook, callback):
         """The table the search sees: the dataset's columns plus derived ones (text,
-        embeddings, pairs, date differences), with their types. Under a time limit they
-        get a share of it, so the search keeps the rest: what would not fit is left out."""
+        embeddings, pairs, date differences, generated features), with their types. Under
+        a time limit they get a share of it, so the search keeps the rest: what would not
+        fit is left out."""
         from assay.features import DerivedFeatures
 
         dataset = prepared.dataset
@@ -353,6 +357,7 @@ class AutoML(FitSettings, BaseEstimator):
             pairs=list(dataset.text_pairs),
             embed=self.embed,
             random_state=self.random_state,
+            generated=self._generated(prepared, used, budget, book, callback),
         )
         if derived.is_empty:
             return None, dataset.X, types
@@ -367,6 +372,40 @@ class AutoML(FitSettings, BaseEstimator):
         )
         X = pd.concat([dataset.X, extra], axis=1)
         return derived, X, {**types, **derived.feature_types()}
+
+    def _generated(self, prepared: _Prepared, used, budget: Budget, book: RunBook, callback):
+        """The generated features: those given, or with features="auto" those discovery
+        keeps on the fit's folds in its share of the time (a resumed run reads back the
+        ones its first start discovered, so its trials see the same columns)."""
+        if self.features != "auto":
+            return list(self.features or [])
+        import json
+
+        from assay.features import discover
+
+        saved = None if book.run_dir is None else Path(book.run_dir) / FEATURES_FILE
+        if saved is not None and self._resume_run is not None and saved.is_file():
+            return json.loads(saved.read_text())
+        if callback is not None:
+            callback(FeatureProgress("discovering features", 0, 1))
+        found = discover(
+            prepared.dataset.X,
+            prepared.y,
+            used,
+            prepared.dataset.task,
+            prepared.folds,
+            random_state=self.random_state,
+            n_jobs=self.n_jobs or usable_cpus(),
+            deadline=budget.started + _DISCOVER_SHARE * budget.time_limit_s,
+        )
+        specs = [spec.to_list() for spec in found.specs]
+        logger.info("features='auto': %d of %d candidates kept", len(specs), found.n_candidates)
+        if saved is not None:
+            from assay._atomic import atomic_write_text
+
+            saved.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(saved, json.dumps(specs))
+        return specs
 
     # -- the fitted predictor's API --------------------------------------------
     def _fitted(self) -> Predictor:

@@ -49,7 +49,12 @@ def refit_oof(predictor, X: pd.DataFrame, y: np.ndarray, folds, metric) -> np.nd
     if predictor.derived is not None:
         old = predictor.derived
         derived = DerivedFeatures(
-            old.types, old.task, pairs=old.pairs, embed=old.embed, random_state=old.random_state
+            old.types,
+            old.task,
+            pairs=old.pairs,
+            embed=old.embed,
+            random_state=old.random_state,
+            generated=old.generated,
         )
         X = pd.concat([X, derived.fit_transform(X, y, folds)], axis=1)
         types = {**types, **derived.feature_types()}

@@ -1,5 +1,7 @@
 """Columns derived from the whole training table before the search: text features,
-sentence embeddings, text-pair features and differences between date columns.
+sentence embeddings, text-pair features, differences between date columns, and generated
+features (`FeatureSpec`s: ratios, group statistics, target means... found by discovery or
+given by the user).
 
 These need more than one column at a time, or a vocabulary, or a pretrained encoder, so
 they are computed once per fit (fold-safe where labels are involved, see `_text`) and
@@ -26,9 +28,10 @@ import pandas as pd
 
 from assay._types import FeatureType, Task
 from assay.config import settings
-from assay.errors import ArtifactError, BudgetError
+from assay.errors import ArtifactError, BudgetError, ConfigError
 from assay.features._embed import embed_texts, embeddings_available
 from assay.features._encoder import as_timestamps
+from assay.features._operators import FeatureSpec, GeneratedFeatures
 from assay.features._pair_score import PairLinearScore
 from assay.features._text import TextColumnFeatures, as_texts
 from assay.log import get_logger
@@ -54,7 +57,9 @@ def _days_between(X: pd.DataFrame, a: str, b: str) -> np.ndarray:
 class DerivedFeatures:
     """Fitted once on the training table; `transform` gives the same columns for new rows.
 
-    `embed`: True, False, or None for "when the `text` extra is installed"."""
+    `embed`: True, False, or None for "when the `text` extra is installed".
+    `generated`: feature specs (or their list form, ["ratio", "a", "b"]) computed from the
+    raw columns; target means among them are out of fold on the folds of `fit_transform`."""
 
     def __init__(
         self,
@@ -64,12 +69,20 @@ class DerivedFeatures:
         pairs: list[tuple[str, str]] | None = None,
         embed: bool | None = None,
         random_state: int = 0,
+        generated: list | None = None,
     ):
         self.types = dict(types)
         self.task = Task(task)
         self.pairs = [tuple(p) for p in pairs or []]
         self.embed = embeddings_available() if embed is None else bool(embed)
         self.random_state = random_state
+        self.generated = [FeatureSpec.of(s) for s in generated or []]
+        unknown = sorted({c for s in self.generated for c in s.columns} - set(self.types))
+        if unknown:
+            raise ConfigError(
+                f"generated features read columns the data does not have (or does not use): "
+                f"{unknown}; name columns of the training table."
+            )
 
     @property
     def text_columns(self) -> list[str]:
@@ -84,7 +97,7 @@ class DerivedFeatures:
 
     @property
     def is_empty(self) -> bool:
-        return not (self.text_columns or self.pairs or self.date_pairs)
+        return not (self.text_columns or self.pairs or self.date_pairs or self.generated)
 
     # fitting and transforming --------------------------------------------------------
     def fit_transform(
@@ -128,6 +141,11 @@ class DerivedFeatures:
             if embedded is not None:
                 embedding_blocks.append(self._embedding_block(X, column, embedded[0]))
         blocks = text_blocks + pair_blocks + embedding_blocks + self._date_gaps(X)
+        self.generated_columns_: list[str] = []
+        if self.generated:
+            self.generated_ = GeneratedFeatures(self.generated, self.task)
+            blocks.append(self.generated_.fit_transform(X, y, folds))
+            self.generated_columns_ = list(blocks[-1].columns)
         out = pd.concat(blocks, axis=1) if blocks else pd.DataFrame(index=X.index)
         self.columns_ = list(out.columns)
         self.report_.update(
@@ -161,6 +179,8 @@ class DerivedFeatures:
             u, v = self._embed_pair(X, a, b, progress)
             blocks += [score.transform(X[a], X[b], u, v), self._pair_block(X, a, b, u, v)]
         blocks += self._unfitted(X, progress)
+        if self.generated:
+            blocks.append(self.generated_.transform(X))
         out = pd.concat(blocks, axis=1) if blocks else pd.DataFrame(index=X.index)
         return out[self.columns_]
 
@@ -217,7 +237,12 @@ class DerivedFeatures:
         ]
 
     def feature_types(self) -> dict[str, FeatureType]:
-        return dict.fromkeys(self.columns_, FeatureType.NUMERIC)
+        """Numeric, but for crosses of categories (categorical)."""
+        types = dict.fromkeys(self.columns_, FeatureType.NUMERIC)
+        for spec in self.generated:
+            if spec.categorical:
+                types[spec.name] = FeatureType.CATEGORICAL
+        return types
 
     # persistence ---------------------------------------------------------------------
     def save(self, folder: Path) -> list[Path]:
@@ -233,6 +258,9 @@ class DerivedFeatures:
             "columns": self.columns_,
             "embedded": self.embedded_,
             "report": self.report_,
+            "generated": [s.to_list() for s in self.generated],
+            "generated_state": self.generated_.state_ if self.generated else {},
+            "generated_columns": self.generated_columns_,
         }
         files = [folder / "derived.json"]
         files[0].write_text(json.dumps(spec))
@@ -255,7 +283,12 @@ class DerivedFeatures:
                 pairs=[tuple(p) for p in spec["pairs"]],
                 embed=spec["embed"],
                 random_state=spec["random_state"],
+                generated=spec.get("generated", []),
             )
+            if out.generated:
+                out.generated_ = GeneratedFeatures(out.generated, out.task)
+                out.generated_.state_ = dict(spec["generated_state"])
+            out.generated_columns_ = list(spec.get("generated_columns", []))
             out.columns_ = list(spec["columns"])
             # before the budget, every text column and pair side was embedded when embed was on
             every = out.text_columns + [c for pair in out.pairs for c in pair]
