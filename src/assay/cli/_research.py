@@ -73,11 +73,11 @@ def run(
     parallel: int = typer.Option(1, "--parallel", help="Experiments running at once."),
     noise_seeds: int = typer.Option(3, "--noise-seeds", help="Seeds of the baseline runs."),
     max_fixes: int = typer.Option(2, "--max-fixes", help="Fix attempts after a crash."),
-    min_se: float = typer.Option(
-        0.0,
+    min_se: float | None = typer.Option(
+        None,
         "--min-se",
         help="Also require a kept gain to exceed this many bootstrap standard errors of the "
-        "gain on the validation rows (0: the noise floor over seeds alone decides).",
+        "gain on the validation rows (default 2; 0: the noise floor over seeds alone decides).",
     ),
     discover: float | None = typer.Option(
         None,
@@ -107,7 +107,7 @@ def run(
         max_fixes=max_fixes,
         n_noise_seeds=noise_seeds,
         parallel=parallel,
-        min_se=min_se,
+        **({} if min_se is None else {"min_se": min_se}),
         discover_s=discover,
         time_limit_s=time_limit,
         cluster=cluster,
@@ -158,6 +158,54 @@ def status(
     _report(ws, with_holdout=holdout)
 
 
+@app.command("hint")
+def hint(
+    ws: Path = typer.Argument(..., help="The research workspace."),
+    text: str = typer.Argument(..., help='e.g. "try ratios of income and debt", "stop stacking".'),
+) -> None:
+    """Steer a run: the hint goes into program.md's Hints section, which the next proposal
+    reads (a running loop included). Prints what the search proposer understood of it."""
+    from assay.research import Harness
+    from assay.research._hints import add_hint, hints_of, understand
+
+    harness = Harness.for_workspace(ws)
+    if not text.strip():
+        from assay.errors import ConfigError
+
+        raise ConfigError("the hint is empty: say what to try or to stop, in words")
+    add_hint(ws, text)
+    program = (ws / "program.md").read_text()
+    guidance = understand(hints_of(program), harness.feature_columns())
+    for line in guidance.lines():
+        stdout.print(escape(line))
+
+
+@app.command("export")
+def export(
+    ws: Path = typer.Argument(..., help="The research workspace."),
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for the predictor."),
+    which: str = typer.Option(
+        "best", "--experiment", help="best, ensemble, or an experiment number."
+    ),
+) -> None:
+    """Save the best experiment (or the ensemble of experiments, or one experiment) as a
+    predictor for `assay predict`, `serve`, `report` and `explain`, trained on the
+    training and validation rows, with its score on the hidden holdout."""
+    from assay.errors import ConfigError
+    from assay.research._export import export_research
+
+    if which not in ("best", "ensemble") and not which.isdigit():
+        raise ConfigError(f"--experiment {which!r}: give best, ensemble or a number")
+    stderr.print("training on the training and validation rows, scoring on the holdout ...")
+    done = export_research(ws, out, which if not which.isdigit() else int(which))
+    parts = ", ".join(f"#{no} x{w:.2f}" for no, w in done.members)
+    stdout.print(
+        f"Saved {done.path} (experiments {parts}) | validation {fmt(done.valid_score)} | "
+        f"holdout {fmt(done.holdout_score)}"
+    )
+    stdout.print(f"Predict with: assay predict {done.path} DATA")
+
+
 def _report(ws: Path, *, with_holdout: bool) -> None:
     from assay.research._report import holdout_scores, plot_progress, research_status
 
@@ -180,10 +228,12 @@ def _report(ws: Path, *, with_holdout: bool) -> None:
                 f"holdout {row.label:<8} experiment {row.exp_no:>3}: validation "
                 f"{fmt(row.valid_score)}  holdout {fmt(row.holdout_score)}"
             )
-        if len(rows) == 2:
+        by = {row.label: row for row in rows}
+        if "best" in by:
             loss = state.harness.metric.loss
-            valid_gain = loss(rows[0].valid_score) - loss(rows[1].valid_score)
-            holdout_gain = loss(rows[0].holdout_score) - loss(rows[1].holdout_score)
+            base, best = by["baseline"], by["best"]
+            valid_gain = loss(base.valid_score) - loss(best.valid_score)
+            holdout_gain = loss(base.holdout_score) - loss(best.holdout_score)
             if holdout_gain < 0.5 * valid_gain:
                 stdout.print(
                     f"note: the holdout does not confirm the validation gain ({valid_gain:+.4g} "

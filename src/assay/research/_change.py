@@ -29,6 +29,7 @@ class ProposalContext:
     # features that discovery found on the training rows, best first:
     # {"spec": ["ratio", "a", "b"], "text": "a / b", "gain": ...}
     discovered: list[dict] = field(default_factory=list)
+    columns: list[str] = field(default_factory=list)  # the training table's, target aside
 
 
 class Proposer(Protocol):

@@ -17,7 +17,9 @@ import numpy as np
 
 from assay.ensemble import CaruanaEnsemble
 from assay.evaluate._cv import safe_score
-from assay.research._harness import Harness
+from assay.research._harness import Harness, experiment_label
+from assay.research._ledger import ExperimentStatus
+from assay.store._experiments import ExperimentRecord
 
 MIN_MEMBERS = 2  # one experiment alone is no ensemble
 
@@ -35,6 +37,24 @@ class ExperimentEnsemble:
     def predict(self, predictions: dict[int, Path]) -> np.ndarray:
         """The weighted validation predictions of the members."""
         return sum(w * np.load(predictions[no]) for no, w in self.members)
+
+
+def pooled_predictions(harness: Harness, records: list[ExperimentRecord]) -> dict[int, Path]:
+    """The validation predictions of every experiment that may join the ensemble (the
+    baseline, kept and discarded ones), by experiment number."""
+    pooled = (ExperimentStatus.BASELINE, ExperimentStatus.KEEP, ExperimentStatus.DISCARD)
+    return {
+        r.exp_no: harness.predictions_of(predictions_label(r, harness.seed))
+        for r in records
+        if ExperimentStatus(r.status) in pooled
+    }
+
+
+def predictions_label(record: ExperimentRecord, seed: int) -> str:
+    """The label a run's predictions were kept under (the baseline: its first seed)."""
+    if record.status == ExperimentStatus.BASELINE:
+        return f"{experiment_label(record.exp_no)}-seed{seed}"
+    return experiment_label(record.exp_no)
 
 
 def choose_ensemble(harness: Harness, predictions: dict[int, Path]) -> ExperimentEnsemble | None:

@@ -39,7 +39,13 @@ from assay.research._workspace import read_pointer
 logger = get_logger(__name__)
 
 HARNESS_FILE = "harness.json"
+EXPORTED = "predictor"  # where a pipeline run with run.json "export" saves its predictor
 N_FOLDS = 5  # the folds of the training rows every experiment shares (run.json "folds")
+
+
+def experiment_label(exp_no: int) -> str:
+    """The name of an experiment's log and kept predictions in the harness folder."""
+    return f"exp-{exp_no:04d}"
 
 
 def startup_slack_s(budget_s: float) -> float:
@@ -129,9 +135,13 @@ class Harness:
         budget_s: float | None = None,
         label: str = "run",
         holdout: bool = False,
+        export: Path | None = None,
     ) -> RunResult:
         """Run a pipeline text in a fresh sandbox and score it (validation rows, or the
-        holdout when `holdout` is set). Never raises for what the candidate does."""
+        holdout when `holdout` is set). The checked predictions are kept under `label`
+        (`predictions_of`). With `export`, run.json says so and the predictor the pipeline
+        saves in outputs/predictor/ is moved there (a holdout run: trained on train +
+        validation rows). Never raises for what the candidate does."""
         budget_s = self.budget_per_exp_s if budget_s is None else float(budget_s)
         seed = self.seed if seed is None else int(seed)
         root = self.sandbox_root / ("holdout" if holdout else "experiments")
@@ -143,6 +153,7 @@ class Harness:
             "task": self.task.value,
             "metric": self.metric.name,
             "classes": self.classes,
+            "export": export is not None,
         }
         with tempfile.TemporaryDirectory(dir=self.folder, prefix="inputs-") as staging:
             if holdout:
@@ -162,8 +173,9 @@ class Harness:
                 files={"pipeline.py": pipeline}, inputs=inputs, hidden=[self.folder]
             )
         try:
-            keep = None if holdout else self.predictions_of(label)
-            outcome = sandbox.run_python("pipeline.py", ws, evaluate=self._scorer(labels, keep))
+            keep = self.predictions_of(label)
+            evaluate = self._scorer(labels, keep, export, with_oof=not holdout)
+            outcome = sandbox.run_python("pipeline.py", ws, evaluate=evaluate)
         finally:
             shutil.rmtree(ws.root, ignore_errors=True)
         log = (outcome.stdout[-4000:] + "\n" + outcome.stderr[-8000:]).strip()
@@ -181,10 +193,14 @@ class Harness:
             log_path=log_path,
         )
 
-    def holdout_score(self, pipeline: str, seed: int | None = None) -> float:
+    def holdout_score(
+        self, pipeline: str, seed: int | None = None, label: str | None = None
+    ) -> float:
         """Train on train + validation rows (labels included), score on the holdout. For
-        reporting only: the loop never decides anything from it."""
-        result = self.run(pipeline, seed=seed, label=f"holdout-{int(time.time())}", holdout=True)
+        reporting only: the loop never decides anything from it. The holdout predictions
+        are kept under `label` (`predictions_of`) when given."""
+        label = label or f"holdout-{int(time.time())}"
+        result = self.run(pipeline, seed=seed, label=label, holdout=True)
         if not result.ok or result.score is None:
             raise ResearchError(
                 f"the holdout run ended {result.status.value} ({result.reason}); "
@@ -203,13 +219,18 @@ class Harness:
         train = pd.concat([raw["train.csv"], valid.drop(columns=[ROW])], ignore_index=True)
         train.to_csv(staging / "train.csv", index=False)
         raw["holdout.csv"].drop(columns=[self.target]).to_csv(staging / "valid.csv", index=False)
-        labels = self._read_labelled("holdout.csv").set_index(ROW)[self.target]
+        labels = self.holdout_labels()
         return {"train.csv": staging / "train.csv", "valid.csv": staging / "valid.csv"}, labels
 
     def _read_labelled(self, name: str) -> pd.DataFrame:
         """A file with the target, the target read exactly as written (class names)."""
         dtype = {self.target: str} if self.task.is_classification else None
         return pd.read_csv(self.folder / name, dtype=dtype)
+
+    def feature_columns(self) -> list[str]:
+        """The columns of the training table other than the target."""
+        header = pd.read_csv(self.folder / "train.csv", nrows=0).columns
+        return [str(c) for c in header if c != self.target]
 
     def train_labels(self) -> pd.Series:
         """The target of the training rows, as written (class names for classification)."""
@@ -232,6 +253,13 @@ class Harness:
             ids[held] = k
         return ids.tolist()
 
+    def holdout_labels(self) -> pd.Series:
+        """The holdout's target by row id: for scoring holdout runs, never for a decision."""
+        if "holdout" not in self._labels:
+            frame = self._read_labelled("holdout.csv")
+            self._labels["holdout"] = frame.set_index(ROW)[self.target]
+        return self._labels["holdout"]
+
     def valid_labels(self) -> pd.Series:
         if "valid" not in self._labels:
             frame = self._read_labelled("valid_labels.csv")
@@ -245,20 +273,37 @@ class Harness:
         return self._scorer(self.valid_labels())(outputs)
 
     def _scorer(
-        self, labels: pd.Series, keep: Path | None = None
+        self,
+        labels: pd.Series,
+        keep: Path | None = None,
+        export: Path | None = None,
+        *,
+        with_oof: bool = True,
     ) -> Callable[[Path], dict[str, float]]:
         """The trusted evaluator; `keep` saves the checked predictions (aligned with the
-        labels) for paired comparisons between candidates."""
+        labels) for paired comparisons between candidates and for ensembles; `export`
+        receives the predictor the pipeline saved."""
 
         def evaluate(outputs: Path) -> dict[str, float]:
             values = self._read_values(Path(outputs) / PREDICTIONS, labels.index, "valid.csv")
             score = self.metric(self.encoded(labels), values)
             if not math.isfinite(score):
                 raise InvalidOutput(f"the {self.metric.name} of these predictions is not finite")
+            if export is not None:
+                saved = Path(outputs) / EXPORTED
+                if not (saved / "manifest.json").is_file():
+                    raise InvalidOutput(
+                        f"run.json asked for the predictor, but the pipeline saved none in "
+                        f"outputs/{EXPORTED}/ (the template saves AutoML's predictor there)"
+                    )
+                shutil.rmtree(export, ignore_errors=True)
+                shutil.move(str(saved), export)
             if keep is not None:
                 keep.parent.mkdir(exist_ok=True)
                 np.save(keep, values)
-                if (Path(outputs) / OOF).is_file():  # optional: for ensembles of experiments
+                if (
+                    with_oof and (Path(outputs) / OOF).is_file()
+                ):  # optional: for ensembles of experiments
                     rows = pd.RangeIndex(self.spec["n_rows"]["train"])
                     oof = self._read_values(Path(outputs) / OOF, rows, "train.csv")
                     np.save(self.oof_path(keep), oof)

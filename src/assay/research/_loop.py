@@ -3,9 +3,10 @@ write the ledger line; repeat.
 
 A change is kept when its validation gain over the best beats the noise floor (twice the
 baseline's spread over seeds). The paired bootstrap error of that gain (how much the luck of
-which validation rows were drawn can move it) is written next to every gain beyond the floor;
-`min_se` > 0 also requires the gain to exceed that many of those errors. The hidden holdout
-shows whether the kept gains hold up.
+which validation rows were drawn can move it) is written next to every gain beyond the floor,
+and the gain must also exceed `min_se` of those errors (MIN_SE, two, by default: a keep at
+half an error or one error is what the luck of the rows gives, and the holdout did not
+confirm such keeps). The hidden holdout shows whether the kept gains hold up.
 
 Crash safety rests on one order: the git state of an experiment is made final (the branch
 on the new best, or reset to the old one) before its ledger line is written. So on start
@@ -37,8 +38,8 @@ from assay.errors import AssayError, ProposalError
 from assay.log import get_logger
 from assay.research._change import Change, ProposalContext, Proposer
 from assay.research._discovery import discovered_features
-from assay.research._ensemble import choose_ensemble
-from assay.research._harness import Harness, RunResult
+from assay.research._ensemble import choose_ensemble, pooled_predictions
+from assay.research._harness import Harness, RunResult, experiment_label
 from assay.research._ledger import (
     ExperimentStatus,
     Ledger,
@@ -61,6 +62,8 @@ if TYPE_CHECKING:
 
 logger = get_logger(__name__)
 
+MIN_SE = 2.0  # a kept gain exceeds this many paired bootstrap errors of the validation rows
+
 _STATUS_OF = {
     OutcomeStatus.TIMEOUT: ExperimentStatus.TIMEOUT,
     OutcomeStatus.INVALID_OUTPUT: ExperimentStatus.INVALID,
@@ -76,11 +79,6 @@ def run_in_harness(folder: str, text: str, seed, budget_s: float, label: str) ->
 
 def _on_cluster(executor, folder: Path, text: str, seed, budget_s: float, label: str):
     return executor.submit(run_in_harness, str(folder), text, seed, budget_s, label).result()
-
-
-def _label(exp_no: int) -> str:
-    """The name of an experiment's log and kept predictions in the harness folder."""
-    return f"exp-{exp_no:04d}"
 
 
 @dataclass
@@ -132,7 +130,7 @@ class ResearchLoop:
         n_noise_seeds: int = 3,
         parallel: int = 1,
         *,
-        min_se: float = 0.0,
+        min_se: float = MIN_SE,
         discover_s: float | None = None,
         time_limit_s: float | None = None,
         cluster: str | None = None,
@@ -231,7 +229,7 @@ class ResearchLoop:
         self.noise = noise_floor(baseline.seed_scores or (score_of(baseline),))
         best = [r for r in self.records if ExperimentStatus(r.status).is_best][-1]
         self.best_score = score_of(best)
-        label = _label(best.exp_no)
+        label = experiment_label(best.exp_no)
         if best.status == ExperimentStatus.BASELINE:
             label += f"-seed{self.harness.seed}"
         self._best_preds = self.harness.predictions_of(label)
@@ -240,7 +238,9 @@ class ResearchLoop:
         text = self.repo.show(self.best_commit)
         exp_no, started = self._take_number(), time.time()
         seeds = [self.harness.seed + i for i in range(self.n_noise_seeds)]
-        futures = [self._submit(text, f"{_label(exp_no)}-seed{seed}", seed) for seed in seeds]
+        futures = [
+            self._submit(text, f"{experiment_label(exp_no)}-seed{seed}", seed) for seed in seeds
+        ]
         results = [self._wait(f) for f in futures]
         failed = [r for r in results if not r.ok]
         if failed:
@@ -330,6 +330,7 @@ class ResearchLoop:
             metric=self.harness.metric.name,
             greater_is_better=self.harness.metric.greater_is_better,
             discovered=self.discovered,
+            columns=self.harness.feature_columns(),
         )
 
     def _propose(self, slot: Repo, fix: tuple[_Job, str] | None) -> _Job | None:
@@ -371,7 +372,7 @@ class ResearchLoop:
         job.commit = slot.commit_experiment(job.exp_no, job.change.pipeline, job.change.description)
         why = f" (why: {job.change.why})" if job.change.why else ""
         logger.info("experiment %d: %s%s", job.exp_no, job.change.description, why)
-        job.future = self._submit(job.change.pipeline, _label(job.exp_no))
+        job.future = self._submit(job.change.pipeline, experiment_label(job.exp_no))
         return job
 
     def _submit(self, text: str, label: str, seed: int | None = None) -> Future:
@@ -399,7 +400,7 @@ class ResearchLoop:
             if self.repo.head() != job.commit:
                 self.repo.reset(job.commit)
             self.best_commit, self.best_score = job.commit, score_of(result)
-            self._best_preds = self.harness.predictions_of(_label(job.exp_no))
+            self._best_preds = self.harness.predictions_of(experiment_label(job.exp_no))
         elif self.repo.head() != self.best_commit:
             self.repo.reset(self.best_commit)
         self._write(self._record(job, status, result))
@@ -416,7 +417,7 @@ class ResearchLoop:
         gain = loss(self.best_score) - loss(score_of(result))
         if gain <= self.noise:
             return ExperimentStatus.DISCARD, ""
-        new = self.harness.predictions_of(_label(job.exp_no))
+        new = self.harness.predictions_of(experiment_label(job.exp_no))
         se = self.harness.paired_gain_se(new, self._best_preds)
         size = f"{gain / se:.1f} bootstrap SE" if se > 0 else "bootstrap SE 0"
         if gain <= self.min_se * se:
@@ -426,12 +427,7 @@ class ResearchLoop:
     def _update_ensemble(self) -> None:
         """Choose the ensemble of experiments again (out-of-fold predictions only) and,
         when its members changed, score it on validation as a ledger line of its own."""
-        pooled = (ExperimentStatus.BASELINE, ExperimentStatus.KEEP, ExperimentStatus.DISCARD)
-        predictions = {
-            r.exp_no: self.harness.predictions_of(self._predictions_label(r))
-            for r in self.records
-            if ExperimentStatus(r.status) in pooled
-        }
+        predictions = pooled_predictions(self.harness, self.records)
         chosen = choose_ensemble(self.harness, predictions)
         if chosen is None:
             return
@@ -443,7 +439,7 @@ class ResearchLoop:
             self.harness.metric(self.harness.encoded(self.harness.valid_labels()), values)
         )
         exp_no = self._take_number()
-        np.save(self.harness.predictions_of(_label(exp_no)), values)
+        np.save(self.harness.predictions_of(experiment_label(exp_no)), values)
         self._write(
             ExperimentRecord(
                 research_id=self.harness.id,
@@ -460,12 +456,6 @@ class ResearchLoop:
                 config_hash=None,
             )
         )
-
-    def _predictions_label(self, record: ExperimentRecord) -> str:
-        """The label a run's predictions were kept under (the baseline: its first seed)."""
-        if record.status == ExperimentStatus.BASELINE:
-            return f"{_label(record.exp_no)}-seed{self.harness.seed}"
-        return _label(record.exp_no)
 
     def _record(
         self,

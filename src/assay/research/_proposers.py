@@ -22,9 +22,10 @@ import numpy as np
 from assay._types import Task
 from assay.errors import ConfigError
 from assay.log import get_logger
-from assay.research._bandit import FAMILY_OF, choose_family, measured_gains
+from assay.research._bandit import EXPLORE, FAMILY_OF, choose_family, measured_gains
 from assay.research._change import Change, ProposalContext
 from assay.research._config import read_config, write_config
+from assay.research._hints import Guidance, hints_of, understand
 from assay.research._ledger import hash_config
 from assay.search._space import Choice, Int
 
@@ -98,6 +99,8 @@ class SearchProposer:
         self._proposed: set[str] = set()
         self._discovered: list[list[str]] = []  # specs from the context, best first
         self._texts: dict[str, str] = {}
+        self._guidance = Guidance()
+        self._told: set[str] = set()  # hints whose reading was logged
 
     def propose(self, ctx: ProposalContext) -> Change | None:
         if ctx.last_error is not None:
@@ -108,6 +111,7 @@ class SearchProposer:
             logger.warning("the search proposer cannot read CONFIG: %s", exc)
             return None
         task = self.task or self._task_of(ctx.metric)
+        self._read_hints(ctx)
         self._discovered = [list(f["spec"]) for f in ctx.discovered]
         self._texts = {repr(list(f["spec"])): f["text"] for f in ctx.discovered}
         tried = self._proposed | {e["config_hash"] for e in ctx.ledger if e.get("config_hash")}
@@ -119,7 +123,9 @@ class SearchProposer:
                 family, why = None, "every one-step change of this family was tried"
                 if depth == 1:
                     applicable = {FAMILY_OF[op] for op in weights if self._applies(op, base)}
-                    family, why = choose_family(gains, applicable, self.rng)
+                    family, why = self._hinted_family(applicable, ctx.ledger)
+                    if family is None:
+                        family, why = choose_family(gains, applicable, self.rng)
                 proposal = self._mutate_config(base, task, weights, depth, family)
                 if proposal is None or hash_config(proposal[0]) in tried:
                     continue
@@ -136,8 +142,13 @@ class SearchProposer:
         config, descriptions = copy.deepcopy(base), []
         for step in range(depth):
             ops = [op for op in weights if self._applies(op, config)]
+            ops = [op for op in ops if FAMILY_OF[op] not in self._guidance.avoid]
+            if not ops:
+                return None
             if step == 0 and family is not None:
                 ops = [op for op in ops if FAMILY_OF[op] == family]
+                if family == "features" and self._hinted_features(config.get("discovered") or []):
+                    ops = ["discovered"]  # the features a person asked for, first
             probs = np.array([weights[op] for op in ops])
             op = ops[int(self.rng.choice(len(ops), p=probs / probs.sum()))]
             proposal = getattr(self, f"_op_{op}")(copy.deepcopy(config), task)
@@ -171,9 +182,39 @@ class SearchProposer:
             for op, base in BASE_WEIGHTS.items()
         }
 
+    # -- hints ----------------------------------------------------------------------------
+    def _read_hints(self, ctx: ProposalContext) -> None:
+        """program.md's hints as guidance; what a hint's words did not say is logged once."""
+        self._guidance = understand(hints_of(ctx.program), ctx.columns)
+        for line in self._guidance.lines():
+            if line not in self._told:
+                self._told.add(line)
+                logger.info("%s", line)
+
+    def _hinted_family(self, applicable: set[str], ledger: list[dict]) -> tuple[str | None, str]:
+        """A family a hint asked for: at once while the newest such hint was never followed
+        (no ledger line names it), then most of the time."""
+        hinted = [(f, h) for f, h in self._guidance.families.items() if f in applicable]
+        if not hinted:
+            return None, ""
+        followed = " ".join(str(e.get("description", "")) for e in ledger)
+        order = {h: i for i, h in enumerate(self._guidance.hints)}
+        hinted.sort(key=lambda fh: -order.get(fh[1], -1))
+        fresh = [(f, h) for f, h in hinted if f"hint {h!r}" not in followed]
+        if fresh:
+            family, hint = fresh[0]
+        elif self.rng.random() >= EXPLORE:
+            family, hint = hinted[0]
+        else:
+            return None, ""
+        return family, f"following the hint {hint!r}"
+
+    def _hinted_features(self, current: list[list[str]]) -> list[list[str]]:
+        return [s for s, _ in self._guidance.features if s not in current]
+
     def _applies(self, op: str, config: dict) -> bool:
         if op == "discovered":  # pipelines from before discovery have no such step
-            return "discovered" in config and bool(self._discovered)
+            return "discovered" in config and bool(self._discovered or self._guidance.features)
         single = bool(config.get("single_model"))
         if op in _AUTOML_ONLY:
             return not single and isinstance(config.get("automl"), dict)
@@ -189,6 +230,10 @@ class SearchProposer:
         """Add a run of discovered features (1, 2, 4 or 8 in their order, the best most
         often), or drop one that is in."""
         current = [list(s) for s in config.get("discovered") or []]
+        hinted = self._hinted_features(current)
+        if hinted:  # what a person asked for first, all of it at once
+            config["discovered"] = current + hinted
+            return config, f"discovered: + {', '.join(map(self._text, hinted))}"
         pending = [s for s in self._discovered if s not in current]
         if pending and (not current or self.rng.random() < 0.75):
             k = int(self._pick([n for n in (1, 2, 4, 8) if n <= len(pending)]))
@@ -201,7 +246,9 @@ class SearchProposer:
         return self._drop_one(config, "discovered", self._text)
 
     def _text(self, spec: list[str]) -> str:
-        return self._texts.get(repr(list(spec)), " ".join(spec))
+        from assay.features import FeatureSpec
+
+        return self._texts.get(repr(list(spec))) or FeatureSpec.of(spec).text
 
     def _op_features(self, config: dict, task: Task):
         steps = list(config.get("features") or [])
@@ -227,10 +274,21 @@ class SearchProposer:
 
         every = [name for name, cls in MODELS.items() if task in cls.tasks]
         current = config["automl"].get("models") or every
-        absent = [m for m in every if m not in current]
+        absent = [m for m in every if m not in current and m not in self._guidance.avoid_models]
+        avoided = [m for m in current if m in self._guidance.avoid_models]
+        asked = [m for m in self._guidance.models if m in absent]
         roll = self.rng.random()
-        if roll < 0.2:
-            chosen = sorted(self.rng.choice(SINGLE_FAMILIES[:4], size=2, replace=False).tolist())
+        if avoided and len(current) > 1:
+            name = self._pick(avoided)
+            new, text = [m for m in current if m != name], f"- {name}"
+        elif asked:
+            name = self._pick(asked)
+            new, text = [*current, name], f"+ {name}"
+        elif roll < 0.2:
+            pool = [m for m in SINGLE_FAMILIES[:4] if m not in self._guidance.avoid_models]
+            if len(pool) < 2:
+                return None
+            chosen = sorted(self.rng.choice(pool, size=2, replace=False).tolist())
             new, text = chosen, f"only {', '.join(chosen)}"
         elif absent and roll < 0.5:
             name = self._pick(absent)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from assay.errors import ResearchError
 from assay.log import get_logger
+from assay.research._ensemble import ExperimentEnsemble, choose_ensemble, pooled_predictions
 from assay.research._harness import Harness
 from assay.research._ledger import ExperimentStatus, Ledger, noise_floor, score_of
 from assay.research._workspace import Repo
@@ -34,6 +35,12 @@ class ResearchStatus:
     best: ExperimentRecord | None  # the line whose commit the branch is on
     noise_floor: float | None
 
+    def record(self, exp_no: int) -> ExperimentRecord:
+        found = [r for r in self.records if r.exp_no == exp_no]
+        if not found:
+            raise ResearchError(f"experiment {exp_no} is not in the ledger (results.tsv)")
+        return found[-1]
+
     @property
     def gain(self) -> float | None:
         """Validation gain of the best over the baseline, positive when better."""
@@ -45,9 +52,9 @@ class ResearchStatus:
 
 @dataclass(frozen=True)
 class HoldoutRow:
-    label: str  # "baseline" or "best"
+    label: str  # "baseline", "best" or "ensemble"
     exp_no: int
-    commit: str
+    commit: str  # "" for the ensemble
     valid_score: float
     holdout_score: float
 
@@ -64,26 +71,63 @@ def research_status(ws: str | Path) -> ResearchStatus:
 
 
 def holdout_scores(status: ResearchStatus, ws: str | Path) -> list[HoldoutRow]:
-    """Holdout scores of the baseline and the best (one row when they are the same)."""
+    """Holdout scores of the baseline, the best (one row when they are the same) and,
+    when the loop has one, the ensemble of experiments (its members' holdout predictions
+    with the weights chosen out of fold)."""
     if status.baseline is None or status.best is None:
         return []
-    harness, repo = status.harness, Repo(ws)
-    cache_path = harness.folder / HOLDOUT_CACHE
-    cache = json.loads(cache_path.read_text()) if cache_path.exists() else {}
+    book = HoldoutBook(status.harness, Repo(ws))
     rows = []
     pairs = [("baseline", status.baseline), ("best", status.best)]
     for label, record in pairs[: 1 if status.best.exp_no == status.baseline.exp_no else 2]:
-        commit = record.commit
-        if commit is None:  # baseline and kept lines are always committed
-            raise ResearchError(f"experiment {record.exp_no} has no commit in results.tsv")
-        key = f"{commit}:{harness.seed}"
-        if key not in cache:
-            logger.info("scoring experiment %d on the holdout", record.exp_no)
-            cache[key] = harness.holdout_score(repo.show(commit))
-            cache_path.write_text(json.dumps(cache, indent=1))
-            cache_path.chmod(0o600)
-        rows.append(HoldoutRow(label, record.exp_no, commit, score_of(record), cache[key]))
+        score, _ = book.run(record)
+        rows.append(HoldoutRow(label, record.exp_no, record.commit or "", score_of(record), score))
+    ensembles = [r for r in status.records if r.status == ExperimentStatus.ENSEMBLE]
+    chosen = current_ensemble(status)
+    if chosen is not None and ensembles:
+        paths = {no: book.run(status.record(no))[1] for no, _ in chosen.members}
+        harness = status.harness
+        score = harness.metric(harness.encoded(harness.holdout_labels()), chosen.predict(paths))
+        rows.append(
+            HoldoutRow("ensemble", ensembles[-1].exp_no, "", score_of(ensembles[-1]), score)
+        )
     return rows
+
+
+def current_ensemble(status: ResearchStatus) -> ExperimentEnsemble | None:
+    """The ensemble of experiments as the loop would choose it now (out of fold)."""
+    return choose_ensemble(status.harness, pooled_predictions(status.harness, status.records))
+
+
+class HoldoutBook:
+    """Holdout runs of experiments, each once per commit and seed: the score cached in
+    the harness folder (holdout.json), the predictions kept beside the others."""
+
+    def __init__(self, harness: Harness, repo: Repo):
+        self.harness, self.repo = harness, repo
+        self.path = harness.folder / HOLDOUT_CACHE
+        self.cache = json.loads(self.path.read_text()) if self.path.exists() else {}
+
+    def label(self, commit: str) -> str:
+        return f"holdout-{commit[:12]}-seed{self.harness.seed}"
+
+    def run(self, record: ExperimentRecord) -> tuple[float, Path]:
+        """The experiment's holdout score and predictions file, run when missing."""
+        commit = record.commit
+        if commit is None:
+            raise ResearchError(f"experiment {record.exp_no} has no commit in results.tsv")
+        key, label = f"{commit}:{self.harness.seed}", self.label(commit)
+        path = self.harness.predictions_of(label)
+        if key not in self.cache or not path.is_file():
+            logger.info("scoring experiment %d on the holdout", record.exp_no)
+            pipeline = self.repo.show(commit)
+            self.record(commit, self.harness.holdout_score(pipeline, label=label))
+        return float(self.cache[key]), path
+
+    def record(self, commit: str, score: float) -> None:
+        self.cache[f"{commit}:{self.harness.seed}"] = float(score)
+        self.path.write_text(json.dumps(self.cache, indent=1))
+        self.path.chmod(0o600)
 
 
 def plot_progress(status: ResearchStatus, path: str | Path | None = None) -> Path:

@@ -7,6 +7,8 @@ column per class of run.json's `classes`. The harness scores that file; prints a
 run.json's `folds` gives every training row its fold, the same in every experiment.
 outputs/oof.csv, when written, holds out-of-fold predictions of the training rows in the
 same layout (`__row__` i is line i of train.csv): the loop ensembles experiments on them.
+When run.json's `export` is true (`assay research export`), the pipeline also saves the
+predictor it trained in outputs/predictor/, to predict raw rows of the original columns.
 """
 
 from __future__ import annotations
@@ -100,7 +102,8 @@ STEPS = {
 def discovered_features(train, valid, y):
     """Features that `assay research` discovery found (CONFIG["discovered"], e.g.
     ["ratio", "income", "debt"] is income / debt): learned from the training rows, target
-    means out of fold over the harness's folds (run.json), then added to both tables."""
+    means out of fold over the harness's folds (run.json), then added to both tables.
+    (The AutoML path computes them inside its predictor instead: `features=`.)"""
     from assay.features import GeneratedFeatures
 
     ids = np.asarray(RUN["folds"])
@@ -123,10 +126,13 @@ def fit_automl(train, y, valid, seconds):
         time_limit_s=seconds,
         random_state=RUN["seed"],
         store=False,
+        features=CONFIG["discovered"] or None,  # computed inside the predictor
         **CONFIG["automl"],
     )
     automl.fit(train.assign(**{RUN["target"]: y}), target=RUN["target"])
     predictor = automl.predictor_
+    if RUN.get("export"):
+        predictor.save("outputs/predictor")
     if CLASSIFICATION:
         oof = pd.DataFrame(automl.oof_, columns=predictor.classes_)
         return predictor.predict_proba(valid), oof
@@ -168,7 +174,13 @@ def main() -> None:
     train = pd.read_csv("inputs/train.csv", dtype={RUN["target"]: str} if CLASSIFICATION else None)
     valid = pd.read_csv("inputs/valid.csv")
     y, rows = train.pop(RUN["target"]), valid.pop(ROW)
-    if CONFIG.get("discovered"):  # first, on the columns discovery saw
+    if RUN.get("export") and (CONFIG["features"] or CONFIG["single_model"]):
+        raise SystemExit(
+            "this pipeline cannot be exported as a predictor: its feature steps "
+            f"{CONFIG['features']} or single model run outside AutoML's predictor. Export an "
+            "experiment without them, or move what they do into CONFIG['discovered']."
+        )
+    if CONFIG.get("discovered") and CONFIG["single_model"]:  # on the columns discovery saw
         train, valid = discovered_features(train, valid, y)
     for name in CONFIG["features"]:
         train, valid = STEPS[name](train, valid, y)

@@ -1,0 +1,109 @@
+"""From research to production: the best experiment, any one experiment, or the ensemble
+of experiments as an ordinary predictor (`assay predict`, `serve`, `report`, `explain`).
+
+Each experiment exported is run once more by the harness as for its holdout score: trained
+on the training and validation rows, scored on the hidden holdout, with run.json asking
+the pipeline to save its predictor. The ensemble's members are blended with the weights
+the loop chose out of fold. What is exported says which experiments it came from and
+what it scored on the holdout, the only score no decision of the loop has seen.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from assay.errors import ResearchError
+from assay.log import get_logger
+from assay.research._ledger import ExperimentStatus, score_of
+from assay.research._report import HoldoutBook, current_ensemble, research_status
+from assay.research._workspace import Repo
+
+logger = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Exported:
+    path: Path
+    members: tuple[tuple[int, float], ...]  # (experiment number, weight)
+    valid_score: float
+    holdout_score: float
+
+
+def export_research(ws: str | Path, out: str | Path, which: str | int = "best") -> Exported:
+    """Save the predictor of `which` ("best", "ensemble" or an experiment number) at `out`.
+    Raises ResearchError naming the experiment when its pipeline cannot save a predictor."""
+    from assay.automl import Predictor
+    from assay.automl._blend import blend_predictors
+
+    out = Path(out)
+    if out.is_dir() and any(out.iterdir()) and not (out / "manifest.json").is_file():
+        raise ResearchError(f"--out {out} exists and is not a predictor: choose a new folder")
+    status = research_status(ws)
+    harness = status.harness
+    if status.best is None:
+        raise ResearchError(f"{ws} has no experiments yet: run `assay research run {ws}` first")
+    if which == "ensemble":
+        chosen = current_ensemble(status)
+        if chosen is None:
+            raise ResearchError(
+                "no ensemble of experiments yet (it needs two experiments with out-of-fold "
+                "predictions that Caruana selection combines); export the best instead"
+            )
+        members, valid = chosen.members, _ensemble_valid_score(status)
+    else:
+        chosen = None
+        record = status.best if which == "best" else status.record(int(which))
+        if ExperimentStatus(record.status) not in (
+            ExperimentStatus.BASELINE,
+            ExperimentStatus.KEEP,
+            ExperimentStatus.DISCARD,
+        ):
+            raise ResearchError(
+                f"experiment {record.exp_no} is a {record.status} line with no pipeline of "
+                "its own; export 'ensemble' or an experiment that ran"
+            )
+        members, valid = ((record.exp_no, 1.0),), score_of(record)
+    book = HoldoutBook(harness, Repo(ws))
+    with tempfile.TemporaryDirectory(dir=harness.folder.parent, prefix="export-") as tmp:
+        predictors, paths = [], {}
+        for exp_no, _ in members:
+            record = status.record(exp_no)
+            folder = Path(tmp) / f"exp-{exp_no}"
+            label = book.label(record.commit or "")
+            logger.info("exporting experiment %d (trained on train + validation rows)", exp_no)
+            result = harness.run(
+                Repo(ws).show(record.commit or ""), label=label, holdout=True, export=folder
+            )
+            if not result.ok or result.score is None:
+                last = (result.log_tail.strip().splitlines() or [""])[-1]
+                raise ResearchError(
+                    f"experiment {exp_no} could not be exported: {result.reason}. {last} "
+                    f"(log: {result.log_path})"
+                )
+            book.record(record.commit or "", result.score)
+            predictors.append(Predictor.load(folder))
+            paths[exp_no] = harness.predictions_of(label)
+        if len(members) == 1:
+            predictor = predictors[0]
+            holdout = book.cache[f"{status.record(members[0][0]).commit}:{harness.seed}"]
+        else:
+            assert chosen is not None  # several members: the ensemble's
+            predictor = blend_predictors(predictors, [w for _, w in members])
+            y = harness.encoded(harness.holdout_labels())
+            holdout = float(harness.metric(y, chosen.predict(paths)))
+        predictor.info["research"] = {
+            "workspace": str(Path(ws).resolve()),
+            "experiments": [{"exp_no": no, "weight": w} for no, w in members],
+            "metric": harness.metric.name,
+            "valid_score": valid,
+            "holdout_score": holdout,
+        }
+        predictor.save(out)
+    return Exported(out, tuple(members), valid, holdout)
+
+
+def _ensemble_valid_score(status) -> float:
+    lines = [r for r in status.records if r.status == ExperimentStatus.ENSEMBLE]
+    return score_of(lines[-1]) if lines else float("nan")
