@@ -87,3 +87,24 @@ def test_a_hint_through_the_cli_changes_the_next_experiment(fast_ws):
     assert "hint" in first.description
     shown = json.dumps([r.description for r in records])
     assert "try the ratio of a and b" in shown
+
+
+def test_parallel_search_proposers_each_keep_to_their_focus_and_sign_their_changes():
+    from assay.research import ProposerTeam, search_team
+
+    pipeline = with_config(template("pipeline.py"), automl={"models": None, "n_folds": None})
+    team = search_team(3, random_state=0)
+    assert isinstance(team, ProposerTeam)
+    changes = [team.propose(_context(pipeline, "")) for _ in range(9)]
+    sources = [c.source for c in changes]
+    assert sources[:3] == ["search/features", "search/models", "search/ensembling"]
+    assert sources[3:6] == sources[:3]
+    for change in changes:
+        assert "focus" in change.why or "hint" in change.why or "tried" in change.why
+    operators = {}
+    for change in changes:  # the first change of each: its one-step move of its family
+        operators.setdefault(change.source, change.description.split(":")[0])
+    assert all(c.description.startswith("stack") for c in changes[2::3])
+    assert operators["search/features"] in ("discovered", "features")
+    assert operators["search/ensembling"] == "stack"
+    assert operators["search/models"] in ("models", "single model", "portfolio")

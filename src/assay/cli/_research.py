@@ -70,7 +70,12 @@ def run(
         help="Seconds for this run, discovery included: no experiment starts after them "
         "(running ones finish).",
     ),
-    parallel: int = typer.Option(1, "--parallel", help="Experiments running at once."),
+    parallel: int = typer.Option(
+        1,
+        "--parallel",
+        help="Experiments running at once (with --proposer search, one proposer each, "
+        "focused on features, models, ensembling, tuning, validation in turn).",
+    ),
     noise_seeds: int = typer.Option(3, "--noise-seeds", help="Seeds of the baseline runs."),
     max_fixes: int = typer.Option(2, "--max-fixes", help="Fix attempts after a crash."),
     min_se: float | None = typer.Option(
@@ -101,7 +106,7 @@ def run(
     harness = Harness.for_workspace(ws)
     loop = ResearchLoop(
         ws,
-        _proposer(proposer, seed, harness),
+        _proposer(proposer, seed, harness, parallel),
         budget_per_exp_s=budget,
         max_exp=max_exp,
         max_fixes=max_fixes,
@@ -249,13 +254,13 @@ def _show_record(record) -> None:
     stderr.print(escape(line))
 
 
-def _proposer(name: str, seed: int, harness):
+def _proposer(name: str, seed: int, harness, parallel: int = 1):
     from assay.errors import ConfigError
 
-    if name == "search":
-        from assay.research import SearchProposer
+    if name == "search":  # with --parallel N: N proposers, each with a focus of its own
+        from assay.research._proposers import search_team
 
-        return SearchProposer(seed, task=harness.task)
+        return search_team(parallel, seed, task=harness.task)
     if name == "llm":
         from assay.llm import llm_from_env
         from assay.research._llm_proposer import LLMProposer

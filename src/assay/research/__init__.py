@@ -13,7 +13,7 @@ from assay.research._harness import Harness, RunResult
 from assay.research._init import init_research
 from assay.research._ledger import ExperimentStatus, Ledger, noise_floor
 from assay.research._loop import LoopSummary, ResearchLoop
-from assay.research._proposers import SearchProposer
+from assay.research._proposers import ProposerTeam, SearchProposer, search_team
 from assay.research._report import (
     HoldoutRow,
     ResearchStatus,
@@ -34,6 +34,7 @@ __all__ = [
     "LoopSummary",
     "ProposalContext",
     "Proposer",
+    "ProposerTeam",
     "ResearchError",
     "ResearchLoop",
     "ResearchStatus",
@@ -46,5 +47,6 @@ __all__ = [
     "plot_progress",
     "read_config",
     "research_status",
+    "search_team",
     "write_config",
 ]

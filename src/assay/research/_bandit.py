@@ -26,6 +26,11 @@ FAMILY_OF = {op: family for family, ops in FAMILIES.items() for op in ops}
 EXPLORE = 0.2  # share of proposals from a family drawn at random
 
 
+def is_search(source: object) -> bool:
+    """Whether a ledger line's source is the search proposer ("search", "search/features")."""
+    return str(source).split("/", 1)[0] == "search"
+
+
 def measured_gains(
     ledger: Iterable[dict],
     greater_is_better: bool,
@@ -46,7 +51,7 @@ def measured_gains(
         if best is None or status not in ("keep", "discard"):
             continue
         op = operator_of(str(entry.get("description", "")))
-        if entry.get("source") == "search" and op in FAMILY_OF:
+        if is_search(entry.get("source")) and op in FAMILY_OF:
             gains.setdefault(FAMILY_OF[op], []).append(best - loss)
         if status == "keep":
             best = loss

@@ -22,7 +22,14 @@ import numpy as np
 from assay._types import Task
 from assay.errors import ConfigError
 from assay.log import get_logger
-from assay.research._bandit import EXPLORE, FAMILY_OF, choose_family, measured_gains
+from assay.research._bandit import (
+    EXPLORE,
+    FAMILIES,
+    FAMILY_OF,
+    choose_family,
+    is_search,
+    measured_gains,
+)
 from assay.research._change import Change, ProposalContext
 from assay.research._config import read_config, write_config
 from assay.research._hints import Guidance, hints_of, understand
@@ -90,11 +97,20 @@ def _show(value: Any) -> str:
 
 class SearchProposer:
     """Mutations of CONFIG guided by what was kept; None once no new config is found.
-    `task` only matters for the search spaces; it is read from the metric when not given."""
+    `task` only matters for the search spaces; it is read from the metric when not given.
+    `focus`: a family (features, models, tuning, ensembling, validation) this proposer
+    draws its first change from whenever one of it applies; its changes' source is then
+    "search/<focus>"."""
 
-    def __init__(self, random_state: int = 0, task: Task | str | None = None):
+    def __init__(
+        self, random_state: int = 0, task: Task | str | None = None, focus: str | None = None
+    ):
+        if focus is not None and focus not in FAMILIES:
+            raise ConfigError(f"focus {focus!r}: choose one of {', '.join(FAMILIES)}")
         self.random_state = random_state
         self.task = None if task is None else Task(task)
+        self.focus = focus
+        self.source = "search" if focus is None else f"search/{focus}"
         self.rng = np.random.default_rng(random_state)
         self._proposed: set[str] = set()
         self._discovered: list[list[str]] = []  # specs from the context, best first
@@ -121,9 +137,13 @@ class SearchProposer:
         for depth in range(1, _MAX_DEPTH + 1):
             for _ in range(_MAX_TRIES):
                 family, why = None, "every one-step change of this family was tried"
+                applicable = {FAMILY_OF[op] for op in weights if self._applies(op, base)}
+                if depth > 1 and self.focus in applicable:
+                    family = self.focus  # the chain still starts in this proposer's family
                 if depth == 1:
-                    applicable = {FAMILY_OF[op] for op in weights if self._applies(op, base)}
                     family, why = self._hinted_family(applicable, ctx.ledger)
+                    if family is None and self.focus in applicable:
+                        family, why = self.focus, f"this proposer's focus is {self.focus}"
                     if family is None:
                         family, why = choose_family(gains, applicable, self.rng)
                 proposal = self._mutate_config(base, task, weights, depth, family)
@@ -132,7 +152,7 @@ class SearchProposer:
                 config, description = proposal
                 self._proposed.add(hash_config(config))
                 why = why if depth == 1 else f"{depth} changes at once: {why}"
-                return Change(write_config(ctx.pipeline, config), description, "search", why)
+                return Change(write_config(ctx.pipeline, config), description, self.source, why)
         return None
 
     def _mutate_config(
@@ -173,7 +193,7 @@ class SearchProposer:
         tried = dict.fromkeys(BASE_WEIGHTS, 0)
         for entry in ledger:
             op = operator_of(str(entry.get("description", "")))
-            if op is None or entry.get("source") != "search":
+            if op is None or not is_search(entry.get("source")):
                 continue
             tried[op] += 1
             kept[op] += entry.get("status") == "keep"
@@ -369,3 +389,37 @@ class SearchProposer:
                 new = int(min(max(value + self._pick((-1, 1)), dist.low), dist.high))
             return new
         return float(f"{new:.4g}")
+
+
+class ProposerTeam:
+    """Several proposers over one ledger, asked in turn (`--parallel N` with the search
+    proposer: one per focus, so the experiments running at once explore different
+    families). Out of ideas only when every member is; each change carries its member's
+    source."""
+
+    def __init__(self, members: list):
+        if not members:
+            raise ConfigError("a proposer team needs at least one proposer")
+        self.members = list(members)
+        self._next = 0
+
+    def propose(self, ctx: ProposalContext) -> Change | None:
+        for _ in range(len(self.members)):
+            member = self.members[self._next % len(self.members)]
+            self._next += 1
+            change = member.propose(ctx)
+            if change is not None:
+                return change
+        return None
+
+
+FOCUS_ORDER = ("features", "models", "ensembling", "tuning", "validation")
+
+
+def search_team(n: int, random_state: int = 0, task: Task | str | None = None):
+    """One SearchProposer for n == 1; else n focused ones (features, models, ensembling,
+    tuning, validation, then unfocused), each with its own seed."""
+    if n <= 1:
+        return SearchProposer(random_state, task=task)
+    foci = [FOCUS_ORDER[i] if i < len(FOCUS_ORDER) else None for i in range(n)]
+    return ProposerTeam([SearchProposer(random_state + i, task, f) for i, f in enumerate(foci)])
