@@ -137,6 +137,11 @@ class FitOptions:
         "--features",
         from_cli=_features,
     )
+    warm_start: list | None = setting(
+        None,
+        "Trials of an earlier search on similar data, as {model, config, loss} dicts: its "
+        "best configs run first, the rest are not repeated, and the tuners start from them.",
+    )
     cluster: str | None = setting(
         None,
         "Run trials on Dask: local:N workers here, or tcp://HOST:8786.",
@@ -196,6 +201,17 @@ class FitOptions:
                 "True or False."
             )
         self._check_features()
+        if self.warm_start is not None and not (
+            isinstance(self.warm_start, list)
+            and all(
+                isinstance(t, dict) and {"model", "config", "loss"} <= set(t)
+                for t in self.warm_start
+            )
+        ):
+            raise ConfigError(
+                "warm_start: give a list of trials, each a dict with 'model', 'config' and "
+                "'loss' (as research pipelines write outputs/trials.json)."
+            )
         if self.embed is True:
             from assay.features import embeddings_available
 

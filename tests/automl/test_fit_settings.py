@@ -36,6 +36,7 @@ STORED = {
     "stack": "off",
     "embed": False,
     "features": [["ratio", "a", "b"]],
+    "warm_start": [{"model": "knn", "config": {"n_neighbors": 7}, "loss": 0.5}],
 }
 PER_CALL = {"store", "cluster"}  # where the run is recorded or runs: given to each call
 

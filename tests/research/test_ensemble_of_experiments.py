@@ -3,6 +3,8 @@ scored on validation as its own ledger line."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 from research_helpers import ScriptedProposer, with_config
 
@@ -60,3 +62,27 @@ def test_the_loop_writes_an_ensemble_line_once_two_experiments_wrote_oof(fast_ws
     members = [int(p.split(" x")[0]) for p in last.description.split("#")[1:]]
     assert len(members) >= 2 and all(harness.oof_path(
         harness.predictions_of(f"exp-{m:04d}")).is_file() for m in members)  # fmt: skip
+
+
+def test_an_experiment_continues_the_best_experiments_search(fast_ws):
+    ws, harness = fast_ws
+    base = with_config(template("pipeline.py"), automl={"models": ["linear", "knn"], "n_folds": 3})
+    proposer = ScriptedProposer(
+        [
+            Change(base, "automl: linear and knn"),
+            Change(with_config(base, continue_search=True), "continue_search: on"),
+        ]
+    )
+    ResearchLoop(ws, proposer, max_exp=2, n_noise_seeds=1, store=False).run()
+    first_line = next(r for r in Ledger(ws, harness.id, store=False).read() if r.exp_no == 1)
+    assert first_line.status == "keep", first_line.description  # the baseline is weaker
+    first = harness.trials_path(harness.predictions_of("exp-0001"))
+    trials = json.loads(first.read_text())
+    assert trials and {"model", "config", "loss"} <= set(trials[0])
+    given = harness.prior_path(harness.predictions_of("exp-0002"))
+    assert json.loads(given.read_text()) == trials  # the best's trials were its inputs
+    log = (harness.logs / "exp-0002.log").read_text()
+    assert f"continuing the search of {len(trials)} earlier trials" in log
+    second = json.loads(harness.trials_path(harness.predictions_of("exp-0002")).read_text())
+    key = lambda t: json.dumps([t["model"], t["config"]], sort_keys=True)  # noqa: E731
+    assert {key(t) for t in trials} <= {key(t) for t in second}  # it knows all of them

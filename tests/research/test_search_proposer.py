@@ -78,6 +78,7 @@ def test_the_family_that_gained_is_proposed_first():
         line("features: + row-wise missing count", 0.79),
         line("models: - knn", 0.795),
         line("n_folds: auto -> 5", 0.80),
+        line("continue_search: on", 0.798),
         line("stack: auto -> off", 0.84, "keep"),
     ]
     first = [

@@ -142,3 +142,21 @@ def test_the_tuner_does_not_rerun_a_pruned_config():
         pruned = candidate.model == "knn" and candidate.config["n_neighbors"] <= 3
         searcher.tell(candidate, math.nan if pruned else -0.95)
     assert len(set(keys)) == len(keys)
+
+
+def test_a_warm_started_search_runs_the_best_known_configs_first_and_never_the_rest():
+    written = [(m, c) for m, c in load_portfolio("default", Task.BINARY) if m in MODELS]
+    known = [
+        {"model": m, "config": c, "loss": 0.5 - 0.01 * i} for i, (m, c) in enumerate(written[:6])
+    ]
+    known.append({"model": "no_such_model", "config": {}, "loss": 0.0})  # another library's
+    searcher = Searcher(MODELS, Task.BINARY, 1000, 10, random_state=0)
+    assert searcher.warm_start(known, n_first=2) == 6
+    asked = []
+    while (candidate := searcher.ask()) is not None and candidate.source == "portfolio":
+        asked.append((candidate.model, candidate.config))
+        searcher.tell(candidate, 0.3)
+    best_two = [(t["model"], t["config"]) for t in sorted(known[:6], key=lambda t: t["loss"])[:2]]
+    assert asked[:2] == best_two  # the best known first, to be fitted for the ensemble
+    assert not any(pair in asked[2:] for pair in written[:6])  # the rest are not repeated
+    assert asked[2:] == written[6:]  # then the portfolio where the earlier search stopped

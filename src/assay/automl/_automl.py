@@ -17,7 +17,7 @@ from sklearn.base import BaseEstimator
 
 from assay._cpus import usable_cpus
 from assay._fit_settings import FitSettings, resumed_settings
-from assay._types import RunState, TrialSource
+from assay._types import RunState, TrialSource, TrialState
 from assay.automl._assemble import assemble_predictor, save_oof
 from assay.automl._context import FitContext
 from assay.automl._policy import MemoryGuard, available_memory_mb
@@ -153,7 +153,8 @@ class AutoML(FitSettings, BaseEstimator):
                 then with a Progress after each trial.
 
         Returns self, fitted: `predictor_`, `run_id_`, `fit_time_s_`, `oof_`, `artifact_dir_`
-        (where the run's predictor was saved; None when no run is recorded).
+        (where the run's predictor was saved; None when no run is recorded), `trials_`
+        (the finished trials as {model, config, loss}, for `warm_start` of a later fit).
         Raises ConfigError for a bad option, DataError for unusable data, BudgetError or
         FitError when no model finished."""
         from assay.execute._executors import executor_from
@@ -283,6 +284,9 @@ class AutoML(FitSettings, BaseEstimator):
         )
         if self._resume_run is not None:
             loop.reload(book.store.trials(book.run_id))
+        elif self.warm_start:
+            n_known = loop.searcher.warm_start(self.warm_start)
+            logger.info("continuing a search of %d trials: its best configs first", n_known)
         elif self.n_trials is None and math.isfinite(budget.time_limit_s):
             self._fast_first(loop, ctx)
         window = budget.trial_deadline - budget.started
@@ -327,6 +331,13 @@ class AutoML(FitSettings, BaseEstimator):
             self.predictor_.info.setdefault("warnings", []).extend(derived.warnings_)
         if book.run_dir is not None:
             save_oof(book.run_dir, self.oof_, y, folds)
+        self.trials_ = [  # what a later search can continue from (warm_start)
+            {"model": o.candidate.model, "config": dict(o.candidate.config), "loss": loss}
+            for o in loop.outcomes
+            if o.level == 1
+            and o.state is TrialState.COMPLETE
+            and math.isfinite(loss := prepared.metric.loss(o.score))
+        ]
         for outcome in loop.outcomes:  # the members hold what prediction needs
             outcome.fit = None
         if self.deploy == "fast":

@@ -18,7 +18,7 @@ import numpy as np
 FAMILIES = {
     "features": ("discovered", "features"),
     "models": ("models", "single_model", "portfolio", "automl"),
-    "tuning": ("params",),
+    "tuning": ("params", "continue_search"),
     "ensembling": ("stack",),
     "validation": ("n_folds",),
 }

@@ -71,7 +71,7 @@ def export_research(ws: str | Path, out: str | Path, which: str | int = "best") 
         for exp_no, _ in members:
             record = status.record(exp_no)
             folder = Path(tmp) / f"exp-{exp_no}"
-            label = book.label(record.commit or "")
+            label = book.prepare(record)
             logger.info("exporting experiment %d (trained on train + validation rows)", exp_no)
             result = harness.run(
                 Repo(ws).show(record.commit or ""), label=label, holdout=True, export=folder

@@ -39,6 +39,7 @@ from assay.research._workspace import read_pointer
 logger = get_logger(__name__)
 
 HARNESS_FILE = "harness.json"
+TRIALS = "trials.json"  # outputs/ and inputs/: finished trials, for a search to continue
 EXPORTED = "predictor"  # where a pipeline run with run.json "export" saves its predictor
 N_FOLDS = 5  # the folds of the training rows every experiment shares (run.json "folds")
 
@@ -169,6 +170,9 @@ class Harness:
                 **data,
                 "run.json": json.dumps(settings),
             }
+            prior = self.prior_path(self.predictions_of(label))
+            if prior.is_file():  # the trials of the experiment this one continues
+                inputs["trials.json"] = prior
             ws = sandbox.workspace(
                 files={"pipeline.py": pipeline}, inputs=inputs, hidden=[self.folder]
             )
@@ -301,9 +305,10 @@ class Harness:
             if keep is not None:
                 keep.parent.mkdir(exist_ok=True)
                 np.save(keep, values)
-                if (
-                    with_oof and (Path(outputs) / OOF).is_file()
-                ):  # optional: for ensembles of experiments
+                trials = Path(outputs) / TRIALS
+                if with_oof and trials.is_file():  # optional: for a search to continue
+                    self._keep_trials(trials, self.trials_path(keep))
+                if with_oof and (Path(outputs) / OOF).is_file():  # for ensembles of experiments
                     rows = pd.RangeIndex(self.spec["n_rows"]["train"])
                     oof = self._read_values(Path(outputs) / OOF, rows, "train.csv")
                     np.save(self.oof_path(keep), oof)
@@ -320,6 +325,32 @@ class Harness:
             check_probabilities(proba)
             return proba / proba.sum(axis=1, keepdims=True)
         return pred["prediction"].to_numpy()
+
+    @staticmethod
+    def _keep_trials(source: Path, target: Path) -> None:
+        """A run's finished trials, kept when they are a list of {model, config, loss}."""
+        try:
+            trials = json.loads(source.read_text())
+            ok = isinstance(trials, list) and all(
+                isinstance(t, dict) and {"model", "config", "loss"} <= set(t) for t in trials
+            )
+        except (OSError, ValueError):
+            ok = False
+        if ok:
+            target.write_text(json.dumps(trials))
+        else:
+            logger.warning("outputs/%s is not a list of {model, config, loss}: ignored", TRIALS)
+
+    @staticmethod
+    def trials_path(predictions: Path) -> Path:
+        """Where a run's finished trials (outputs/trials.json) are kept."""
+        return predictions.with_name(predictions.stem + "-trials.json")
+
+    @staticmethod
+    def prior_path(predictions: Path) -> Path:
+        """The trials a run is given as inputs/trials.json (the experiment it continues),
+        when this file exists before the run."""
+        return predictions.with_name(predictions.stem + "-prior.json")
 
     @staticmethod
     def oof_path(predictions: Path) -> Path:

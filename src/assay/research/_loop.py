@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import shutil
 import statistics
 import time
 from collections import deque
@@ -372,8 +373,18 @@ class ResearchLoop:
         job.commit = slot.commit_experiment(job.exp_no, job.change.pipeline, job.change.description)
         why = f" (why: {job.change.why})" if job.change.why else ""
         logger.info("experiment %d: %s%s", job.exp_no, job.change.description, why)
+        self._give_prior(experiment_label(job.exp_no))
         job.future = self._submit(job.change.pipeline, experiment_label(job.exp_no))
         return job
+
+    def _give_prior(self, label: str) -> None:
+        """The best experiment's finished trials become this run's inputs/trials.json, for
+        a pipeline that continues its search (CONFIG["continue_search"])."""
+        if self._best_preds is None:
+            return
+        trials = self.harness.trials_path(self._best_preds)
+        if trials.is_file():
+            shutil.copyfile(trials, self.harness.prior_path(self.harness.predictions_of(label)))
 
     def _submit(self, text: str, label: str, seed: int | None = None) -> Future:
         if self._pool is None:

@@ -66,8 +66,9 @@ BASE_WEIGHTS = {
     "single_model": 1.0,
     "params": 3.0,
     "automl": 0.3,
+    "continue_search": 1.5,
 }
-_AUTOML_ONLY = {"models", "n_folds", "stack", "portfolio", "single_model"}
+_AUTOML_ONLY = {"models", "n_folds", "stack", "portfolio", "single_model", "continue_search"}
 _SINGLE_ONLY = {"params", "automl"}
 _MAX_TRIES = 200  # draws per depth before trying longer chains of operators
 _MAX_DEPTH = 3
@@ -236,6 +237,8 @@ class SearchProposer:
         if op == "discovered":  # pipelines from before discovery have no such step
             return "discovered" in config and bool(self._discovered or self._guidance.features)
         single = bool(config.get("single_model"))
+        if op == "continue_search" and "continue_search" not in config:
+            return False  # a pipeline from before the template could continue a search
         if op in _AUTOML_ONLY:
             return not single and isinstance(config.get("automl"), dict)
         if op in _SINGLE_ONLY:
@@ -326,6 +329,15 @@ class SearchProposer:
         new = self._pick([n for n in N_FOLDS if n != old])
         config["automl"]["n_folds"] = new
         return config, f"n_folds: {_show(old)} -> {_show(new)}"
+
+    def _op_continue_search(self, config: dict, task: Task):
+        """Continue the best experiment's model search (its trials known) instead of
+        starting AutoML's portfolio again, or stop continuing it."""
+        new = not config.get("continue_search")
+        config["continue_search"] = new
+        return config, "continue_search: " + (
+            "on (the best experiment's trials first, then deeper)" if new else "off"
+        )
 
     def _op_stack(self, config: dict, task: Task):
         old = config["automl"].get("stack", "auto")

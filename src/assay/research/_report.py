@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from assay.errors import ResearchError
 from assay.log import get_logger
 from assay.research._ensemble import ExperimentEnsemble, choose_ensemble, pooled_predictions
-from assay.research._harness import Harness
+from assay.research._harness import Harness, experiment_label
 from assay.research._ledger import ExperimentStatus, Ledger, noise_floor, score_of
 from assay.research._workspace import Repo
 from assay.store._experiments import ExperimentRecord
@@ -111,12 +112,23 @@ class HoldoutBook:
     def label(self, commit: str) -> str:
         return f"holdout-{commit[:12]}-seed{self.harness.seed}"
 
+    def prepare(self, record: ExperimentRecord) -> str:
+        """The label of the record's holdout run, given the trials its experiment run
+        continued from (so the holdout run continues the same search)."""
+        label = self.label(record.commit or "")
+        given = self.harness.prior_path(
+            self.harness.predictions_of(experiment_label(record.exp_no))
+        )
+        if given.is_file():
+            shutil.copyfile(given, self.harness.prior_path(self.harness.predictions_of(label)))
+        return label
+
     def run(self, record: ExperimentRecord) -> tuple[float, Path]:
         """The experiment's holdout score and predictions file, run when missing."""
         commit = record.commit
         if commit is None:
             raise ResearchError(f"experiment {record.exp_no} has no commit in results.tsv")
-        key, label = f"{commit}:{self.harness.seed}", self.label(commit)
+        key, label = f"{commit}:{self.harness.seed}", self.prepare(record)
         path = self.harness.predictions_of(label)
         if key not in self.cache or not path.is_file():
             logger.info("scoring experiment %d on the holdout", record.exp_no)

@@ -150,6 +150,36 @@ class Searcher:
         self._seen.add(key)
         return Candidate(family, config, TrialSource.TUNER)
 
+    def warm_start(self, trials: list[dict[str, Any]], n_first: int = 3) -> int:
+        """Continue an earlier search (trials of {model, config, loss} on similar data):
+        its `n_first` best configs run first (the ensemble needs them fitted here), the
+        others are not run again, and every family's tuner starts from all of them.
+        Returns how many of the trials apply to this search's models."""
+        known = [
+            t
+            for t in trials
+            if t.get("model") in self.models
+            and self.task in self.models[t["model"]].tasks
+            and np.isfinite(float(t.get("loss", np.nan)))
+        ]
+        known.sort(key=lambda t: float(t["loss"]))
+        first: list[Candidate] = []
+        for trial in known:
+            candidate = Candidate(trial["model"], dict(trial["config"]), TrialSource.PORTFOLIO)
+            key = self._key(candidate)
+            if key in self._seen:
+                continue
+            self._seen.add(key)
+            self._tuner(candidate.model).observe(candidate.config, float(trial["loss"]))
+            best = self._best_loss.get(candidate.model, np.inf)
+            self._best_loss[candidate.model] = min(best, float(trial["loss"]))
+            if len(first) < n_first:
+                first.append(candidate)
+        for candidate in first:
+            self._seen.discard(self._key(candidate))
+        self._queue = first + self._queue
+        return len(known)
+
     def _tuner(self, family: str) -> FamilyTuner:
         if family not in self._tuners:
             space = self.models[family].search_space(self.n_rows, self.n_features, self.task)

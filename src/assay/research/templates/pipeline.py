@@ -7,6 +7,9 @@ column per class of run.json's `classes`. The harness scores that file; prints a
 run.json's `folds` gives every training row its fold, the same in every experiment.
 outputs/oof.csv, when written, holds out-of-fold predictions of the training rows in the
 same layout (`__row__` i is line i of train.csv): the loop ensembles experiments on them.
+outputs/trials.json lists the finished trials ({model, config, loss}); with
+CONFIG["continue_search"], inputs/trials.json (the best experiment's, when it wrote one)
+starts AutoML's search from them instead of from its portfolio's head.
 When run.json's `export` is true (`assay research export`), the pipeline also saves the
 predictor it trained in outputs/predictor/, to predict raw rows of the original columns.
 """
@@ -27,6 +30,7 @@ CONFIG = {
     "automl": {"models": None, "n_folds": None, "stack": "auto", "portfolio": "default"},
     "features": [],
     "discovered": [],
+    "continue_search": False,
     "single_model": None,
 }
 # --- end config ---
@@ -120,6 +124,11 @@ def fit_automl(train, y, valid, seconds):
     out-of-fold predictions of the training rows (the loop ensembles experiments on them)."""
     from assay import AutoML
 
+    prior = Path("inputs/trials.json")
+    warm = None
+    if CONFIG.get("continue_search") and prior.is_file():
+        warm = json.loads(prior.read_text())
+        print(f"continuing the search of {len(warm)} earlier trials")
     automl = AutoML(
         task=RUN["task"],
         metric=RUN["metric"],
@@ -127,16 +136,29 @@ def fit_automl(train, y, valid, seconds):
         random_state=RUN["seed"],
         store=False,
         features=CONFIG["discovered"] or None,  # computed inside the predictor
+        warm_start=warm,
         **CONFIG["automl"],
     )
     automl.fit(train.assign(**{RUN["target"]: y}), target=RUN["target"])
     predictor = automl.predictor_
+    write_trials(automl, warm or [])
     if RUN.get("export"):
         predictor.save("outputs/predictor")
     if CLASSIFICATION:
         oof = pd.DataFrame(automl.oof_, columns=predictor.classes_)
         return predictor.predict_proba(valid), oof
     return predictor.predict(valid), automl.oof_
+
+
+def write_trials(automl, earlier):
+    """outputs/trials.json: this search's finished trials and the earlier ones it
+    continued, so a search that continues this one knows all of them."""
+    trials = list(automl.trials_)
+    seen = {json.dumps([t["model"], t["config"]], sort_keys=True) for t in trials}
+    for trial in earlier:
+        if json.dumps([trial["model"], trial["config"]], sort_keys=True) not in seen:
+            trials.append(trial)
+    Path("outputs/trials.json").write_text(json.dumps(trials, default=str))
 
 
 def fit_single(train, y, valid, seconds):
