@@ -1,14 +1,16 @@
 """SearchProposer: experiments without an LLM, as mutations of pipeline.py's CONFIG.
 
 Each proposal applies one operator to the best CONFIG (features that discovery found,
-model families, folds, stacking, portfolio, feature steps, a tuned single model and its
-hyper-parameters). The operator's family (features, models, tuning, ensembling,
-validation) is chosen by a bandit over the gains measured in this workspace (`_bandit`),
-and the proposal says why. Operators whose
-changes were kept are drawn more often; a config whose hash is in the ledger is never
-proposed again. Once every one-step neighbour of the best was tried, chains of two and
-then three operators are drawn. The description names the operator first ("features: + ...",
-"lightgbm: num_leaves 31 -> 63") so the weights can be recovered from the ledger alone.
+model families, folds, stacking, portfolio, feature steps, continuing the best
+experiment's model search, a tuned single model and its hyper-parameters). The operator's
+family (features, models, tuning, ensembling, validation) comes from, in this order: a
+hint in program.md not yet followed (`_hints`), the proposer's own focus (`focus`, one
+proposer per family under `--parallel`), or a bandit over the gains measured in this
+workspace (`_bandit`); the proposal says why. Operators whose changes were kept are drawn
+more often; a config whose hash is in the ledger is never proposed again. Once every
+one-step neighbour of the best was tried, chains of two and then three operators are
+drawn. The description names the operator first ("features: + ...", "lightgbm: num_leaves
+31 -> 63") so the weights can be recovered from the ledger alone.
 """
 
 from __future__ import annotations
