@@ -108,3 +108,11 @@ def test_parallel_search_proposers_each_keep_to_their_focus_and_sign_their_chang
     assert operators["search/features"] in ("discovered", "features")
     assert operators["search/ensembling"] == "stack"
     assert operators["search/models"] in ("models", "single model", "portfolio")
+
+
+def test_a_proposer_focused_on_a_family_a_hint_stopped_proposes_from_the_others():
+    pipeline = with_config(template("pipeline.py"), automl={"models": None, "n_folds": None})
+    stopped = "## Hints\n\n- stop stacking\n"
+    proposer = SearchProposer(0, focus="ensembling")
+    changes = [proposer.propose(_context(pipeline, stopped)) for _ in range(5)]
+    assert all(c is not None and not c.description.startswith("stack") for c in changes)

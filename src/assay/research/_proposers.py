@@ -141,6 +141,7 @@ class SearchProposer:
             for _ in range(_MAX_TRIES):
                 family, why = None, "every one-step change of this family was tried"
                 applicable = {FAMILY_OF[op] for op in weights if self._applies(op, base)}
+                applicable -= self._guidance.avoid  # a hint said to stop these
                 if depth > 1 and self.focus in applicable:
                     family = self.focus  # the chain still starts in this proposer's family
                 if depth == 1:
