@@ -201,13 +201,12 @@ class FitOptions:
                 "True or False."
             )
         self._check_features()
-        if self.warm_start is not None and not (
-            isinstance(self.warm_start, list)
-            and all(
-                isinstance(t, dict) and {"model", "config", "loss"} <= set(t)
-                for t in self.warm_start
-            )
-        ):
+        self._check_warm_start()
+
+    def _check_warm_start(self) -> None:
+        from assay.search import is_trial_list
+
+        if self.warm_start is not None and not is_trial_list(self.warm_start):
             raise ConfigError(
                 "warm_start: give a list of trials, each a dict with 'model', 'config' and "
                 "'loss' (as research pipelines write outputs/trials.json)."

@@ -51,7 +51,8 @@ def export_research(ws: str | Path, out: str | Path, which: str | int = "best") 
                 "no ensemble of experiments yet (it needs two experiments with out-of-fold "
                 "predictions that Caruana selection combines); export the best instead"
             )
-        members, valid = chosen.members, _ensemble_valid_score(status)
+        line = status.ensemble_line
+        members, valid = chosen.members, score_of(line) if line else float("nan")
     else:
         chosen = None
         record = status.best if which == "best" else status.record(int(which))
@@ -67,7 +68,7 @@ def export_research(ws: str | Path, out: str | Path, which: str | int = "best") 
         members, valid = ((record.exp_no, 1.0),), score_of(record)
     book = HoldoutBook(harness, Repo(ws))
     with tempfile.TemporaryDirectory(dir=harness.folder.parent, prefix="export-") as tmp:
-        predictors, paths = [], {}
+        predictors, paths, scores = [], {}, []
         for exp_no, _ in members:
             record = status.record(exp_no)
             folder = Path(tmp) / f"exp-{exp_no}"
@@ -83,16 +84,15 @@ def export_research(ws: str | Path, out: str | Path, which: str | int = "best") 
                     f"(log: {result.log_path})"
                 )
             book.record(record.commit or "", result.score)
+            scores.append(result.score)
             predictors.append(Predictor.load(folder))
             paths[exp_no] = harness.predictions_of(label)
         if len(members) == 1:
-            predictor = predictors[0]
-            holdout = book.cache[f"{status.record(members[0][0]).commit}:{harness.seed}"]
+            predictor, holdout = predictors[0], scores[0]
         else:
             assert chosen is not None  # several members: the ensemble's
             predictor = blend_predictors(predictors, [w for _, w in members])
-            y = harness.encoded(harness.holdout_labels())
-            holdout = float(harness.metric(y, chosen.predict(paths)))
+            holdout = book.score(chosen.predict(paths))
         predictor.info["research"] = {
             "workspace": str(Path(ws).resolve()),
             "experiments": [{"exp_no": no, "weight": w} for no, w in members],
@@ -102,8 +102,3 @@ def export_research(ws: str | Path, out: str | Path, which: str | int = "best") 
         }
         predictor.save(out)
     return Exported(out, tuple(members), valid, holdout)
-
-
-def _ensemble_valid_score(status) -> float:
-    lines = [r for r in status.records if r.status == ExperimentStatus.ENSEMBLE]
-    return score_of(lines[-1]) if lines else float("nan")

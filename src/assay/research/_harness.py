@@ -35,6 +35,7 @@ from assay.research._predictions import (
     read_predictions,
 )
 from assay.research._workspace import read_pointer
+from assay.search import is_trial_list
 
 logger = get_logger(__name__)
 
@@ -172,7 +173,7 @@ class Harness:
             }
             prior = self.prior_path(self.predictions_of(label))
             if prior.is_file():  # the trials of the experiment this one continues
-                inputs["trials.json"] = prior
+                inputs[TRIALS] = prior
             ws = sandbox.workspace(
                 files={"pipeline.py": pipeline}, inputs=inputs, hidden=[self.folder]
             )
@@ -331,9 +332,7 @@ class Harness:
         """A run's finished trials, kept when they are a list of {model, config, loss}."""
         try:
             trials = json.loads(source.read_text())
-            ok = isinstance(trials, list) and all(
-                isinstance(t, dict) and {"model", "config", "loss"} <= set(t) for t in trials
-            )
+            ok = is_trial_list(trials)
         except (OSError, ValueError):
             ok = False
         if ok:

@@ -36,6 +36,12 @@ class ResearchStatus:
     best: ExperimentRecord | None  # the line whose commit the branch is on
     noise_floor: float | None
 
+    @property
+    def ensemble_line(self) -> ExperimentRecord | None:
+        """The last ensemble-of-experiments line of the ledger, if any."""
+        lines = [r for r in self.records if r.status == ExperimentStatus.ENSEMBLE]
+        return lines[-1] if lines else None
+
     def record(self, exp_no: int) -> ExperimentRecord:
         found = [r for r in self.records if r.exp_no == exp_no]
         if not found:
@@ -83,15 +89,11 @@ def holdout_scores(status: ResearchStatus, ws: str | Path) -> list[HoldoutRow]:
     for label, record in pairs[: 1 if status.best.exp_no == status.baseline.exp_no else 2]:
         score, _ = book.run(record)
         rows.append(HoldoutRow(label, record.exp_no, record.commit or "", score_of(record), score))
-    ensembles = [r for r in status.records if r.status == ExperimentStatus.ENSEMBLE]
-    chosen = current_ensemble(status)
-    if chosen is not None and ensembles:
+    line, chosen = status.ensemble_line, current_ensemble(status)
+    if chosen is not None and line is not None:
         paths = {no: book.run(status.record(no))[1] for no, _ in chosen.members}
-        harness = status.harness
-        score = harness.metric(harness.encoded(harness.holdout_labels()), chosen.predict(paths))
-        rows.append(
-            HoldoutRow("ensemble", ensembles[-1].exp_no, "", score_of(ensembles[-1]), score)
-        )
+        score = book.score(chosen.predict(paths))
+        rows.append(HoldoutRow("ensemble", line.exp_no, "", score_of(line), score))
     return rows
 
 
@@ -128,7 +130,7 @@ class HoldoutBook:
         commit = record.commit
         if commit is None:
             raise ResearchError(f"experiment {record.exp_no} has no commit in results.tsv")
-        key, label = f"{commit}:{self.harness.seed}", self.prepare(record)
+        key, label = self.key(commit), self.prepare(record)
         path = self.harness.predictions_of(label)
         if key not in self.cache or not path.is_file():
             logger.info("scoring experiment %d on the holdout", record.exp_no)
@@ -136,8 +138,16 @@ class HoldoutBook:
             self.record(commit, self.harness.holdout_score(pipeline, label=label))
         return float(self.cache[key]), path
 
+    def key(self, commit: str) -> str:
+        return f"{commit}:{self.harness.seed}"
+
+    def score(self, values) -> float:
+        """The holdout score of predictions in the holdout's row order."""
+        harness = self.harness
+        return float(harness.metric(harness.encoded(harness.holdout_labels()), values))
+
     def record(self, commit: str, score: float) -> None:
-        self.cache[f"{commit}:{self.harness.seed}"] = float(score)
+        self.cache[self.key(commit)] = float(score)
         self.path.write_text(json.dumps(self.cache, indent=1))
         self.path.chmod(0o600)
 

@@ -1,7 +1,13 @@
 """Search: serializable spaces, the portfolio of default configs and the time budget."""
 
 from assay.search._budget import Budget, CostModel, fold_cost_s, folds_for_budget
-from assay.search._portfolio import Candidate, Searcher, load_portfolio, save_portfolio
+from assay.search._portfolio import (
+    Candidate,
+    Searcher,
+    is_trial_list,
+    load_portfolio,
+    save_portfolio,
+)
 from assay.search._space import Choice, Distribution, Float, Int
 
 __all__ = [
@@ -15,6 +21,7 @@ __all__ = [
     "Searcher",
     "fold_cost_s",
     "folds_for_budget",
+    "is_trial_list",
     "load_portfolio",
     "save_portfolio",
 ]

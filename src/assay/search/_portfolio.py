@@ -73,6 +73,14 @@ def save_portfolio(path: str | Path, pools: dict[str, list[tuple]], about: str) 
     return path
 
 
+def is_trial_list(value: Any) -> bool:
+    """Whether `value` is trials as a search records them for another to continue
+    (`Searcher.warm_start`, research's outputs/trials.json): dicts of model, config, loss."""
+    return isinstance(value, list) and all(
+        isinstance(t, dict) and {"model", "config", "loss"} <= set(t) for t in value
+    )
+
+
 class Searcher:
     """`ask()` proposes the next Candidate (None when nothing is left); `tell()` reports
     its loss (lower is better). After the portfolio, one of the three best families so far
