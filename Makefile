@@ -10,7 +10,7 @@ CHROMIUM := /usr/bin/chromium
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -e '.[dev,nn,text,explain,dask,postgres,serve,onnx,mlflow]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,nn,text,media,explain,dask,postgres,serve,onnx,mlflow]'
 	touch $(STAMP)
 
 # The report test opens pages in a real Chromium (driven by playwright from the dev extra).

@@ -21,6 +21,8 @@ class FeatureType(str, Enum):
     BOOLEAN = "boolean"
     DATETIME = "datetime"
     TEXT = "text"
+    IMAGE = "image"  # paths of image files
+    AUDIO = "audio"  # paths of sound files
     ID = "id"
     CONSTANT = "constant"
     EMPTY = "empty"
@@ -30,6 +32,11 @@ class FeatureType(str, Enum):
         """Whether models see this column (ids, constants and empty columns are dropped)."""
         return self not in (FeatureType.ID, FeatureType.CONSTANT, FeatureType.EMPTY)
 
+    @property
+    def is_media(self) -> bool:
+        """Paths of files whose content is the feature (images, sound)."""
+        return self in (FeatureType.IMAGE, FeatureType.AUDIO)
+
 
 class Encoding(str, Enum):
     """How a model family wants its features (see assay.features.TabularEncoder)."""
@@ -37,6 +44,7 @@ class Encoding(str, Enum):
     NATIVE = "native"  # DataFrame: float64 numerics with NaN, pandas 'category' columns
     ORDINAL = "ordinal"  # float ndarray: numerics median-imputed, categories as codes (-1 missing)
     ONEHOT = "onehot"  # float ndarray: imputed, standardized numerics + one-hot categories
+    MEDIA = "media"  # DataFrame of the image and audio columns: absolute paths of the files
 
 
 class RunState(str, Enum):

@@ -27,6 +27,20 @@ class SchemaMismatchError(DataError):
     """Data given at predict time does not match the schema seen at fit time."""
 
 
+class MediaError(DataError):
+    """An image or sound file cannot be read: missing, truncated or of another format."""
+
+    def __init__(self, path: str, reason: str):
+        super().__init__(
+            f"'{path}' could not be read: {reason}. Replace or remove the file (a fit goes "
+            "on without such files and says how many it skipped)."
+        )
+        self.path, self.reason = str(path), reason
+
+    def __reduce__(self):  # rebuilt from its own arguments when sent between processes
+        return type(self), (self.path, self.reason)
+
+
 class ConfigError(AssayError, ValueError):
     """An argument or setting has a value assay cannot use."""
 

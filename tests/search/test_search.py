@@ -7,10 +7,13 @@ import pytest
 
 from assay import Task
 from assay.errors import ConfigError
-from assay.models import MODELS
+from assay.models import MODELS as EVERY_FAMILY
 from assay.search import Budget, Choice, CostModel, Float, Int, Searcher, load_portfolio
 from assay.search._portfolio import Candidate, save_portfolio
 from assay.search._space import from_dict, sample, to_dict
+
+# the tabular families (the media networks need a column of files, which AutoML checks)
+MODELS = {name: cls for name, cls in EVERY_FAMILY.items() if cls.kind is None}
 
 
 def test_space_round_trips_and_samples_inside():

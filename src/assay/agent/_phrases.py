@@ -8,10 +8,11 @@ import re
 
 DEFAULT_TIME_S = 60.0
 DEFAULT_TOP = 10
-# the keys of assay.models.MODELS (a test checks); mlp is there only with the `nn` extra
+# the keys of assay.models.MODELS (a test checks); the networks are there only with the
+# `nn` extra
 MODEL_NAMES: tuple[str, ...] = ("lightgbm", "xgboost", "catboost", "random_forest")
-MODEL_NAMES += ("extra_trees", "linear", "knn", "mlp")
-OPTIONAL_MODELS = ("mlp",)
+MODEL_NAMES += ("extra_trees", "linear", "knn", "mlp", "image_cnn", "sound_cnn")
+OPTIONAL_MODELS = ("mlp", "image_cnn", "sound_cnn")
 CLASSIFICATION_METRICS = ("auc", "logloss", "accuracy", "f1", "balanced_accuracy")
 REGRESSION_METRICS = ("rmse", "mae", "r2")
 _I, _GONE = re.IGNORECASE, "\x00"

@@ -4,6 +4,7 @@ report is drawn from."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -125,9 +126,12 @@ def _member(outcome, weight: float, level: int = 1, inputs: list[int] | None = N
     )
 
 
-def save_oof(run_dir: Path, oof: np.ndarray, y: np.ndarray, folds: list) -> None:
+def save_oof(
+    run_dir: Path, oof: np.ndarray, y: np.ndarray, folds: list, media: dict | None = None
+) -> None:
     """The ensemble's out-of-fold predictions, the encoded target and each row's fold, next
-    to the trials' own: what a report's curves and significance tests are drawn from."""
+    to the trials' own: what a report's curves and significance tests are drawn from; and
+    `media`, each row's image or sound file by column, for the report's examples."""
     folder = run_dir / "oof"
     folder.mkdir(parents=True, exist_ok=True)
     fold_of = np.empty(len(y), dtype=np.int32)
@@ -136,3 +140,5 @@ def save_oof(run_dir: Path, oof: np.ndarray, y: np.ndarray, folds: list) -> None
     np.save(folder / "ensemble.npy", oof)
     np.save(folder / "target.npy", y)
     np.save(folder / "fold_of_row.npy", fold_of)
+    if media:
+        (folder / "media.json").write_text(json.dumps(media))

@@ -49,6 +49,28 @@ _DISCOVER_SHARE = 0.2  # features="auto": discovery may use 20% of the time limi
 FEATURES_FILE = "features.json"  # the run's discovered features, read back by a resume
 
 
+def _default_target(data, target):
+    """The target given, or `label` for a folder of media files (one subfolder per class)."""
+    if target is not None:
+        return target
+    from assay.data._media import LABEL_COLUMN, is_media_folder
+
+    if isinstance(data, str | Path) and is_media_folder(Path(data).expanduser()):
+        return LABEL_COLUMN
+    raise ConfigError("target is required: name the column to predict (target=...).")
+
+
+def _validation(prepared) -> str:
+    """How the out-of-fold scores were made, as the report says it."""
+    from assay.data._groups import describe_groups
+
+    dataset, n_folds = prepared.dataset, len(prepared.folds)
+    grouped = describe_groups(dataset.groups, dataset.group_column)
+    if grouped is not None:
+        return f"{n_folds}-fold cross-validation {grouped}, each group in one fold"
+    return f"{n_folds}-fold cross-validation of shuffled rows"
+
+
 @dataclass(frozen=True)
 class _Prepared:
     """The data of one fit as the search needs it."""
@@ -129,6 +151,7 @@ class AutoML(FitSettings, BaseEstimator):
             target=run.target,
             feature_types=run.settings.get("feature_types") or None,
             text_pairs=pairs,
+            groups=run.settings.get("groups"),
             callback=callback,
         )
 
@@ -139,16 +162,22 @@ class AutoML(FitSettings, BaseEstimator):
         *,
         feature_types: dict | None = None,
         text_pairs: list[tuple[str, str]] | None = None,
+        groups: str | Any = None,
         callback: Callable[[Progress | FeatureProgress], None] | None = None,
     ) -> AutoML:
         """Search models on `data` to predict `target`, then ensemble the best.
 
         Args:
-            data: a DataFrame, or the path of a CSV/TSV/Parquet/ARFF file.
-            target: the column to predict.
+            data: a DataFrame, the path of a CSV/TSV/Parquet/ARFF file, or a folder of
+                images or sound with one subfolder per class (its target is `label`).
+            target: the column to predict (default `label` for a folder of media files).
             feature_types: column name -> FeatureType (or its value) where inference
-                should be overridden.
+                should be overridden (e.g. {"photo": "image"} for paths without an
+                image extension).
             text_pairs: pairs of text columns to compare with each other.
+            groups: a column (not a feature then) or one value per row: the rows of a
+                group (a person, a speaker, a customer) stay in one fold, so the scores
+                are for groups the models never saw.
             callback: called with a FeatureProgress while derived features are computed,
                 then with a Progress after each trial.
 
@@ -162,13 +191,13 @@ class AutoML(FitSettings, BaseEstimator):
         started = time.monotonic()
         self.check()
         models = self.chosen_models()
-        if target is None:
-            raise ConfigError("target is required: name the column to predict (target=...).")
+        target = _default_target(data, target)
         with contextlib.ExitStack() as resources:
             executor = executor_from(self.cluster)  # a bad address fails before any run
             resources.enter_context(executor)
             budget = Budget(self.effective_time_limit_s(), started, refit=self.deploy == "fast")
-            prepared = self._prepare(data, target, feature_types, text_pairs, models, budget)
+            how = {"feature_types": feature_types, "text_pairs": text_pairs, "groups": groups}
+            prepared = self._prepare(data, target, how, models, budget)
             book = self._begin_run(prepared, budget, feature_types)
             resources.push(book.on_exit)  # marks the run failed when the fit stops early
             if book.store is not None:
@@ -193,13 +222,12 @@ class AutoML(FitSettings, BaseEstimator):
             self._assemble(loop, prepared, stack, derived, budget, book)
         return self
 
-    def _prepare(self, data, target, feature_types, text_pairs, models, budget) -> _Prepared:
-        """The dataset, its metric, encoded target and folds, and the models for its task."""
+    def _prepare(self, data, target, how: dict, models, budget) -> _Prepared:
+        """The dataset (read with `how`: feature_types, text_pairs, groups), its metric,
+        encoded target and folds, and the models for its task and columns."""
         from assay.data import prepare
 
-        dataset = prepare(
-            data, target, task=self.task, feature_types=feature_types, text_pairs=text_pairs
-        )
+        dataset = prepare(data, target, task=self.task, **how)
         task = dataset.task
         if task.is_classification:
             classes, y = np.unique(dataset.y.to_numpy(), return_inverse=True)
@@ -213,7 +241,10 @@ class AutoML(FitSettings, BaseEstimator):
                 f"{where} has {n_rows} rows with a target; fitting needs at least "
                 f"{MIN_FIT_ROWS} to cross-validate models. Add rows."
             )
-        models = {n: cls for n, cls in models.items() if task in cls.tasks}
+        from assay.models import fits_data
+
+        types = dataset.schema.types
+        models = {n: c for n, c in models.items() if task in c.tasks and fits_data(c, types)}
         n_classes = len(classes or [])
         n_folds = self.n_folds or self._auto_folds(dataset, min_count, n_classes, models, budget)
         return _Prepared(
@@ -221,7 +252,7 @@ class AutoML(FitSettings, BaseEstimator):
             get_metric(self.metric, task),
             classes,
             y,
-            make_folds(y, task, n_folds, self.random_state),
+            make_folds(y, task, n_folds, self.random_state, dataset.groups),
             models,
         )
 
@@ -231,13 +262,20 @@ class AutoML(FitSettings, BaseEstimator):
         portfolio head's cost. A resume passes the run's recorded folds as `n_folds`."""
         n_rows, n_features = dataset.X.shape
         max_folds = choose_n_folds(n_rows, min_count)
+        window_s = budget.trial_deadline - budget.started
+        networks = [cls for cls in models.values() if cls.kind is not None]
+        if networks:  # they take most of a media fit: at most 5 folds, fewer if 5 won't fit
+            fold_s = [
+                fold_cost_s(cls, n_rows, n_features, cls.default_configs(dataset.task)[0], 0)
+                for cls in networks
+            ]
+            return folds_for_budget(min(max_folds, 5), n_rows, fold_s, window_s, share=0.7)
         head = [
             (models[name], config)
             for name, config in load_portfolio(self.portfolio, dataset.task)
             if name in models
         ]
         fold_s = [fold_cost_s(cls, n_rows, n_features, config, n_classes) for cls, config in head]
-        window_s = budget.trial_deadline - budget.started
         return folds_for_budget(max_folds, n_rows, fold_s, window_s)
 
     def _begin_run(self, prepared: _Prepared, budget: Budget, feature_types) -> RunBook:
@@ -249,6 +287,7 @@ class AutoML(FitSettings, BaseEstimator):
             "models": list(prepared.models),
             "portfolio": str(self.portfolio),
             "text_pairs": [list(p) for p in dataset.text_pairs],
+            "groups": dataset.group_column,
             "feature_types": {
                 str(k): getattr(v, "value", v) for k, v in (feature_types or {}).items()
             },
@@ -326,11 +365,14 @@ class AutoML(FitSettings, BaseEstimator):
             self.random_state,
         )
         self.predictor_.derived = derived
+        self.predictor_.info["validation"] = _validation(prepared)
         if derived is not None:  # what was derived in time, and what was left out
             self.predictor_.info["derived"] = derived.report_
             self.predictor_.info.setdefault("warnings", []).extend(derived.warnings_)
         if book.run_dir is not None:
-            save_oof(book.run_dir, self.oof_, y, folds)
+            X, schema = prepared.dataset.X, prepared.dataset.schema
+            media = {c: X[c].tolist() for c in X.columns if schema[c].type.is_media}
+            save_oof(book.run_dir, self.oof_, y, folds, media)
         self.trials_ = [  # what a later search can continue from (warm_start)
             {"model": o.candidate.model, "config": dict(o.candidate.config), "loss": loss}
             for o in loop.outcomes

@@ -53,11 +53,19 @@ class Predictor:
             raise AttributeError("A regression predictor has no classes_.")
         return np.asarray(self.classes)
 
-    @staticmethod
-    def _read(data) -> pd.DataFrame:
+    def _read(self, data) -> pd.DataFrame:
+        """The rows to predict as a frame: a DataFrame, a file, or for a predictor of an
+        image or sound column also a folder of such files or a list of their paths."""
         from assay.data import read_table
+        from assay.data._media import PATH_COLUMN, files_as_table
 
-        return data if isinstance(data, pd.DataFrame) else read_table(data)
+        media = [c.name for c in self.schema.columns if c.type.is_media]
+        if isinstance(data, list | tuple) and len(media) == 1:
+            return files_as_table(list(data), media[0])
+        frame = data if isinstance(data, pd.DataFrame) else read_table(data)
+        if len(media) == 1 and media[0] not in frame.columns and PATH_COLUMN in frame.columns:
+            frame = frame.rename(columns={PATH_COLUMN: media[0]})  # a folder of files
+        return frame
 
     def _raw(self, data) -> np.ndarray:
         from assay.data import check_predict_frame
@@ -179,11 +187,13 @@ class Predictor:
         return raw
 
     def predictions_frame(self, data) -> pd.DataFrame:
-        """The predictions-file layout: id columns, `prediction`, then `proba_<class>`."""
+        """The predictions-file layout: id columns (and the files of image or sound
+        columns, which say what each row is), `prediction`, then `proba_<class>`."""
         frame = self._read(data)
         out = pd.DataFrame(index=frame.index)
         for column in self.schema.columns:
-            if column.type is FeatureType.ID and column.name in frame.columns:
+            named = column.type is FeatureType.ID or column.type.is_media
+            if named and column.name in frame.columns:
                 out[column.name] = frame[column.name]
         raw = self._raw(frame)
         if self.task.is_classification:

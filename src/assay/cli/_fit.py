@@ -14,12 +14,28 @@ from assay.cli._render import fmt, print_leaderboard, stderr, stdout, use_store
 
 def fit(
     data: str | None = typer.Argument(
-        None, help="CSV/TSV/Parquet/ARFF file, or builtin:NAME (not needed with --resume)."
+        None,
+        help="CSV/TSV/Parquet/ARFF file, builtin:NAME, or a folder of images or sound with one "
+        "subfolder per class (not needed with --resume).",
     ),
-    target: str | None = typer.Option(None, "--target", "-t", help="Column to predict."),
+    target: str | None = typer.Option(
+        None, "--target", "-t", help="Column to predict (default for a folder: its subfolders)."
+    ),
     out: Path | None = typer.Option(None, "--out", "-o", help="Folder for the predictor."),
     pair: tuple[str, str] | None = typer.Option(
         None, "--pair", help="Two text columns to compare as a pair, e.g. --pair q1 q2."
+    ),
+    groups: str | None = typer.Option(
+        None,
+        "--groups",
+        help="A column whose rows stay in one fold (a person, a speaker, a customer); "
+        "it is not a feature.",
+    ),
+    image: list[str] | None = typer.Option(
+        None, "--image", help="A column of image file paths, where it is not detected."
+    ),
+    audio: list[str] | None = typer.Option(
+        None, "--audio", help="A column of sound file paths, where it is not detected."
     ),
     report: bool = typer.Option(
         False, "--report", help="Write an HTML report at the end (report.html in the run folder)."
@@ -39,12 +55,14 @@ def fit(
     from assay.automl import AutoML
 
     use_store(store)
-    if resume is None and (data is None or target is None):
+    if resume is None and (data is None or (target is None and not _is_media_folder(data))):
         import click
 
         raise click.UsageError(
-            "give DATA and --target COLUMN, or --resume RUN_ID to continue a fit."
+            "give DATA and --target COLUMN (or a folder of images or sound with one subfolder "
+            "per class), or --resume RUN_ID to continue a fit."
         )
+    media = {**dict.fromkeys(image or [], "image"), **dict.fromkeys(audio or [], "audio")}
     given = _settings_given(options)
     automl = AutoML(**given)
     timed = resume is None and automl.effective_time_limit_s() != float("inf")
@@ -53,8 +71,21 @@ def fit(
         if resume is not None:
             automl = AutoML.resume(resume, data, callback=show, **given)
         else:
-            automl.fit(data, target=target, text_pairs=[pair] if pair else None, callback=show)
+            automl.fit(
+                data,
+                target=target,
+                text_pairs=[pair] if pair else None,
+                feature_types=media or None,
+                groups=groups,
+                callback=show,
+            )
     _summary(automl, out, automl.effective_time_limit_s(), report)
+
+
+def _is_media_folder(data: str) -> bool:
+    from assay.data._media import is_media_folder
+
+    return is_media_folder(Path(data).expanduser())
 
 
 def _settings_given(options: dict[str, Any]) -> dict[str, Any]:
@@ -122,7 +153,7 @@ class _ProgressBar:
         from assay.automl import FeatureProgress
 
         if isinstance(progress, FeatureProgress):
-            status = f"{progress.what}: {progress.n_done}/{progress.n_total} texts"
+            status = f"{progress.what}: {progress.n_done}/{progress.n_total} rows"
             self.bar.update(self.job, status=status)
             return
         last = progress.last

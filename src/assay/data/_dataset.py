@@ -8,12 +8,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from assay._types import FeatureType, Task
 from assay.data._builtin import PREFIX
+from assay.data._groups import GROUPS, attach_groups
 from assay.data._leakage import leakage_warnings
 from assay.data._load import read_table
+from assay.data._media import readable_rows
 from assay.data._pairs import check_text_pairs, detect_text_pairs
 from assay.data._schema import Schema, infer_schema
 from assay.data._task import infer_task, parse_task
@@ -47,6 +50,9 @@ class Dataset:
     n_dropped_rows: int = 0
     warnings: tuple[str, ...] = ()
     text_pairs: tuple[tuple[str, str], ...] = ()  # declared or detected, see _pairs
+    groups: np.ndarray | None = None  # rows of one group stay in one fold (see make_folds)
+    group_column: str | None = None  # where `groups` came from (None: given as values)
+    n_bad_files: int = 0  # rows left out because a media file could not be read
 
     @property
     def n_rows(self) -> int:
@@ -81,18 +87,23 @@ def prepare(
     feature_types: Mapping[str, FeatureType | str] | None = None,
     read_options: Mapping[str, Any] | None = None,
     text_pairs: Iterable[Iterable[str]] | None = None,
+    groups: str | Any = None,
 ) -> Dataset:
     """Read `source`, check it, and split it into features and target.
 
     `text_pairs` declares pairs of text columns (else a pair is detected by name, see
-    `_pairs`). Raises DataError/TargetError with a message naming the file or column when
-    the data cannot be used; softer problems are logged and listed in `Dataset.warnings`.
+    `_pairs`). `groups`: a column (never a feature then) or one value per row; the rows of
+    a group (a person, a speaker, a customer) stay in one fold. Rows whose image or sound
+    file cannot be read are left out, with a warning naming them. Raises
+    DataError/TargetError with a message naming the file or column when the data cannot be
+    used; softer problems are logged and listed in `Dataset.warnings`.
     """
     label, where = _describe(source)
     frame = read_table(source, **dict(read_options or {}))
     if len(frame) < MIN_ROWS:
         raise DataError(f"{where} has {len(frame)} row(s); at least {MIN_ROWS} are needed.")
     name = resolve_target(frame, target, where)
+    frame, group_column = attach_groups(frame, groups, name, where)
     pairs = check_text_pairs(text_pairs, frame.columns, name)
     if pairs:  # a declared side is text whatever it looks like, unless typed explicitly
         forced = {side: FeatureType.TEXT for pair in pairs for side in pair}
@@ -103,6 +114,7 @@ def prepare(
         raise DataError(
             f"{where} has {len(frame)} row(s) with a target value; at least {MIN_ROWS} are needed."
         )
+    group_values = None if group_column is None else frame.pop(GROUPS).to_numpy()
     y = frame[name]
     task = infer_task(y) if task is None else parse_task(task, y)
     y = check_target(y, task, name, notes)
@@ -139,6 +151,10 @@ def prepare(
     X = features[list(schema.features)].copy()
     numeric = [c for c in schema.features if schema[c].type is FeatureType.NUMERIC]
     coerce_numeric(X, numeric, where, notes)
+    readable = readable_rows(X, schema, where, notes)
+    if not readable.all():
+        X, y = X.loc[readable].reset_index(drop=True), y.loc[readable].reset_index(drop=True)
+        group_values = None if group_values is None else group_values[readable.to_numpy()]
     return Dataset(
         X=X,
         y=y.rename(name),
@@ -149,4 +165,7 @@ def prepare(
         n_dropped_rows=n_dropped,
         warnings=tuple(notes),
         text_pairs=tuple(pairs),
+        groups=group_values,
+        group_column=None if group_column in (None, GROUPS) else group_column,
+        n_bad_files=int((~readable).sum()),
     )

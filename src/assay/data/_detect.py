@@ -15,6 +15,7 @@ import pandas as pd
 from pandas.api import types as ptypes
 
 from assay._types import FeatureType
+from assay.data._media import path_column_kind
 from assay.log import get_logger
 
 logger = get_logger(__name__)
@@ -176,6 +177,9 @@ def column_type(name: str, column: pd.Series) -> FeatureType:
         return FeatureType.CATEGORICAL
     if all_unique and looks_like_id_name(name):
         return FeatureType.ID
+    kind = path_column_kind(strings)
+    if kind is not None:
+        return kind
     if _is_datetime(name, strings):
         return FeatureType.DATETIME
     if _is_text(strings, n_unique):

@@ -14,6 +14,7 @@ from pandas.api import types as ptypes
 
 from assay.data._arff import looks_like_arff, read_arff
 from assay.data._builtin import PREFIX, load_builtin
+from assay.data._media import is_media_folder, read_media_folder, resolve_media_paths
 from assay.data._text import decode_sample, head_bytes, read_delimited
 from assay.errors import DataError
 from assay.log import get_logger
@@ -77,12 +78,17 @@ def _read_path(path: Path, fmt: FileFormat | None, options: dict[str, Any]) -> p
         hint = _suggest(path) or " Check the path (relative paths start from the current folder)."
         raise DataError(f"File not found: '{path}'.{hint}")
     if path.is_dir():
-        raise DataError(f"'{path}' is a folder. Give the path of a data file inside it.")
+        if is_media_folder(path):
+            return read_media_folder(path)
+        raise DataError(
+            f"'{path}' is a folder without image or audio files. Give the path of a data "
+            "file inside it, or a folder with one subfolder of images or sound per class."
+        )
     if path.stat().st_size == 0:
         raise DataError(f"'{path}' is empty (0 bytes). Give a file with a header and data rows.")
     fmt = fmt or detect_format(path)
     if fmt is FileFormat.ARFF:
-        return read_arff(path)
+        return _with_media_paths(read_arff(path), path)
     if fmt is FileFormat.PARQUET:
         try:
             frame = pd.read_parquet(path)
@@ -93,8 +99,16 @@ def _read_path(path: Path, fmt: FileFormat | None, options: dict[str, Any]) -> p
             ) from exc
         if len(frame) == 0:
             raise DataError(f"'{path}' has columns but no rows. Give a file with data.")
-        return frame
-    return read_delimited(path, **options)
+        return _with_media_paths(frame, path)
+    return _with_media_paths(read_delimited(path, **options), path)
+
+
+def _with_media_paths(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """The table with its columns of image or sound file paths made absolute (they are
+    relative to the table's own folder)."""
+    for name in resolve_media_paths(frame, path.parent):
+        logger.info("Column '%s' of '%s' holds media file paths.", name, path)
+    return frame
 
 
 def _from_polars(source: Any) -> pd.DataFrame:
@@ -162,6 +176,10 @@ def read_table(
     format: FileFormat | str | None = None,
 ) -> pd.DataFrame:
     """Read a file path, 'builtin:NAME', or a pandas/polars DataFrame into a new DataFrame.
+
+    A folder of images or sound reads as a table of their paths (`path`), with a `label`
+    column when the files sit in one subfolder per class; in a file's table, columns of
+    media file paths are made absolute (relative paths start from the table's folder).
 
     Delimiter, quoting, encoding and a missing header row are sniffed when not given; a
     `sep` longer than one character is a regular expression, as in pandas.

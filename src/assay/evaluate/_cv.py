@@ -10,7 +10,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import KFold, StratifiedKFold, StratifiedShuffleSplit
+from sklearn.model_selection import (
+    GroupKFold,
+    KFold,
+    StratifiedGroupKFold,
+    StratifiedKFold,
+    StratifiedShuffleSplit,
+)
 
 from assay._types import FeatureType, Task
 from assay.errors import DataError, TrialPruned, TrialTimeout
@@ -34,9 +40,15 @@ def choose_n_folds(n_rows: int, min_class_count: int | None = None) -> int:
 
 
 def make_folds(
-    y: np.ndarray, task: Task, n_folds: int, random_state: int
+    y: np.ndarray,
+    task: Task,
+    n_folds: int,
+    random_state: int,
+    groups: np.ndarray | None = None,
 ) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Stratified folds for classification, shuffled folds for regression."""
+    """Stratified folds for classification, shuffled folds for regression. With `groups`,
+    every group's rows fall in one fold (stratified as far as the groups allow), and there
+    are at most as many folds as groups."""
     n_rows = len(y)
     if n_folds < 2:
         raise DataError(f"n_folds={n_folds}: cross-validation needs at least 2 folds.")
@@ -45,6 +57,8 @@ def make_folds(
             f"The data has {n_rows} rows, fewer than the {n_folds} folds asked for: "
             "give more rows or a smaller n_folds."
         )
+    if groups is not None:
+        return _group_folds(y, task, n_folds, random_state, np.asarray(groups))
     if task.is_classification:
         counts = np.bincount(y)
         smallest = int(counts[counts > 0].min())
@@ -53,6 +67,26 @@ def make_folds(
             return [(tr, va) for tr, va in splitter.split(np.zeros(n_rows), y)]
     splitter = KFold(n_folds, shuffle=True, random_state=random_state)
     return [(tr, va) for tr, va in splitter.split(np.zeros(n_rows))]
+
+
+def _group_folds(
+    y: np.ndarray, task: Task, n_folds: int, random_state: int, groups: np.ndarray
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    if len(groups) != len(y):
+        raise DataError(f"groups has {len(groups)} values for {len(y)} rows: give one per row.")
+    n_groups = len(np.unique(groups))
+    if n_groups < 2:
+        raise DataError(
+            "All rows are in one group: grouped validation needs at least 2 groups (a model "
+            "is scored on groups it never saw). Give a column with more groups, or no groups."
+        )
+    n_folds = min(n_folds, n_groups)
+    rows = np.zeros(len(y))
+    if task.is_classification:
+        splitter = StratifiedGroupKFold(n_folds, shuffle=True, random_state=random_state)
+        return [(tr, va) for tr, va in splitter.split(rows, y, groups)]
+    splitter = GroupKFold(n_folds, shuffle=True, random_state=random_state)
+    return [(tr, va) for tr, va in splitter.split(rows, y, groups)]
 
 
 STOP_SHARE = 0.1  # of a fold's training rows, held out to stop boosting and nets early

@@ -1,5 +1,6 @@
 """Columns derived from the whole training table before the search: text features,
-sentence embeddings, text-pair features, differences between date columns, and generated
+sentence embeddings, text-pair features, differences between date columns, image and sound
+features of media file columns, and generated
 features (`FeatureSpec`s: ratios, group statistics, target means... found by discovery or
 given by the user).
 
@@ -96,8 +97,19 @@ class DerivedFeatures:
         return list(combinations(dates, 2))
 
     @property
+    def media_columns(self) -> dict[str, FeatureType]:
+        """Columns of image or sound file paths, by kind."""
+        return {c: t for c, t in self.types.items() if t.is_media}
+
+    @property
     def is_empty(self) -> bool:
-        return not (self.text_columns or self.pairs or self.date_pairs or self.generated)
+        return not (
+            self.text_columns
+            or self.pairs
+            or self.date_pairs
+            or self.generated
+            or self.media_columns
+        )
 
     # fitting and transforming --------------------------------------------------------
     def fit_transform(
@@ -141,6 +153,7 @@ class DerivedFeatures:
             if embedded is not None:
                 embedding_blocks.append(self._embedding_block(X, column, embedded[0]))
         blocks = text_blocks + pair_blocks + embedding_blocks + self._date_gaps(X)
+        blocks += self._media_blocks(X, progress)
         self.generated_columns_: list[str] = []
         if self.generated:
             self.generated_ = GeneratedFeatures(self.generated, self.task)
@@ -223,7 +236,30 @@ class DerivedFeatures:
             for column in self.text_columns
             if column in self.embedded_
         ]
-        return blocks + self._date_gaps(X)
+        return blocks + self._date_gaps(X) + self._media_blocks(X, progress)
+
+    def _media_blocks(self, X: pd.DataFrame, progress: EmbedProgress | None) -> list[pd.DataFrame]:
+        """Image and sound features of each media column (a file that cannot be read raises
+        a MediaError naming it: a fit has left such rows out before)."""
+        from assay.data._decode import decoded
+        from assay.features._audio import sound_feature_names, sound_features
+        from assay.features._image import image_feature_names, image_features
+
+        blocks = []
+        for column, kind in self.media_columns.items():
+            image = kind is FeatureType.IMAGE
+            compute = image_features if image else sound_features
+            names = (image_feature_names if image else sound_feature_names)(column)
+            what = f"{'image' if image else 'sound'} features of {column}"
+            rows = []
+            for i, value in enumerate(X[column].tolist()):
+                if progress is not None and i % 200 == 0:
+                    progress(what, i, len(X))
+                present = isinstance(value, str) and bool(value.strip())
+                rows.append(compute(decoded(value, kind) if present else None))
+            matrix = np.vstack(rows) if rows else np.empty((0, len(names)))
+            blocks.append(pd.DataFrame(matrix, columns=names, index=X.index))
+        return blocks
 
     @staticmethod
     def _embedding_block(X: pd.DataFrame, column: str, vectors: np.ndarray) -> pd.DataFrame:

@@ -125,8 +125,12 @@ class TabularEncoder:
     # fitting -----------------------------------------------------------------
     def fit(self, X: pd.DataFrame) -> TabularEncoder:
         state: dict[str, dict] = {}
+        media = self.encoding is Encoding.MEDIA
         for name, ftype in self.types.items():
-            if not ftype.is_used:
+            if not ftype.is_used or ftype.is_media != media:
+                continue  # media paths reach the networks only; the rest see their features
+            if media:
+                state[name] = {"kind": ftype.value}
                 continue
             col = X[name]
             if ftype is FeatureType.CATEGORICAL:
@@ -142,6 +146,10 @@ class TabularEncoder:
                 parts = self._numeric_parts(ftype, col)
                 state[name] = {"kind": ftype.value, "parts": parts}
         self.state_ = state
+        if media:
+            empty: dict[str, list] = {k: [] for k in ("names", "medians", "means", "stds")}
+            self.numeric_ = {**empty, "indicators": []}
+            return self
         self._fit_numeric_stats(X)
         return self
 
@@ -221,6 +229,7 @@ class TabularEncoder:
                 Encoding.NATIVE: ["names"],
                 Encoding.ORDINAL: ["names", "medians"],
                 Encoding.ONEHOT: ["names", "medians", "means", "stds", "indicators"],
+                Encoding.MEDIA: [],
             }[self.encoding]
             stats = json.dumps([self.numeric_[k] for k in used])
             key = f"{self.encoding.value}|{self._block_key()}|{stats}"
@@ -284,6 +293,8 @@ class TabularEncoder:
         return shared_result(X, ("transform", self.transform_key()), lambda: self._transform(X))
 
     def _transform(self, X: pd.DataFrame) -> pd.DataFrame | np.ndarray:
+        if self.encoding is Encoding.MEDIA:
+            return pd.DataFrame({n: X[n].astype(object) for n in self.state_}, index=X.index)
         names, matrix = self._numeric_block(X)
         cats = [name for name, spec in self.state_.items() if spec["kind"] == "cat"]
         if self.encoding is Encoding.NATIVE:
@@ -329,6 +340,8 @@ class TabularEncoder:
         return self.fit(X).transform(X)
 
     def feature_names_out(self) -> list[str]:
+        if self.encoding is Encoding.MEDIA:
+            return list(self.state_)
         names = list(self.numeric_["names"])
         cats = [(n, s["categories"]) for n, s in self.state_.items() if s["kind"] == "cat"]
         if self.encoding is Encoding.ONEHOT:

@@ -17,6 +17,7 @@ from assay.models._forest import ExtraTreesModel, RandomForestModel
 from assay.models._knn import KNNModel
 from assay.models._lgbm import LightGBMModel
 from assay.models._linear import LinearModel
+from assay.models._media_cnn import ImageCNNModel, SoundCNNModel, fits_data
 from assay.models._mlp import MLPModel
 from assay.models._xgb import XGBoostModel
 
@@ -30,6 +31,8 @@ _FAMILIES: tuple[type[Model], ...] = (
     KNNModel,
     # the neural net only where the `nn` extra (torch) is installed
     *([MLPModel] if find_spec("torch") is not None else []),
+    # the networks of image and sound columns, likewise (fits_data: only where such a column is)
+    *([ImageCNNModel, SoundCNNModel] if find_spec("torch") is not None else []),
 )
 MODELS: dict[str, type[Model]] = {cls.name: cls for cls in _FAMILIES}
 
@@ -51,13 +54,16 @@ __all__ = [
     "MODELS",
     "CatBoostModel",
     "ExtraTreesModel",
+    "ImageCNNModel",
     "KNNModel",
     "LightGBMModel",
     "LinearModel",
     "MLPModel",
     "Model",
     "RandomForestModel",
+    "SoundCNNModel",
     "XGBoostModel",
+    "fits_data",
     "load_model",
     "register_activation_resolver",
 ]

@@ -23,7 +23,7 @@ from sklearn.utils.validation import check_is_fitted
 from assay._cpus import blas_threads
 from assay._json import to_jsonable
 from assay._trust import Trust
-from assay._types import Encoding, Task
+from assay._types import Encoding, FeatureType, Task
 from assay.errors import ArtifactError, ConfigError, SchemaMismatchError
 from assay.log import get_logger
 from assay.search._space import Distribution
@@ -93,6 +93,7 @@ class Model(ABC, BaseEstimator):
     encoding: ClassVar[Encoding]
     tasks: ClassVar[frozenset[Task]] = frozenset(Task)
     early_stopping: ClassVar[bool] = False  # stops on X_val rows when given them
+    kind: ClassVar[FeatureType | None] = None  # the media column a network needs; None: tabular
     artifact_file: ClassVar[str] = ""  # the file save() writes the fitted model to
     legacy_artifact_files: ClassVar[tuple[str, ...]] = ()  # older names load() still reads
     # BLAS threads inside fit and predict (see assay._cpus.blas_threads); None: as set
@@ -333,10 +334,13 @@ class Model(ABC, BaseEstimator):
 
     # -- input checks -------------------------------------------------------------------
     def _check_X(self, X: Any, *, fitting: bool = False) -> Any:
-        """NATIVE models take a DataFrame, the others a float64 matrix; shapes must match fit."""
-        if self.encoding is Encoding.NATIVE:
+        """NATIVE and MEDIA models take a DataFrame, the others a float64 matrix; shapes
+        must match fit."""
+        if self.encoding in (Encoding.NATIVE, Encoding.MEDIA):
             if not isinstance(X, pd.DataFrame):
-                raise ConfigError(f"model {self.name!r} needs a DataFrame (Encoding.NATIVE)")
+                raise ConfigError(
+                    f"model {self.name!r} needs a DataFrame (Encoding.{self.encoding.name})"
+                )
             names = np.asarray([str(c) for c in X.columns], dtype=object)
             if fitting:
                 self.feature_names_in_ = names

@@ -22,6 +22,7 @@ from assay.report import _figures as fig
 from assay.report._diagnostics import confusion_matrix, pr_curves, residual_plots, roc_curves
 from assay.report._explain import importance_bars, partial_dependence, shap_summary
 from assay.report._html import Section, write_html
+from assay.report._media import media_sections
 
 if TYPE_CHECKING:
     from assay.automl import Predictor
@@ -262,6 +263,7 @@ def build_sections(inputs: ReportInputs) -> list[Section]:
     sections += [_leaderboard(predictor)]
     optional = [_search(inputs, metric.greater_is_better), _ensemble(predictor), _quality(inputs)]
     sections += [s for s in optional if s is not None]
+    sections += media_sections(inputs)
     sections += _explanations(inputs)
     if inputs.glm:
         sections.append(_glm(inputs))

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from assay.errors import ArtifactError, StoreError
 from assay.log import get_logger
 from assay.report._build import ReportInputs
@@ -21,6 +23,21 @@ def _read(source: str | None):
         logger.warning("the training data %s is gone: the report has no data profile", source)
         return None
     return read_table(source)
+
+
+def _fitted_rows(frame, predictor):
+    """The rows the fit learned from: those whose image or sound file does not decode were
+    left out of the fit, and are left out of the report too."""
+    if frame is None:
+        return None
+    from assay.data._decode import decode_all
+
+    keep = np.ones(len(frame), dtype=bool)
+    for column in predictor.schema.columns:
+        if column.type.is_media and column.name in frame.columns:
+            _, bad = decode_all(frame[column.name].tolist(), column.type)
+            keep &= ~frame[column.name].isin(list(bad)).to_numpy()
+    return frame if keep.all() else frame.loc[keep].reset_index(drop=True)
 
 
 def gather_inputs(
@@ -65,7 +82,7 @@ def gather_inputs(
     held_out = data if data is None or hasattr(data, "columns") else read_table(data)
     return ReportInputs(
         predictor=predictor,
-        training=_read(run.source) if run is not None else None,
+        training=_fitted_rows(_read(run.source), predictor) if run is not None else None,
         held_out=held_out,
         run=run,
         trials=trials,

@@ -298,7 +298,8 @@ class SearchProposer:
     def _op_models(self, config: dict, task: Task):
         from assay.models import MODELS
 
-        every = [name for name, cls in MODELS.items() if task in cls.tasks]
+        # tabular families: a network of media files fits only data with such a column
+        every = [n for n, cls in MODELS.items() if task in cls.tasks and cls.kind is None]
         current = config["automl"].get("models") or every
         absent = [m for m in every if m not in current and m not in self._guidance.avoid_models]
         avoided = [m for m in current if m in self._guidance.avoid_models]

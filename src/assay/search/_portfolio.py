@@ -102,6 +102,12 @@ class Searcher:
         self.random_state = random_state
         self._rng = np.random.default_rng(random_state)
         self._queue: list[Candidate] = []
+        # the networks of media columns first (no tabular portfolio has them, and on such
+        # data they are the strongest family), then the portfolio
+        for model, cls in models.items():
+            if getattr(cls, "kind", None) is not None and task in cls.tasks:
+                config = cls.default_configs(task)[0]
+                self._queue.append(Candidate(model, config, TrialSource.PORTFOLIO))
         for model, config in load_portfolio(portfolio, task):
             if model in models and task in models[model].tasks:
                 self._queue.append(Candidate(model, config, TrialSource.PORTFOLIO))
@@ -121,6 +127,8 @@ class Searcher:
         key = self._key(candidate)
         if candidate.source is not TrialSource.PORTFOLIO or key in self._deferred:
             return False
+        if getattr(self.models[candidate.model], "kind", None) is not None:
+            return False  # a media network is what such data needs most: never put off
         self._deferred.add(key)
         self._seen.discard(key)
         self._queue.append(candidate)

@@ -1,6 +1,8 @@
 """The prediction service: a FastAPI app around one loaded Predictor.
 
 `POST /predict` takes JSON records or a CSV body and predicts the whole batch in one call;
+a predictor of an image or sound column takes the files as multipart/form-data uploads
+(one row per file);
 `GET /schema`, `/health` and `/metrics` describe the model and the service. Requests are
 checked against the schema first (assay.serve._records): a refusal is a 4xx whose `detail`
 names the column, never a 500. Predictions run one batch at a time per process (the models
@@ -19,7 +21,14 @@ from assay.automl import Predictor
 from assay.errors import AssayError, RequestError
 from assay.log import get_logger
 from assay.serve._metrics import ServiceMetrics
-from assay.serve._records import Rows, record_schema, rows_from_csv, rows_from_json
+from assay.serve._records import (
+    Rows,
+    media_columns,
+    record_schema,
+    rows_from_csv,
+    rows_from_files,
+    rows_from_json,
+)
 
 logger = get_logger(__name__)
 MAX_BODY_BYTES = 256 * 1024 * 1024
@@ -84,6 +93,25 @@ def create_app(predictor: Predictor, *, model_path: str | Path | None = None):
             answer["probabilities"] = [[_plain(p) for p in row] for row in table]
         return answer
 
+    async def predict_uploads(request: Request, proba: bool) -> dict[str, Any]:
+        """One row per uploaded file, saved to a folder removed after the prediction (a
+        file's name is never used as a path: only its extension is kept)."""
+        import tempfile
+
+        form = await request.form()
+        uploads = [v for _, v in form.multi_items() if not isinstance(v, str)]
+        fields = {k: v for k, v in form.multi_items() if isinstance(v, str)}
+        names = [str(u.filename or "") for u in uploads]
+        with tempfile.TemporaryDirectory(prefix="assay-upload-") as folder:
+            paths = []
+            for i, (upload, name) in enumerate(zip(uploads, names, strict=True)):
+                path = Path(folder) / f"{i}{Path(name).suffix.lower()}"
+                path.write_bytes(await upload.read())
+                paths.append(str(path))
+            rows = rows_from_files(paths, names, fields, schema)
+            answer = await run_in_threadpool(predict_rows, rows, proba)
+        return {"files": names, **answer}
+
     body_doc = {
         "required": True,
         "content": {
@@ -91,6 +119,10 @@ def create_app(predictor: Predictor, *, model_path: str | Path | None = None):
             "text/csv": {"schema": {"type": "string"}},
         },
     }
+    if media_columns(schema):  # files come as uploads, one row per file
+        files = {"type": "array", "items": {"type": "string", "format": "binary"}}
+        upload = {"type": "object", "properties": {"file": files}}
+        body_doc["content"] = {"multipart/form-data": {"schema": upload}}
 
     @app.post(
         "/predict",
@@ -103,17 +135,21 @@ def create_app(predictor: Predictor, *, model_path: str | Path | None = None):
         request: Request,
         proba: bool = Query(False, description="Also return class probabilities."),
     ) -> dict[str, Any] | JSONResponse:
-        """JSON records (a list, or {"records": [...]}) or CSV with a header line. Columns
+        """JSON records (a list, or {"records": [...]}), CSV with a header line, or files
+        uploaded as multipart/form-data (image and sound predictors). Columns
         the model does not use are ignored and listed in `ignored_columns`."""
         try:
             kind = request.headers.get("content-type", "application/json").split(";")[0]
             kind = kind.strip().lower()
-            if kind not in ("application/json", "text/csv"):
+            if kind not in ("application/json", "text/csv", "multipart/form-data"):
                 raise RequestError(415, f"Content-Type {kind!r} is not taken: send "
-                                        "application/json or text/csv.")  # fmt: skip
+                                        "application/json or text/csv (files of images or "
+                                        "sound: multipart/form-data).")  # fmt: skip
             if int(request.headers.get("content-length") or 0) > MAX_BODY_BYTES:
                 raise RequestError(413, f"The body is over {MAX_BODY_BYTES >> 20} MB; split "
                                         "the batch.")  # fmt: skip
+            if kind == "multipart/form-data":
+                return await predict_uploads(request, proba)
             body = await request.body()
             reader = rows_from_csv if kind == "text/csv" else rows_from_json
             rows = reader(body, schema)

@@ -60,8 +60,58 @@ def record_schema(schema: Schema) -> dict[str, Any]:
     }
 
 
+def media_columns(schema: Schema) -> list[str]:
+    return [name for name in schema.features if schema[name].type.is_media]
+
+
+def refuse_media_paths(schema: Schema) -> None:
+    """Image and sound columns come as uploaded files, never as paths: a path in a request
+    would have the service read any file of its machine."""
+    media = media_columns(schema)
+    if media:
+        raise RequestError(415, f"Column(s) {_names(media)} hold image or sound files: send "
+                                "them as multipart/form-data uploads (a field 'file' per "
+                                "file, other columns as fields), not as paths.")  # fmt: skip
+
+
+def rows_from_files(
+    paths: list[str], names: list[str], fields: dict[str, str], schema: Schema
+) -> Rows:
+    """One row per uploaded file (saved at `paths`, sent as `names`) of the predictor's one
+    media column; its other feature columns from the form's fields, the same for every
+    file and read as CSV text is."""
+    from assay.data._media import media_kind
+
+    media = media_columns(schema)
+    if len(media) != 1:
+        raise RequestError(415, "Uploads are taken by predictors of one image or sound "
+                                "column; send JSON or CSV records.")  # fmt: skip
+    column = media[0]
+    if not paths:
+        raise RequestError(422, f"The upload holds no file: send the {schema[column].type.value} "
+                                "files in fields named 'file'.")  # fmt: skip
+    _check_count(len(paths))
+    wanted = schema[column].type
+    for name in names:
+        if media_kind(name) is not wanted:
+            raise RequestError(415, f"File {name!r} is not an {wanted.value} file this "
+                                    f"predictor reads (column '{column}'); check its "
+                                    "extension.")  # fmt: skip
+    others = [name for name in schema.features if name != column]
+    missing = [name for name in others if name not in fields]
+    if missing:
+        raise RequestError(422, f"The upload lacks field(s) {_names(missing)}: send every "
+                                "feature column as a form field (GET /schema lists "
+                                "them).")  # fmt: skip
+    frame = pd.DataFrame({name: [fields[name]] * len(paths) for name in others}, dtype=object)
+    frame.insert(0, column, pd.Series(paths, dtype=object))
+    ignored = [name for name in fields if name not in set(schema.features)]
+    return Rows(_typed_text(frame[list(schema.features)], schema), ignored)
+
+
 def rows_from_json(body: bytes, schema: Schema) -> Rows:
     """`[{...}, ...]` or `{"records": [{...}, ...]}`."""
+    refuse_media_paths(schema)
     try:
         data = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -103,6 +153,7 @@ def rows_from_json(body: bytes, schema: Schema) -> Rows:
 
 def rows_from_csv(body: bytes, schema: Schema) -> Rows:
     """A CSV body with a header line; every value read as text, numbers parsed here."""
+    refuse_media_paths(schema)
     try:
         frame = pd.read_csv(io.BytesIO(body), dtype=str, keep_default_na=True)
     except pd.errors.EmptyDataError as exc:
@@ -122,7 +173,12 @@ def rows_from_csv(body: bytes, schema: Schema) -> Rows:
                                 "feature column (an empty value is a missing one); GET /schema "
                                 "lists them.")  # fmt: skip
     ignored = [name for name in frame.columns if name not in set(schema.features)]
-    frame = frame[list(schema.features)].copy()
+    return Rows(_typed_text(frame[list(schema.features)].copy(), schema), ignored)
+
+
+def _typed_text(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
+    """Text values (CSV, form fields) of the feature columns with the numbers parsed and
+    the dates checked; a value that is not what its column takes is refused by name."""
     for name in schema.features:
         if is_numeric(schema, name):
             text = frame[name]
@@ -135,7 +191,7 @@ def rows_from_csv(body: bytes, schema: Schema) -> Rows:
                                         "empty.")  # fmt: skip
             frame[name] = numbers.astype("float64")
     _check_dates(frame, schema)
-    return Rows(frame, ignored)
+    return frame
 
 
 def _check_json_value(value: Any, allowed: list[str], column: str, row: int) -> None:

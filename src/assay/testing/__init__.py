@@ -6,6 +6,7 @@ from assay.testing._llm_server import ScriptedOpenAIServer
 from assay.testing._postgres import PostgresServer
 from assay.testing._service import ServiceProcess
 from assay.testing._toy import toy_frame
+from assay.testing._toy_media import toy_media
 from assay.testing._toy_text import toy_paraphrases, toy_reviews
 
 __all__ = [
@@ -15,6 +16,7 @@ __all__ = [
     "ServiceProcess",
     "check_model",
     "toy_frame",
+    "toy_media",
     "toy_paraphrases",
     "toy_reviews",
 ]

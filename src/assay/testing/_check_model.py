@@ -17,9 +17,10 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
-from assay._types import Task
+from assay._types import Encoding, Task
 from assay.search._space import Choice, Float, Int, from_dict, sample, to_dict
 from assay.testing._toy import toy_frame
+from assay.testing._toy_media import toy_media
 
 if TYPE_CHECKING:
     from assay.models import Model
@@ -35,8 +36,12 @@ class _Check:
         self, model_class: type[Model], task: Task, n_rows: int, max_estimators: int
     ) -> None:
         self.model_class, self.task, self.max_estimators = model_class, task, max_estimators
-        frames, y = toy_frame(task, n_rows, seed=0)
-        X = frames[model_class.encoding]
+        if model_class.encoding is Encoding.MEDIA:  # files of its own, removed with the check
+            self._folder = tempfile.TemporaryDirectory(prefix="assay-check-")
+            X, y = toy_media(Path(self._folder.name), task, n_rows, seed=0)
+        else:
+            frames, y = toy_frame(task, n_rows, seed=0)
+            X = frames[model_class.encoding]
         n_train = 2 * n_rows // 3
         self.X, self.y = _rows(X, slice(0, n_train)), y[:n_train]
         self.X_val, self.y_val = _rows(X, slice(n_train, None)), y[n_train:]

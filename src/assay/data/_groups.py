@@ -1,0 +1,64 @@
+"""Groups of rows that must stay together in one fold: every image of one person, every
+recording of one speaker, every row of one customer. Validation that mixes a group across
+folds scores a model on rows it has nearly seen, and overstates its accuracy."""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from assay.errors import ConfigError, DataError
+
+GROUPS = "__assay_groups__"  # where the groups ride along while rows are dropped
+
+
+def attach_groups(
+    frame: pd.DataFrame, groups: str | Any, target: str, where: str
+) -> tuple[pd.DataFrame, str | None]:
+    """`frame` with the groups moved into the column GROUPS (a named column leaves the
+    features), and the name of the column they came from (GROUPS when given as values;
+    None without groups)."""
+    if groups is None:
+        return frame, None
+    frame = frame.copy()
+    if isinstance(groups, str):
+        names = [str(c) for c in frame.columns]
+        if groups not in names:
+            close = difflib.get_close_matches(groups, names, n=3, cutoff=0.4)
+            hint = f" Closest names: {', '.join(close)}." if close else ""
+            raise ConfigError(f"groups='{groups}' is not a column of {where}.{hint}")
+        if groups == target:
+            raise ConfigError(
+                f"groups='{groups}' is the target: name the column that says which rows "
+                "belong together (a person, a speaker, a customer)."
+            )
+        values, column = frame.pop(groups), groups
+    else:
+        array = np.asarray(groups, dtype=object).ravel()
+        if len(array) != len(frame):
+            raise ConfigError(
+                f"groups has {len(array)} values but {where} has {len(frame)} rows: give "
+                "one group per row, or the name of a column."
+            )
+        values = pd.Series(array, index=frame.index)
+        column = GROUPS
+    missing = int(pd.isna(values).sum())
+    if missing:
+        named = f"column '{column}'" if column != GROUPS else "groups"
+        raise DataError(
+            f"{named} has {missing} missing value(s): give every row a group (rows without "
+            "one cannot be kept apart from the others)."
+        )
+    frame[GROUPS] = values.astype(str).to_numpy()
+    return frame, column
+
+
+def describe_groups(groups: np.ndarray | None, column: str | None) -> str | None:
+    """'grouped by 'speaker' (5 groups)', or None without groups."""
+    if groups is None:
+        return None
+    named = f" by '{column}'" if column else ""
+    return f"grouped{named} ({len(np.unique(groups))} groups)"

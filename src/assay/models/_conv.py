@@ -1,0 +1,369 @@
+"""Small convolutional networks trained from scratch on the CPU (extra `nn`), over the
+files of one media column: the shared part of `ImageCNNModel` and `SoundCNNModel`.
+
+A family says how files become arrays (`_arrays`: decoded, one shape, channels first), how
+to normalise them, and how to augment a batch; the training here is the same for both:
+AdamW with a cosine schedule, early stopping on the held-out rows the fit is given (or a
+tenth of the training rows), the best epoch kept, stopping at the deadline. As for the MLP,
+`n_estimators` is the number of epochs: None plans `EPOCHS` (fewer when the first epoch
+shows they would not end in time) with early stopping, a number trains exactly that many
+(fast refit)."""
+
+from __future__ import annotations
+
+import io
+import math
+import time
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from assay._types import Encoding, FeatureType, Task
+from assay.errors import ArtifactError, ConfigError, SchemaMismatchError
+from assay.models._base import Model
+from assay.search._space import Choice, Distribution, Float, Int
+
+EPOCHS = 30  # the schedule's length when no epoch count is given
+# forward multiply-adds per second of training (forward and backward passes, augmentation):
+# 9.5e9 measured for the default image network on 1,320 pictures, on 2 cores
+MACS_PER_S = 9e9
+PATIENCE = 8
+PREDICT_BATCH = 256
+
+
+def _torch():
+    try:
+        import torch
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise ConfigError(
+            "the image and sound networks need PyTorch: pip install 'assay[nn]' "
+            "(it pins torch==2.13.0)."
+        ) from exc
+    return torch
+
+
+def _network(torch, in_channels: int, n_out: int, width: int, n_blocks: int, dropout: float):
+    """Blocks of conv 3x3 - batch norm - ReLU - max pool 2, the width doubling each block
+    (up to 8x), then global average pooling and a linear head."""
+    from torch import nn
+
+    layers: list[Any] = []
+    channels = in_channels
+    for i in range(n_blocks):
+        out = width * 2 ** min(i, 3)
+        layers += [
+            nn.Conv2d(channels, out, 3, padding=1, bias=False),
+            nn.BatchNorm2d(out),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(2),
+        ]
+        channels = out
+    layers += [
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Dropout(dropout),
+        nn.Linear(channels, n_out),
+    ]
+    return nn.Sequential(*layers)
+
+
+class _Schedule:
+    """The learning rate over training: a warm-up over the first 15% of the steps, then a
+    cosine down to 2% of the peak. The plan may be cut short once the first epoch shows
+    how many fit before the deadline, so a network ends its schedule instead of being
+    stopped at a high learning rate."""
+
+    def __init__(self, n_epochs: int, n_batches: int):
+        self.n_epochs, self.n_batches = int(n_epochs), int(n_batches)
+
+    def shorten(self, n_epochs: int) -> None:
+        self.n_epochs = max(2, min(self.n_epochs, n_epochs))
+
+    def factor(self, step: int) -> float:
+        total = self.n_epochs * self.n_batches
+        warm = max(1, int(0.15 * total))
+        if step < warm:
+            return (step + 1) / warm
+        progress = min(1.0, (step - warm) / max(1, total - warm))
+        return 0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+class ConvModel(Model):
+    """A convolutional network over the files of the first column of its kind (`kind`)."""
+
+    encoding = Encoding.MEDIA
+    early_stopping = True
+    artifact_file = "model.pt"
+    kind: ClassVar[FeatureType | None]
+
+    def __init__(
+        self,
+        *,
+        task: Task | str = Task.BINARY,
+        width: int = 16,
+        n_blocks: int = 4,
+        dropout: float = 0.2,
+        learning_rate: float = 3e-3,
+        weight_decay: float = 1e-4,
+        batch_size: int = 64,
+        augment: bool = True,
+        n_estimators: int | None = None,
+        n_jobs: int = 1,
+        random_state: int = 0,
+    ) -> None:
+        self.task = task
+        self.width = width
+        self.n_blocks = n_blocks
+        self.dropout = dropout
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.augment = augment
+        self.n_estimators = n_estimators
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    # -- what a family provides -------------------------------------------------------
+    @classmethod
+    def _input_shape(cls) -> tuple[int, int, int]:
+        """(channels, height, width) of one input, for the cost estimate."""
+        raise NotImplementedError
+
+    def _arrays(self, paths: list, fitting: bool) -> np.ndarray:
+        """(n, channels, height, width) float32 arrays of the files, before normalising;
+        `fitting`: the first call of a fit, which may fix shapes (`_fitted_state` keeps
+        them)."""
+        raise NotImplementedError
+
+    def _augmented(self, torch, batch, generator):
+        """A training batch with random changes that keep its labels."""
+        return batch
+
+    def _test_views(self, batch) -> list:
+        """Views of a batch averaged at prediction (the batch itself by default)."""
+        return [batch]
+
+    # -- columns ------------------------------------------------------------------------
+    def _check_X(self, X: Any, *, fitting: bool = False) -> Any:
+        X = super()._check_X(X, fitting=fitting)
+        if fitting:
+            self.column_ = self._find_column(X)
+        elif self.column_ not in X.columns:
+            raise SchemaMismatchError(
+                f"model {self.name!r} reads the files of column {self.column_!r}, which the "
+                f"rows given lack: give the column of file paths it was fitted on"
+            )
+        return X
+
+    def _find_column(self, X: pd.DataFrame) -> str:
+        from assay.data._media import media_kind
+
+        for name in X.columns:
+            values = [v for v in X[name].head(50).tolist() if isinstance(v, str)]
+            if values and all(media_kind(v) is self.kind for v in values):
+                return str(name)
+        raise ConfigError(
+            f"model {self.name!r} needs a column of {getattr(self.kind, 'value', 'media')} "
+            "file paths; the data "
+            f"has none (columns: {list(X.columns)})"
+        )
+
+    def _files(self, X: pd.DataFrame) -> list:
+        return X[self.column_].tolist()
+
+    # -- training ---------------------------------------------------------------------
+    def _n_out(self) -> int:
+        return len(self.classes_) if Task(self.task).is_classification else 1
+
+    def _fit(self, X, y, X_val, y_val, deadline) -> None:
+        torch = _torch()
+        torch.manual_seed(self.random_state)
+        torch.set_num_threads(max(1, int(self.n_jobs)))
+        task = Task(self.task)
+        if X_val is None and self.n_estimators is None and len(X) >= 20:
+            held = np.random.default_rng(self.random_state).permutation(len(X))[: len(X) // 10]
+            mask = np.zeros(len(X), dtype=bool)
+            mask[held] = True
+            X, X_val, y, y_val = X.iloc[~mask], X.iloc[mask], y[~mask], y[mask]
+        train = self._arrays(self._files(X), fitting=True)
+        axes = (0, 2, 3)
+        self.input_mean_ = train.mean(axis=axes).astype(float).tolist()
+        self.input_std_ = np.maximum(train.std(axis=axes), 1e-6).astype(float).tolist()
+        if not task.is_classification:
+            self.target_mean_, self.target_std_ = float(np.mean(y)), float(np.std(y) or 1.0)
+        inputs, target = self._tensor(torch, train), self._target(torch, y)
+        valid = None
+        if X_val is not None and self.n_estimators is None:
+            valid = (self._tensor(torch, self._arrays(self._files(X_val), False)), y_val)
+        net = _network(
+            torch, inputs.shape[1], self._n_out(), self.width, self.n_blocks, self.dropout
+        )
+        self.n_iterations_ = self._train(torch, net, inputs, target, valid, deadline)
+        net.eval()
+        self.model_ = net
+
+    def _train(self, torch, net, inputs, target, valid, deadline) -> int:
+        """Train `net` in place (the best epoch's weights when `valid` rows are given);
+        returns the epochs kept."""
+        task = Task(self.task)
+        # small data: smaller batches, so that an epoch still takes several steps
+        batch_size = int(min(self.batch_size, max(16, len(inputs) // 8)))
+        n_batches = max(1, -(-len(inputs) // batch_size))
+        plan = _Schedule(self.n_estimators or EPOCHS, n_batches)
+        optimizer = torch.optim.AdamW(
+            net.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay
+        )
+        schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, plan.factor)
+        loss_fn = torch.nn.CrossEntropyLoss() if task.is_classification else torch.nn.MSELoss()
+        generator = torch.Generator().manual_seed(self.random_state)
+        best, best_state, best_epoch, epoch = np.inf, None, 0, 0
+        started = time.perf_counter()
+        while epoch < plan.n_epochs:
+            epoch += 1
+            net.train()
+            order = torch.randperm(len(inputs), generator=generator)
+            for start in range(0, len(order), batch_size):
+                batch = order[start : start + batch_size]
+                if len(batch) >= 2:
+                    x = inputs[batch]
+                    if self.augment:
+                        x = self._augmented(torch, x, generator)
+                    optimizer.zero_grad()
+                    loss_fn(net(x), target[batch]).backward()
+                    optimizer.step()
+                schedule.step()
+                if deadline is not None and time.perf_counter() > deadline:
+                    break
+            if valid is not None:
+                value = self._validation_loss(torch, net, valid)
+                if value < best - 1e-6:
+                    best, best_epoch = value, epoch
+                    best_state = {k: v.clone() for k, v in net.state_dict().items()}
+                elif epoch - best_epoch >= PATIENCE:
+                    break
+            if deadline is not None:
+                if time.perf_counter() > deadline:
+                    break
+                if epoch == 1 and self.n_estimators is None:  # the whole schedule in time
+                    epoch_s = time.perf_counter() - started
+                    plan.shorten(int((deadline - time.perf_counter()) / epoch_s) + 1)
+        if best_state is None:
+            return epoch
+        net.load_state_dict(best_state)
+        return best_epoch
+
+    def _validation_loss(self, torch, net, valid) -> float:
+        """Log loss (classification) or RMSE (regression) of the held-out rows."""
+        out = self._raw(torch, net, valid[0])
+        y = np.asarray(valid[1])
+        if Task(self.task).is_classification:
+            return float(-np.mean(np.log(np.clip(out[np.arange(len(y)), y], 1e-12, 1))))
+        return float(np.sqrt(np.mean((out - y) ** 2)))
+
+    def _tensor(self, torch, arrays: np.ndarray):
+        mean = np.asarray(self.input_mean_, dtype=np.float32)[None, :, None, None]
+        std = np.asarray(self.input_std_, dtype=np.float32)[None, :, None, None]
+        return torch.as_tensor((arrays - mean) / std)
+
+    def _target(self, torch, y):
+        if Task(self.task).is_classification:
+            return torch.as_tensor(np.asarray(y), dtype=torch.long)
+        scaled = (np.asarray(y, dtype=np.float64) - self.target_mean_) / self.target_std_
+        return torch.as_tensor(scaled, dtype=torch.float32).reshape(-1, 1)
+
+    def _raw(self, torch, net, inputs) -> np.ndarray:
+        """Probabilities (classification) or values (regression) of normalised inputs."""
+        net.eval()
+        outs = []
+        with torch.no_grad():
+            for start in range(0, len(inputs), PREDICT_BATCH):
+                batch = inputs[start : start + PREDICT_BATCH]
+                views = [net(view) for view in self._test_views(batch)]
+                if Task(self.task).is_classification:
+                    probs = [torch.softmax(v, dim=1) for v in views]
+                    outs.append((sum(probs) / len(probs)).numpy())
+                else:
+                    outs.append((sum(views) / len(views)).numpy()[:, 0])
+        out = np.concatenate(outs).astype(np.float64) if outs else np.empty((0, self._n_out()))
+        if Task(self.task).is_classification:
+            return out / out.sum(axis=1, keepdims=True)
+        return out * self.target_std_ + self.target_mean_
+
+    def _predict_raw(self, X) -> np.ndarray:
+        torch = _torch()
+        torch.set_num_threads(max(1, int(self.n_jobs)))
+        inputs = self._tensor(torch, self._arrays(self._files(X), fitting=False))
+        return self._raw(torch, self.model_, inputs)
+
+    # -- persistence: tensors only, read back with weights_only=True -------------------
+    _FITTED = ("column_", "input_mean_", "input_std_", "target_mean_", "target_std_")
+
+    def _fitted_state(self) -> dict[str, Any]:
+        """What prediction needs besides the weights (a fit that saw one class has no
+        network, and so no input statistics)."""
+        state = super()._fitted_state()
+        state.update({k: getattr(self, k) for k in self._FITTED if hasattr(self, k)})
+        return state
+
+    def _save_native(self, path: Path) -> None:
+        buffer = io.BytesIO()
+        _torch().save(self.model_.state_dict(), buffer)
+        path.write_bytes(buffer.getvalue())
+
+    def _load_native(self, path: Path) -> Any:
+        torch = _torch()
+        try:
+            state = torch.load(io.BytesIO(path.read_bytes()), weights_only=True)
+            net = _network(
+                torch,
+                len(self.input_mean_),
+                self._n_out(),
+                self.width,
+                self.n_blocks,
+                self.dropout,
+            )
+            net.load_state_dict(state)
+        except Exception as exc:  # a truncated, foreign or mismatched file
+            raise ArtifactError(f"{path} is not a readable {self.name} network: {exc}") from exc
+        net.eval()
+        return net
+
+    # -- search -----------------------------------------------------------------------
+    @classmethod
+    def search_space(cls, n_rows: int, n_features: int, task: Task) -> dict[str, Distribution]:
+        return {
+            "width": Choice((8, 16, 24, 32), 16),
+            "n_blocks": Int(2, 5, 4),
+            "dropout": Float(0.0, 0.5, 0.2),
+            "learning_rate": Float(3e-4, 1e-2, 3e-3, log=True),
+            "weight_decay": Float(1e-6, 1e-2, 1e-4, log=True),
+            "batch_size": Choice((32, 64, 128), 64),
+        }
+
+    @classmethod
+    def default_configs(cls, task: Task) -> list[dict[str, Any]]:
+        return [
+            {"width": 16, "n_blocks": 4, "dropout": 0.2, "learning_rate": 3e-3},
+            {"width": 24, "n_blocks": 4, "dropout": 0.3, "learning_rate": 2e-3},
+            {"width": 8, "n_blocks": 3, "dropout": 0.1, "learning_rate": 5e-3},
+        ]
+
+    @classmethod
+    def cost(cls, n_rows: int, n_features: int, config: dict[str, Any]) -> float:
+        """The schedule's epochs x rows x forward multiply-adds, at MACS_PER_S."""
+        channels, height, width = cls._input_shape()
+        blocks, size = int(config.get("n_blocks", 4)), int(config.get("width", 16))
+        macs, before = 0.0, channels
+        for i in range(blocks):
+            after = size * 2 ** min(i, 3)
+            macs += (height >> i) * (width >> i) * before * after * 9
+            before = after
+        epochs = config.get("n_estimators") or EPOCHS
+        return 1.0 + epochs * max(n_rows, 1) * macs / MACS_PER_S
+
+    @classmethod
+    def memory_mb(cls, n_rows: int, n_features: int, n_classes: int, config: dict) -> float:
+        width = int(config.get("width", 16))
+        return 4 * 9 * (width * 8) ** 2 * 2 / 2**20 + 1.0

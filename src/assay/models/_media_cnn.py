@@ -1,0 +1,147 @@
+"""The two convolutional families of media columns: `ImageCNNModel` on the decoded
+pictures (augmented with flips, small rotations, zooms and shifts; the flipped picture is
+averaged in at prediction) and `SoundCNNModel` on log-mel spectrograms (augmented by
+shifting in time and masking bands of time and frequency, as in SpecAugment)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from assay._types import FeatureType
+from assay.models._base import Model
+from assay.models._conv import ConvModel
+
+
+def _stack(paths: list, kind: FeatureType) -> list:
+    from assay.data._decode import decoded
+
+    return [decoded(p, kind) if isinstance(p, str) and p.strip() else None for p in paths]
+
+
+class ImageCNNModel(ConvModel):
+    """A small CNN on the pictures of an image column, trained from scratch."""
+
+    name = "image_cnn"
+    kind = FeatureType.IMAGE
+
+    def _arrays(self, paths: list, fitting: bool) -> np.ndarray:
+        from assay.data._decode import IMAGE_SIDE
+
+        blank = np.zeros((IMAGE_SIDE, IMAGE_SIDE, 3), dtype=np.uint8)
+        images = [blank if a is None else a for a in _stack(paths, self.kind)]
+        if not images:
+            return np.zeros((0, 3, IMAGE_SIDE, IMAGE_SIDE), dtype=np.float32)
+        return np.stack(images).transpose(0, 3, 1, 2).astype(np.float32) / 255.0
+
+    def _augmented(self, torch, batch, generator):
+        """Each picture flipped left-right half of the time, rotated by up to 12 degrees,
+        zoomed by 0.9 to 1.1 and shifted by up to 8% of its side."""
+        n = len(batch)
+
+        def uniform(low: float, high: float):
+            return low + (high - low) * torch.rand(n, generator=generator)
+
+        angle = uniform(-12, 12) * math.pi / 180
+        scale = uniform(0.9, 1.1)
+        flip = torch.where(torch.rand(n, generator=generator) < 0.5, -1.0, 1.0)
+        cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
+        theta = torch.stack(
+            [
+                torch.stack([cos * flip, -sin, uniform(-0.16, 0.16)], dim=1),
+                torch.stack([sin * flip, cos, uniform(-0.16, 0.16)], dim=1),
+            ],
+            dim=1,
+        )
+        grid = torch.nn.functional.affine_grid(theta, list(batch.shape), align_corners=False)
+        return torch.nn.functional.grid_sample(
+            batch, grid, padding_mode="border", align_corners=False
+        )
+
+    def _test_views(self, batch) -> list:
+        return [batch, batch.flip(-1)] if self.augment else [batch]
+
+    @classmethod
+    def _input_shape(cls) -> tuple[int, int, int]:
+        from assay.data._decode import IMAGE_SIDE
+
+        return 3, IMAGE_SIDE, IMAGE_SIDE
+
+
+_MAX_FRAMES = 640  # about 10 s: longer sound is cut for the network (not for its features)
+_MIN_FRAMES = 16
+
+
+class SoundCNNModel(ConvModel):
+    """A small CNN on the log-mel spectrograms of a sound column, trained from scratch."""
+
+    name = "sound_cnn"
+    kind = FeatureType.AUDIO
+    _FITTED = (*ConvModel._FITTED, "n_frames_")
+
+    def _arrays(self, paths: list, fitting: bool) -> np.ndarray:
+        from assay.data._decode import N_MELS
+
+        spectra = _stack(paths, self.kind)
+        if fitting:  # long enough for nearly every clip of the training rows
+            lengths = [s.shape[1] for s in spectra if s is not None] or [_MIN_FRAMES]
+            frames = int(np.percentile(lengths, 95))
+            self.n_frames_ = int(min(max(frames, _MIN_FRAMES), _MAX_FRAMES))
+        out = np.empty((len(spectra), 1, N_MELS, self.n_frames_), dtype=np.float32)
+        for i, spectrum in enumerate(spectra):
+            if spectrum is None:
+                out[i] = 0.0
+                continue
+            cut = spectrum[:, : self.n_frames_]
+            cut = cut - cut.mean(axis=1, keepdims=True)  # each band's level: the microphone's
+            out[i, 0, :, : cut.shape[1]] = cut
+            out[i, 0, :, cut.shape[1] :] = cut.min() if cut.size else 0.0
+        return out
+
+    def _augmented(self, torch, batch, generator):
+        """Each spectrogram warped in frequency by up to 12% (as another voice would shift
+        it), stretched in time by up to 20% and shifted by up to a tenth of its frames,
+        then two bands of up to 8 mels and two spans of up to a tenth of the frames set to
+        the mean (SpecAugment)."""
+        n, _, n_mels, n_frames = batch.shape
+
+        def uniform(low: float, high: float):
+            return low + (high - low) * torch.rand(n, generator=generator)
+
+        zero = torch.zeros(n)
+        theta = torch.stack(
+            [
+                torch.stack([uniform(0.8, 1.2), zero, uniform(-0.2, 0.2)], dim=1),
+                torch.stack([zero, uniform(0.88, 1.12), zero], dim=1),
+            ],
+            dim=1,
+        )
+        grid = torch.nn.functional.affine_grid(theta, list(batch.shape), align_corners=False)
+        batch = torch.nn.functional.grid_sample(
+            batch, grid, padding_mode="border", align_corners=False
+        )
+        for size, axis in ((n_mels, 2), (n_frames, 3)):
+            width = max(1, min(8, size // 8) if axis == 2 else size // 10)
+            for _ in range(2):
+                spans = torch.randint(0, width + 1, (n,), generator=generator)
+                starts = torch.randint(0, max(1, size - width), (n,), generator=generator)
+                for i in range(n):
+                    start, span = int(starts[i]), int(spans[i])
+                    if axis == 2:
+                        batch[i, :, start : start + span, :] = 0.0
+                    else:
+                        batch[i, :, :, start : start + span] = 0.0
+        return batch
+
+    @classmethod
+    def _input_shape(cls) -> tuple[int, int, int]:
+        from assay.data._decode import N_MELS
+
+        return 1, N_MELS, 96  # about 1.5 s of sound
+
+
+def fits_data(model: type[Model], types: dict[str, FeatureType]) -> bool:
+    """Whether a family can learn from data of these column types: the networks need a
+    column of their kind of media; the others need nothing."""
+    return model.kind is None or model.kind in types.values()

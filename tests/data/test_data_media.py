@@ -1,0 +1,223 @@
+"""Images and sound as inputs: folders of class subfolders, tables of file paths (relative
+to the table), decoding (EXIF orientation, grey, alpha, stereo, other sample rates), bad
+files named and left out, and groups kept in one fold."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from assay._types import FeatureType, Task
+from assay.data import infer_schema, prepare, read_table
+from assay.data._decode import IMAGE_SIDE, N_MELS, decode_image, decode_sound
+from assay.errors import ConfigError, DataError, MediaError
+from assay.evaluate import make_folds
+from assay.testing._toy_media import write_image, write_tone
+
+pytest.importorskip("soundfile")
+pytest.importorskip("librosa")
+
+
+def _class_folders(root: Path, n_per_class: int = 6, suffix: str = ".png") -> Path:
+    rng = np.random.default_rng(0)
+    for label, level in (("cat", 0.1), ("dog", 0.9)):
+        (root / label).mkdir(parents=True)
+        for i in range(n_per_class):
+            write_image(root / label / f"{i}{suffix}", level, rng)
+    return root
+
+
+def test_a_folder_of_class_subfolders_reads_as_paths_and_labels(tmp_path: Path) -> None:
+    root = _class_folders(tmp_path / "photos", suffix=".JPG")
+    (root / "cat" / "readme.txt").write_text("not an image")
+    frame = read_table(root)
+    assert list(frame.columns) == ["path", "label"]
+    assert sorted(frame["label"].unique()) == ["cat", "dog"]
+    assert len(frame) == 12  # the text file is not a row
+    assert all(Path(p).is_absolute() and Path(p).is_file() for p in frame["path"])
+    assert infer_schema(frame, target="label")["path"].type is FeatureType.IMAGE
+
+
+def test_a_folder_of_files_without_subfolders_reads_as_paths_to_predict(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        write_tone(tmp_path / f"clip{i}.wav", 0.5, rng)
+    frame = read_table(tmp_path)
+    assert list(frame.columns) == ["path"] and len(frame) == 3
+    assert infer_schema(frame)["path"].type is FeatureType.AUDIO
+
+
+@pytest.mark.parametrize(
+    ("layout", "message"),
+    [
+        ("empty", "folder without image or audio files"),
+        ("one_class", "one class only"),
+        ("mixed_kinds", "mixes images and sound"),
+        ("loose_and_sub", "both directly and in subfolders"),
+    ],
+)
+def test_folders_that_cannot_be_read_say_why(tmp_path: Path, layout: str, message: str) -> None:
+    rng = np.random.default_rng(0)
+    root = tmp_path / "data"
+    (root / "a").mkdir(parents=True)
+    if layout == "one_class":
+        write_image(root / "a" / "1.png", 0.5, rng)
+    elif layout == "mixed_kinds":
+        (root / "b").mkdir()
+        write_image(root / "a" / "1.png", 0.5, rng)
+        write_tone(root / "b" / "1.wav", 0.5, rng)
+    elif layout == "loose_and_sub":
+        (root / "b").mkdir()
+        write_image(root / "a" / "1.png", 0.5, rng)
+        write_image(root / "b" / "1.png", 0.5, rng)
+        write_image(root / "loose.png", 0.5, rng)
+    with pytest.raises(DataError, match=message) as info:
+        read_table(root)
+    assert str(root) in str(info.value) or "data" in str(info.value)
+
+
+def test_paths_in_a_table_are_relative_to_the_table_folder(tmp_path: Path, monkeypatch) -> None:
+    rng = np.random.default_rng(0)
+    (tmp_path / "project" / "img").mkdir(parents=True)
+    rows = []
+    for i in range(8):
+        write_image(tmp_path / "project" / "img" / f"{i}.png", i / 8, rng)
+        rows.append({"file": f"img/{i}.png", "y": i % 2})
+    table = tmp_path / "project" / "train.csv"
+    pd.DataFrame(rows).to_csv(table, index=False)
+    monkeypatch.chdir(tmp_path)  # not the table's folder
+    frame = read_table(table)
+    assert all(Path(p).is_absolute() and Path(p).is_file() for p in frame["file"])
+    assert infer_schema(frame, target="y")["file"].type is FeatureType.IMAGE
+
+
+def test_a_path_column_declared_as_image_is_used_whatever_its_names(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    paths = []
+    for i in range(6):
+        path = write_image(tmp_path / f"{i}.png", 0.5, rng)
+        paths.append(str(path.rename(tmp_path / f"photo{i}.data")))  # no image extension
+    frame = pd.DataFrame({"photo": paths, "y": [0, 1] * 3})
+    assert infer_schema(frame, target="y")["photo"].type is not FeatureType.IMAGE
+    forced = infer_schema(frame, target="y", overrides={"photo": "image"})
+    assert forced["photo"].type is FeatureType.IMAGE
+    assert decode_image(paths[0]).shape == (IMAGE_SIDE, IMAGE_SIDE, 3)
+
+
+def test_exif_orientation_grey_and_alpha_images_decode_upright_in_rgb(tmp_path: Path) -> None:
+    from PIL import Image
+
+    pixels = np.zeros((20, 40), dtype=np.uint8)
+    pixels[:, :20] = 255  # left half white as stored
+    image = Image.fromarray(pixels, "L")
+    exif = image.getexif()
+    exif[0x0112] = 6  # shown rotated 90 degrees clockwise: the white half on top
+    image.save(tmp_path / "rotated.jpg", exif=exif)
+    upright = decode_image(str(tmp_path / "rotated.jpg")).astype(float)
+    assert upright.shape == (IMAGE_SIDE, IMAGE_SIDE, 3)
+    top, bottom = upright[: IMAGE_SIDE // 2].mean(), upright[IMAGE_SIDE // 2 :].mean()
+    assert top > 200 and bottom < 50
+    rgba = np.zeros((8, 8, 4), dtype=np.uint8)  # fully transparent: white background
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "clear.png")
+    assert decode_image(str(tmp_path / "clear.png")).min() == 255
+
+
+def test_sound_of_any_rate_and_channels_becomes_one_log_mel_shape(tmp_path: Path) -> None:
+    import soundfile
+
+    t = np.arange(22_050) / 22_050
+    stereo = np.stack([np.sin(2 * np.pi * 440 * t), np.sin(2 * np.pi * 880 * t)], axis=1)
+    soundfile.write(tmp_path / "a.flac", stereo.astype(np.float32), 22_050)
+    write_tone(tmp_path / "b.wav", 0.5, np.random.default_rng(0))  # 8 kHz, 0.3 s
+    long = decode_sound(str(tmp_path / "a.flac"))
+    short = decode_sound(str(tmp_path / "b.wav"))
+    assert long.shape[0] == short.shape[0] == N_MELS
+    assert long.shape[1] > 2.5 * short.shape[1]  # 1 s against 0.3 s
+    assert np.isfinite(long).all() and long.dtype == np.float32
+
+
+def _write_bad_files(folder: Path) -> tuple[Path, Path]:
+    truncated = folder / "dog" / "truncated.jpg"
+    write_image(truncated, 0.5, np.random.default_rng(1))
+    truncated.write_bytes(truncated.read_bytes()[:200])
+    not_image = folder / "cat" / "not_really.png"
+    not_image.write_text("this is text, not a picture")
+    return truncated, not_image
+
+
+def test_bad_files_are_named_left_out_and_counted(tmp_path: Path) -> None:
+    root = _class_folders(tmp_path / "photos", n_per_class=8)
+    truncated, not_image = _write_bad_files(root)
+    for path in (truncated, not_image):
+        with pytest.raises(MediaError, match=path.name):
+            decode_image(str(path))
+    dataset = prepare(root, "label")
+    assert dataset.n_rows == 16 and dataset.n_bad_files == 2
+    warning = " ".join(dataset.warnings)
+    assert "2 file(s) of column 'path' could not be read" in warning
+    assert "truncated.jpg" in warning and "not_really.png" in warning
+
+
+def test_mostly_unreadable_files_are_an_error_about_the_paths(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    paths = []
+    for i in range(6):
+        path = tmp_path / f"{i}.png"
+        if i < 2:
+            write_image(path, 0.5, rng)
+        else:
+            path.write_text("no picture")
+        paths.append(str(path))
+    frame = pd.DataFrame({"photo": paths, "y": [0, 1] * 3})
+    with pytest.raises(DataError, match="Most files are unreadable"):
+        prepare(frame, "y", feature_types={"photo": "image"})
+
+
+def test_groups_stay_in_one_fold_and_leave_the_features() -> None:
+    rng = np.random.default_rng(0)
+    n = 300
+    frame = pd.DataFrame(
+        {
+            "x": rng.normal(size=n),
+            "speaker": rng.choice(["ann", "bob", "cid", "dan", "eve", "fay"], n),
+            "y": rng.integers(0, 3, n),
+        }
+    )
+    dataset = prepare(frame, "y", groups="speaker")
+    assert "speaker" not in dataset.X.columns and dataset.group_column == "speaker"
+    for task, y in ((Task.MULTICLASS, dataset.y.to_numpy()), (Task.REGRESSION, rng.normal(size=n))):
+        folds = make_folds(y, task, 8, 0, dataset.groups)
+        assert len(folds) == 6  # no more folds than groups
+        for train, valid in folds:
+            assert not set(dataset.groups[train]) & set(dataset.groups[valid])
+        assert sorted(np.concatenate([v for _, v in folds])) == list(range(n))
+    by_values = prepare(frame.drop(columns="speaker"), "y", groups=frame["speaker"].to_numpy())
+    assert np.array_equal(by_values.groups, dataset.groups) and by_values.group_column is None
+
+
+@pytest.mark.parametrize(
+    ("groups", "error", "message"),
+    [
+        ("speakr", ConfigError, "Closest names: speaker"),
+        ("y", ConfigError, "is the target"),
+        ([1, 2], ConfigError, "2 values but"),
+        ("one", DataError, "one group"),
+        ("holes", DataError, "1 missing value"),
+    ],
+)
+def test_bad_groups_get_a_clear_error(groups, error, message) -> None:
+    frame = pd.DataFrame(
+        {
+            "x": range(20),
+            "speaker": ["a", "b"] * 10,
+            "one": ["same"] * 20,
+            "holes": [None] + ["a", "b"] * 9 + ["a"],
+            "y": [0, 1] * 10,
+        }
+    )
+    with pytest.raises(error, match=message):
+        dataset = prepare(frame, "y", groups=groups)
+        make_folds(dataset.y.to_numpy(), dataset.task, 5, 0, dataset.groups)
