@@ -114,9 +114,13 @@ SUITES = {
 }
 
 
-def run_child(command: list[str], timeout_s: float) -> tuple[int | None, float, str]:
-    """Run `command`, sampling the RSS of its whole process tree; kill the tree on timeout."""
-    with open(Path(command[-1]) / "stderr.txt", "w") as stderr:
+def run_child(
+    command: list[str], timeout_s: float, log_dir: Path | None = None
+) -> tuple[int | None, float, str]:
+    """Run `command`, sampling the RSS of its whole process tree; kill the tree on timeout.
+    Its stderr goes to `log_dir` (default: the folder its last argument names)."""
+    log = (Path(command[-1]) if log_dir is None else log_dir) / "stderr.txt"
+    with open(log, "w") as stderr:
         proc = subprocess.Popen(
             command, stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True
         )
@@ -133,7 +137,7 @@ def run_child(command: list[str], timeout_s: float) -> tuple[int | None, float, 
                 proc.wait()
                 return None, peak, "timeout"
             time.sleep(0.1)
-    tail = (Path(command[-1]) / "stderr.txt").read_text().strip().splitlines()[-1:]
+    tail = log.read_text().strip().splitlines()[-1:]
     return proc.returncode, peak, tail[0] if tail else ""
 
 

@@ -132,7 +132,7 @@ def test_a_table_of_sound_paths_fits_with_speaker_groups(tmp_path: Path, assay_h
     table = _recordings(project, ["ann", "bob", "cid", "dan"], seed=0)
     table.to_csv(project / "train.csv", index=False)
     out = tmp_path / "predictor"
-    assay(
+    fit = assay(
         "fit",
         str(project / "train.csv"),
         "--target",
@@ -149,6 +149,8 @@ def test_a_table_of_sound_paths_fits_with_speaker_groups(tmp_path: Path, assay_h
     assert "sound_cnn" in _completed_models(load(out))
     manifest = json.loads((out / "manifest.json").read_text())
     assert "grouped by 'speaker' (4 groups)" in manifest["info"]["validation"]
+    shown = [line for line in fit.stdout.splitlines() if line.startswith("validation:")]
+    assert shown and "grouped by 'speaker' (4 groups)" in shown[0]
     assert "speaker" not in [c["name"] for c in manifest["schema"]["columns"]]  # not a feature
 
     # every speaker's recordings in one fold of the run's out-of-fold record

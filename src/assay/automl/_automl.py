@@ -26,8 +26,11 @@ from assay.automl._refit import refit_members
 from assay.automl._run import RunBook, open_store_for
 from assay.automl._stack import fit_stack
 from assay.automl._trial_loop import FeatureProgress, Progress, Recorder, TrialLoop
+from assay.data._groups import describe_validation
+from assay.data._media import default_target
 from assay.errors import ConfigError, DataError, NotFittedError
 from assay.evaluate import Metric, choose_n_folds, get_metric, make_folds
+from assay.models import fits_data
 from assay.log import get_logger
 from assay.search import (
     Budget,
@@ -46,29 +49,8 @@ MIN_FIT_ROWS = 10  # fewer rows cannot be cross-validated into a trustworthy sco
 _STACK_AT = 0.7  # the stacking check may start once 70% of the trial time is spent
 _DERIVE_SHARE = 0.3  # derived features (embeddings) may use 30% of the time limit
 _DISCOVER_SHARE = 0.2  # features="auto": discovery may use 20% of the time limit
+_GROUP_VALUES = "<values>"  # a run's record of groups given as values, not as a column
 FEATURES_FILE = "features.json"  # the run's discovered features, read back by a resume
-
-
-def _default_target(data, target):
-    """The target given, or `label` for a folder of media files (one subfolder per class)."""
-    if target is not None:
-        return target
-    from assay.data._media import LABEL_COLUMN, is_media_folder
-
-    if isinstance(data, str | Path) and is_media_folder(Path(data).expanduser()):
-        return LABEL_COLUMN
-    raise ConfigError("target is required: name the column to predict (target=...).")
-
-
-def _validation(prepared) -> str:
-    """How the out-of-fold scores were made, as the report says it."""
-    from assay.data._groups import describe_groups
-
-    dataset, n_folds = prepared.dataset, len(prepared.folds)
-    grouped = describe_groups(dataset.groups, dataset.group_column)
-    if grouped is not None:
-        return f"{n_folds}-fold cross-validation {grouped}, each group in one fold"
-    return f"{n_folds}-fold cross-validation of shuffled rows"
 
 
 @dataclass(frozen=True)
@@ -145,6 +127,11 @@ class AutoML(FitSettings, BaseEstimator):
         values = resumed_settings(run.settings, run.task, run.metric, overrides)
         automl = cls(**values, store=store)
         automl._resume_run = run
+        if run.settings.get("groups") == _GROUP_VALUES:
+            raise ConfigError(
+                f"run {run.run_id} was fitted with groups given as values, which a resume cannot "
+                "restore (its folds depend on them); fit again, or give groups as a column."
+            )
         pairs = [tuple(p) for p in run.settings.get("text_pairs") or []] or None
         return automl.fit(
             source,
@@ -191,7 +178,8 @@ class AutoML(FitSettings, BaseEstimator):
         started = time.monotonic()
         self.check()
         models = self.chosen_models()
-        target = _default_target(data, target)
+        if target is None:
+            target = default_target(data)
         with contextlib.ExitStack() as resources:
             executor = executor_from(self.cluster)  # a bad address fails before any run
             resources.enter_context(executor)
@@ -241,8 +229,6 @@ class AutoML(FitSettings, BaseEstimator):
                 f"{where} has {n_rows} rows with a target; fitting needs at least "
                 f"{MIN_FIT_ROWS} to cross-validate models. Add rows."
             )
-        from assay.models import fits_data
-
         types = dataset.schema.types
         models = {n: c for n, c in models.items() if task in c.tasks and fits_data(c, types)}
         n_classes = len(classes or [])
@@ -263,7 +249,8 @@ class AutoML(FitSettings, BaseEstimator):
         n_rows, n_features = dataset.X.shape
         max_folds = choose_n_folds(n_rows, min_count)
         window_s = budget.trial_deadline - budget.started
-        networks = [cls for cls in models.values() if cls.kind is not None]
+        types = dataset.schema.types
+        networks = [c for c in models.values() if c.kind is not None and fits_data(c, types)]
         if networks:  # they take most of a media fit: at most 5 folds, fewer if 5 won't fit
             fold_s = [
                 fold_cost_s(cls, n_rows, n_features, cls.default_configs(dataset.task)[0], 0)
@@ -287,7 +274,8 @@ class AutoML(FitSettings, BaseEstimator):
             "models": list(prepared.models),
             "portfolio": str(self.portfolio),
             "text_pairs": [list(p) for p in dataset.text_pairs],
-            "groups": dataset.group_column,
+            # a column is read again by a resume; values given in memory are not stored
+            "groups": dataset.group_column or (None if dataset.groups is None else _GROUP_VALUES),
             "feature_types": {
                 str(k): getattr(v, "value", v) for k, v in (feature_types or {}).items()
             },
@@ -365,7 +353,10 @@ class AutoML(FitSettings, BaseEstimator):
             self.random_state,
         )
         self.predictor_.derived = derived
-        self.predictor_.info["validation"] = _validation(prepared)
+        dataset = prepared.dataset
+        self.predictor_.info["validation"] = describe_validation(
+            len(prepared.folds), dataset.groups, dataset.group_column
+        )
         if derived is not None:  # what was derived in time, and what was left out
             self.predictor_.info["derived"] = derived.report_
             self.predictor_.info.setdefault("warnings", []).extend(derived.warnings_)

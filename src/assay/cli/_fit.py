@@ -188,6 +188,8 @@ def _summary(automl, out: Path | None, limit_s: float, report: bool) -> None:
         + (" | deployed: one refitted model per member" if automl.deploy == "fast" else "")
         + f" | run {automl.run_id_ or '-'}"
     )
+    if predictor.info.get("validation"):
+        stdout.print(f"validation: {predictor.info['validation']}")
     decision = predictor.info["stack"]
     scores = (
         f" ({fmt(decision['holdout_level1'])} without, {fmt(decision['holdout_level2'])} "

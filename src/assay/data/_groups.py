@@ -56,9 +56,11 @@ def attach_groups(
     return frame, column
 
 
-def describe_groups(groups: np.ndarray | None, column: str | None) -> str | None:
-    """'grouped by 'speaker' (5 groups)', or None without groups."""
+def describe_validation(n_folds: int, groups: np.ndarray | None, column: str | None) -> str:
+    """How out-of-fold scores were made, as the report says it."""
     if groups is None:
-        return None
+        return f"{n_folds}-fold cross-validation of shuffled rows"
     named = f" by '{column}'" if column else ""
-    return f"grouped{named} ({len(np.unique(groups))} groups)"
+    n_groups = len(np.unique(groups))
+    grouped = f"grouped{named} ({n_groups} groups), each group in one fold"
+    return f"{n_folds}-fold cross-validation {grouped}"

@@ -88,6 +88,16 @@ def resolve_media_paths(frame: pd.DataFrame, base: Path) -> list[str]:
     return changed
 
 
+def default_target(data) -> str:
+    """`label` for a folder of media files (one subfolder per class); else a ConfigError
+    asking for the target."""
+    from assay.errors import ConfigError
+
+    if isinstance(data, str | os.PathLike) and is_media_folder(Path(data).expanduser()):
+        return LABEL_COLUMN
+    raise ConfigError("target is required: name the column to predict (target=...).")
+
+
 def _media_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and media_kind(p) is not None)
 

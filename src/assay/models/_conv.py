@@ -298,7 +298,13 @@ class ConvModel(Model):
         return self._raw(torch, self.model_, inputs)
 
     # -- persistence: tensors only, read back with weights_only=True -------------------
-    _FITTED = ("column_", "input_mean_", "input_std_", "target_mean_", "target_std_")
+    _FITTED: tuple[str, ...] = (
+        "column_",
+        "input_mean_",
+        "input_std_",
+        "target_mean_",
+        "target_std_",
+    )
 
     def _fitted_state(self) -> dict[str, Any]:
         """What prediction needs besides the weights (a fit that saw one class has no

@@ -279,6 +279,7 @@ def _overview(predictor, run) -> Section:
         "ensemble score (out-of-fold)": info.get("ensemble_score"),
         "rows": info.get("n_rows"),
         "folds": info.get("n_folds"),
+        "validation": info.get("validation", "-"),
         "trials": info.get("n_trials"),
         "fit seconds": info.get("fit_time_s"),
         "run": info.get("run_id") or "-",
