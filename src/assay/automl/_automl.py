@@ -30,8 +30,8 @@ from assay.data._groups import describe_validation
 from assay.data._media import default_target
 from assay.errors import ConfigError, DataError, NotFittedError
 from assay.evaluate import Metric, choose_n_folds, get_metric, make_folds
-from assay.models import fits_data
 from assay.log import get_logger
+from assay.models import fits_data
 from assay.search import (
     Budget,
     Candidate,
