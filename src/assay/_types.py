@@ -44,7 +44,7 @@ class Encoding(str, Enum):
     NATIVE = "native"  # DataFrame: float64 numerics with NaN, pandas 'category' columns
     ORDINAL = "ordinal"  # float ndarray: numerics median-imputed, categories as codes (-1 missing)
     ONEHOT = "onehot"  # float ndarray: imputed, standardized numerics + one-hot categories
-    MEDIA = "media"  # DataFrame of the image and audio columns: absolute paths of the files
+    RAW = "raw"  # DataFrame of what networks read themselves: media file paths (absolute), texts
 
 
 class RunState(str, Enum):

@@ -11,8 +11,8 @@ DEFAULT_TOP = 10
 # the keys of assay.models.MODELS (a test checks); the networks are there only with the
 # `nn` extra
 MODEL_NAMES: tuple[str, ...] = ("lightgbm", "xgboost", "catboost", "random_forest")
-MODEL_NAMES += ("extra_trees", "linear", "knn", "mlp", "image_cnn", "sound_cnn")
-OPTIONAL_MODELS = ("mlp", "image_cnn", "sound_cnn")
+MODEL_NAMES += ("extra_trees", "linear", "knn", "mlp", "image_cnn", "sound_cnn", "minilm")
+OPTIONAL_MODELS = ("mlp", "image_cnn", "sound_cnn", "minilm")
 CLASSIFICATION_METRICS = ("auc", "logloss", "accuracy", "f1", "balanced_accuracy")
 REGRESSION_METRICS = ("rmse", "mae", "r2")
 _I, _GONE = re.IGNORECASE, "\x00"

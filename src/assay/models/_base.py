@@ -334,9 +334,9 @@ class Model(ABC, BaseEstimator):
 
     # -- input checks -------------------------------------------------------------------
     def _check_X(self, X: Any, *, fitting: bool = False) -> Any:
-        """NATIVE and MEDIA models take a DataFrame, the others a float64 matrix; shapes
+        """NATIVE and RAW models take a DataFrame, the others a float64 matrix; shapes
         must match fit."""
-        if self.encoding in (Encoding.NATIVE, Encoding.MEDIA):
+        if self.encoding in (Encoding.NATIVE, Encoding.RAW):
             if not isinstance(X, pd.DataFrame):
                 raise ConfigError(
                     f"model {self.name!r} needs a DataFrame (Encoding.{self.encoding.name})"

@@ -69,7 +69,7 @@ def _network(torch, in_channels: int, n_out: int, width: int, n_blocks: int, dro
     return nn.Sequential(*layers)
 
 
-class _Schedule:
+class LearningRateSchedule:
     """The learning rate over training: a warm-up over the first 15% of the steps, then a
     cosine down to 2% of the peak. The plan may be cut short once the first epoch shows
     how many fit before the deadline, so a network ends its schedule instead of being
@@ -79,7 +79,7 @@ class _Schedule:
         self.n_epochs, self.n_batches = int(n_epochs), int(n_batches)
 
     def shorten(self, n_epochs: int) -> None:
-        self.n_epochs = max(2, min(self.n_epochs, n_epochs))
+        self.n_epochs = max(1, min(self.n_epochs, n_epochs))
 
     def factor(self, step: int) -> float:
         total = self.n_epochs * self.n_batches
@@ -93,7 +93,7 @@ class _Schedule:
 class ConvModel(Model):
     """A convolutional network over the files of the first column of its kind (`kind`)."""
 
-    encoding = Encoding.MEDIA
+    encoding = Encoding.RAW
     early_stopping = True
     artifact_file = "model.pt"
     kind: ClassVar[FeatureType | None]
@@ -211,7 +211,7 @@ class ConvModel(Model):
         # small data: smaller batches, so that an epoch still takes several steps
         batch_size = int(min(self.batch_size, max(16, len(inputs) // 8)))
         n_batches = max(1, -(-len(inputs) // batch_size))
-        plan = _Schedule(self.n_estimators or EPOCHS, n_batches)
+        plan = LearningRateSchedule(self.n_estimators or EPOCHS, n_batches)
         optimizer = torch.optim.AdamW(
             net.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay
         )

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from assay._types import Task, TrialSource
+from assay._types import FeatureType, Task, TrialSource
 from assay.errors import ConfigError
 from assay.search._space import sample
 from assay.search._tuner import FamilyTuner
@@ -102,15 +102,21 @@ class Searcher:
         self.random_state = random_state
         self._rng = np.random.default_rng(random_state)
         self._queue: list[Candidate] = []
-        # the networks of media columns first (no tabular portfolio has them, and on such
-        # data they are the strongest family), then the portfolio
-        for model, cls in models.items():
-            if getattr(cls, "kind", None) is not None and task in cls.tasks:
-                config = cls.default_configs(task)[0]
-                self._queue.append(Candidate(model, config, TrialSource.PORTFOLIO))
+        # No tabular portfolio has the networks of media and text columns: a media network
+        # runs first (on such data it is the strongest family), a text network after the
+        # portfolio's first two configs (it costs far more than they do).
+        networks = [
+            (model, cls)
+            for model, cls in models.items()
+            if getattr(cls, "kind", None) is not None and task in cls.tasks
+        ]
         for model, config in load_portfolio(portfolio, task):
             if model in models and task in models[model].tasks:
                 self._queue.append(Candidate(model, config, TrialSource.PORTFOLIO))
+        for model, cls in networks:
+            first = Candidate(model, cls.default_configs(task)[0], TrialSource.PORTFOLIO)
+            media = FeatureType(cls.kind).is_media
+            self._queue.insert(0 if media else min(2, len(self._queue)), first)
         self._best_loss: dict[str, float] = {}
         self._seen: set[str] = set()
         self._deferred: set[str] = set()

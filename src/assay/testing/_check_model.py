@@ -36,7 +36,7 @@ class _Check:
         self, model_class: type[Model], task: Task, n_rows: int, max_estimators: int
     ) -> None:
         self.model_class, self.task, self.max_estimators = model_class, task, max_estimators
-        if model_class.encoding is Encoding.MEDIA:  # files of its own, removed with the check
+        if model_class.encoding is Encoding.RAW:  # files of its own, removed with the check
             self._folder = tempfile.TemporaryDirectory(prefix="assay-check-")
             X, y = toy_media(Path(self._folder.name), task, n_rows, seed=0)
         else:

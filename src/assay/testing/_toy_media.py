@@ -45,7 +45,8 @@ def toy_media(
     folder: Path, task: Task | str = Task.MULTICLASS, n_rows: int = 90, seed: int = 0
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """(frame, y): columns `image` and `sound` hold absolute paths of files written into
-    `folder`; classes are labels 0..K-1 (K=2 or 3), regression targets are floats."""
+    `folder`, and `note` a sentence with a word for the same level; classes are labels
+    0..K-1 (K=2 or 3), regression targets are floats."""
     task = Task(task)
     rng = np.random.default_rng(seed)
     folder = Path(folder)
@@ -56,8 +57,12 @@ def toy_media(
     else:
         n_classes = 2 if task is Task.BINARY else 3
         y = np.minimum((level * n_classes).astype(np.int64), n_classes - 1)
-    images, sounds = [], []
+    images, sounds, notes = [], [], []
+    words = ["dim", "faint", "pale", "mild", "clear", "bright", "vivid", "blazing"]
     for i in range(n_rows):
         images.append(str(write_image(folder / f"img_{i}.png", level[i], rng).resolve()))
         sounds.append(str(write_tone(folder / f"tone_{i}.wav", level[i], rng).resolve()))
-    return pd.DataFrame({"image": images, "sound": sounds}, dtype=object), y
+        telling = words[min(int(level[i] * len(words)), len(words) - 1)]
+        notes.append(f"the light was {telling} that {rng.choice(['day', 'night', 'morning'])}")
+    frame = pd.DataFrame({"image": images, "sound": sounds, "note": notes}, dtype=object)
+    return frame, y
