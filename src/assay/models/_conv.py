@@ -11,9 +11,6 @@ shows they would not end in time) with early stopping, a number trains exactly t
 
 from __future__ import annotations
 
-import io
-import math
-import time
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -21,8 +18,18 @@ import numpy as np
 import pandas as pd
 
 from assay._types import Encoding, FeatureType, Task
-from assay.errors import ArtifactError, ConfigError, SchemaMismatchError
+from assay.errors import ConfigError, SchemaMismatchError
 from assay.models._base import Model
+from assay.models._training import (
+    LearningRateSchedule,
+    held_out_loss,
+    import_torch,
+    load_weights,
+    save_weights,
+    stopping_rows,
+    target_tensor,
+    train_epochs,
+)
 from assay.search._space import Choice, Distribution, Float, Int
 
 EPOCHS = 30  # the schedule's length when no epoch count is given
@@ -31,17 +38,6 @@ EPOCHS = 30  # the schedule's length when no epoch count is given
 MACS_PER_S = 9e9
 PATIENCE = 8
 PREDICT_BATCH = 256
-
-
-def _torch():
-    try:
-        import torch
-    except ImportError as exc:  # pragma: no cover - depends on the install
-        raise ConfigError(
-            "the image and sound networks need PyTorch: pip install 'assay[nn]' "
-            "(it pins torch==2.13.0)."
-        ) from exc
-    return torch
 
 
 def _network(torch, in_channels: int, n_out: int, width: int, n_blocks: int, dropout: float):
@@ -67,27 +63,6 @@ def _network(torch, in_channels: int, n_out: int, width: int, n_blocks: int, dro
         nn.Linear(channels, n_out),
     ]
     return nn.Sequential(*layers)
-
-
-class LearningRateSchedule:
-    """The learning rate over training: a warm-up over the first 15% of the steps, then a
-    cosine down to 2% of the peak. The plan may be cut short once the first epoch shows
-    how many fit before the deadline, so a network ends its schedule instead of being
-    stopped at a high learning rate."""
-
-    def __init__(self, n_epochs: int, n_batches: int):
-        self.n_epochs, self.n_batches = int(n_epochs), int(n_batches)
-
-    def shorten(self, n_epochs: int) -> None:
-        self.n_epochs = max(1, min(self.n_epochs, n_epochs))
-
-    def factor(self, step: int) -> float:
-        total = self.n_epochs * self.n_batches
-        warm = max(1, int(0.15 * total))
-        if step < warm:
-            return (step + 1) / warm
-        progress = min(1.0, (step - warm) / max(1, total - warm))
-        return 0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * progress))
 
 
 class ConvModel(Model):
@@ -178,100 +153,70 @@ class ConvModel(Model):
         return len(self.classes_) if Task(self.task).is_classification else 1
 
     def _fit(self, X, y, X_val, y_val, deadline) -> None:
-        torch = _torch()
+        torch = import_torch(self.name)
         torch.manual_seed(self.random_state)
         torch.set_num_threads(max(1, int(self.n_jobs)))
         task = Task(self.task)
-        if X_val is None and self.n_estimators is None and len(X) >= 20:
-            held = np.random.default_rng(self.random_state).permutation(len(X))[: len(X) // 10]
-            mask = np.zeros(len(X), dtype=bool)
-            mask[held] = True
-            X, X_val, y, y_val = X.iloc[~mask], X.iloc[mask], y[~mask], y[mask]
+        X, y, X_val, y_val = stopping_rows(X, y, X_val, y_val, self.n_estimators, self.random_state)
         train = self._arrays(self._files(X), fitting=True)
         axes = (0, 2, 3)
         self.input_mean_ = train.mean(axis=axes).astype(float).tolist()
         self.input_std_ = np.maximum(train.std(axis=axes), 1e-6).astype(float).tolist()
         if not task.is_classification:
             self.target_mean_, self.target_std_ = float(np.mean(y)), float(np.std(y) or 1.0)
-        inputs, target = self._tensor(torch, train), self._target(torch, y)
-        valid = None
-        if X_val is not None and self.n_estimators is None:
-            valid = (self._tensor(torch, self._arrays(self._files(X_val), False)), y_val)
+        inputs = self._tensor(torch, train)
+        target = target_tensor(torch, y, task, *self._target_scale())
         net = _network(
             torch, inputs.shape[1], self._n_out(), self.width, self.n_blocks, self.dropout
         )
-        self.n_iterations_ = self._train(torch, net, inputs, target, valid, deadline)
-        net.eval()
-        self.model_ = net
-
-    def _train(self, torch, net, inputs, target, valid, deadline) -> int:
-        """Train `net` in place (the best epoch's weights when `valid` rows are given);
-        returns the epochs kept."""
-        task = Task(self.task)
+        held_out = None
+        if X_val is not None and self.n_estimators is None:
+            valid = self._tensor(torch, self._arrays(self._files(X_val), False))
+            held_out = lambda: held_out_loss(self._raw(torch, net, valid), y_val, task)  # noqa: E731
         # small data: smaller batches, so that an epoch still takes several steps
         batch_size = int(min(self.batch_size, max(16, len(inputs) // 8)))
-        n_batches = max(1, -(-len(inputs) // batch_size))
-        plan = LearningRateSchedule(self.n_estimators or EPOCHS, n_batches)
+        plan = LearningRateSchedule(self.n_estimators or EPOCHS, -(-len(inputs) // batch_size))
         optimizer = torch.optim.AdamW(
             net.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay
         )
-        schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, plan.factor)
         loss_fn = torch.nn.CrossEntropyLoss() if task.is_classification else torch.nn.MSELoss()
         generator = torch.Generator().manual_seed(self.random_state)
-        best, best_state, best_epoch, epoch = np.inf, None, 0, 0
-        started = time.perf_counter()
-        while epoch < plan.n_epochs:
-            epoch += 1
-            net.train()
-            order = torch.randperm(len(inputs), generator=generator)
-            for start in range(0, len(order), batch_size):
-                batch = order[start : start + batch_size]
-                if len(batch) >= 2:
-                    x = inputs[batch]
-                    if self.augment:
-                        x = self._augmented(torch, x, generator)
-                    optimizer.zero_grad()
-                    loss_fn(net(x), target[batch]).backward()
-                    optimizer.step()
-                schedule.step()
-                if deadline is not None and time.perf_counter() > deadline:
-                    break
-            if valid is not None:
-                value = self._validation_loss(torch, net, valid)
-                if value < best - 1e-6:
-                    best, best_epoch = value, epoch
-                    best_state = {k: v.clone() for k, v in net.state_dict().items()}
-                elif epoch - best_epoch >= PATIENCE:
-                    break
-            if deadline is not None:
-                if time.perf_counter() > deadline:
-                    break
-                if epoch == 1 and self.n_estimators is None:  # the whole schedule in time
-                    epoch_s = time.perf_counter() - started
-                    plan.shorten(int((deadline - time.perf_counter()) / epoch_s) + 1)
-        if best_state is None:
-            return epoch
-        net.load_state_dict(best_state)
-        return best_epoch
 
-    def _validation_loss(self, torch, net, valid) -> float:
-        """Log loss (classification) or RMSE (regression) of the held-out rows."""
-        out = self._raw(torch, net, valid[0])
-        y = np.asarray(valid[1])
-        if Task(self.task).is_classification:
-            return float(-np.mean(np.log(np.clip(out[np.arange(len(y)), y], 1e-12, 1))))
-        return float(np.sqrt(np.mean((out - y) ** 2)))
+        def batches():
+            order = torch.randperm(len(inputs), generator=generator)
+            return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+
+        def step(batch) -> None:
+            if len(batch) < 2:  # batch norm needs two rows
+                return
+            x = inputs[batch]
+            if self.augment:
+                x = self._augmented(torch, x, generator)
+            optimizer.zero_grad()
+            loss_fn(net(x), target[batch]).backward()
+            optimizer.step()
+
+        self.n_iterations_ = train_epochs(
+            net,
+            plan,
+            batches,
+            step,
+            torch.optim.lr_scheduler.LambdaLR(optimizer, plan.factor),
+            held_out,
+            deadline=deadline,
+            patience=PATIENCE,
+            replan=self.n_estimators is None,
+        )
+        net.eval()
+        self.model_ = net
+
+    def _target_scale(self) -> tuple[float, float]:
+        return getattr(self, "target_mean_", 0.0), getattr(self, "target_std_", 1.0)
 
     def _tensor(self, torch, arrays: np.ndarray):
         mean = np.asarray(self.input_mean_, dtype=np.float32)[None, :, None, None]
         std = np.asarray(self.input_std_, dtype=np.float32)[None, :, None, None]
         return torch.as_tensor((arrays - mean) / std)
-
-    def _target(self, torch, y):
-        if Task(self.task).is_classification:
-            return torch.as_tensor(np.asarray(y), dtype=torch.long)
-        scaled = (np.asarray(y, dtype=np.float64) - self.target_mean_) / self.target_std_
-        return torch.as_tensor(scaled, dtype=torch.float32).reshape(-1, 1)
 
     def _raw(self, torch, net, inputs) -> np.ndarray:
         """Probabilities (classification) or values (regression) of normalised inputs."""
@@ -292,7 +237,7 @@ class ConvModel(Model):
         return out * self.target_std_ + self.target_mean_
 
     def _predict_raw(self, X) -> np.ndarray:
-        torch = _torch()
+        torch = import_torch(self.name)
         torch.set_num_threads(max(1, int(self.n_jobs)))
         inputs = self._tensor(torch, self._arrays(self._files(X), fitting=False))
         return self._raw(torch, self.model_, inputs)
@@ -314,27 +259,12 @@ class ConvModel(Model):
         return state
 
     def _save_native(self, path: Path) -> None:
-        buffer = io.BytesIO()
-        _torch().save(self.model_.state_dict(), buffer)
-        path.write_bytes(buffer.getvalue())
+        save_weights(import_torch(self.name), self.model_, path)
 
     def _load_native(self, path: Path) -> Any:
-        torch = _torch()
-        try:
-            state = torch.load(io.BytesIO(path.read_bytes()), weights_only=True)
-            net = _network(
-                torch,
-                len(self.input_mean_),
-                self._n_out(),
-                self.width,
-                self.n_blocks,
-                self.dropout,
-            )
-            net.load_state_dict(state)
-        except Exception as exc:  # a truncated, foreign or mismatched file
-            raise ArtifactError(f"{path} is not a readable {self.name} network: {exc}") from exc
-        net.eval()
-        return net
+        torch = import_torch(self.name)
+        shape = (len(self.input_mean_), self._n_out(), self.width, self.n_blocks, self.dropout)
+        return load_weights(torch, path, lambda: _network(torch, *shape), self.name)
 
     # -- search -----------------------------------------------------------------------
     @classmethod

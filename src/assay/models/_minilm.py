@@ -13,8 +13,6 @@ plans `EPOCHS`, a number trains exactly that many (fast refit)."""
 
 from __future__ import annotations
 
-import io
-import time
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +20,18 @@ import numpy as np
 import pandas as pd
 
 from assay._types import Encoding, FeatureType, Task
-from assay.errors import ArtifactError, ConfigError, SchemaMismatchError
+from assay.errors import ConfigError, SchemaMismatchError
 from assay.models._base import Model
-from assay.models._conv import LearningRateSchedule
+from assay.models._training import (
+    LearningRateSchedule,
+    held_out_loss,
+    import_torch,
+    load_weights,
+    save_weights,
+    stopping_rows,
+    target_tensor,
+    train_epochs,
+)
 from assay.search._space import Choice, Distribution, Float
 
 EPOCHS = 3
@@ -36,15 +43,7 @@ _MACS_PER_S = 6e10  # so: 0.034 s a pair an epoch; measured 0.032 on MRPC (2 cor
 
 
 def _load():
-    try:
-        import torch
-        import transformers  # noqa: F401  (installed with sentence-transformers)
-    except ImportError as exc:  # pragma: no cover - depends on the install
-        raise ConfigError(
-            "model 'minilm' needs the `text` extra: pip install 'assay[text]' (with "
-            "torch==2.13.0 in the same call)."
-        ) from exc
-    return torch
+    return import_torch("minilm", extra="text")
 
 
 def _folder() -> str:
@@ -215,80 +214,45 @@ class FineTunedMiniLMModel(Model):
         torch.manual_seed(self.random_state)
         torch.set_num_threads(max(1, int(self.n_jobs)))
         task = Task(self.task)
-        if X_val is None and self.n_estimators is None and len(X) >= 20:
-            held = np.random.default_rng(self.random_state).permutation(len(X))[: len(X) // 10]
-            mask = np.zeros(len(X), dtype=bool)
-            mask[held] = True
-            X, X_val, y, y_val = X.iloc[~mask], X.iloc[mask], y[~mask], y[mask]
+        X, y, X_val, y_val = stopping_rows(X, y, X_val, y_val, self.n_estimators, self.random_state)
         if not task.is_classification:
             self.target_mean_, self.target_std_ = float(np.mean(y)), float(np.std(y) or 1.0)
-        rows, target = self._tokens(X), self._target(torch, y)
-        valid = None
-        if X_val is not None and self.n_estimators is None:
-            valid = (self._tokens(X_val), np.asarray(y_val))
+        scale = (getattr(self, "target_mean_", 0.0), getattr(self, "target_std_", 1.0))
+        rows, target = self._tokens(X), target_tensor(torch, y, task, *scale)
         net = _network(torch, self._n_out(), self.dropout, pretrained=True)
-        self.n_iterations_ = self._train(torch, net, rows, target, valid, deadline)
-        net.eval()
-        self.model_ = net
-
-    def _train(self, torch, net, rows, target, valid, deadline) -> int:
-        task = Task(self.task)
-        n_batches = max(1, -(-len(rows) // self.batch_size))
-        plan = LearningRateSchedule(self.n_estimators or EPOCHS, n_batches)
+        held_out = None
+        if X_val is not None and self.n_estimators is None:
+            valid = self._tokens(X_val)
+            held_out = lambda: held_out_loss(self._raw(torch, net, valid), y_val, task)  # noqa: E731
+        plan = LearningRateSchedule(self.n_estimators or EPOCHS, -(-len(rows) // self.batch_size))
         groups = [
-            {
-                "params": [p for p in net.encoder.parameters() if p.requires_grad],
-                "lr": self.learning_rate,
-            },
+            {"params": [p for p in net.encoder.parameters() if p.requires_grad],
+             "lr": self.learning_rate},
             {"params": net.head.parameters(), "lr": self.head_learning_rate},
-        ]
+        ]  # fmt: skip
         optimizer = torch.optim.AdamW(groups, weight_decay=self.weight_decay)
-        schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, plan.factor)
         loss_fn = torch.nn.CrossEntropyLoss() if task.is_classification else torch.nn.MSELoss()
         generator = torch.Generator().manual_seed(self.random_state)
-        best, best_state, best_epoch, epoch, step = np.inf, None, 0, 0, 0
-        started = time.perf_counter()
-        while epoch < plan.n_epochs:
-            epoch += 1
-            net.train()
-            for batch in _batches_by_length(rows, self.batch_size, generator):
-                optimizer.zero_grad()
-                loss_fn(
-                    net(*self._batch(torch, [rows[i] for i in batch])), target[batch]
-                ).backward()
-                optimizer.step()
-                schedule.step()
-                step += 1
-                if deadline is not None and step == min(20, n_batches):  # timed: re-plan
-                    step_s = (time.perf_counter() - started) / step
-                    plan.shorten(int((deadline - started) / (step_s * n_batches)))
-                if deadline is not None and time.perf_counter() > deadline:
-                    break
-            if valid is not None:
-                value = self._validation_loss(torch, net, valid)
-                if value < best - 1e-6:
-                    best, best_epoch = value, epoch
-                    best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
-                elif epoch - best_epoch >= PATIENCE:
-                    break
-            if deadline is not None and time.perf_counter() > deadline:
-                break
-        if best_state is None:
-            return epoch
-        net.load_state_dict(best_state)
-        return best_epoch
 
-    def _target(self, torch, y):
-        if Task(self.task).is_classification:
-            return torch.as_tensor(np.asarray(y), dtype=torch.long)
-        scaled = (np.asarray(y, dtype=np.float64) - self.target_mean_) / self.target_std_
-        return torch.as_tensor(scaled, dtype=torch.float32).reshape(-1, 1)
+        def step(batch: list[int]) -> None:
+            optimizer.zero_grad()
+            out = net(*self._batch(torch, [rows[i] for i in batch]))
+            loss_fn(out, target[batch]).backward()
+            optimizer.step()
 
-    def _validation_loss(self, torch, net, valid) -> float:
-        out, y = self._raw(torch, net, valid[0]), valid[1]
-        if Task(self.task).is_classification:
-            return float(-np.mean(np.log(np.clip(out[np.arange(len(y)), y], 1e-12, 1))))
-        return float(np.sqrt(np.mean((out - y) ** 2)))
+        self.n_iterations_ = train_epochs(
+            net,
+            plan,
+            lambda: _batches_by_length(rows, self.batch_size, generator),
+            step,
+            torch.optim.lr_scheduler.LambdaLR(optimizer, plan.factor),
+            held_out,
+            deadline=deadline,
+            patience=PATIENCE,
+            replan=self.n_estimators is None,
+        )
+        net.eval()
+        self.model_ = net
 
     def _raw(self, torch, net, rows: list[dict]) -> np.ndarray:
         """Probabilities or values; rows go in batches of similar length (less padding)."""
@@ -319,20 +283,12 @@ class FineTunedMiniLMModel(Model):
         return state
 
     def _save_native(self, path: Path) -> None:
-        buffer = io.BytesIO()
-        _load().save(self.model_.state_dict(), buffer)
-        path.write_bytes(buffer.getvalue())
+        save_weights(_load(), self.model_, path)
 
     def _load_native(self, path: Path) -> Any:
         torch = _load()
-        try:
-            state = torch.load(io.BytesIO(path.read_bytes()), weights_only=True)
-            net = _network(torch, self._n_out(), self.dropout, pretrained=False)
-            net.load_state_dict(state)
-        except Exception as exc:  # a truncated, foreign or mismatched file
-            raise ArtifactError(f"{path} is not a readable minilm network: {exc}") from exc
-        net.eval()
-        return net
+        build = lambda: _network(torch, self._n_out(), self.dropout, pretrained=False)  # noqa: E731
+        return load_weights(torch, path, build, self.name)
 
     # -- search -----------------------------------------------------------------------
     @classmethod

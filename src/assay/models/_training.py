@@ -1,0 +1,150 @@
+"""What the networks trained by epochs share (the image and sound CNNs, the fine-tuned
+text encoder): importing torch with a clear error, the rows held out to stop on, the scaled
+regression target, the held-out loss, the learning-rate plan, and the epoch loop with early
+stopping and a deadline."""
+
+from __future__ import annotations
+
+import io
+import math
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from assay._types import Task
+from assay.errors import ArtifactError, ConfigError
+
+REPLAN_AFTER_STEPS = 20  # steps timed before the plan is cut to what the deadline allows
+
+
+def import_torch(model: str, extra: str = "nn"):
+    try:
+        import torch
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise ConfigError(
+            f"model {model!r} needs PyTorch: pip install 'assay[{extra}]' (with "
+            "torch==2.13.0 in the same call)."
+        ) from exc
+    return torch
+
+
+def stopping_rows(X, y, X_val, y_val, n_estimators: int | None, random_state: int):
+    """(X, y, X_val, y_val): the rows to stop on that the fit was given, or, when none are
+    and the epochs are not fixed, a tenth of the training rows (from 20 rows on)."""
+    if X_val is not None or n_estimators is not None or len(X) < 20:
+        return X, y, X_val, y_val
+    held = np.random.default_rng(random_state).permutation(len(X))[: len(X) // 10]
+    mask = np.zeros(len(X), dtype=bool)
+    mask[held] = True
+    return X.iloc[~mask], y[~mask], X.iloc[mask], y[mask]
+
+
+def target_tensor(torch, y, task: Task, mean: float = 0.0, std: float = 1.0):
+    """Class indices, or the regression target scaled to mean 0 and deviation 1."""
+    if Task(task).is_classification:
+        return torch.as_tensor(np.asarray(y), dtype=torch.long)
+    scaled = (np.asarray(y, dtype=np.float64) - mean) / std
+    return torch.as_tensor(scaled, dtype=torch.float32).reshape(-1, 1)
+
+
+def held_out_loss(out: np.ndarray, y, task: Task) -> float:
+    """Log loss of probabilities (classification) or RMSE of values (regression)."""
+    y = np.asarray(y)
+    if Task(task).is_classification:
+        return float(-np.mean(np.log(np.clip(out[np.arange(len(y)), y], 1e-12, 1))))
+    return float(np.sqrt(np.mean((out - y) ** 2)))
+
+
+class LearningRateSchedule:
+    """The learning rate over training: a warm-up over the first 15% of the steps, then a
+    cosine down to 2% of the peak. The plan may be cut short once the first steps show how
+    many epochs fit before the deadline, so a network ends its schedule instead of being
+    stopped at a high learning rate."""
+
+    def __init__(self, n_epochs: int, n_batches: int):
+        self.n_epochs, self.n_batches = int(n_epochs), int(n_batches)
+
+    def shorten(self, n_epochs: int) -> None:
+        self.n_epochs = max(1, min(self.n_epochs, n_epochs))
+
+    def factor(self, step: int) -> float:
+        total = self.n_epochs * self.n_batches
+        warm = max(1, int(0.15 * total))
+        if step < warm:
+            return (step + 1) / warm
+        progress = min(1.0, (step - warm) / max(1, total - warm))
+        return 0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+def train_epochs(
+    net: Any,
+    plan: LearningRateSchedule,
+    batches: Callable[[], Iterable[Any]],
+    step: Callable[[Any], None],
+    scheduler: Any,
+    held_out: Callable[[], float] | None,
+    *,
+    deadline: float | None,
+    patience: int,
+    replan: bool,
+) -> int:
+    """Epochs of `step(batch)` for each of `batches()`, the scheduler stepped after each;
+    with `held_out`, the epoch of the lowest held-out loss is kept and training stops
+    `patience` epochs after it; at `deadline` (a time.perf_counter() value) it stops, and
+    with `replan` the plan is first cut to the epochs the timed first steps say will fit.
+    Returns the epochs kept."""
+    best, best_state, best_epoch, epoch, n_steps = math.inf, None, 0, 0, 0
+    started = time.perf_counter()
+    replan_at = min(REPLAN_AFTER_STEPS, plan.n_batches) if replan and deadline else -1
+
+    def late() -> bool:
+        return deadline is not None and time.perf_counter() > deadline
+
+    while epoch < plan.n_epochs:
+        epoch += 1
+        net.train()
+        for batch in batches():
+            step(batch)
+            scheduler.step()
+            n_steps += 1
+            if n_steps == replan_at and deadline is not None:
+                step_s = (time.perf_counter() - started) / n_steps
+                plan.shorten(int((deadline - started) / (step_s * plan.n_batches)))
+            if late():
+                break
+        if held_out is not None:
+            value = held_out()
+            if value < best - 1e-6:
+                best, best_epoch = value, epoch
+                best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
+            elif epoch - best_epoch >= patience:
+                break
+        if late():
+            break
+    if best_state is None:
+        return epoch
+    net.load_state_dict(best_state)
+    return best_epoch
+
+
+def save_weights(torch, net: Any, path: Path) -> None:
+    """The network's tensors only (no pickled code), for `load_weights`."""
+    buffer = io.BytesIO()
+    torch.save(net.state_dict(), buffer)
+    path.write_bytes(buffer.getvalue())
+
+
+def load_weights(torch, path: Path, build: Callable[[], Any], what: str) -> Any:
+    """`build()` with the tensors `save_weights` wrote, read with weights_only=True (a file
+    that would need unpickling is refused), in evaluation mode."""
+    try:
+        state = torch.load(io.BytesIO(path.read_bytes()), weights_only=True)
+        net = build()
+        net.load_state_dict(state)
+    except Exception as exc:  # a truncated, foreign or mismatched file
+        raise ArtifactError(f"{path} is not a readable {what} network: {exc}") from exc
+    net.eval()
+    return net
