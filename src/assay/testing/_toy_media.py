@@ -36,7 +36,8 @@ def write_tone(path: Path, level: float, rng: np.random.Generator) -> Path:
     import soundfile
 
     t = np.arange(int(_RATE * _SECONDS)) / _RATE
-    wave = 0.5 * np.sin(2 * np.pi * (200 + 1800 * level) * t) + 0.02 * rng.normal(size=len(t))
+    pitch = 200 * 2 ** (3 * level)  # 200 to 1,600 Hz, evenly on the ear's (and mel's) scale
+    wave = 0.5 * np.sin(2 * np.pi * pitch * t) + 0.02 * rng.normal(size=len(t))
     soundfile.write(path, wave.astype(np.float32), _RATE)
     return path
 
@@ -58,11 +59,12 @@ def toy_media(
         n_classes = 2 if task is Task.BINARY else 3
         y = np.minimum((level * n_classes).astype(np.int64), n_classes - 1)
     images, sounds, notes = [], [], []
+    wording = np.random.default_rng(seed + 1)
     words = ["dim", "faint", "pale", "mild", "clear", "bright", "vivid", "blazing"]
     for i in range(n_rows):
         images.append(str(write_image(folder / f"img_{i}.png", level[i], rng).resolve()))
         sounds.append(str(write_tone(folder / f"tone_{i}.wav", level[i], rng).resolve()))
         telling = words[min(int(level[i] * len(words)), len(words) - 1)]
-        notes.append(f"the light was {telling} that {rng.choice(['day', 'night', 'morning'])}")
+        notes.append(f"the light was {telling} that {wording.choice(['day', 'night', 'dawn'])}")
     frame = pd.DataFrame({"image": images, "sound": sounds, "note": notes}, dtype=object)
     return frame, y
