@@ -250,7 +250,8 @@ class AutoML(FitSettings, BaseEstimator):
         max_folds = choose_n_folds(n_rows, min_count)
         window_s = budget.trial_deadline - budget.started
         types = dataset.schema.types
-        networks = [c for c in models.values() if c.kind is not None and fits_data(c, types)]
+        media = [c for c in models.values() if c.kind and c.kind.is_media]
+        networks = [c for c in media if fits_data(c, types)]
         if networks:  # they take most of a media fit: at most 5 folds, fewer if 5 won't fit
             fold_s = [
                 fold_cost_s(cls, n_rows, n_features, cls.default_configs(dataset.task)[0], 0)
