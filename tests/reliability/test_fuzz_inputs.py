@@ -26,6 +26,7 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import pandas as hpd
 
+from assay._types import FeatureType
 from assay.automl import AutoML
 from assay.data import check_predict_frame, infer_schema, infer_task, prepare, read_table
 from assay.errors import AssayError, DataError
@@ -642,7 +643,11 @@ def _encode(case):
             out = encoder.transform(X)
             names = encoder.feature_names_out()
             assert len(out) == len(X) and out.shape[1] == len(names)
-            if encoding is Encoding.NATIVE:
+            if encoding is Encoding.RAW:  # the text and media columns, as they are
+                assert list(out.columns) == names
+                raw = (FeatureType.TEXT, FeatureType.IMAGE, FeatureType.AUDIO)
+                assert all(dataset.schema[n].type in raw for n in names)
+            elif encoding is Encoding.NATIVE:
                 numbers = out.select_dtypes("number").to_numpy(dtype=float)
                 assert not np.isinf(numbers).any()
             else:

@@ -107,16 +107,30 @@ def decode_sound(path: str) -> np.ndarray:
     if wave.shape[0] == 0:
         raise MediaError(path, "it holds no samples")
     wave = wave.mean(axis=1)[: int(MAX_SECONDS * rate)]
-    if rate != SAMPLE_RATE:
-        wave = librosa.resample(wave, orig_sr=rate, target_sr=SAMPLE_RATE, res_type="soxr_hq")
     if not np.isfinite(wave).all():
         raise MediaError(path, "it holds samples that are not finite numbers")
-    trimmed, _ = librosa.effects.trim(wave, top_db=TRIM_DB)  # silence before and after
-    wave = trimmed if len(trimmed) >= N_FFT else wave
+    if rate != SAMPLE_RATE:  # soxr itself: librosa's resample compiles for 15 s on first use
+        import soxr
+
+        wave = soxr.resample(wave, rate, SAMPLE_RATE, quality="HQ").astype(np.float32)
+    wave = _trimmed(wave)
     power = librosa.feature.melspectrogram(
         y=wave, sr=SAMPLE_RATE, n_fft=N_FFT, hop_length=HOP, n_mels=N_MELS, center=True
     )
     return librosa.power_to_db(power, ref=1.0, top_db=None).astype(np.float32)
+
+
+def _trimmed(wave: np.ndarray) -> np.ndarray:
+    """Without the frames quieter than the loudest by TRIM_DB at either end (in NumPy:
+    librosa's trim compiles for seconds on first use); untouched when little would stay."""
+    n_frames = len(wave) // HOP
+    if n_frames < 2:
+        return wave
+    power = (wave[: n_frames * HOP].reshape(n_frames, HOP).astype(np.float64) ** 2).mean(axis=1)
+    level = 10 * np.log10(np.maximum(power, 1e-20))
+    loud = np.flatnonzero(level > level.max() - TRIM_DB)
+    kept = wave[loud[0] * HOP : (loud[-1] + 1) * HOP]
+    return kept if len(kept) >= N_FFT else wave
 
 
 _DECODERS: dict[FeatureType, Callable[[str], np.ndarray]] = {
