@@ -12,7 +12,7 @@ import pytest
 
 from assay._types import FeatureType, Task
 from assay.data import infer_schema, prepare, read_table
-from assay.data._decode import IMAGE_SIDE, N_MELS, decode_image, decode_sound
+from assay.data._decode import IMAGE_SIDE, N_MELS, decode_image, decode_sound, decoded
 from assay.errors import ConfigError, DataError, MediaError
 from assay.evaluate import make_folds
 from assay.testing._toy_media import write_image, write_tone
@@ -221,3 +221,11 @@ def test_bad_groups_get_a_clear_error(groups, error, message) -> None:
     with pytest.raises(error, match=message):
         dataset = prepare(frame, "y", groups=groups)
         make_folds(dataset.y.to_numpy(), dataset.task, 5, 0, dataset.groups)
+
+
+def test_names_no_file_can_have_are_not_paths_and_do_not_break_typing() -> None:
+    values = ["a\x00b.png", "x" * 5000 + ".png"] * 10
+    frame = pd.DataFrame({"odd": values, "y": [0, 1] * 10})
+    assert infer_schema(frame, target="y")["odd"].type is not FeatureType.IMAGE
+    with pytest.raises(MediaError, match="does not exist"):
+        decoded("a\x00b.png", FeatureType.IMAGE)

@@ -143,7 +143,7 @@ def decoded(path: str, kind: FeatureType) -> np.ndarray:
     """The decoded array of one file (cached; read-only: copy before changing it)."""
     try:
         stat = os.stat(path)
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a NUL byte in the name
         raise MediaError(str(path), "the file does not exist or cannot be read") from None
     key = (str(path), stat.st_mtime_ns, stat.st_size, kind.value)
     value = _CACHE.get(key)

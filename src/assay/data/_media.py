@@ -57,7 +57,7 @@ def path_column_kind(values: pd.Series, base: Path | None = None) -> FeatureType
         named = [v for v, k in zip(sample, kinds, strict=True) if k is kind]
         if len(named) < MIN_SHARE * len(sample):
             continue
-        found = sum(_resolve(v, base).is_file() for v in named)
+        found = sum(_is_file(_resolve(v, base)) for v in named)
         return kind if found >= MIN_SHARE * len(named) else None
     return None
 
@@ -67,6 +67,14 @@ def _resolve(value: str, base: Path | None) -> Path:
     if path.is_absolute() or base is None:
         return path
     return base / path
+
+
+def _is_file(path: Path) -> bool:
+    """Path.is_file, False for names no file can have (a NUL byte, too long)."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
 
 
 def resolve_media_paths(frame: pd.DataFrame, base: Path) -> list[str]:
@@ -153,7 +161,7 @@ def read_media_folder(folder: Path) -> pd.DataFrame:
 
 def files_as_table(files: list, column: str = PATH_COLUMN) -> pd.DataFrame:
     """A list of media file paths as a one-column table of absolute paths (to predict)."""
-    missing = [str(f) for f in files if not Path(str(f)).expanduser().is_file()]
+    missing = [str(f) for f in files if not _is_file(Path(str(f)).expanduser())]
     if missing:
         raise DataError(
             f"{len(missing)} of the {len(files)} files given do not exist, e.g. "

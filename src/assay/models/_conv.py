@@ -11,6 +11,7 @@ shows they would not end in time) with early stopping, a number trains exactly t
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -102,15 +103,15 @@ class ConvModel(Model):
 
     # -- what a family provides -------------------------------------------------------
     @classmethod
+    @abstractmethod
     def _input_shape(cls) -> tuple[int, int, int]:
         """(channels, height, width) of one input, for the cost estimate."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _arrays(self, paths: list, fitting: bool) -> np.ndarray:
         """(n, channels, height, width) float32 arrays of the files, before normalising;
         `fitting`: the first call of a fit, which may fix shapes (`_fitted_state` keeps
         them)."""
-        raise NotImplementedError
 
     def _augmented(self, torch, batch, generator):
         """A training batch with random changes that keep its labels."""
