@@ -373,3 +373,40 @@ def test_a_url_that_is_not_the_api_root_is_reported() -> None:
             backend(wrong, max_retries=2).complete(ASK)
     assert wrong in str(info.value) and "ending in /v1" in str(info.value)
     assert server.requests == [] and server.n_replies == 0
+
+
+def test_no_key_sends_no_authorization_header_and_a_key_is_sent_as_bearer() -> None:
+    with ScriptedOpenAIServer(["one", "two"]) as server:
+        backend(server.base_url).complete(ASK)
+        backend(server.base_url, api_key="secret").complete(ASK)
+    keyless, keyed = server.headers
+    assert "authorization" not in keyless
+    assert keyed["authorization"] == "Bearer secret"
+
+
+def test_retry_after_is_read_in_seconds_milliseconds_and_as_a_date() -> None:
+    import time
+    from email.utils import formatdate
+
+    from assay.llm._retry import retry_after_s
+
+    assert retry_after_s({"retry-after": "2"}) == 2.0
+    assert retry_after_s({"retry-after-ms": "1500", "retry-after": "9"}) == 1.5
+    later = retry_after_s({"retry-after": formatdate(time.time() + 30, usegmt=True)})
+    assert later is not None and 25 < later <= 30
+    assert retry_after_s({"retry-after": "soon"}) is None and retry_after_s({}) is None
+
+
+def test_a_server_asking_for_a_long_wait_gets_an_error_not_a_hammering() -> None:
+    script = [{"status": 429, "error": "slow down", "retry_after": "3600"}, "unused"]
+    with ScriptedOpenAIServer(script) as server, pytest.raises(LLMError) as info:
+        backend(server.base_url, max_retries=3).complete(ASK)
+    assert len(server.requests) == 1  # no retry before the hour it asked for
+    assert "Retry-After" in str(info.value) and "3600" in str(info.value)
+
+
+def test_a_short_retry_after_is_waited_then_retried() -> None:
+    script = [{"status": 503, "error": "busy", "retry_after": "0"}, "fine"]
+    with ScriptedOpenAIServer(script) as server:
+        completion = backend(server.base_url, max_retries=1).complete(ASK)
+    assert completion.message.content == "fine" and len(server.requests) == 2

@@ -18,6 +18,8 @@ KEYS = ("BASE_URL", "MODEL", "API_KEY", "PROVIDER", "CACHE")
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     for key in KEYS:
         monkeypatch.delenv(f"ASSAY_LLM_{key}", raising=False)
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
     config_home = tmp_path / "xdg"
     monkeypatch.setenv("XDG_CONFIG_HOME", str(config_home))
     return config_home
@@ -111,3 +113,37 @@ def test_a_configured_backend_talks_to_the_server(monkeypatch: pytest.MonkeyPatc
         assert llm.complete([Message("user", "hi")]).message.content == "configured and working"
         again = llm_from_env().complete([Message("user", "hi")])  # default cache: a hit
     assert again.cached and len(server.requests) == 1
+
+
+def test_the_providers_own_variables_fill_in_where_assays_are_not_set(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-from-openai-env")
+    monkeypatch.setenv("OPENAI_BASE_URL", "https://gateway.example/v1")
+    assert llm_from_env() is None  # a key and a URL, but no model: nothing to talk to
+    monkeypatch.setenv("ASSAY_LLM_MODEL", "gpt-x")
+    llm = llm_from_env()
+    assert (llm.base_url, llm.api_key) == ("https://gateway.example/v1", "sk-from-openai-env")
+    monkeypatch.delenv("OPENAI_BASE_URL")
+    llm = llm_from_env()
+    assert (llm.base_url, llm.api_key) == ("https://api.openai.com/v1", "sk-from-openai-env")
+    monkeypatch.setenv("ASSAY_LLM_API_KEY", "assay-key")  # assay's own setting wins
+    assert llm_from_env().api_key == "assay-key"
+
+
+def test_a_providers_key_never_goes_to_another_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-from-openai-env")
+    monkeypatch.setenv("ASSAY_LLM_BASE_URL", "http://127.0.0.1:11434/v1")
+    monkeypatch.setenv("ASSAY_LLM_MODEL", "qwen")
+    assert llm_from_env().api_key is None
+
+
+def test_the_anthropic_key_goes_with_the_anthropic_provider(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-openai")
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant")
+    monkeypatch.setenv("ASSAY_LLM_PROVIDER", "anthropic")
+    monkeypatch.setenv("ASSAY_LLM_MODEL", "claude-x")
+    llm = llm_from_env()
+    assert isinstance(llm, AnthropicBackend) and llm.api_key == "sk-ant"

@@ -9,20 +9,48 @@ import traceback
 import click
 import typer
 
+ENVIRONMENT = (
+    "Environment: ASSAY_HOME (runs, caches and the default store; default ./assay-runs), "
+    "ASSAY_STORE (the store's URL: sqlite:///... or postgresql://...), ASSAY_DATASETS "
+    "(benchmark data; default ../shared/datasets)."
+)
+LLM_ENVIRONMENT = (
+    "Environment: ASSAY_LLM_BASE_URL, ASSAY_LLM_MODEL and ASSAY_LLM_API_KEY (any "
+    "OpenAI-compatible endpoint), ASSAY_LLM_PROVIDER (openai or anthropic), ASSAY_LLM_CACHE "
+    "(a folder, or off); or the same keys in ASSAY_HOME/llm.json. With neither a base URL "
+    "nor a model, the built-in planner answers."
+)
+
 app = typer.Typer(
     name="assay",
     help="AutoML that builds strong models on its own. Start with: assay fit DATA --target COL",
+    epilog=ENVIRONMENT,
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion for bash, zsh, fish
     pretty_exceptions_enable=False,
 )
 _state = {"debug": False}
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from assay import __version__
+
+        print(f"assay {__version__}")
+        raise typer.Exit()
 
 
 @app.callback()
 def _root(
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks for every error."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress details."),
+    version: bool = typer.Option(
+        False,
+        "--version",
+        callback=_print_version,
+        is_eager=True,
+        help="Print assay's version and exit.",
+    ),
 ) -> None:
     _state["debug"] = debug
     if verbose:
@@ -56,8 +84,8 @@ def _register() -> None:
     app.command("report")(_report.report)
     app.command("serve")(_serve.serve)
     app.command("export")(_serve.export)
-    app.command("ask")(_chat.ask)
-    app.command("chat")(_chat.chat)
+    app.command("ask", epilog=LLM_ENVIRONMENT)(_chat.ask)
+    app.command("chat", epilog=LLM_ENVIRONMENT)(_chat.chat)
     app.add_typer(_research.app, name="research")
     app.add_typer(_discover.app, name="discover")
     app.add_typer(_runs.app, name="runs")

@@ -42,9 +42,41 @@ def table(frame, title: str | None = None) -> Table:
     return out
 
 
-def print_leaderboard(predictor, title: str) -> None:
-    """The leaderboard, then whether its top entry beats the runner-up significantly."""
-    stdout.print(table(predictor.leaderboard(), title=title))
+OUTPUT_FORMATS = ("table", "json", "csv")
+
+
+def format_option():
+    """`--format`: a table for people, or JSON records or CSV for scripts."""
+    import typer
+
+    return typer.Option(
+        "table",
+        "--format",
+        help="table (for reading), json (a list of records) or csv (with a header), for scripts.",
+        case_sensitive=False,
+    )
+
+
+def print_frame(frame, output: str, title: str | None = None) -> bool:
+    """`frame` in the chosen format on stdout; True when it went out as a table (the only
+    format that may be followed by more text). JSON and CSV are written as they are, with
+    no wrapping, markup or rounding; JSON gives NaN as null."""
+    if output == "table":
+        stdout.print(table(frame, title=title))
+        return True
+    if output == "json":
+        sys.stdout.write(frame.to_json(orient="records", double_precision=15) + "\n")
+    else:
+        sys.stdout.write(frame.to_csv(index=False))
+    sys.stdout.flush()
+    return False
+
+
+def print_leaderboard(predictor, title: str, output: str = "table") -> None:
+    """The leaderboard, then (as a table) whether its top entry beats the runner-up
+    significantly."""
+    if not print_frame(predictor.leaderboard(), output, title=title):
+        return
     significance = predictor.info.get("significance")
     if significance:
         stdout.print(significance["sentence"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import typer
 from rich.markup import escape
@@ -21,7 +22,9 @@ def init(
     target: str = typer.Option(..., "--target", "-t", help="Column to predict."),
     ws: Path = typer.Option(..., "--dir", help="New folder for the workspace (a git repo)."),
     metric: str | None = typer.Option(None, "--metric", help="Default: the task's metric."),
-    task: str | None = typer.Option(None, "--task", help="binary, multiclass or regression."),
+    task: Literal["binary", "multiclass", "regression"] | None = typer.Option(
+        None, "--task", help="Default: inferred from the target."
+    ),
     budget: float = typer.Option(60.0, "--budget-per-exp", help="Training seconds per run."),
     holdout: float = typer.Option(0.2, "--holdout", help="Share of rows hidden from all runs."),
     valid: float = typer.Option(0.2, "--valid", help="Share of rows runs are scored on."),

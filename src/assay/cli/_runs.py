@@ -8,18 +8,35 @@ import datetime as dt
 import typer
 
 from assay.cli._predict import trust_option
-from assay.cli._render import print_leaderboard, stdout, table
+from assay.cli._render import (
+    OUTPUT_FORMATS,
+    format_option,
+    print_frame,
+    print_leaderboard,
+    stdout,
+    table,
+)
+
+
+def _output(value: str) -> str:
+    if value.lower() not in OUTPUT_FORMATS:
+        raise typer.BadParameter(
+            f"{value!r}: give one of {', '.join(OUTPUT_FORMATS)}.", param_hint="'--format'"
+        )
+    return value.lower()
 
 
 def leaderboard(
     model: str = typer.Argument(..., help="Predictor folder or run id."),
     trust: bool = trust_option(),
+    output: str = format_option(),
 ) -> None:
     """Show the leaderboard saved with a predictor."""
     from assay.cli._predict import load_model_arg
 
+    output = _output(output)
     predictor = load_model_arg(model, trust)
-    print_leaderboard(predictor, f"Leaderboard ({predictor.metric}, out-of-fold)")
+    print_leaderboard(predictor, f"Leaderboard ({predictor.metric}, out-of-fold)", output)
 
 
 app = typer.Typer(
@@ -32,6 +49,7 @@ app = typer.Typer(
 def runs(
     ctx: typer.Context,
     limit: int = typer.Option(20, "--limit", help="How many recent runs to show."),
+    output: str = format_option(),
 ) -> None:
     """List recent runs in the store (ASSAY_STORE or ASSAY_HOME/assay.db)."""
     if ctx.invoked_subcommand is not None:
@@ -40,10 +58,12 @@ def runs(
 
     from assay.store import open_store
 
+    output = _output(output)
     store = open_store()
     rows = [
         {
-            "run": r.run_id[:8],
+            # a table shows the first 8 characters of a run id; scripts get all of it
+            "run": r.run_id[:8] if output == "table" else r.run_id,
             "started": _when(r.created_at),
             "state": r.state.value,
             "task": r.task or "-",
@@ -54,10 +74,11 @@ def runs(
         }
         for r in store.runs(limit=limit)
     ]
-    if not rows:
+    if not rows and output == "table":
         stdout.print("No runs yet. Start one with: assay fit DATA --target COLUMN")
         return
-    stdout.print(table(pd.DataFrame(rows), title="Runs"))
+    columns = ["run", "started", "state", "task", "metric", "best", "trials", "source"]
+    print_frame(pd.DataFrame(rows, columns=columns), output, title="Runs")
 
 
 @app.command("prune")

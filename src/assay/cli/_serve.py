@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import typer
 
@@ -35,7 +36,9 @@ def serve(
 
 def export(
     model: str = typer.Argument(..., help="Predictor folder (from assay fit --out) or run id."),
-    fmt: str = typer.Option(..., "--format", "-f", help="mlflow (a pyfunc model) or onnx."),
+    fmt: Literal["mlflow", "onnx"] = typer.Option(
+        ..., "--format", "-f", help="mlflow (a pyfunc model) or onnx."
+    ),
     out: Path = typer.Option(..., "--out", "-o", help="Folder (mlflow) or .onnx file to write."),
     check: Path | None = typer.Option(
         None,

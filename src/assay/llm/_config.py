@@ -7,9 +7,14 @@ that exists, with the same keys in lower case:
     {"base_url": "http://localhost:11434/v1", "model": "qwen2.5:7b", "api_key": null,
      "provider": "openai", "timeout_s": 120, "tool_mode": "auto"}
 
-With neither a base URL nor a model configured, `llm_from_env` returns None and the agent
-works offline. Responses are cached under `ASSAY_HOME/cache/llm` unless `ASSAY_LLM_CACHE`
-is "off" (or names another folder).
+Where assay's own settings leave them out, the providers' variables are read: the key from
+`OPENAI_API_KEY` (or `ANTHROPIC_API_KEY` with the anthropic provider), and for a configured
+model without a URL, `OPENAI_BASE_URL`. A provider's key goes only to that provider's own
+endpoint (its default URL, or `OPENAI_BASE_URL` set beside the key), never to another server
+configured for assay. With neither a base URL nor a model configured, `llm_from_env` returns
+None and the agent works offline; no key means no Authorization header, not a placeholder.
+Responses are cached under `ASSAY_HOME/cache/llm` unless `ASSAY_LLM_CACHE` is "off" (or
+names another folder).
 """
 
 from __future__ import annotations
@@ -70,6 +75,20 @@ def llm_settings(**overrides: Any) -> dict[str, Any]:
         if value:
             merged[key] = value
     merged.update({k: v for k, v in overrides.items() if v is not None or k == "cache"})
+    return _providers_variables(merged)
+
+
+def _providers_variables(merged: dict[str, Any]) -> dict[str, Any]:
+    """`merged` completed from OPENAI_API_KEY, OPENAI_BASE_URL and ANTHROPIC_API_KEY where it
+    lacks a key or URL (see the module docstring for when they apply)."""
+    anthropic = str(merged.get("provider", "openai")).lower() == "anthropic"
+    own_url = not merged.get("base_url")
+    if not anthropic and own_url and merged.get("model") and os.environ.get("OPENAI_BASE_URL"):
+        merged["base_url"] = os.environ["OPENAI_BASE_URL"]
+    if not merged.get("api_key") and own_url:
+        key = os.environ.get("ANTHROPIC_API_KEY" if anthropic else "OPENAI_API_KEY")
+        if key:
+            merged["api_key"] = key
     return merged
 
 

@@ -172,7 +172,7 @@ class OpenAIBackend(Accounting):
         def call() -> tuple[Message, Usage, str]:
             if self.stream:
                 return self._stream_once(client, payload)
-            return self._parse(client.chat.completions.create(**payload))
+            return self._parse(client.chat.completions.create(**payload, **self._keyless()))
 
         return with_retries(
             call,
@@ -198,11 +198,21 @@ class OpenAIBackend(Accounting):
                 ) from exc
             self._client_obj = openai.OpenAI(
                 base_url=self.base_url,
-                api_key=self.api_key or "not-needed",
+                api_key=self.api_key or "unsent",  # never sent: see _keyless
                 timeout=self.timeout_s,
                 max_retries=0,  # our own loop, see _retry
             )
         return self._client_obj
+
+    def _keyless(self) -> dict[str, Any]:
+        """Without a key, each request omits the Authorization header (a local server needs
+        none), instead of sending a placeholder: the SDK insists on a key, and drops its
+        header only when a request says to."""
+        if self.api_key:
+            return {}
+        import openai
+
+        return {"extra_headers": {"Authorization": openai.Omit()}}
 
     def _not_a_completion(self, what: object) -> LLMError:
         return LLMError(
@@ -221,7 +231,7 @@ class OpenAIBackend(Accounting):
 
     def _stream_once(self, client: Any, payload: dict[str, Any]) -> tuple[Message, Usage, str]:
         stream = client.chat.completions.create(
-            **payload, stream=True, stream_options={"include_usage": True}
+            **payload, stream=True, stream_options={"include_usage": True}, **self._keyless()
         )
         parts: list[str] = []
         calls: dict[int, dict[str, str]] = {}

@@ -126,6 +126,12 @@ def with_retries(
                     f"{advice(failure, timeout_s)}"
                 ) from exc
             delay = _delay(exc, attempt, backoff_s, backoff_max_s)
+            if delay > MAX_RETRY_AFTER_S:
+                raise LLMError(
+                    f"LLM request to {where} failed: {failure.detail}. The server asks to "
+                    f"wait {delay:.0f} s before retrying (Retry-After), more than the "
+                    f"{MAX_RETRY_AFTER_S:.0f} s assay waits; try again later."
+                ) from exc
             log.info(
                 "LLM request to %s failed (%s); retry %d/%d in %.2f s",
                 where,
@@ -138,16 +144,40 @@ def with_retries(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+MAX_RETRY_AFTER_S = 120.0  # a server asking for a longer wait gets an error instead
+
+
+def retry_after_s(headers: Any) -> float | None:
+    """The wait a response asks for: `retry-after-ms`, or `Retry-After` in seconds or as
+    an HTTP date; None when it asks for none (or says something unreadable)."""
+    if headers is None:
+        return None
+    try:
+        millis = headers.get("retry-after-ms")
+        if millis is not None:
+            return max(0.0, float(millis) / 1000)
+    except (TypeError, ValueError):
+        pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except (TypeError, ValueError):
+        pass
+    from email.utils import parsedate_to_datetime
+
+    try:
+        when = parsedate_to_datetime(str(value))
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
 def _delay(exc: Any, attempt: int, base_s: float, cap_s: float) -> float:
-    """Exponential backoff with jitter, or the server's Retry-After when it is shorter."""
-    delay = min(cap_s, base_s * 2 ** (attempt - 1)) * (0.5 + random.random() / 2)
-    response = getattr(exc, "response", None)
-    headers = getattr(response, "headers", None)
-    if headers is not None:
-        try:
-            retry_after = float(headers.get("retry-after", ""))
-        except (TypeError, ValueError):
-            retry_after = None
-        if retry_after is not None and 0 <= retry_after <= cap_s:
-            delay = retry_after
-    return delay
+    """The server's Retry-After when it gives one (however long: a longer wait than
+    MAX_RETRY_AFTER_S ends the retries), else exponential backoff with jitter."""
+    asked = retry_after_s(getattr(getattr(exc, "response", None), "headers", None))
+    if asked is not None:
+        return asked
+    return min(cap_s, base_s * 2 ** (attempt - 1)) * (0.5 + random.random() / 2)

@@ -11,6 +11,7 @@ a script, for tests and offline demos of anything that talks to an LLM.
         # point any client at it, e.g. ASSAY_LLM_BASE_URL=server.base_url ASSAY_LLM_MODEL=x
         ...
         server.requests  # the JSON bodies it received, in order
+        server.headers   # and their HTTP headers (lower-case names)
 
 For a demo outside a with block: `server = ScriptedOpenAIServer(script).start()`, then
 `server.close()` when done (its thread is a daemon, so an exiting program never waits on it).
@@ -21,7 +22,8 @@ A script item is one of:
 - `"text"`: an assistant text reply;
 - `{"tool_calls": [{"name": N, "arguments": {...} | "raw string"}], "content": ...}`;
 - `{"raw_tool_arguments": "{not json", "name": N}`: one call with malformed arguments;
-- `{"status": 500}` or `{"status": 400, "error": "tools not supported"}`: an HTTP error;
+- `{"status": 500}` or `{"status": 400, "error": "tools not supported"}`: an HTTP error
+  (`"retry_after": "2"` adds that Retry-After header);
 - `{"sleep": seconds, "reply": item}`: answer `reply` (default a short text) that late;
 - any item with `"usage": {"prompt_tokens": P, "completion_tokens": C}` to set the counts
   (otherwise words are counted);
@@ -99,9 +101,16 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def _error(self, status: int, message: str) -> None:
+    def _error(self, status: int, message: str, retry_after: str | None = None) -> None:
         error = {"message": message, "type": "scripted_error", "code": status}
-        self._send_json(status, {"error": error})
+        data = json.dumps({"error": error}).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        if retry_after is not None:
+            self.send_header("Retry-After", retry_after)
+        self.end_headers()
+        self.wfile.write(data)
 
     def do_GET(self) -> None:
         if self.path.split("?")[0].rstrip("/") == "/v1/models":
@@ -130,7 +139,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(500, message)
 
     def _answer(self, body: dict[str, Any]) -> None:
-        item, request_no, reply_no = self.server.owner._next(body)
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        item, request_no, reply_no = self.server.owner._next(body, headers)
         if self.server.owner.delay_s:
             time.sleep(self.server.owner.delay_s)
         if item is None:
@@ -148,7 +158,9 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 break
         if isinstance(item, dict) and "status" in item:
-            self._error(int(item["status"]), str(item.get("error", "scripted error")))
+            after = item.get("retry_after")
+            said = str(item.get("error", "scripted error"))
+            self._error(int(item["status"]), said, None if after is None else str(after))
             return
         item = {"content": item} if isinstance(item, str) else dict(item)
         calls = _wire_calls(item, reply_no)
@@ -243,6 +255,7 @@ class ScriptedOpenAIServer:
         self.fail_first = fail_first
         self.port = port
         self.requests: list[dict[str, Any]] = []
+        self.headers: list[dict[str, str]] = []  # each request's headers, names lower-case
         self.errors: list[str] = []  # script items that raised, as answered
         self.n_replies = 0
         self._exhausted_after: int | None = None
@@ -262,10 +275,11 @@ class ScriptedOpenAIServer:
     def exhausted(self) -> bool:
         return self.n_replies >= len(self.script)
 
-    def _next(self, body: dict[str, Any]) -> tuple[Any, int, int]:
+    def _next(self, body: dict[str, Any], headers: dict[str, str]) -> tuple[Any, int, int]:
         """(script item or None for a fail_first answer, request number, reply number)."""
         with self._lock:
             self.requests.append(body)
+            self.headers.append(headers)
             request_no = len(self.requests)
             if request_no <= self.fail_first:
                 return None, request_no, 0
