@@ -9,12 +9,13 @@ that exists, with the same keys in lower case:
 
 Where assay's own settings leave them out, the providers' variables are read: the key from
 `OPENAI_API_KEY` (or `ANTHROPIC_API_KEY` with the anthropic provider), and for a configured
-model without a URL, `OPENAI_BASE_URL`. A provider's key goes only to that provider's own
-endpoint (its default URL, or `OPENAI_BASE_URL` set beside the key), never to another server
-configured for assay. With neither a base URL nor a model configured, `llm_from_env` returns
-None and the agent works offline; no key means no Authorization header, not a placeholder.
-Responses are cached under `ASSAY_HOME/cache/llm` unless `ASSAY_LLM_CACHE` is "off" (or
-names another folder).
+model without a URL, `OPENAI_BASE_URL`. assay passes a provider's key only to that
+provider's own endpoint (its default URL, or `OPENAI_BASE_URL` set beside the key), not to
+another server configured for assay (the anthropic SDK itself still reads
+`ANTHROPIC_API_KEY` when no key is given). With neither a base URL nor a model configured,
+`llm_from_env` returns None and the agent works offline; no key means no Authorization
+header, not a placeholder. Responses are cached under `ASSAY_HOME/cache/llm` unless
+`ASSAY_LLM_CACHE` is "off" (or names another folder).
 """
 
 from __future__ import annotations
