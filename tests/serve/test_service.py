@@ -1,6 +1,7 @@
 """`assay serve` started as a user starts it, on 127.0.0.1, and asked over real HTTP:
 valid batches predict what the predictor predicts; bad requests get a 4xx naming the
-column; /schema, /health, /metrics and the OpenAPI document describe the service."""
+column; /schema, /health, /metrics (Prometheus, all workers), /stats and the OpenAPI
+document describe the service."""
 
 from __future__ import annotations
 
@@ -114,7 +115,7 @@ def test_schema_health_metrics_and_openapi_describe_the_service(service, saved_p
     health = httpx.get(f"{service}/health").json()
     assert health["status"] == "ok" and health["model"] == str(folder.resolve())
     httpx.post(f"{service}/predict", json=[{"age": 1}])  # one more 422 to count
-    metrics = httpx.get(f"{service}/metrics").json()
+    metrics = httpx.get(f"{service}/stats").json()
     predict = metrics["routes"]["/predict"]
     assert predict["by_status"]["422"] >= 1 and predict["by_status"]["200"] >= 1
     assert 0 < predict["latency_ms"]["p50"] <= predict["latency_ms"]["p99"]
@@ -126,12 +127,45 @@ def test_schema_health_metrics_and_openapi_describe_the_service(service, saved_p
     assert record["properties"]["age"]["type"] == ["number", "null"]
 
 
+def _prometheus(url: str) -> dict[str, float]:
+    """The service's Prometheus exposition, parsed by the client's own parser, as
+    {"name{label=value,...}": value}."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    answer = httpx.get(f"{url}/metrics")
+    assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/plain")
+    samples = {}
+    for family in text_string_to_metric_families(answer.text):
+        for sample in family.samples:
+            labels = ",".join(f"{k}={v}" for k, v in sorted(sample.labels.items()))
+            samples[f"{sample.name}{{{labels}}}"] = sample.value
+    return samples
+
+
+def test_metrics_speak_the_prometheus_format(service):
+    before = _prometheus(service)
+    ok = "assay_requests_total{route=/predict,status=200}"
+    refused = "assay_requests_total{route=/predict,status=422}"
+    httpx.post(f"{service}/predict", json=[{"age": 1}])  # a 422
+    after = _prometheus(service)
+    assert after[refused] == before.get(refused, 0) + 1
+    assert after[ok] == before.get(ok, 0)
+    buckets = [k for k in after if k.startswith("assay_request_duration_seconds_bucket")]
+    assert any("route=/predict" in k for k in buckets)
+    assert after["assay_request_duration_seconds_count{route=/predict}"] >= after[refused]
+    assert "assay_rows_predicted_total{}" in after
+
+
 def test_two_worker_processes_serve_the_same_predictions(saved_predictor, churn):
     with ServiceProcess(saved_predictor[0], "--workers", "2") as running:
         rows = _records(churn.head(5))
         answers = [httpx.post(f"{running.url}/predict", json=rows).json() for _ in range(6)]
         assert all(a["predictions"] == answers[0]["predictions"] for a in answers)
         assert len(_children(running.proc.pid)) >= 2  # uvicorn starts two worker processes
+        # whichever worker answers /metrics counts every worker's requests and rows
+        for counted in [_prometheus(running.url) for _ in range(4)]:
+            assert counted["assay_requests_total{route=/predict,status=200}"] == 6
+            assert counted["assay_rows_predicted_total{}"] == 30
 
 
 def _children(pid: int):

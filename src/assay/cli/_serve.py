@@ -18,7 +18,8 @@ def serve(
     log_level: str = typer.Option("info", "--log-level", help="uvicorn's log level."),
     trust: bool = trust_option(),
 ) -> None:
-    """Serve MODEL over HTTP: POST /predict, GET /schema, /health, /metrics, /docs."""
+    """Serve MODEL over HTTP: POST /predict; GET /schema, /health, /metrics (Prometheus),
+    /stats, /docs."""
     try:
         import fastapi  # noqa: F401
         import uvicorn  # noqa: F401

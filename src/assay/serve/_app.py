@@ -3,7 +3,8 @@
 `POST /predict` takes JSON records or a CSV body and predicts the whole batch in one call;
 a predictor of an image or sound column takes the files as multipart/form-data uploads
 (one row per file);
-`GET /schema`, `/health` and `/metrics` describe the model and the service. Requests are
+`GET /schema`, `/health`, `/metrics` (Prometheus) and `/stats` (JSON) describe the model
+and the service. Requests are
 checked against the schema first (assay.serve._records): a refusal is a 4xx whose `detail`
 names the column, never a 500. Predictions run one batch at a time per process (the models
 use every core for a batch), in a worker thread so /health answers while a batch runs."""
@@ -20,7 +21,7 @@ import numpy as np
 from assay.automl import Predictor
 from assay.errors import AssayError, RequestError
 from assay.log import get_logger
-from assay.serve._metrics import ServiceMetrics
+from assay.serve._metrics import MULTIPROCESS_ENV, PrometheusMetrics, ServiceMetrics
 from assay.serve._records import (
     Rows,
     media_columns,
@@ -43,9 +44,9 @@ def create_app(predictor: Predictor, *, model_path: str | Path | None = None):
     from fastapi import FastAPI, Query, Request
     from fastapi.concurrency import run_in_threadpool
     from fastapi.exceptions import RequestValidationError
-    from fastapi.responses import JSONResponse
+    from fastapi.responses import JSONResponse, PlainTextResponse
 
-    metrics = ServiceMetrics()
+    metrics, prometheus = ServiceMetrics(), PrometheusMetrics()
     lock = threading.Lock()
     schema = predictor.schema
     classes = None if predictor.classes is None else [_plain(c) for c in predictor.classes]
@@ -72,7 +73,9 @@ def create_app(predictor: Predictor, *, model_path: str | Path | None = None):
         response = await call_next(request)
         route = request.scope.get("route")
         path = getattr(route, "path", "unmatched")
-        metrics.observe(path, response.status_code, time.perf_counter() - started)
+        took_s = time.perf_counter() - started
+        metrics.observe(path, response.status_code, took_s)
+        prometheus.observe(path, response.status_code, took_s)
         return response
 
     def predict_rows(rows: Rows, proba: bool) -> dict[str, Any]:
@@ -83,6 +86,7 @@ def create_app(predictor: Predictor, *, model_path: str | Path | None = None):
             else:
                 table, labels = None, predictor.predict(rows.frame)
         metrics.add_rows(len(rows.frame))
+        prometheus.add_rows(len(rows.frame))
         answer: dict[str, Any] = {
             "n_rows": len(rows.frame),
             "predictions": [_plain(v) for v in labels],
@@ -183,8 +187,17 @@ def create_app(predictor: Predictor, *, model_path: str | Path | None = None):
             "pid": os.getpid(),
         }
 
-    @app.get("/metrics", summary="Requests by route and status, latency percentiles")
-    def get_metrics() -> dict[str, Any]:
+    @app.get(
+        "/metrics",
+        summary="Prometheus metrics: requests, latency histogram, rows (all workers)",
+        response_class=PlainTextResponse,
+    )
+    def get_metrics() -> PlainTextResponse:
+        body, content_type = prometheus.exposition()
+        return PlainTextResponse(body, media_type=content_type)
+
+    @app.get("/stats", summary="This worker's requests by route and status, latency percentiles")
+    def get_stats() -> dict[str, Any]:
         return metrics.snapshot()
 
     return app
@@ -216,6 +229,18 @@ def app_from_env():
     return create_app(assay.load(path, trust=os.environ.get(TRUST_ENV) == "1"), model_path=path)
 
 
+def _shared_metrics_folder() -> None:
+    """An empty folder for the workers' Prometheus values (set in the environment the
+    workers inherit), removed when the service ends."""
+    import atexit
+    import shutil
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix="assay-metrics-")
+    os.environ[MULTIPROCESS_ENV] = folder
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+
+
 def run_service(
     model_path: str | Path,
     *,
@@ -235,6 +260,7 @@ def run_service(
     predictor = assay.load(path, trust=trust)
     if n_workers > 1:
         os.environ[MODEL_ENV], os.environ[TRUST_ENV] = path, "1" if trust else "0"
+        _shared_metrics_folder()
         target: Any = f"{__name__}:app_from_env"
         uvicorn.run(target, factory=True, host=host, port=port, workers=n_workers,
                     log_level=log_level)  # fmt: skip
