@@ -148,6 +148,21 @@ class FitOptions:
         "--cluster",
         on_resume=OnResume.PER_CALL,
     )
+    mlflow: bool | None = setting(
+        None,
+        "Log the fit to MLflow (settings, scores, leaderboard, the predictor as a model): "
+        "by default when an MLflow run is active; --mlflow always (starting a run), "
+        "--no-mlflow never.",
+        "--mlflow",
+        cli_type=bool,
+        on_resume=OnResume.PER_CALL,
+    )
+    verbosity: int = setting(
+        1,
+        "What a fit shows: 0 nothing; 1 a progress line and warnings; 2 each trial; "
+        "3 debugging detail.",
+        on_resume=OnResume.PER_CALL,
+    )
 
     # -- derived views ---------------------------------------------------------------
     @classmethod
@@ -178,7 +193,8 @@ class FitOptions:
         """Raise a ConfigError naming the first option with a value a fit cannot use."""
         for name, option in self.options().items():
             value = getattr(self, name)
-            if option.choices and option.from_cli is None and value not in option.choices:
+            chosen = value is not None and option.from_cli is None
+            if option.choices and chosen and value not in option.choices:
                 raise ConfigError(f"{name}={value!r}: choose {option.help}")
         limit = self.effective_time_limit_s()
         if not isinstance(limit, int | float) or isinstance(limit, bool) or not limit > 0:
@@ -191,6 +207,11 @@ class FitOptions:
                 raise ConfigError(f"{name}={value!r}: give a positive integer.")
             if value is not None and value < 1:
                 raise ConfigError(f"{name}={value!r}: give a positive integer.")
+        if self.mlflow not in (None, True, False):
+            raise ConfigError(f"mlflow={self.mlflow!r}: give None (log when a run is active), "
+                              "True or False.")  # fmt: skip
+        if self.verbosity not in (0, 1, 2, 3) or isinstance(self.verbosity, bool):
+            raise ConfigError(f"verbosity={self.verbosity!r}: give 0, 1, 2 or 3.")
         if self.n_folds is not None and (not isinstance(self.n_folds, int) or self.n_folds < 2):
             raise ConfigError(f"n_folds={self.n_folds!r}: give an integer of at least 2.")
         if self.memory_limit_mb is not None and not self.memory_limit_mb > 0:
@@ -253,7 +274,11 @@ class FitSettings(FitOptions):
     """Every option of a fit: the task and FitOptions."""
 
     task: str | Task | None = setting(
-        None, "binary, multiclass or regression (default: inferred from the target).", "--task"
+        None,
+        "binary, multiclass, regression, or classification (binary or multiclass by the "
+        "target; default: inferred from the target).",
+        "--task",
+        choices=("binary", "multiclass", "regression", "classification"),
     )
 
 

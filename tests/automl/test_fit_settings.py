@@ -38,7 +38,8 @@ STORED = {
     "features": [["ratio", "a", "b"]],
     "warm_start": [{"model": "knn", "config": {"n_neighbors": 7}, "loss": 0.5}],
 }
-PER_CALL = {"store", "cluster"}  # where the run is recorded or runs: given to each call
+# where the run is recorded or runs, what it shows and where it logs: given to each call
+PER_CALL = {"store", "cluster", "verbosity", "mlflow"}
 
 
 class _Interrupt:

@@ -92,7 +92,7 @@ def test_loading_the_mlflow_export_keeps_the_installed_assay(saved_predictor, ch
     seen = json.loads(loaded.stdout.strip().splitlines()[-1])
     assert seen["columns"] == ["prediction", "proba_no", "proba_yes"]
     installed = Path(assay.__file__).resolve().parent
-    assert "assay.forecast" in seen["files"] and "assay.serve._mlflow" in seen["files"]
+    assert "assay.forecast" in seen["files"] and "assay.automl._pyfunc" in seen["files"]
     elsewhere = {name: file for name, file in seen["files"].items()
                  if not Path(file).resolve().is_relative_to(installed)}  # fmt: skip
     assert elsewhere == {}

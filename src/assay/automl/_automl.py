@@ -173,6 +173,7 @@ class AutoML(FitSettings, BaseEstimator):
         (the finished trials as {model, config, loss}, for `warm_start` of a later fit).
         Raises ConfigError for a bad option, DataError for unusable data, BudgetError or
         FitError when no model finished."""
+        from assay.automl._progress import fit_output
         from assay.execute._executors import executor_from
 
         started = time.monotonic()
@@ -180,10 +181,13 @@ class AutoML(FitSettings, BaseEstimator):
         models = self.chosen_models()
         if target is None:
             target = default_target(data)
+        limit_s = self.effective_time_limit_s()
         with contextlib.ExitStack() as resources:
+            output = fit_output(self.verbosity, callback, limit_s, self.n_trials)
+            callback = resources.enter_context(output)
             executor = executor_from(self.cluster)  # a bad address fails before any run
             resources.enter_context(executor)
-            budget = Budget(self.effective_time_limit_s(), started, refit=self.deploy == "fast")
+            budget = Budget(limit_s, started, refit=self.deploy == "fast")
             how = {"feature_types": feature_types, "text_pairs": text_pairs, "groups": groups}
             prepared = self._prepare(data, target, how, models, budget)
             book = self._begin_run(prepared, budget, feature_types)
@@ -208,6 +212,10 @@ class AutoML(FitSettings, BaseEstimator):
             loop.run(until=budget.trial_deadline)
             loop.check_any_complete(self.time_limit_s, self.memory_limit_mb)
             self._assemble(loop, prepared, stack, derived, budget, book)
+        from assay.automl._tracking import log_fit, wants_mlflow
+
+        if wants_mlflow(self.mlflow):
+            self.mlflow_run_id_ = log_fit(self, self.to_record())
         return self
 
     def _prepare(self, data, target, how: dict, models, budget) -> _Prepared:
@@ -471,6 +479,16 @@ class AutoML(FitSettings, BaseEstimator):
     def leaderboard(self) -> pd.DataFrame:
         """Every finished trial with its out-of-fold score and ensemble weight."""
         return self._fitted().leaderboard()
+
+    def evaluate(self, data, metrics: list[str] | None = None) -> dict[str, float]:
+        """Every metric of the task (or those named) on labelled rows. See
+        Predictor.evaluate."""
+        return self._fitted().evaluate(data, metrics)
+
+    def feature_importance(self, data, **options: Any) -> pd.DataFrame:
+        """Permutation importance with confidence intervals on labelled rows. See
+        Predictor.feature_importance."""
+        return self._fitted().feature_importance(data, **options)
 
     def save(self, path: str | Path) -> Path:
         """Save the predictor at `path`; the run's record points there from now on."""

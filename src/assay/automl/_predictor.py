@@ -207,6 +207,52 @@ class Predictor:
     def leaderboard(self) -> pd.DataFrame:
         return self._leaderboard.copy()
 
+    def evaluate(self, data, metrics: list[str] | None = None) -> dict[str, float]:
+        """Scores on labelled rows: every metric of the task, or those named in `metrics`.
+
+        Args:
+            data: a DataFrame or the path of a data file with the feature columns and the
+                target (rows without a target are left out).
+            metrics: metric names (see `assay.evaluate.METRICS`); default all of the task's.
+
+        Returns {metric name: score}. Raises DataError when the target column is absent,
+        ConfigError for a metric that does not exist or does not fit the task."""
+        from assay.evaluate import METRICS, get_metric
+        from assay.evaluate._explain import read_rows
+
+        chosen = [get_metric(name, self.task) for name in metrics or []] or [
+            m for m in METRICS.values() if self.task in m.tasks
+        ]
+        X, y = read_rows(self, data, need_target=True, purpose="evaluating")
+        raw = self._raw(X)
+        return {metric.name: metric(y, raw) for metric in chosen}
+
+    def feature_importance(
+        self,
+        data,
+        *,
+        metric: str | None = None,
+        n_repeats: int = 5,
+        max_rows: int = 5000,
+        alpha: float = 0.05,
+        random_state: int = 0,
+    ) -> pd.DataFrame:
+        """Permutation importance on labelled rows, with bootstrap confidence intervals:
+        how much `metric` (default the predictor's) worsens when one column is shuffled.
+        Columns `feature`, `importance`, `ci_low`, `ci_high`, `p_value`, most important
+        first. See `assay.evaluate.permutation_importance`."""
+        from assay.evaluate import permutation_importance
+
+        return permutation_importance(
+            self,
+            data,
+            metric=metric,
+            n_repeats=n_repeats,
+            max_rows=max_rows,
+            alpha=alpha,
+            random_state=random_state,
+        )
+
     def save(self, path: str | Path, overwrite: bool = True) -> Path:
         """Write the predictor to the folder `path` (a manifest with every file's SHA-256)."""
         return save_predictor(self, Path(path), overwrite=overwrite)

@@ -1,7 +1,8 @@
-"""The MLflow pyfunc wrapper of an exported predictor. MLflow imports it from the installed
-assay, which the model declares as its requirement (`assay==<version>`): no copy of assay's
-code travels with the model, since MLflow would put it ahead of the installed package on
-sys.path and every later import of assay, and every process started after, would get it."""
+"""The MLflow pyfunc wrapper of a predictor (an export, or a fit logged to MLflow). MLflow
+imports it from the installed assay, which the model declares as its requirement
+(`assay==<version>`): no copy of assay's code travels with the model, since MLflow would put
+it ahead of the installed package on sys.path and every later import of assay, and every
+process started after, would get it."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ if TYPE_CHECKING:
 else:
     try:
         from mlflow.pyfunc import PythonModel
-    except ImportError:  # only an export (which needs mlflow) or an MLflow load use this module
+    except ImportError:  # only MLflow (an export, a logged fit, a load) uses this module
         PythonModel = object
 
 
@@ -21,10 +22,22 @@ class AssayPyfunc(PythonModel):
     `proba_<class>` column per class."""
 
     def load_context(self, context) -> None:
-        import assay
+        from assay.automl._predictor import Predictor
 
         trust = bool((context.model_config or {}).get("trust", False))
-        self.predictor = assay.load(context.artifacts["predictor"], trust=trust)
+        self.predictor = Predictor.load(context.artifacts["predictor"], trust=trust)
 
     def predict(self, context, model_input, params=None):
         return self.predictor.predictions_frame(model_input)
+
+
+def assay_version() -> str:
+    """The installed assay's version, which a pyfunc model requires."""
+    import importlib.metadata
+
+    try:
+        return importlib.metadata.version("assay")
+    except importlib.metadata.PackageNotFoundError:  # run from a source tree, not installed
+        from assay._version import __version__
+
+        return __version__

@@ -33,11 +33,13 @@ from assay.automl._trials import (
 )
 from assay.errors import BudgetError, FitError
 from assay.execute._executors import wall_deadline
+from assay.log import get_logger
 from assay.search import Budget, Candidate, CostModel, Searcher
 
 _MAX_CONSECUTIVE_SKIPS = 8
 _TRIAL_SHARE = 0.35  # of the trial time: the most one config may use under a time limit
 _DEFER_SHARE = 0.25  # a portfolio config estimated above this share of the time left waits
+logger = get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -150,6 +152,15 @@ class TrialLoop:
         checkpoint), and let go of the trials that can no longer matter."""
         rec = self.recorder
         self.outcomes.append(outcome)
+        logger.info(
+            "trial %d %s %s: %s%s in %.1fs",
+            outcome.trial_no,
+            outcome.candidate.model,
+            outcome.candidate.config,
+            outcome.state.value,
+            "" if math.isnan(outcome.score) else f", {self.ctx.metric.name} {outcome.score:.5g}",
+            outcome.elapsed_s,
+        )
         if rec.run_dir is not None:
             save_trial(rec.run_dir, outcome)  # before the store: a recorded trial has its models
         record_trial(rec.store, rec.run_id, outcome, rec.run_dir / "oof" if rec.run_dir else None)

@@ -29,7 +29,7 @@ app = typer.Typer(
     add_completion=True,  # --install-completion / --show-completion for bash, zsh, fish
     pretty_exceptions_enable=False,
 )
-_state = {"debug": False}
+_state = {"debug": False, "verbose": False}
 
 
 def _print_version(value: bool) -> None:
@@ -52,7 +52,7 @@ def _root(
         help="Print assay's version and exit.",
     ),
 ) -> None:
-    _state["debug"] = debug
+    _state["debug"], _state["verbose"] = debug, verbose
     if verbose:
         from assay.log import set_verbosity
 

@@ -9,6 +9,7 @@ from typing import Any, Literal, Optional
 import typer
 
 from assay._fit_settings import FitSettings
+from assay.automl._progress import ProgressDisplay
 from assay.cli._render import fmt, print_leaderboard, stderr, stdout, use_store
 
 
@@ -64,10 +65,12 @@ def fit(
         )
     media = {**dict.fromkeys(image or [], "image"), **dict.fromkeys(audio or [], "audio")}
     given = _settings_given(options)
+    if _verbose():
+        given["verbosity"] = 2  # each trial logged, as --verbose says
     automl = AutoML(**given)
     timed = resume is None and automl.effective_time_limit_s() != float("inf")
     limit_s = automl.effective_time_limit_s() if timed else float("inf")
-    with _ProgressBar(limit_s, automl.n_trials) as show:
+    with ProgressDisplay(limit_s, automl.n_trials, console=stderr) as show:
         if resume is not None:
             automl = AutoML.resume(resume, data, callback=show, **given)
         else:
@@ -80,6 +83,12 @@ def fit(
                 callback=show,
             )
     _summary(automl, out, automl.effective_time_limit_s(), report)
+
+
+def _verbose() -> bool:
+    from assay.cli import _state
+
+    return bool(_state["verbose"])
 
 
 def _is_media_folder(data: str) -> bool:
@@ -111,60 +120,19 @@ def _signature() -> inspect.Signature:
             inspect.Parameter(
                 name,
                 inspect.Parameter.KEYWORD_ONLY,
-                default=typer.Option(None, option.flag, help=option.help),
+                default=typer.Option(None, _declared(option.flag, kind), help=option.help),
                 annotation=Optional[kind],  # noqa: UP045 (a runtime type for typer)
             )
         )
     return inspect.Signature([*own, *generated])
 
 
+def _declared(flag: str, kind: Any) -> str:
+    """A yes/no option is a pair of flags (--mlflow / --no-mlflow), not --mlflow true."""
+    return f"{flag}/--no-{flag[2:]}" if kind is bool else flag
+
+
 fit.__signature__ = _signature()  # type: ignore[attr-defined]
-
-
-class _ProgressBar:
-    """The live progress line on stderr; the object is the fit's callback."""
-
-    def __init__(self, limit_s: float, n_trials: int | None):
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-        self.limit_s, self.n_trials = limit_s, n_trials
-        self.timed = limit_s != float("inf")
-        columns = [
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TimeElapsedColumn(),
-            TextColumn("{task.fields[status]}"),
-        ]
-        self.bar = Progress(*columns, console=stderr, transient=False)
-
-    def __enter__(self) -> _ProgressBar:
-        self.bar.__enter__()
-        total = self.limit_s if self.timed else self.n_trials
-        self.job = self.bar.add_task("fitting", total=total, status="starting")
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            done = self.limit_s if self.timed else self.n_trials
-            self.bar.update(self.job, completed=done, status="done")
-        self.bar.__exit__(exc_type, exc, tb)
-
-    def __call__(self, progress) -> None:
-        from assay.automl import FeatureProgress
-
-        if isinstance(progress, FeatureProgress):
-            status = f"{progress.what}: {progress.n_done}/{progress.n_total} rows"
-            self.bar.update(self.job, status=status)
-            return
-        last = progress.last
-        left = f"{progress.time_left_s:.0f}s left | " if self.timed else ""
-        status = (
-            f"trials {progress.n_done} done, {progress.n_failed} failed | best "
-            f"{fmt(progress.best_score)} ({progress.best_model}) | "
-            f"{left}last {last.candidate.model}: {last.state.value}"
-        )
-        done = self.limit_s - progress.time_left_s if self.timed else last.trial_no + 1
-        self.bar.update(self.job, completed=done, status=status)
 
 
 def _summary(automl, out: Path | None, limit_s: float, report: bool) -> None:

@@ -23,15 +23,18 @@ BATCH_ROWS = 20_000  # rows per predictor call when shuffling columns
 
 @overload
 def read_rows(
-    predictor: Any, data: Any, *, need_target: Literal[True]
+    predictor: Any, data: Any, *, need_target: Literal[True], purpose: str = ...
 ) -> tuple[pd.DataFrame, np.ndarray]: ...
 @overload
 def read_rows(
-    predictor: Any, data: Any, *, need_target: bool
+    predictor: Any, data: Any, *, need_target: bool, purpose: str = ...
 ) -> tuple[pd.DataFrame, np.ndarray | None]: ...
-def read_rows(predictor, data, *, need_target: bool) -> tuple[pd.DataFrame, np.ndarray | None]:
+def read_rows(
+    predictor, data, *, need_target: bool, purpose: str = "explaining"
+) -> tuple[pd.DataFrame, np.ndarray | None]:
     """The feature columns checked against the predictor's schema, and the target encoded
-    as the predictor's models see it (class index, or float)."""
+    as the predictor's models see it (class index, or float); rows without a target are
+    left out. `purpose` names what needs the target, for the error when it is absent."""
     from assay.data import check_predict_frame, read_table
 
     where = "the data" if isinstance(data, pd.DataFrame) else str(data)
@@ -44,7 +47,7 @@ def read_rows(predictor, data, *, need_target: bool) -> tuple[pd.DataFrame, np.n
         y = encode_target(predictor, labels, where)
     elif need_target:
         raise DataError(
-            f"{where} has no column '{predictor.target}' (the target): explaining needs "
+            f"{where} has no column '{predictor.target}' (the target): {purpose} needs "
             "held-out rows with their true values."
         )
     X = check_predict_frame(

@@ -116,7 +116,7 @@ def _export_mlflow(
         raise ConfigError(
             "--format mlflow needs the `mlflow` extra: pip install 'assay[mlflow]'."
         ) from exc
-    from assay.serve._mlflow import AssayPyfunc
+    from assay.automl._pyfunc import AssayPyfunc, assay_version
 
     expected = predictor.predictions_frame(rows)
     staging = Path(tempfile.mkdtemp(prefix=".assay-export-", dir=out.parent))
@@ -128,7 +128,7 @@ def _export_mlflow(
             artifacts={"predictor": str(Path(model_path).resolve())},
             # No copy of assay's code (code_paths): loading the model would put it first on
             # sys.path, so later imports, and processes started after, got that old copy.
-            pip_requirements=[f"assay=={_assay_version()}"],
+            pip_requirements=[f"assay=={assay_version()}"],
             signature=infer_signature(rows, expected),
             input_example=rows.head(3),
             model_config={"trust": trust},
@@ -146,18 +146,6 @@ def _export_mlflow(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return Exported("mlflow", out, len(rows), diff)
-
-
-def _assay_version() -> str:
-    """The installed assay's version, which the exported model requires."""
-    import importlib.metadata
-
-    try:
-        return importlib.metadata.version("assay")
-    except importlib.metadata.PackageNotFoundError:  # run from a source tree, not installed
-        from assay._version import __version__
-
-        return __version__
 
 
 def _max_abs_diff(expected: pd.DataFrame, got: pd.DataFrame) -> float:
