@@ -4,10 +4,10 @@ too (INFO logs), 3 debugging detail (DEBUG logs).
 
 The progress line is drawn with rich in a terminal and in Jupyter, and left out where
 neither would show it (a log file, a batch job's redirected stderr). The library logs
-through `logging` under the `assay` logger; during a fit its level follows the verbosity,
-and where the application configured no logging handler at all, one that writes to stderr
-is added for the fit. At verbosity 0 the `assay` logger is silenced for the fit, whatever
-handlers exist, and restored after."""
+through `logging` under the `assay` logger; during a fit its level follows the verbosity
+unless the application set that logger's level itself, and where the application configured
+no logging handler at all, one that writes to stderr is added for the fit. At verbosity 0
+the `assay` logger is silenced for the fit, whatever handlers exist, and restored after."""
 
 from __future__ import annotations
 
@@ -86,7 +86,8 @@ def logs_at(verbosity: int) -> Iterator[None]:
     docstring), then as it was."""
     logger = logging.getLogger("assay")
     before_level, before_handlers = logger.level, list(logger.handlers)
-    logger.setLevel(VERBOSITY_LEVELS[verbosity])
+    if verbosity == 0 or before_level == logging.NOTSET:  # a level the application set stays
+        logger.setLevel(VERBOSITY_LEVELS[verbosity])
     configured = logging.getLogger().handlers or any(
         not getattr(h, "_assay", False) for h in logger.handlers
     )
