@@ -1,17 +1,31 @@
-# Two commands: `make demo` (set up, fit on a built-in dataset, predict) and `make test`.
+# Two commands: `make demo` (set up the core, fit on a built-in dataset, predict) and
+# `make test` (set up everything, lint, test; what .ci/run calls).
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+CORE_STAMP := $(VENV)/.installed-core
 DEMO := assay-runs/demo
 CHROMIUM := /usr/bin/chromium
+# pyproject.toml declares ranges; constraints.txt holds the exact versions CI uses, applied
+# in the same pip call (it also pins torch to the CPU build: no CUDA download).
+PIP_INSTALL := $(BIN)/python -m pip install --quiet -c constraints.txt
 
-.PHONY: setup demo test lint format bench reliability-doc clean
+.PHONY: setup setup-core demo test lint format bench reliability-doc clean
 
-$(STAMP): pyproject.toml
+# Everything: every extra the tests use (lint and test need this one).
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -e '.[dev,nn,text,media,explain,dask,postgres,serve,onnx,mlflow]'
-	touch $(STAMP)
+	$(PIP_INSTALL) -e '.[dev,nn,text,media,explain,dask,postgres,serve,onnx,mlflow]'
+	touch $(STAMP) $(CORE_STAMP)
+
+# The core only, what `make demo` needs: no extras, no torch, no browser, no database.
+$(CORE_STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(PIP_INSTALL) -e .
+	touch $(CORE_STAMP)
+
+setup-core: $(CORE_STAMP)
 
 # The report test opens pages in a real Chromium (driven by playwright from the dev extra).
 # The store tests start a real PostgreSQL server from Debian's postgresql package.
@@ -33,7 +47,7 @@ setup: $(STAMP)
 	  fi; \
 	}
 
-demo: setup
+demo: setup-core
 	$(BIN)/assay fit builtin:breast_cancer --target target --time 30 --out $(DEMO)/predictor
 	$(BIN)/assay predict $(DEMO)/predictor builtin:breast_cancer --out $(DEMO)/predictions.csv
 	head -5 $(DEMO)/predictions.csv

@@ -99,13 +99,24 @@ def _check_columns(frame: pd.DataFrame, names: dict[str, str | None], where: str
             )
 
 
+def _infer_offset(sample: pd.DatetimeIndex):
+    """pd.infer_freq as an offset, or None. pandas 3.1 returns one under this option (an
+    alias, with a FutureWarning, without it); older pandas has no such option and returns
+    the alias."""
+    try:
+        with pd.option_context("future.infer_freq_returns_offset", True):
+            inferred = pd.infer_freq(sample)
+    except pd.errors.OptionError:  # pandas before 3.1
+        inferred = pd.infer_freq(sample)
+    return None if inferred is None else pd.tseries.frequencies.to_offset(inferred)
+
+
 def _regular_frequency(times: pd.Series, keys: np.ndarray, where: str, name: str) -> str:
     longest = pd.Series(keys).value_counts().index[0]
     sample = pd.DatetimeIndex(times[keys == longest]).sort_values()
     freq = None
     if len(sample) >= 3:
-        with pd.option_context("future.infer_freq_returns_offset", True):
-            offset = pd.infer_freq(sample)
+        offset = _infer_offset(sample)
         freq = offset.freqstr if offset is not None else None
     if freq is None:
         raise DataError(
