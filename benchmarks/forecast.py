@@ -6,8 +6,9 @@ For each time-series dataset of `$ASSAY_DATASETS/manifest.json` (default ../shar
 the baselines (seasonal naive, naive, Naive2, Theta) forecast the test horizon from the full
 training series, then the Forecaster fits under the time limit (its backtests use only the
 training file). Everything is scored on the test file with the M4 definitions (sMAPE, MASE,
-OWA against Naive2). One row per (dataset, method) is appended to the CSV as it finishes;
-the markdown table is rewritten from the CSV at the end.
+OWA against Naive2), and the Forecaster's prediction intervals too: coverage at 80% and 95%
+and MSIS at 95% (the baselines give no intervals here). One row per (dataset, method) is
+appended to the CSV as it finishes; the markdown table is rewritten from the CSV at the end.
 """
 
 from __future__ import annotations
@@ -24,7 +25,21 @@ import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-FIELDS = ["dataset", "method", "smape", "mase", "owa", "fit_s", "version", "budget_s", "notes"]
+FIELDS = [
+    "dataset",
+    "method",
+    "smape",
+    "mase",
+    "owa",
+    "coverage_80",
+    "coverage_95",
+    "msis_95",
+    "fit_s",
+    "version",
+    "budget_s",
+    "notes",
+]
+INTERVALS = ("coverage_80", "coverage_95", "msis_95")
 BASELINES = ("snaive", "naive", "naive2", "theta")
 REFERENCE = {  # published M4 scores (sMAPE, MASE, OWA), for the table
     ("m4-hourly", "best M4 entry"): (None, None, 0.41),
@@ -38,15 +53,21 @@ def datasets_dir() -> Path:
 
 
 def append(path: Path, row: dict) -> None:
-    new = not path.exists()
+    new = not path.exists() or path.stat().st_size == 0
+    if not new and path.read_text().splitlines()[0] != ",".join(FIELDS):
+        # rows from before a column was added: rewrite them under the current header
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False).reindex(columns=FIELDS)
+        frame.to_csv(path, index=False, lineterminator="\r\n")
     with path.open("a", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=FIELDS)
         if new:
             writer.writeheader()
         writer.writerow(row)
+    intervals = " ".join(f"{name} {row[name]:.3f}" for name in INTERVALS if row.get(name, "") != "")
     print(
         f"{row['dataset']:10s} {row['method']:12s} smape {row['smape']:7.3f} "
-        f"mase {row['mase']:6.3f} owa {row['owa']:6.3f} fit {row['fit_s']:6.1f}s {row['notes']}",
+        f"mase {row['mase']:6.3f} owa {row['owa']:6.3f} {intervals} fit {row['fit_s']:6.1f}s "
+        f"{row['notes']}",
         flush=True,
     )
 
@@ -77,6 +98,7 @@ def run_dataset(spec: dict, root: Path, time_limit_s: float, out: Path, version:
                 "smape": scores.smape,
                 "mase": scores.mase,
                 "owa": scores.owa,
+                **dict.fromkeys(INTERVALS, ""),
                 "fit_s": seconds,
                 "notes": "",
             },
@@ -86,6 +108,7 @@ def run_dataset(spec: dict, root: Path, time_limit_s: float, out: Path, version:
     forecaster.fit(train)
     fit_s = time.monotonic() - started
     scores = forecaster.score(test)
+    at_80, at_95 = (forecaster.score_intervals(test, level) for level in (80, 95))
     ensemble = " + ".join(f"{w:.2f} {n}" for n, w in forecaster.weights_.items())
     append(
         out,
@@ -95,6 +118,9 @@ def run_dataset(spec: dict, root: Path, time_limit_s: float, out: Path, version:
             "smape": scores.smape,
             "mase": scores.mase,
             "owa": scores.owa,
+            "coverage_80": at_80.coverage,
+            "coverage_95": at_95.coverage,
+            "msis_95": at_95.msis,
             "fit_s": fit_s,
             "budget_s": time_limit_s,
             "notes": ensemble,
@@ -105,7 +131,8 @@ def run_dataset(spec: dict, root: Path, time_limit_s: float, out: Path, version:
 
 
 def write_markdown(csv_path: Path, md_path: Path, command: str) -> None:
-    frame = pd.read_csv(csv_path).drop_duplicates(["dataset", "method"], keep="last")
+    frame = pd.read_csv(csv_path).reindex(columns=FIELDS)  # older files lack the interval ones
+    frame = frame.drop_duplicates(["dataset", "method"], keep="last")
     lines = [
         "# Forecasting: M4 Hourly and Weekly (test set, M4 definitions)",
         "",
@@ -114,20 +141,29 @@ def write_markdown(csv_path: Path, md_path: Path, command: str) -> None:
         "OWA is relative to Naive2 (1.0 by definition); lower is better. fit_s is wall time on",
         "a shared 2-core machine; `assay` fits under the budget shown and its notes give the",
         "ensemble chosen on rolling-origin backtests of the training data.",
+        "Its prediction intervals come from the backtest errors: coverage is the share of test",
+        "values inside the 80% and 95% intervals (the closer to 0.80 and 0.95 the better), MSIS",
+        "the M4 mean scaled interval score of the 95% ones (lower is better; blank for the",
+        "baselines, which give no intervals here).",
         "",
-        "| dataset | method | sMAPE | MASE | OWA | fit s | budget s | notes |",
-        "|---|---|---|---|---|---|---|---|",
+        "| dataset | method | sMAPE | MASE | OWA | cover 80% | cover 95% | MSIS 95% | fit s "
+        "| budget s | notes |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in frame.itertuples(index=False):
         budget = "" if pd.isna(row.budget_s) or row.budget_s == "" else f"{float(row.budget_s):g}"
         notes = "" if pd.isna(row.notes) else row.notes
+        intervals = " | ".join(
+            "" if pd.isna(value) else f"{float(value):.3f}"
+            for value in (row.coverage_80, row.coverage_95, row.msis_95)
+        )
         lines.append(
             f"| {row.dataset} | {row.method} | {row.smape:.3f} | {row.mase:.3f} | "
-            f"{row.owa:.3f} | {row.fit_s:.1f} | {budget} | {notes} |"
+            f"{row.owa:.3f} | {intervals} | {row.fit_s:.1f} | {budget} | {notes} |"
         )
     for (dataset, method), (_, _, owa) in REFERENCE.items():
         if dataset in set(frame["dataset"]):
-            lines.append(f"| {dataset} | {method} (published) | | | {owa:.2f} | | | |")
+            lines.append(f"| {dataset} | {method} (published) | | | {owa:.2f} | | | | | | |")
     md_path.write_text("\n".join(lines) + "\n")
 
 

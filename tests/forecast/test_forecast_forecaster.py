@@ -135,3 +135,48 @@ def test_loading_a_wrong_folder_is_an_artifact_error(tmp_path):
 
     with pytest.raises(ArtifactError, match="Cannot load a forecaster"):
         Forecaster.load(tmp_path / "nothing-here")
+
+
+def test_intervals_bracket_the_forecasts_and_survive_save_and_load(seasonal, tmp_path):
+    train, _ = _split(seasonal, 12)
+    fitted = Forecaster(horizon=12, season=12, models=["snaive", "theta"]).fit(train)
+    frame = fitted.predict(levels=[95, 80])
+    assert list(frame.columns) == ["id", "step", "forecast", "lo_80", "hi_80", "lo_95", "hi_95"]
+    assert (frame["lo_95"] <= frame["lo_80"]).all() and (frame["lo_80"] <= frame["forecast"]).all()
+    assert (frame["forecast"] <= frame["hi_80"]).all() and (frame["hi_80"] <= frame["hi_95"]).all()
+    assert (frame["hi_95"] > frame["lo_95"]).all()  # noisy series: no zero-width band
+    pd.testing.assert_frame_equal(frame.iloc[:, :3], fitted.predict())  # points unchanged
+    folder = fitted.save(tmp_path / "forecaster")
+    loaded = Forecaster.load(folder)
+    pd.testing.assert_frame_equal(loaded.predict(levels=[80, 95]), frame)
+    newer = seasonal.head(6)
+    pd.testing.assert_frame_equal(
+        loaded.predict(newer, levels=[80]), fitted.predict(newer, levels=[80])
+    )
+    actual = SeriesSet(train.ids, [y[-12:] for y in seasonal.values])
+    assert loaded.score_intervals(actual, 95) == fitted.score_intervals(actual, 95)
+
+
+def test_a_save_without_backtest_errors_forecasts_but_has_no_intervals(seasonal, tmp_path):
+    import json
+
+    from assay.errors import ArtifactError
+
+    fitted = Forecaster(horizon=6, season=12, models=["snaive"]).fit(seasonal)
+    folder = fitted.save(tmp_path / "forecaster")
+    manifest = json.loads((folder / "forecaster.json").read_text())
+    del manifest["errors"]  # as saved before intervals existed
+    (folder / "forecaster.json").write_text(json.dumps(manifest))
+    loaded = Forecaster.load(folder)
+    pd.testing.assert_frame_equal(loaded.predict(), fitted.predict())
+    with pytest.raises(ArtifactError, match="Refit"):
+        loaded.predict(levels=[80])
+
+
+@pytest.mark.parametrize("levels", [[0, 80], [100], [95, -1], ["high"]])
+def test_bad_levels_are_config_errors_naming_the_argument(seasonal, levels):
+    fitted = Forecaster(horizon=3, season=12, models=["snaive"]).fit(seasonal)
+    with pytest.raises(ConfigError, match=r"levels= takes interval levels .* between 0 and 100"):
+        fitted.predict(levels=levels)
+    with pytest.raises(ConfigError, match=r"level=95"):
+        fitted.score_intervals(seasonal, level=120)

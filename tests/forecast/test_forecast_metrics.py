@@ -5,7 +5,18 @@ import json
 import numpy as np
 import pytest
 
-from assay.forecast import forecast_baseline, is_seasonal, mase, read_wide, score, smape, with_owa
+from assay.forecast import (
+    coverage,
+    forecast_baseline,
+    is_seasonal,
+    mase,
+    msis,
+    read_wide,
+    score,
+    score_intervals,
+    smape,
+    with_owa,
+)
 
 
 def _m4(datasets_dir, name):
@@ -34,6 +45,45 @@ def test_smape_and_mase_follow_the_m4_formulas():
     assert mase(insample, actual, forecast, season=1) == pytest.approx(
         10.0 / np.mean([1, 2, 1, 2, 2])
     )
+
+
+def test_coverage_counts_actuals_inside_the_bounds_inclusive():
+    actual = np.array([1.0, 2.0, 3.0, 4.0])
+    lower = np.array([1.0, 0.0, 4.0, 0.0])
+    upper = np.array([2.0, 1.0, 5.0, 5.0])
+    # 1 in [1, 2] (on the bound: inside), 2 above [0, 1], 3 below [4, 5], 4 in [0, 5]
+    assert coverage(actual, lower, upper) == pytest.approx(2 / 4)
+    assert coverage(actual, actual, actual) == 1.0  # zero width, but exact
+    assert coverage(actual, actual + 0.5, actual + 1.0) == 0.0
+
+
+def test_msis_follows_the_m4_formula_on_a_hand_computed_series():
+    # season 2: scale mean(|4-1|, |3-2|, |5-4|, |7-3|) = 9/4 = 2.25, as MASE's
+    insample = np.array([1.0, 2.0, 4.0, 3.0, 5.0, 7.0])
+    actual = np.array([10.0, 20.0, 30.0])
+    lower = np.array([8.0, 21.0, 25.0])
+    upper = np.array([12.0, 24.0, 28.0])
+    # level 80: alpha 0.2, 2/alpha = 10. Step 1: width 4, inside -> 4. Step 2: width 3,
+    # actual 1 below the lower bound -> 3 + 10*1 = 13. Step 3: width 3, actual 2 above the
+    # upper bound -> 3 + 10*2 = 23. Mean 40/3, scaled: (40/3) / 2.25 = 160/27.
+    assert msis(insample, actual, lower, upper, season=2, level=80) == pytest.approx(160 / 27)
+    # level 95: 2/alpha = 40: (4 + (3 + 40) + (3 + 80)) / 3 = 130/3, scaled 130/6.75
+    assert msis(insample, actual, lower, upper, season=2, level=95) == pytest.approx(130 / 6.75)
+    # all inside: just the mean width over the scale, (4 + 3 + 3)/3 / 2.25
+    wide = msis(insample, actual, actual - 2.0, actual + 1.5, season=2, level=95)
+    assert wide == pytest.approx(3.5 / 2.25)
+
+
+def test_interval_scores_pool_coverage_and_average_msis_over_series():
+    insamples = [np.array([1.0, 2.0, 4.0, 3.0, 5.0, 7.0]), np.array([0.0, 2.0, 4.0, 6.0])]
+    actuals = [np.array([10.0, 20.0, 30.0]), np.array([5.0, 5.0, 5.0])]
+    lowers = [np.array([8.0, 21.0, 25.0]), np.array([4.0, 4.0, 4.0])]
+    uppers = [np.array([12.0, 24.0, 28.0]), np.array([6.0, 6.0, 6.0])]
+    scores = score_intervals(insamples, actuals, lowers, uppers, season=2, level=80)
+    assert scores.level == 80
+    assert scores.coverage == pytest.approx(4 / 6)  # 1 of 3, then 3 of 3
+    # series 2: all inside, width 2, scale mean(|4-0|, |6-2|) = 4 -> 0.5
+    assert scores.msis == pytest.approx(np.mean([160 / 27, 2 / 4]))
 
 
 def test_seasonality_test_separates_seasonal_from_white_noise():

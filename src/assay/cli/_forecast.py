@@ -29,12 +29,21 @@ def forecast(
     test: Path | None = typer.Option(
         None, "--test", help="Next values to score against (same layout as DATA)."
     ),
+    levels: str | None = typer.Option(
+        None,
+        "--levels",
+        help="Prediction interval levels in percent, such as 80,95: adds columns lo_80, "
+        "hi_80, lo_95, hi_95 (from the backtest errors) and, with --test, their coverage "
+        "and MSIS.",
+    ),
     out: Path | None = typer.Option(None, "--out", "-o", help="CSV to write (default stdout)."),
     seed: int = typer.Option(0, "--seed", help="Random seed."),
 ) -> None:
     """Forecast HORIZON steps of every series in DATA with the ensemble that backtests best."""
     from assay.errors import ConfigError
-    from assay.forecast import Forecaster, SeriesSet, read_long, read_wide
+    from assay.forecast import Forecaster, SeriesSet, check_levels, read_long, read_wide
+
+    chosen = None if levels is None else check_levels(levels, "--levels")  # before the fit
 
     def read(path: str | Path) -> SeriesSet:
         if wide:
@@ -53,7 +62,7 @@ def forecast(
     )
     with stderr.status(f"Backtesting {len(series.ids)} series..."):
         forecaster.fit(series)
-    frame = forecaster.predict()
+    frame = forecaster.predict(levels=chosen)
     show = stdout if out is not None else stderr  # keep stdout for the CSV when piping
     board = forecaster.leaderboard_.copy()
     show.print(table(board, title="Backtest (rolling origins; owa relative to naive2)"))
@@ -66,6 +75,12 @@ def forecast(
             f"test: smape {fmt(scores.smape, 3)} | mase {fmt(scores.mase, 3)} | "
             f"owa {fmt(scores.owa, 3)}"
         )
+        for level in chosen or []:
+            band = forecaster.score_intervals(actual, level, where=f"'{test}'")
+            show.print(
+                f"test {level:g}% intervals: coverage {fmt(band.coverage, 3)} | "
+                f"msis {fmt(band.msis, 3)}"
+            )
     if out is None:
         frame.to_csv(sys.stdout, index=False)
     else:

@@ -19,7 +19,15 @@ from assay.forecast._backtest import Backtest, rolling_origins, select_ensemble
 from assay.forecast._baselines import forecast_baseline
 from assay.forecast._data import SeriesSet, check_horizon, read_long
 from assay.forecast._global import GlobalLightGBM, Strategy
-from assay.forecast._metrics import Scores, score, with_owa
+from assay.forecast._intervals import backtest_errors, bounds, check_levels, interval_bands
+from assay.forecast._metrics import (
+    IntervalScores,
+    Scores,
+    mase_scale,
+    score,
+    score_intervals,
+    with_owa,
+)
 from assay.log import get_logger
 
 logger = get_logger(__name__)
@@ -87,7 +95,13 @@ class Forecaster:
     `time_limit_s` covers the whole fit: the global models get a share of what is left per
     fit and stop boosting at it; candidates that cannot finish their backtests are dropped,
     and `dropped_` records which and why (as does the leaderboard's status column).
+
+    Prediction intervals (`predict(levels=...)`) come from `errors_`: the ensemble's
+    out-of-sample backtest errors, one row per (origin, series), one column per step, each
+    divided by its series' MASE scale (see assay.forecast._intervals).
     """
+
+    errors_: np.ndarray | None  # None only when loaded from a save of an older version
 
     def __init__(
         self,
@@ -173,6 +187,7 @@ class Forecaster:
         latest: dict[Model, GlobalLightGBM] = {}
         self.backtest_, rows = self._backtest_all(data, deadline, latest)
         self.weights_ = select_ensemble(self.backtest_)
+        self.errors_ = backtest_errors(self.backtest_, self.weights_, _non_negative(data))
         self.leaderboard_ = self._leaderboard(rows)
         self.members_ = self._refit(data, deadline, latest)
         self.forecasts_ = self._combine(data)
@@ -245,7 +260,7 @@ class Forecaster:
             else:
                 forecast = forecast_baseline(name, data.values, self.horizon, self.season_)
             total += weight * np.array(forecast)
-        if all(np.min(y) >= 0 for y in data.values):
+        if _non_negative(data):
             total = np.maximum(total, 0.0)
         return total
 
@@ -257,6 +272,26 @@ class Forecaster:
         """sMAPE, MASE and OWA (against Naive2 on the same data) of the forecasts, given the
         next `horizon` values of every series (matched by id)."""
         self._check_fitted()
+        history, truth = self.data_.values, self._truth(actual, where)
+        naive2 = forecast_baseline("naive2", history, self.horizon, self.season_)
+        reference = score(history, truth, naive2, self.season_)
+        return with_owa(score(history, truth, list(self.forecasts_), self.season_), reference)
+
+    def score_intervals(
+        self, actual: SeriesSet, level: float = 95.0, where: str = "the test data"
+    ) -> IntervalScores:
+        """Coverage and MSIS (M4's definitions) of the `level`% intervals of the forecasts,
+        given the next `horizon` values of every series (matched by id)."""
+        self._check_fitted()
+        (level,) = check_levels([level], "level=", example="level=95")
+        truth = self._truth(actual, where)
+        lower, upper = self._bounds(self.data_, self.forecasts_, [level])[level]
+        return score_intervals(
+            self.data_.values, truth, list(lower), list(upper), self.season_, level
+        )
+
+    def _truth(self, actual: SeriesSet, where: str) -> list[np.ndarray]:
+        """The next `horizon` actual values of every fitted series, in fit order."""
         by_id = dict(zip(actual.ids, actual.values, strict=True))
         missing = [i for i in self.data_.ids if i not in by_id]
         short = [i for i in self.data_.ids if i in by_id and len(by_id[i]) < self.horizon]
@@ -269,11 +304,22 @@ class Forecaster:
                 f"{where} {problem} {len(which)} series, first {which[0]!r}. Give the next "
                 f"{self.horizon} values of every series the forecaster was fitted on."
             )
-        history = self.data_.values
-        truth = [by_id[i][: self.horizon] for i in self.data_.ids]
-        naive2 = forecast_baseline("naive2", history, self.horizon, self.season_)
-        reference = score(history, truth, naive2, self.season_)
-        return with_owa(score(history, truth, list(self.forecasts_), self.season_), reference)
+        return [by_id[i][: self.horizon] for i in self.data_.ids]
+
+    def _bounds(self, data: SeriesSet, forecasts: np.ndarray, levels: list[float]) -> dict:
+        """level -> (lower, upper), series x steps, each series' band scaled by its history's
+        MASE scale."""
+        if self.errors_ is None:
+            raise ArtifactError(
+                "This forecaster was saved without backtest errors (an older version of "
+                "assay), so it has no prediction intervals. Refit it to get them."
+            )
+        scales = np.array([mase_scale(y, self.season_) for y in data.values])
+        non_negative = _non_negative(data)
+        return {
+            band.level: bounds(forecasts, scales, band, non_negative)
+            for band in interval_bands(self.errors_, levels)
+        }
 
     def predict(
         self,
@@ -281,13 +327,27 @@ class Forecaster:
         time: str | None = None,
         target: str | None = None,
         id: str | None = None,
+        levels: list[float] | None = None,
     ) -> pd.DataFrame:
-        """Long forecasts: id, step (1..horizon), time when the data have timestamps, forecast.
+        """Long forecasts: id, step (1..horizon), time when the data have timestamps, forecast,
+        then for each of `levels` (percent, ascending) its bounds `lo_<L>` and `hi_<L>`:
+        `levels=[80, 95]` adds lo_80, hi_80, lo_95, hi_95 (97.5 gives lo_97.5).
 
         Without `data`, the forecasts made at fit; with it (newer history, same layout as
         fit), the fitted ensemble forecasts from the end of each series given.
+
+        Bounds are conformal: the point forecast plus the series' MASE scale times the
+        quantiles of the ensemble's scaled backtest errors at that step. A level needs
+        max(10, ceil(200/(100 - L)) - 1) errors per step (39 at 95%): with fewer backtest rows
+        (origins x series) the errors of all steps are pooled, standardized by how their
+        spread grows with the step, and with fewer still in all the band is a Student-t one
+        from their root mean square (wider, as it should be with little evidence).
+        lo <= forecast <= hi always, lo >= 0 when the data never go below 0, and a higher
+        level's band contains a lower one's.
         """
         self._check_fitted()
+        if levels is not None:
+            levels = check_levels(levels, "levels=")
         if data is None:
             data, forecasts = self.data_, self.forecasts_
         else:
@@ -304,11 +364,15 @@ class Forecaster:
         if data.starts is not None:
             times = [data.times(i, n, n + h) for i, n in enumerate(data.lengths)]
             frame.insert(2, "time", np.concatenate([t.to_numpy() for t in times]))
+        if levels:
+            for level, (lower, upper) in self._bounds(data, forecasts, levels).items():
+                frame[f"lo_{level:g}"] = lower.ravel()
+                frame[f"hi_{level:g}"] = upper.ravel()
         return frame
 
     def save(self, path: str | os.PathLike[str]) -> Path:
-        """A folder with forecaster.json (settings, ensemble, data, forecasts) and one native
-        LightGBM text file per global member."""
+        """A folder with forecaster.json (settings, ensemble, data, forecasts, the backtest
+        errors intervals come from) and one native LightGBM text file per global member."""
         self._check_fitted()
         folder = Path(path)
         folder.mkdir(parents=True, exist_ok=True)
@@ -336,6 +400,8 @@ class Forecaster:
                 "freq": data.freq,
             },
             "forecasts": self.forecasts_.tolist(),
+            # the prediction intervals' backtest errors
+            "errors": None if self.errors_ is None else self.errors_.tolist(),
         }
         (folder / "forecaster.json").write_text(json.dumps(manifest))
         return folder
@@ -372,6 +438,10 @@ class Forecaster:
         }
         forecaster.members_ = members
         forecaster.forecasts_ = np.array(manifest["forecasts"], float)
+        errors = manifest.get("errors")  # none in older saves: no intervals
+        if errors is not None:
+            errors = np.array(errors, float).reshape(-1, forecaster.horizon)
+        forecaster.errors_ = errors
         return forecaster
 
 
@@ -381,6 +451,11 @@ _PARAMS = ("horizon", "season", "time_limit_s", "models", "random_state", "n_ori
 
 def _now() -> float:
     return time.monotonic()
+
+
+def _non_negative(data: SeriesSet) -> bool:
+    """Data that never go below 0 get forecasts (and lower bounds) clipped at 0."""
+    return all(np.min(y) >= 0 for y in data.values)
 
 
 def _as_series(data, time: str | None, target: str | None, id: str | None) -> SeriesSet:

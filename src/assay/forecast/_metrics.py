@@ -1,5 +1,6 @@
 """sMAPE, MASE and OWA as the M4 competition computes them, plus the seasonality test and the
-classical multiplicative decomposition behind its Naive2 benchmark.
+classical multiplicative decomposition behind its Naive2 benchmark, and the interval scores
+(coverage and MSIS).
 
 Follows the organisers' R code ("Benchmarks and Evaluation.R" in Mcompetitions/M4-methods):
 per-series errors are averaged over the horizon, then over series; OWA compares the two
@@ -79,6 +80,58 @@ def owa(scores: Scores, naive2: Scores) -> float:
 
 def with_owa(scores: Scores, naive2: Scores) -> Scores:
     return Scores(scores.smape, scores.mase, owa(scores, naive2))
+
+
+@dataclass(frozen=True)
+class IntervalScores:
+    """Dataset-level scores of prediction intervals at `level` percent."""
+
+    level: float
+    coverage: float
+    msis: float
+
+
+def coverage(actual: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> float:
+    """Share of actual values inside [lower, upper], bounds included (M4's coverage)."""
+    actual = np.asarray(actual, float)
+    inside = (actual >= np.asarray(lower, float)) & (actual <= np.asarray(upper, float))
+    return float(np.mean(inside))
+
+
+def msis(
+    insample: np.ndarray,
+    actual: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    season: int,
+    level: float = 95.0,
+) -> float:
+    """Mean scaled interval score of one series, as M4 defines it (alpha = 1 - level/100):
+    the mean over the horizon of (U - L) + 2/alpha (L - Y) [Y < L] + 2/alpha (Y - U) [Y > U],
+    divided by the in-sample seasonal-naive scale MASE uses."""
+    y, lo, hi = (np.asarray(v, float) for v in (actual, lower, upper))
+    alpha = 1.0 - level / 100.0
+    penalty = (2.0 / alpha) * (np.maximum(lo - y, 0.0) + np.maximum(y - hi, 0.0))
+    return float(np.mean(hi - lo + penalty) / mase_scale(insample, season))
+
+
+def score_intervals(
+    insamples: Sequence[np.ndarray],
+    actuals: Sequence[np.ndarray],
+    lowers: Sequence[np.ndarray],
+    uppers: Sequence[np.ndarray],
+    season: int,
+    level: float,
+) -> IntervalScores:
+    """Coverage over every (series, step) and MSIS averaged over series, as in M4."""
+    rows = list(zip(insamples, actuals, lowers, uppers, strict=True))
+    inside = coverage(
+        np.concatenate([np.asarray(a, float) for _, a, _, _ in rows]),
+        np.concatenate([np.asarray(lo, float) for _, _, lo, _ in rows]),
+        np.concatenate([np.asarray(hi, float) for _, _, _, hi in rows]),
+    )
+    scores = [msis(i, a, lo, hi, season, level) for i, a, lo, hi in rows]
+    return IntervalScores(level, inside, float(np.mean(scores)))
 
 
 def acf(y: np.ndarray, max_lag: int) -> np.ndarray:
