@@ -58,6 +58,25 @@ class _LearnsNothing(LinearModel):
         return DummyClassifier() if self.task == "binary" else DummyRegressor()
 
 
+class _IgnoresWeights(LinearModel):
+    def _fit(self, X, y, X_val, y_val, deadline, w, w_val) -> None:
+        super()._fit(X, y, X_val, y_val, deadline, None, None)
+
+
+class _ForgetsWeightsOnSave(KNNModel):
+    def _fitted_state(self) -> dict[str, Any]:
+        return {k: v for k, v in super()._fitted_state().items() if k != "row_weight_"}
+
+
+class _WeightsOnlyInTheVote(KNNModel):
+    """Weighs the votes of its k nearest rows, but counts the neighbours in rows: a row of
+    weight 2 is then not two copies of it."""
+
+    def _weighted_neighbours(self, X: Any, weight: np.ndarray) -> Any:
+        distances, rows = self.model_.kneighbors(X, n_neighbors=min(self.n_neighbors, len(weight)))
+        return distances, rows, weight[rows]
+
+
 @pytest.mark.parametrize(
     ("broken", "message"),
     [
@@ -66,6 +85,9 @@ class _LearnsNothing(LinearModel):
         (_LossySave, "changed after save and load"),
         (_ConfigOutsideSpace, "n_neighbors=500 outside"),
         (_LearnsNothing, "not above the majority rate"),
+        (_IgnoresWeights, "does not follow the row weights"),
+        (_ForgetsWeightsOnSave, "changed after save and load"),
+        (_WeightsOnlyInTheVote, "do not fit as two copies"),
     ],
 )
 def test_check_model_catches_a_broken_model(broken: type, message: str) -> None:

@@ -241,9 +241,9 @@ def _blas_threads() -> set[int]:
 class _BlasProbe(LinearModel):
     """Records the BLAS thread counts its solver runs with."""
 
-    def _fit(self, X, y, X_val, y_val, deadline):
+    def _fit(self, X, y, X_val, y_val, deadline, w, w_val):
         self.seen_fit_ = _blas_threads()
-        super()._fit(X, y, X_val, y_val, deadline)
+        super()._fit(X, y, X_val, y_val, deadline, w, w_val)
 
     def _predict_raw(self, X):
         self.seen_predict_ = _blas_threads()

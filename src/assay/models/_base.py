@@ -1,8 +1,9 @@
 """The Model interface every family implements.
 
 The base class owns everything that must behave the same across families (label encoding,
-missing classes, timing, input checks, params.json), so a family only writes `_fit`,
-`_predict_raw` and its native save/load.
+missing classes, timing, input checks, row weights' checks and scale, params.json), so a
+family only writes `_fit` (which honours the row weights it is given), `_predict_raw` and
+its native save/load.
 """
 
 from __future__ import annotations
@@ -86,7 +87,8 @@ class Model(ABC, BaseEstimator):
     `task` and the hyperparameters and only stores them; it implements `_fit`,
     `_predict_raw`, `_save_native`, `_load_native`, `search_space`, `default_configs` and
     `cost`. What must behave the same in every family (label encoding, one-class folds,
-    timing, input checks, params.json) is here. Every registered family passes
+    timing, input checks, row weights of 0 left out and the others scaled, params.json) is
+    here. Every registered family passes
     `assay.testing.check_model`."""
 
     name: ClassVar[str] = ""
@@ -94,6 +96,9 @@ class Model(ABC, BaseEstimator):
     tasks: ClassVar[frozenset[Task]] = frozenset(Task)
     early_stopping: ClassVar[bool] = False  # stops on X_val rows when given them
     kind: ClassVar[FeatureType | None] = None  # the media column a network needs; None: tabular
+    # a row of weight 2 fits exactly as two copies of it (check_model holds such families
+    # to it; the others, with their own randomness or statistics of the rows, only nearly)
+    weights_as_copies: ClassVar[bool] = False
     artifact_file: ClassVar[str] = ""  # the file save() writes the fitted model to
     legacy_artifact_files: ClassVar[tuple[str, ...]] = ()  # older names load() still reads
     # BLAS threads inside fit and predict (see assay._cpus.blas_threads); None: as set
@@ -103,8 +108,20 @@ class Model(ABC, BaseEstimator):
 
     # -- family hooks -------------------------------------------------------------------
     @abstractmethod
-    def _fit(self, X: Any, y: np.ndarray, X_val: Any, y_val: Any, deadline: float | None) -> None:
-        """Train on encoded labels (0..K-1) or float targets; set `model_`."""
+    def _fit(
+        self,
+        X: Any,
+        y: np.ndarray,
+        X_val: Any,
+        y_val: Any,
+        deadline: float | None,
+        w: np.ndarray | None,
+        w_val: np.ndarray | None,
+    ) -> None:
+        """Train on encoded labels (0..K-1) or float targets; set `model_`. `w` and `w_val`
+        are None (every row alike) or the rows' weights, each positive (`fit` leaves out
+        rows of weight 0) and scaled so that the median row weighs 1: a row of weight 2
+        should count as two rows, in the loss and in early stopping."""
 
     @abstractmethod
     def _predict_raw(self, X: Any) -> np.ndarray:
@@ -158,6 +175,8 @@ class Model(ABC, BaseEstimator):
         X_val: Any = None,
         y_val: Any = None,
         time_limit_s: float | None = None,
+        sample_weight: Any = None,
+        val_weight: Any = None,
     ) -> Model:
         """Train on X (as `encoding` says: a DataFrame or a float matrix) and the targets y.
 
@@ -168,9 +187,18 @@ class Model(ABC, BaseEstimator):
                 validation rows of a class missing from y are dropped.
             time_limit_s: seconds the fit may take; boosters stop adding rounds and forests
                 trees when it is reached. None or infinite: no limit.
+            sample_weight: None (every row alike) or one finite weight >= 0 per row of X,
+                not all 0. Weights are relative (the fit scales them so that the median
+                row weighs 1, so multiplying them all changes nothing); a row of weight 2
+                counts about as two copies of it; a row of weight 0 is left out, as if it
+                were not there (and its class with it, when no other row has that class).
+            val_weight: the same for the rows of X_val (the validation loss is weighted),
+                except that all 0 means no validation rows; ignored without X_val and
+                y_val.
 
         Returns self, fitted (a refit forgets the previous fit). Raises ConfigError for a
-        task the family does not support or X of the wrong kind."""
+        task the family does not support, X of the wrong kind, or weights that are not
+        one finite number >= 0 per row."""
         start = time.perf_counter()
         task = Task(self.task)
         if task not in self.tasks:
@@ -178,24 +206,31 @@ class Model(ABC, BaseEstimator):
         for key in [k for k in vars(self) if k.endswith("_") and not k.startswith("_")]:
             delattr(self, key)  # a refit must not keep anything from the previous fit
         X = self._check_X(X, fitting=True)
+        y = self._check_y(y, X, "y", "X")
+        w = self._check_weight(sample_weight, X.shape[0], "sample_weight", "X")
+        X, y, w = _without_zero_weight(X, y, w)
+        w_val = None
         if X_val is not None and y_val is not None:
             X_val = self._check_X(X_val)
+            y_val = self._check_y(y_val, X_val, "y_val", "X_val")
+            # all 0 is no error here: no rows to stop on, as when none are given
+            w_val = self._check_weight(
+                val_weight, X_val.shape[0], "val_weight", "X_val", all_zero=True
+            )
+            X_val, y_val, w_val = _without_zero_weight(X_val, y_val, w_val)
         else:
             X_val = y_val = None
         if task.is_classification:
-            y = np.asarray(y)
             self.classes_ = np.unique(y)
             y = np.searchsorted(self.classes_, y)
             if y_val is not None:
                 # A validation row of a class the fold never saw cannot be scored: drop it.
-                y_val = np.asarray(y_val)
                 known = np.isin(y_val, self.classes_)
                 X_val, y_val = _take(X_val, known), np.searchsorted(self.classes_, y_val[known])
-                if len(y_val) == 0:
-                    X_val = y_val = None
-        else:
-            y = np.asarray(y, dtype=np.float64)
-            y_val = None if y_val is None else np.asarray(y_val, dtype=np.float64)
+                w_val = None if w_val is None else w_val[known]
+        if y_val is not None and len(y_val) == 0:
+            X_val = y_val = w_val = None
+        w, w_val = _relative(w), _relative(w_val)
         # no limit (None or infinite, as in a fit by trial count) means no deadline
         deadline = None
         if time_limit_s is not None and math.isfinite(time_limit_s):
@@ -204,7 +239,7 @@ class Model(ABC, BaseEstimator):
             self.model_ = None  # nothing to learn: predict_proba is a column of ones
         else:
             with blas_threads(self.blas_thread_limit):
-                self._fit(X, y, X_val, y_val, deadline)
+                self._fit(X, y, X_val, y_val, deadline, w, w_val)
         self.fit_time_s_ = time.perf_counter() - start
         logger.debug("fitted %s in %.3fs", self.name, self.fit_time_s_)
         return self
@@ -333,6 +368,55 @@ class Model(ABC, BaseEstimator):
         return state
 
     # -- input checks -------------------------------------------------------------------
+    def _check_y(self, y: Any, X: Any, argument: str, rows: str) -> np.ndarray:
+        """Labels as they are (classification) or float targets, one per row of X."""
+        classification = Task(self.task).is_classification
+        y = np.asarray(y) if classification else np.asarray(y, dtype=np.float64)
+        if len(y) != X.shape[0]:
+            raise ConfigError(
+                f"model {self.name!r}: {argument} has {len(y)} values, {rows} has {X.shape[0]} "
+                f"rows: give one target per row of {rows}"
+            )
+        return y
+
+    def _check_weight(
+        self, weight: Any, n_rows: int, argument: str, rows: str, all_zero: bool = False
+    ) -> np.ndarray | None:
+        """`weight` as float64: None, or one finite weight >= 0 per row, not all 0 (unless
+        `all_zero`)."""
+        if weight is None:
+            return None
+        where = f"model {self.name!r}: {argument}"
+        try:
+            w = np.asarray(weight, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(
+                f"{where} is not numbers ({exc}): give one number >= 0 per row of {rows}"
+            ) from exc
+        if w.shape != (n_rows,):
+            raise ConfigError(
+                f"{where} has shape {w.shape}, {rows} has {n_rows} rows: give one weight per "
+                f"row of {rows}, in the same order"
+            )
+        bad = np.flatnonzero(~np.isfinite(w))
+        if len(bad):
+            raise ConfigError(
+                f"{where} holds {len(bad)} NaN or infinite value(s), the first at row "
+                f"{bad[0]}: give every row a finite weight (0 leaves a row out)"
+            )
+        bad = np.flatnonzero(w < 0)
+        if len(bad):
+            raise ConfigError(
+                f"{where} holds {len(bad)} negative value(s), the first {w[bad[0]]:g} at row "
+                f"{bad[0]}: weights must be >= 0 (0 leaves a row out)"
+            )
+        if not all_zero and not (w > 0).any():
+            raise ConfigError(
+                f"{where} is 0 for every row, which leaves nothing to learn from: give some "
+                "rows a positive weight"
+            )
+        return w
+
     def _check_X(self, X: Any, *, fitting: bool = False) -> Any:
         """NATIVE and RAW models take a DataFrame, the others a float64 matrix; shapes
         must match fit."""
@@ -361,6 +445,27 @@ class Model(ABC, BaseEstimator):
                 f" got {X.shape[1]}: encode the data with the same fitted pipeline"
             )
         return X
+
+
+def _without_zero_weight(X: Any, y: np.ndarray, w: np.ndarray | None) -> tuple[Any, Any, Any]:
+    """The rows of positive weight: a row of weight 0 has no influence on any family (not
+    on LightGBM's bins or minimum rows per leaf, a forest's bootstrap or a network's input
+    scaling either)."""
+    if w is None or (w > 0).all():
+        return X, y, w
+    keep = w > 0
+    return _take(X, keep), y[keep], w[keep]
+
+
+def _relative(w: np.ndarray | None) -> np.ndarray | None:
+    """Positive weights scaled so that the median row weighs 1 (what regularisation and
+    minimum leaf weights are tuned for, whatever the scale given); None when they are all
+    alike. The median, not the mean: weights 2 on a minority of rows stay 2, exact copies
+    of those rows for the families that are exact about it."""
+    if w is None:
+        return None
+    w = w / np.median(w)
+    return None if (w == 1.0).all() else w
 
 
 def read_params(directory: Path) -> dict[str, Any]:

@@ -97,7 +97,16 @@ class CatBoostModel(Model):
         loss = "Logloss" if len(self.classes_) == 2 else "MultiClass"
         return catboost.CatBoostClassifier(loss_function=loss, **params)
 
-    def _fit(self, X: Any, y: np.ndarray, X_val: Any, y_val: Any, deadline: float | None) -> None:
+    def _fit(
+        self,
+        X: Any,
+        y: np.ndarray,
+        X_val: Any,
+        y_val: Any,
+        deadline: float | None,
+        w: np.ndarray | None,
+        w_val: np.ndarray | None,
+    ) -> None:
         import catboost
 
         self.cat_columns_ = [
@@ -116,12 +125,13 @@ class CatBoostModel(Model):
                 loss = None if not history else float(history[-1])
                 return not stopper.update(info.iteration - 1, loss)
 
-        def pool(frame: pd.DataFrame, label: np.ndarray) -> Any:
+        def pool(frame: pd.DataFrame, label: np.ndarray, weight: np.ndarray | None) -> Any:
+            # weights scale each row's part of the loss (and of the validation loss)
             data = to_catboost_frame(frame, self.cat_columns_)
-            return catboost.Pool(data, label, cat_features=self.cat_columns_)
+            return catboost.Pool(data, label, cat_features=self.cat_columns_, weight=weight)
 
-        eval_set = None if X_val is None else pool(X_val, y_val)
-        estimator.fit(pool(X, y), eval_set=eval_set, callbacks=[Monitor()])
+        eval_set = None if X_val is None else pool(X_val, y_val, w_val)
+        estimator.fit(pool(X, y, w), eval_set=eval_set, callbacks=[Monitor()])
         self.n_iterations_ = min(stopper.n_keep, estimator.tree_count_)
         if stopper.timed_out:
             logger.info("catboost hit its time limit after %d rounds", stopper.n_done)

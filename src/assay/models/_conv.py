@@ -4,7 +4,8 @@ files of one media column: the shared part of `ImageCNNModel` and `SoundCNNModel
 A family says how files become arrays (`_arrays`: decoded, one shape, channels first), how
 to normalise them, and how to augment a batch; the training here is the same for both:
 AdamW with a cosine schedule, early stopping on the held-out rows the fit is given (or a
-tenth of the training rows), the best epoch kept, stopping at the deadline. As for the MLP,
+tenth of the training rows), the best epoch kept, stopping at the deadline; row weights
+weigh each row's loss in a batch and in the held-out loss. As for the MLP,
 `n_estimators` is the number of epochs: None plans `EPOCHS` (fewer when the first epoch
 shows they would not end in time) with early stopping, a number trains exactly that many
 (fast refit)."""
@@ -23,6 +24,7 @@ from assay.errors import ConfigError, SchemaMismatchError
 from assay.models._base import Model
 from assay.models._training import (
     LearningRateSchedule,
+    batch_loss,
     held_out_loss,
     import_torch,
     load_weights,
@@ -30,6 +32,7 @@ from assay.models._training import (
     stopping_rows,
     target_tensor,
     train_epochs,
+    weight_tensor,
 )
 from assay.search._space import Choice, Distribution, Float, Int
 
@@ -153,12 +156,14 @@ class ConvModel(Model):
     def _n_out(self) -> int:
         return len(self.classes_) if Task(self.task).is_classification else 1
 
-    def _fit(self, X, y, X_val, y_val, deadline) -> None:
+    def _fit(self, X, y, X_val, y_val, deadline, w, w_val) -> None:
         torch = import_torch(self.name)
         torch.manual_seed(self.random_state)
         torch.set_num_threads(max(1, int(self.n_jobs)))
         task = Task(self.task)
-        X, y, X_val, y_val = stopping_rows(X, y, X_val, y_val, self.n_estimators, self.random_state)
+        X, y, w, X_val, y_val, w_val = stopping_rows(
+            X, y, w, X_val, y_val, w_val, self.n_estimators, self.random_state
+        )
         train = self._arrays(self._files(X), fitting=True)
         axes = (0, 2, 3)
         self.input_mean_ = train.mean(axis=axes).astype(float).tolist()
@@ -173,14 +178,16 @@ class ConvModel(Model):
         held_out = None
         if X_val is not None and self.n_estimators is None:
             valid = self._tensor(torch, self._arrays(self._files(X_val), False))
-            held_out = lambda: held_out_loss(self._raw(torch, net, valid), y_val, task)  # noqa: E731
+            held_out = lambda: held_out_loss(  # noqa: E731
+                self._raw(torch, net, valid), y_val, task, w_val
+            )
+        weight = weight_tensor(torch, w)
         # small data: smaller batches, so that an epoch still takes several steps
         batch_size = int(min(self.batch_size, max(16, len(inputs) // 8)))
         plan = LearningRateSchedule(self.n_estimators or EPOCHS, -(-len(inputs) // batch_size))
         optimizer = torch.optim.AdamW(
             net.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay
         )
-        loss_fn = torch.nn.CrossEntropyLoss() if task.is_classification else torch.nn.MSELoss()
         generator = torch.Generator().manual_seed(self.random_state)
 
         def batches():
@@ -194,7 +201,8 @@ class ConvModel(Model):
             if self.augment:
                 x = self._augmented(torch, x, generator)
             optimizer.zero_grad()
-            loss_fn(net(x), target[batch]).backward()
+            rows_weight = None if weight is None else weight[batch]
+            batch_loss(torch, task, net(x), target[batch], rows_weight).backward()
             optimizer.step()
 
         self.n_iterations_ = train_epochs(

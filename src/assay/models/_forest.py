@@ -117,7 +117,16 @@ class _ForestModel(SklearnModel):
             return load_skops(path, self._estimator_types(), self._trust)
         return load_forest(path, self._estimator_types())
 
-    def _fit(self, X: Any, y: np.ndarray, X_val: Any, y_val: Any, deadline: float | None) -> None:
+    def _fit(
+        self,
+        X: Any,
+        y: np.ndarray,
+        X_val: Any,
+        y_val: Any,
+        deadline: float | None,
+        w: np.ndarray | None,
+        w_val: np.ndarray | None,
+    ) -> None:
         n_trees = trees_for(self.n_estimators, len(y))
         # Grow a first small chunk to weigh and time one tree, then the trees that fit in
         # FOREST_MB: at once without a deadline, else in chunks sized to the time left.
@@ -128,7 +137,9 @@ class _ForestModel(SklearnModel):
             n_added = min(n_trees - n_grown, chunk)
             n_grown += n_added
             start = time.perf_counter()
-            forest.set_params(n_estimators=n_grown).fit(X, y)
+            # a bootstrap draws rows in proportion to their weights (scikit-learn 1.9),
+            # trees without one weigh each row's part of the impurities and leaf values
+            forest.set_params(n_estimators=n_grown).fit(X, y, sample_weight=w)
             seconds = time.perf_counter() - start
             if n_grown == n_added:
                 n_trees = self._sized(n_trees, forest)

@@ -1,7 +1,16 @@
-"""k-nearest neighbours on the standardized one-hot matrix: a local, non-tree view."""
+"""k-nearest neighbours on the standardized one-hot matrix: a local, non-tree view.
+
+Under row weights, `n_neighbors` counts weight, not rows: a query takes its nearest rows
+until their weights add up to `n_neighbors` (the last one in part), and each votes (or
+enters the mean) with its weight, times 1/distance with `weights="distance"`. The fit's
+weights are scaled so that the median row weighs 1, so a row of weight 2 is exactly two
+copies of it, and unweighted rows are scikit-learn's k nearest. scikit-learn's estimators
+take no weights; it finds the neighbours, the weights are applied here.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -18,6 +27,8 @@ class KNNModel(SklearnModel):
 
     name = "knn"
     encoding = Encoding.ONEHOT
+    weights_as_copies = True
+    row_weight_: np.ndarray | None  # the training rows' weights; None: all alike
 
     def __init__(
         self,
@@ -36,9 +47,81 @@ class KNNModel(SklearnModel):
         self.n_jobs = n_jobs
         self.random_state = random_state
 
-    def _fit(self, X: Any, y: np.ndarray, X_val: Any, y_val: Any, deadline: float | None) -> None:
+    def _fit(
+        self,
+        X: Any,
+        y: np.ndarray,
+        X_val: Any,
+        y_val: Any,
+        deadline: float | None,
+        w: np.ndarray | None,
+        w_val: np.ndarray | None,
+    ) -> None:
         # A small fold may have fewer rows than neighbours asked for.
         self.model_ = self._estimator(min(self.n_neighbors, len(y))).fit(X, y)
+        self.row_weight_ = None if w is None else np.asarray(w, dtype=np.float64)
+
+    def _predict_raw(self, X: Any) -> np.ndarray:
+        weight = getattr(self, "row_weight_", None)
+        if weight is None:
+            return super()._predict_raw(X)
+        distances, rows, share = self._weighted_neighbours(X, weight)
+        if self.weights == "distance":  # as scikit-learn: a row at distance 0 takes it all
+            with np.errstate(divide="ignore"):
+                inverse = 1.0 / distances
+            exact = np.isinf(inverse)
+            hit = exact.any(axis=1)
+            inverse[hit] = exact[hit]
+            share = share * inverse
+        targets = self.model_._y[rows]  # scikit-learn's fitted targets (class indices)
+        if not Task(self.task).is_classification:
+            return (share * targets).sum(axis=1) / share.sum(axis=1)
+        labels = self.model_.classes_[targets]  # the encoded classes, 0..K-1
+        proba = np.column_stack(
+            [np.where(labels == k, share, 0.0).sum(axis=1) for k in range(len(self.classes_))]
+        )
+        return proba / proba.sum(axis=1, keepdims=True)
+
+    def _weighted_neighbours(
+        self, X: Any, weight: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(distances, training rows, weight taken from each), nearest first: the rows
+        until their weights reach `n_neighbors` (all the weight there is, at most). Asks
+        scikit-learn for twice `n_neighbors` rows, and for four times more for the queries
+        whose rows of less than the median weight do not add up to it."""
+        n_rows = len(weight)
+        need = min(float(self.n_neighbors), float(weight.sum()))
+        n_asked = min(n_rows, 2 * self.n_neighbors)
+        distances, rows = self.model_.kneighbors(X, n_neighbors=n_asked)
+        found = weight[rows]
+        while n_asked < n_rows:
+            short = np.flatnonzero(found.sum(axis=1) < need * (1 - 1e-12))
+            if len(short) == 0:
+                break
+            n_asked = min(n_rows, 4 * n_asked)
+            more_distances, more_rows = self.model_.kneighbors(X[short], n_neighbors=n_asked)
+            pad = ((0, 0), (0, n_asked - rows.shape[1]))
+            distances = np.pad(distances, pad, constant_values=np.inf)
+            rows = np.pad(rows, pad)  # row 0 with no weight taken: a placeholder
+            found = np.pad(found, pad)
+            distances[short], rows[short], found[short] = (
+                more_distances, more_rows, weight[more_rows]
+            )  # fmt: skip
+        before = np.cumsum(found, axis=1) - found
+        return distances, rows, np.clip(need - before, 0.0, found)
+
+    # -- persistence: the weights go into params.json with the other fitted values ------
+    def _fitted_state(self) -> dict[str, Any]:
+        state = super()._fitted_state()
+        weight = getattr(self, "row_weight_", None)
+        if weight is not None:
+            state["row_weight_"] = weight.tolist()
+        return state
+
+    def _load_native(self, path: Path) -> Any:
+        if getattr(self, "row_weight_", None) is not None:  # a list from params.json
+            self.row_weight_ = np.asarray(self.row_weight_, dtype=np.float64)
+        return super()._load_native(path)
 
     def _estimator(self, n_neighbors: int | None = None) -> Any:
         cls = KNeighborsClassifier if Task(self.task).is_classification else KNeighborsRegressor

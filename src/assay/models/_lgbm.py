@@ -127,11 +127,23 @@ class LightGBMModel(Model):
             **extra,
         }
 
-    def _fit(self, X: Any, y: np.ndarray, X_val: Any, y_val: Any, deadline: float | None) -> None:
+    def _fit(
+        self,
+        X: Any,
+        y: np.ndarray,
+        X_val: Any,
+        y_val: Any,
+        deadline: float | None,
+        w: np.ndarray | None,
+        w_val: np.ndarray | None,
+    ) -> None:
         import lightgbm as lgb
 
-        train = lgb.Dataset(_positional(X), y, free_raw_data=True)
-        valid = [] if X_val is None else [lgb.Dataset(_positional(X_val), y_val, reference=train)]
+        # weights scale each row's gradient and hessian, and the validation loss
+        train = lgb.Dataset(_positional(X), y, weight=w, free_raw_data=True)
+        valid: list[Any] = []
+        if X_val is not None:
+            valid = [lgb.Dataset(_positional(X_val), y_val, weight=w_val, reference=train)]
         params = self._params(len(y), X.shape[1])
         self.extra_trees_ = params["extra_trees"] and extra_trees_suit(X)
         params["extra_trees"] = self.extra_trees_

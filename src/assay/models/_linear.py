@@ -17,6 +17,7 @@ class LinearModel(SklearnModel):
 
     name = "linear"
     encoding = Encoding.ONEHOT
+    weights_as_copies = True  # both losses are sums over the rows, weighted
 
     def __init__(
         self,

@@ -39,6 +39,7 @@ from assay.errors import ConfigError, SchemaMismatchError
 from assay.models._base import Model
 from assay.models._training import (
     LearningRateSchedule,
+    batch_loss,
     held_out_loss,
     import_torch,
     load_weights,
@@ -46,6 +47,7 @@ from assay.models._training import (
     stopping_rows,
     target_tensor,
     train_epochs,
+    weight_tensor,
 )
 from assay.search._space import Choice, Distribution, Float
 
@@ -265,23 +267,28 @@ class FineTunedMiniLMModel(Model):
     def _n_out(self) -> int:
         return len(self.classes_) if Task(self.task).is_classification else 1
 
-    def _fit(self, X, y, X_val, y_val, deadline) -> None:
+    def _fit(self, X, y, X_val, y_val, deadline, w, w_val) -> None:
         torch = _load()
         torch.manual_seed(self.random_state)
         torch.set_num_threads(max(1, int(self.n_jobs)))
         task = Task(self.task)
-        X, y, X_val, y_val = stopping_rows(X, y, X_val, y_val, self.n_estimators, self.random_state)
+        X, y, w, X_val, y_val, w_val = stopping_rows(
+            X, y, w, X_val, y_val, w_val, self.n_estimators, self.random_state
+        )
         if not task.is_classification:
             self.target_mean_, self.target_std_ = float(np.mean(y)), float(np.std(y) or 1.0)
         scale = (getattr(self, "target_mean_", 0.0), getattr(self, "target_std_", 1.0))
         rows, target = self._tokens(X), target_tensor(torch, y, task, *scale)
         net = _network(torch, self._n_out(), self.dropout, True, self._sides(), self.trained_layers)
         if self.linear_probe or self.n_estimators == 0:
-            self._probe(torch, net, rows, target.numpy())
+            self._probe(torch, net, rows, target.numpy(), w)
         held_out = None
         if X_val is not None and self.n_estimators is None:
             valid = self._tokens(X_val)
-            held_out = lambda: held_out_loss(self._raw(torch, net, valid), y_val, task)  # noqa: E731
+            held_out = lambda: held_out_loss(  # noqa: E731
+                self._raw(torch, net, valid), y_val, task, w_val
+            )
+        weight = weight_tensor(torch, w)
         epochs = EPOCHS if self.n_estimators is None else self.n_estimators  # 0: the probe
         plan = LearningRateSchedule(epochs, -(-len(rows) // self.batch_size))
         groups = [
@@ -290,13 +297,13 @@ class FineTunedMiniLMModel(Model):
             {"params": net.head.parameters(), "lr": self.head_learning_rate},
         ]  # fmt: skip
         optimizer = torch.optim.AdamW(groups, weight_decay=self.weight_decay)
-        loss_fn = torch.nn.CrossEntropyLoss() if task.is_classification else torch.nn.MSELoss()
         generator = torch.Generator().manual_seed(self.random_state)
 
         def step(batch: list[int]) -> None:
             optimizer.zero_grad()
             out = net(*self._batch(torch, [rows[i] for i in batch]))
-            loss_fn(out, target[batch]).backward()
+            rows_weight = None if weight is None else weight[batch]
+            batch_loss(torch, task, out, target[batch], rows_weight).backward()
             optimizer.step()
 
         self.n_iterations_ = train_epochs(
@@ -313,10 +320,11 @@ class FineTunedMiniLMModel(Model):
         net.eval()
         self.model_ = net
 
-    def _probe(self, torch, net, rows: list[dict], target: np.ndarray) -> None:
+    def _probe(self, torch, net, rows: list[dict], target: np.ndarray, w=None) -> None:
         """The head set to a regularised logistic (or ridge) regression on the frozen
-        encoder's features of the training rows, standardised, the scaling folded into the
-        head's weights. Classes absent from the rows keep a low bias."""
+        encoder's features of the training rows (under their weights `w`), standardised,
+        the scaling folded into the head's weights. Classes absent from the rows keep a
+        low bias."""
         from sklearn.linear_model import LogisticRegression, Ridge
 
         net.eval()
@@ -327,7 +335,8 @@ class FineTunedMiniLMModel(Model):
             present = np.unique(target)
             if len(present) < 2:
                 return
-            fitted = LogisticRegression(C=PROBE_C, max_iter=500).fit(scaled, target)
+            probe = LogisticRegression(C=PROBE_C, max_iter=500)
+            fitted = probe.fit(scaled, target, sample_weight=w)
             coef, intercept = fitted.coef_, fitted.intercept_
             if len(present) == 2:  # one score for the second class: split between both
                 coef, intercept = np.vstack([-coef / 2, coef / 2]), np.r_[-intercept, intercept] / 2
@@ -335,7 +344,7 @@ class FineTunedMiniLMModel(Model):
             bias = np.full(self._n_out(), intercept.min() - 5.0)
             weight[present], bias[present] = coef, intercept
         else:
-            fitted = Ridge(alpha=1.0 / PROBE_C).fit(scaled, target[:, 0])
+            fitted = Ridge(alpha=1.0 / PROBE_C).fit(scaled, target[:, 0], sample_weight=w)
             weight, bias = fitted.coef_[None, :], np.atleast_1d(fitted.intercept_)
         weight = weight / std
         with torch.no_grad():

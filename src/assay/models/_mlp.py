@@ -4,6 +4,7 @@ stopping. Unlike the trees its decision surface is smooth, which is why it helps
 `n_estimators` is the number of epochs, as it is the number of rounds for the boosters:
 None trains up to 200 epochs with early stopping on the validation rows (or on a tenth of
 the training rows when there are none); a number trains exactly that many (fast refit).
+Under row weights each batch's loss, and the validation loss, weighs each row's loss.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from assay._types import Encoding, Task
 from assay.errors import ArtifactError, ConfigError
 from assay.models._activations import activation_code, activation_module
 from assay.models._base import PARAMS_FILE, Model
+from assay.models._training import batch_loss, weight_tensor
 from assay.search._space import Choice, Distribution, Float, Int
 
 _MAX_EPOCHS = 200
@@ -32,7 +34,8 @@ def _torch():
         import torch
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise ConfigError(
-            "model 'mlp' needs PyTorch: pip install 'assay[nn]' (it pins torch==2.13.0)."
+            "model 'mlp' needs PyTorch: pip install 'assay[nn]' torch==2.13.0 (the CPU "
+            "build; a bare torch requirement may pull a CUDA build of several GB)."
         ) from exc
     return torch
 
@@ -154,7 +157,7 @@ class MLPModel(Model):
     def _n_out(self) -> int:
         return len(self.classes_) if Task(self.task).is_classification else 1
 
-    def _fit(self, X, y, X_val, y_val, deadline) -> None:
+    def _fit(self, X, y, X_val, y_val, deadline, w, w_val) -> None:
         torch = _torch()
         torch.manual_seed(self.random_state)
         torch.set_num_threads(max(1, int(self.n_jobs)))
@@ -165,11 +168,13 @@ class MLPModel(Model):
             mask = np.zeros(len(X), dtype=bool)
             mask[held] = True
             X, X_val, y, y_val = X.iloc[~mask], X.iloc[mask], y[~mask], y[mask]
+            w, w_val = (None, None) if w is None else (w[~mask], w[mask])
         inputs = _Inputs.fit(X)
         if not task.is_classification:
             self.target_mean_, self.target_std_ = float(np.mean(y)), float(np.std(y) or 1.0)
         train = self._tensors(torch, inputs, X, y)
         valid = self._tensors(torch, inputs, X_val, y_val) if X_val is not None else None
+        weight, valid_weight = weight_tensor(torch, w), weight_tensor(torch, w_val)
         config = self.get_params()
         self.activation_code_ = activation_code(self.activation)
         net = _network(
@@ -183,7 +188,6 @@ class MLPModel(Model):
         optimizer = torch.optim.AdamW(
             net.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay
         )
-        loss_fn = torch.nn.CrossEntropyLoss() if task.is_classification else torch.nn.MSELoss()
         generator = torch.Generator().manual_seed(self.random_state)
         n_epochs = self.n_estimators or _MAX_EPOCHS
         best, best_state, best_epoch, epoch = np.inf, None, 0, 0
@@ -195,13 +199,16 @@ class MLPModel(Model):
                 if len(batch) < 2:
                     continue
                 optimizer.zero_grad()
-                loss = loss_fn(net(train[0][batch], train[1][batch]), train[2][batch])
+                out = net(train[0][batch], train[1][batch])
+                rows_weight = None if weight is None else weight[batch]
+                loss = batch_loss(torch, task, out, train[2][batch], rows_weight)
                 loss.backward()
                 optimizer.step()
             if valid is not None and self.n_estimators is None:
                 net.eval()
                 with torch.no_grad():
-                    value = float(loss_fn(net(valid[0], valid[1]), valid[2]))
+                    out = net(valid[0], valid[1])
+                    value = float(batch_loss(torch, task, out, valid[2], valid_weight))
                 if value < best - 1e-6:
                     best, best_epoch = value, epoch
                     best_state = {k: v.clone() for k, v in net.state_dict().items()}

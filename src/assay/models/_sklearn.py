@@ -56,7 +56,8 @@ def load_skops(path: Path, expected: tuple[type, ...], trust: bool | Trust = Fal
 
 
 class SklearnModel(Model):
-    """A Model whose `model_` is a scikit-learn estimator fitted on encoded labels."""
+    """A Model whose `model_` is a scikit-learn estimator fitted on encoded labels (and the
+    row weights, as its `fit(..., sample_weight=)`)."""
 
     artifact_file = "model.skops"
     blas_thread_limit = 1  # solvers on small matrices: a second BLAS thread only waits
@@ -70,8 +71,17 @@ class SklearnModel(Model):
     def _estimator_types(cls) -> tuple[type, ...]:
         """The estimator classes a saved file may hold (checked after loading)."""
 
-    def _fit(self, X: Any, y: np.ndarray, X_val: Any, y_val: Any, deadline: float | None) -> None:
-        self.model_ = self._estimator().fit(X, y)
+    def _fit(
+        self,
+        X: Any,
+        y: np.ndarray,
+        X_val: Any,
+        y_val: Any,
+        deadline: float | None,
+        w: np.ndarray | None,
+        w_val: np.ndarray | None,
+    ) -> None:
+        self.model_ = self._estimator().fit(X, y, sample_weight=w)
 
     def _predict_raw(self, X: Any) -> np.ndarray:
         if Task(self.task).is_classification:

@@ -1,7 +1,9 @@
 """What the networks trained by epochs share (the image and sound CNNs, the fine-tuned
 text encoder): importing torch with a clear error, the rows held out to stop on, the scaled
 regression target, the held-out loss, the learning-rate plan, and the epoch loop with early
-stopping and a deadline."""
+stopping and a deadline. Under row weights a batch's loss is each row's loss times its
+weight over the batch's weight sum, and the held-out loss is weighted alike (the MLP uses
+the same two)."""
 
 from __future__ import annotations
 
@@ -31,15 +33,39 @@ def import_torch(model: str, extra: str = "nn"):
     return torch
 
 
-def stopping_rows(X, y, X_val, y_val, n_estimators: int | None, random_state: int):
-    """(X, y, X_val, y_val): the rows to stop on that the fit was given, or, when none are
-    and the epochs are not fixed, a tenth of the training rows (from 20 rows on)."""
+def stopping_rows(X, y, w, X_val, y_val, w_val, n_estimators: int | None, random_state: int):
+    """(X, y, w, X_val, y_val, w_val): the rows to stop on that the fit was given, or, when
+    none are and the epochs are not fixed, a tenth of the training rows (from 20 rows on),
+    their weights with them."""
     if X_val is not None or n_estimators is not None or len(X) < 20:
-        return X, y, X_val, y_val
+        return X, y, w, X_val, y_val, w_val
     held = np.random.default_rng(random_state).permutation(len(X))[: len(X) // 10]
     mask = np.zeros(len(X), dtype=bool)
     mask[held] = True
-    return X.iloc[~mask], y[~mask], X.iloc[mask], y[mask]
+    if w is None:
+        return X.iloc[~mask], y[~mask], None, X.iloc[mask], y[mask], None
+    return X.iloc[~mask], y[~mask], w[~mask], X.iloc[mask], y[mask], w[mask]
+
+
+def weight_tensor(torch, w: np.ndarray | None):
+    """Row weights as float32 scaled to mean 1 (a batch's loss divides by their sum, so
+    the scale cancels; this only keeps tiny or huge weights inside float32), or None."""
+    if w is None:
+        return None
+    w = np.asarray(w, dtype=np.float64)
+    return torch.as_tensor(w / w.mean(), dtype=torch.float32)
+
+
+def batch_loss(torch, task: Task, out, target, weight=None):
+    """Cross-entropy (classification) or squared error (regression) of a batch: the mean
+    over its rows, or under `weight` (a tensor of the batch's rows' weights) the sum of
+    each row's loss times its weight over the weights' sum."""
+    functional = torch.nn.functional
+    loss = functional.cross_entropy if Task(task).is_classification else functional.mse_loss
+    if weight is None:
+        return loss(out, target)
+    per_row = loss(out, target, reduction="none").reshape(len(weight), -1).mean(dim=1)
+    return (per_row * weight).sum() / weight.sum()
 
 
 def target_tensor(torch, y, task: Task, mean: float = 0.0, std: float = 1.0):
@@ -50,12 +76,14 @@ def target_tensor(torch, y, task: Task, mean: float = 0.0, std: float = 1.0):
     return torch.as_tensor(scaled, dtype=torch.float32).reshape(-1, 1)
 
 
-def held_out_loss(out: np.ndarray, y, task: Task) -> float:
-    """Log loss of probabilities (classification) or RMSE of values (regression)."""
+def held_out_loss(out: np.ndarray, y, task: Task, w: np.ndarray | None = None) -> float:
+    """Log loss of probabilities (classification) or RMSE of values (regression), each
+    row's part weighted by `w` (None: alike)."""
     y = np.asarray(y)
     if Task(task).is_classification:
-        return float(-np.mean(np.log(np.clip(out[np.arange(len(y)), y], 1e-12, 1))))
-    return float(np.sqrt(np.mean((out - y) ** 2)))
+        losses = -np.log(np.clip(out[np.arange(len(y)), y], 1e-12, 1))
+        return float(np.average(losses, weights=w))
+    return float(np.sqrt(np.average((out - y) ** 2, weights=w)))
 
 
 class LearningRateSchedule:

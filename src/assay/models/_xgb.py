@@ -27,12 +27,16 @@ from assay.search._space import Distribution, Float, Int
 logger = get_logger(__name__)
 
 
-def _matrix(X: pd.DataFrame, y: np.ndarray | None, n_jobs: int) -> Any:
+def _matrix(
+    X: pd.DataFrame, y: np.ndarray | None, n_jobs: int, weight: np.ndarray | None = None
+) -> Any:
     import xgboost as xgb
 
     # Positional names: XGBoost refuses '[', ']' and '<' in feature names.
     X = X.set_axis([f"f{i}" for i in range(X.shape[1])], axis=1)
-    return xgb.DMatrix(X, label=y, enable_categorical=True, nthread=n_threads(n_jobs))
+    return xgb.DMatrix(
+        X, label=y, weight=weight, enable_categorical=True, nthread=n_threads(n_jobs)
+    )
 
 
 class XGBoostModel(Model):
@@ -99,7 +103,16 @@ class XGBoostModel(Model):
             "verbosity": 0,
         }
 
-    def _fit(self, X: Any, y: np.ndarray, X_val: Any, y_val: Any, deadline: float | None) -> None:
+    def _fit(
+        self,
+        X: Any,
+        y: np.ndarray,
+        X_val: Any,
+        y_val: Any,
+        deadline: float | None,
+        w: np.ndarray | None,
+        w_val: np.ndarray | None,
+    ) -> None:
         import xgboost as xgb
 
         params = self._params(len(y), X.shape[1])
@@ -110,10 +123,12 @@ class XGBoostModel(Model):
                 history = next(iter(evals_log.get("val", {}).values()), None)
                 return stopper.update(epoch, None if history is None else float(history[-1]))
 
-        evals = [] if X_val is None else [(_matrix(X_val, y_val, self.n_jobs), "val")]
+        # weights scale each row's gradient and hessian (and so min_child_weight's sums),
+        # the quantile sketch of the bins, and the validation loss
+        evals = [] if X_val is None else [(_matrix(X_val, y_val, self.n_jobs, w_val), "val")]
         booster = xgb.train(
             params,
-            _matrix(X, y, self.n_jobs),
+            _matrix(X, y, self.n_jobs, w),
             num_boost_round=n_rounds(
                 self.n_estimators, params["learning_rate"], bool(evals), len(y)
             ),

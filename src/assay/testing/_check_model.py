@@ -3,6 +3,12 @@
 It raises AssertionError (never a bare `assert`, so it also runs under `python -O`) naming the
 model, the task and what went wrong. Boosters and forests are capped at a few dozen trees so
 the whole check takes about a second per model.
+
+Row weights are checked on the training rows stacked on a copy of themselves whose labels
+are flipped (the next class, or the target mirrored about its mean): given weight 0, the
+flipped copy must change nothing at all; given a tenth of the weight of the true rows, the
+fit must follow the true labels, and follow the flipped ones when the weights are swapped
+(a family that ignored its weights would fit both the same).
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import pandas as pd
 from sklearn.base import clone
 
 from assay._types import Encoding, Task
+from assay.errors import ConfigError
 from assay.search._space import Choice, Float, Int, from_dict, sample, to_dict
 from assay.testing._toy import toy_frame
 from assay.testing._toy_media import toy_media
@@ -27,6 +34,12 @@ if TYPE_CHECKING:
 
 _TIME_LIMIT_S = 0.01
 _TIME_LIMIT_GRACE_S = 5.0
+_LIGHT = 0.1  # the weight of the outvoted copy, against 1
+# how much better the fit on heavy true rows must score on them than the fit on heavy
+# flipped rows (accuracy; R2 for regression)
+_FOLLOWS_ACCURACY = 0.2
+_FOLLOWS_R2 = 0.5
+_COPIES_ATOL = 1e-9  # weights_as_copies: weight 2 against a copy, up to rounding
 
 
 class _Check:
@@ -106,6 +119,7 @@ class _Check:
         self.outputs(model, self.X_val)
         self.score(model)
         with_val = self.make().fit(self.X, self.y, X_val=self.X_val, y_val=self.y_val)
+        self.with_val = with_val  # the reference of weights(): no row left out
         if hasattr(with_val, "n_iterations_"):
             n = with_val.n_iterations_
             self.ensure(1 <= n <= self.max_estimators, f"n_iterations_={n} with early stopping")
@@ -153,6 +167,88 @@ class _Check:
             self.ensure(n >= 1, "a time-limited fit kept no iterations")
             self.ensure(n < 100_000, "time_limit_s did not stop adding iterations")
         self.outputs(model, self.X_val)
+
+    def weights(self) -> None:
+        """Rows of weight 0 are as absent, the fit follows the weights, weights 2 are copies
+        where the family says so (`weights_as_copies`), bad weights are a ConfigError."""
+        n, n_val = len(self.y), len(self.y_val)
+        X2, y2 = _stack(self.X, self.X), np.concatenate([self.y, self._flipped(self.y)])
+        X_val2 = _stack(self.X_val, self.X_val)
+        y_val2 = np.concatenate([self.y_val, self._flipped(self.y_val)])
+        ones, light = np.ones(n), np.full(n, _LIGHT)
+        without = self.make().fit(
+            X2,
+            y2,
+            sample_weight=np.r_[ones, np.zeros(n)],
+            X_val=X_val2,
+            y_val=y_val2,
+            val_weight=np.r_[np.ones(n_val), np.zeros(n_val)],
+        )
+        self.ensure(
+            np.array_equal(
+                self.outputs(without, self.X_val), self.outputs(self.with_val, self.X_val)
+            ),
+            "rows of weight 0 changed the fit: it must equal the fit without them",
+        )
+        true_heavy = self.make().fit(X2, y2, sample_weight=np.r_[ones, light])
+        flipped_heavy = self.make().fit(X2, y2, sample_weight=np.r_[light, ones])
+        followed, against = self._agreement(true_heavy), self._agreement(flipped_heavy)
+        margin = _FOLLOWS_ACCURACY if self.task.is_classification else _FOLLOWS_R2
+        self.ensure(
+            followed >= against + margin,
+            f"the fit does not follow the row weights: true labels weighted 1 against "
+            f"{_LIGHT} scored {followed:.3f} on them, weighted {_LIGHT} against 1 {against:.3f}",
+        )
+        self.save_load(true_heavy)  # whatever the weights left in the model survives
+        if self.model_class.weights_as_copies:
+            twice = np.arange(n) % 3 == 0
+            weighted = self.make().fit(self.X, self.y, sample_weight=np.where(twice, 2.0, 1.0))
+            copied = self.make().fit(
+                _stack(self.X, _rows(self.X, twice)), np.r_[self.y, self.y[twice]]
+            )
+            got, expected = self.outputs(weighted, self.X_val), self.outputs(copied, self.X_val)
+            self.ensure(
+                np.allclose(got, expected, rtol=0, atol=_COPIES_ATOL),
+                "rows of weight 2 do not fit as two copies of them (weights_as_copies): "
+                f"largest difference {np.max(np.abs(got - expected)):.2e}",
+            )
+        self._bad_weights()
+
+    def _bad_weights(self) -> None:
+        n = len(self.y)
+        bad = {
+            "a negative weight": np.r_[-1.0, np.ones(n - 1)],
+            "a NaN weight": np.r_[np.nan, np.ones(n - 1)],
+            "an infinite weight": np.r_[np.inf, np.ones(n - 1)],
+            "one weight too few": np.ones(n - 1),
+            "weights of 0 only": np.zeros(n),
+            "a column of weights": np.ones((n, 1)),
+        }
+        for what, weight in bad.items():
+            self._refused({"sample_weight": weight}, "sample_weight", what)
+        wrong = {"X_val": self.X_val, "y_val": self.y_val, "val_weight": np.ones(n + 1)}
+        self._refused(wrong, "val_weight", "more weights than X_val has rows")
+
+    def _refused(self, options: dict[str, Any], argument: str, what: str) -> None:
+        try:
+            self.make().fit(self.X, self.y, **options)
+        except ConfigError as exc:
+            self.ensure(argument in str(exc), f"the error for {what} does not name {argument}")
+        else:
+            self.ensure(False, f"{argument} with {what} was accepted, not a ConfigError")
+
+    def _flipped(self, y: np.ndarray) -> np.ndarray:
+        """Labels moved to the next class, or targets mirrored about the training mean."""
+        if self.task.is_classification:
+            return (y + 1) % self.n_classes
+        return 2.0 * float(np.mean(self.y)) - y
+
+    def _agreement(self, model: Any) -> float:
+        """Accuracy (R2 for regression) on the true labels of the training rows."""
+        pred = model.predict(self.X)
+        if self.task.is_classification:
+            return float(np.mean(pred == self.y))
+        return float(1.0 - np.sum((self.y - pred) ** 2) / np.sum((self.y - self.y.mean()) ** 2))
 
     def search_space(self) -> dict[str, Any]:
         names = set(self.make().get_params())
@@ -226,12 +322,21 @@ def check_model(model_class: type, *, n_rows: int = 240, max_estimators: int = 6
         check.save_load(model)
         if task.is_classification:
             check.missing_class()
+        check.weights()
         check.configs()
         check.time_limit()
 
 
 def _rows(X: Any, index: Any) -> Any:
     return X.iloc[index] if isinstance(X, pd.DataFrame) else X[index]
+
+
+def _stack(X: Any, other: Any) -> Any:
+    """X's rows, then other's (a frame's second part labelled after the first's)."""
+    if isinstance(X, pd.DataFrame):
+        start = int(X.index.max()) + 1 if len(X) else 0
+        return pd.concat([X, other.set_axis(pd.RangeIndex(start, start + len(other)))])
+    return np.concatenate([X, other])
 
 
 def _copy(X: Any) -> Any:
