@@ -12,7 +12,16 @@ from assay.data import infer_schema
 
 def test_all_lists_the_entry_points_and_the_closed_sets():
     assert sorted(assay.__all__) == sorted(
-        ["AutoML", "AutoClassifier", "AutoRegressor", "Predictor", "load", "Task", "FeatureType"]
+        [
+            "AutoML",
+            "AutoClassifier",
+            "AutoRegressor",
+            "Predictor",
+            "load",
+            "make_metric",
+            "Task",
+            "FeatureType",
+        ]
     )
     for name in assay.__all__:
         assert getattr(assay, name) is not None

@@ -29,10 +29,12 @@ __all__ = [
     "Predictor",
     "Task",
     "load",
+    "make_metric",
 ]
 
 if TYPE_CHECKING:
     from assay.automl import AutoClassifier, AutoML, AutoRegressor, Predictor
+    from assay.evaluate import make_metric
 
 
 def load(path, trust: bool = False) -> Predictor:
@@ -54,4 +56,8 @@ def __getattr__(name: str) -> Any:
         import assay.automl
 
         return getattr(assay.automl, name)
+    if name == "make_metric":
+        from assay.evaluate import make_metric
+
+        return make_metric
     raise AttributeError(f"module 'assay' has no attribute {name!r}")

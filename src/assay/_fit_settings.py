@@ -49,6 +49,7 @@ def _names(text: str) -> list[str]:
 
 
 _EMBED = {"auto": None, "on": True, "off": False}
+SPLITTER_OBJECT = "<splitter>"  # a run's record of a cv given as a splitter object
 
 
 def _features(text: str) -> Any:
@@ -71,8 +72,13 @@ def _features(text: str) -> Any:
 class FitOptions:
     """The options of a fit other than its task (the scikit-learn wrappers fix the task)."""
 
-    metric: str | None = setting(
-        None, "auc, logloss, accuracy, f1, balanced_accuracy, rmse, mae or r2.", "--metric"
+    metric: Any = setting(
+        None,
+        "auc, logloss, accuracy, f1, balanced_accuracy, rmse, mae or r2 (default auc for "
+        "two classes, logloss for more, rmse for regression), or any scikit-learn scorer "
+        "name (f1_macro, average_precision, neg_mean_squared_error, ...). In Python also a "
+        "scikit-learn scorer or assay.make_metric(fn, greater_is_better=...).",
+        "--metric",
     )
     time_limit_s: float | None = setting(
         None,
@@ -83,6 +89,14 @@ class FitOptions:
     )
     random_state: int = setting(0, "Random seed.", "--seed", cli_type=int)
     n_folds: int | None = setting(None, "Number of bagging folds.", "--folds", cli_type=int)
+    cv: Any = setting(
+        None,
+        "How rows are split for validation: shuffled folds (default; grouped with --groups), "
+        "or time:COL for rows ordered in time by column COL (each fold trains on the past and "
+        "validates on the block after it). In Python also any scikit-learn splitter whose "
+        "validation folds cover every row once (KFold, GroupKFold, PredefinedSplit).",
+        "--split",
+    )
     models: list[str] | None = setting(
         None, "Comma-separated model names.", "--models", from_cli=_names
     )
@@ -187,6 +201,10 @@ class FitOptions:
             if option.on_resume is not OnResume.PER_CALL:
                 value = getattr(self, name)
                 record[name] = value.value if isinstance(value, Enum) else value
+        if record.get("cv") is not None and not isinstance(record["cv"], str):
+            record["cv"] = SPLITTER_OBJECT  # a splitter object is not stored
+        if record.get("metric") is not None and not isinstance(record["metric"], str):
+            record["metric"] = getattr(record["metric"], "name", None) or "custom"
         return record
 
     def check(self) -> None:
@@ -196,6 +214,9 @@ class FitOptions:
             chosen = value is not None and option.from_cli is None
             if option.choices and chosen and value not in option.choices:
                 raise ConfigError(f"{name}={value!r}: choose {option.help}")
+        from assay.evaluate._splits import check_splitter
+
+        check_splitter(self.cv)
         limit = self.effective_time_limit_s()
         if not isinstance(limit, int | float) or isinstance(limit, bool) or not limit > 0:
             raise ConfigError(

@@ -27,6 +27,7 @@ STORED = {
     "time_limit_s": None,  # with n_trials: no limit (a resume computes the time left)
     "random_state": 3,
     "n_folds": 3,
+    "cv": "time:d",  # rows ordered by column d: folds train on the past
     "models": ["linear", "knn"],
     "n_jobs": 1,
     "n_trials": 3,

@@ -12,6 +12,7 @@ import numpy as np
 
 from assay._types import TrialState
 from assay.automl._checkpoint import load_models
+from assay.automl._context import scored_rows
 from assay.automl._leaderboard import build_leaderboard
 from assay.automl._member import Member
 from assay.automl._predictor import Predictor
@@ -30,15 +31,22 @@ def assemble_predictor(
     outcomes, dataset, metric, classes, y, folds, deadline, stack, random_state: int = 0
 ) -> tuple[Predictor, np.ndarray]:
     """Caruana selection over the best trials (level 2 included when the stack was
-    fitted), stopped early rather than overrun; only the chosen trials' fold models are
-    loaded back from their checkpoints. Returns the predictor and the ensemble's
-    out-of-fold predictions."""
+    fitted), stopped early rather than overrun, on the rows the folds validate and under
+    the dataset's row weights; only the chosen trials' fold models are loaded back from
+    their checkpoints. Returns the predictor and the ensemble's out-of-fold predictions."""
+    rows = scored_rows(folds, len(y))
+    row_w = dataset.weights
 
     done = sorted(
         (o for o in outcomes if o.state is TrialState.COMPLETE),
         key=lambda o: metric.loss(o.score),
     )[:MAX_ENSEMBLE_CANDIDATES]
-    ensemble = CaruanaEnsemble(metric).fit([o.fit.oof for o in done], y, deadline=deadline)
+    ensemble = CaruanaEnsemble(metric).fit(
+        [o.fit.oof[rows] for o in done],
+        y[rows],
+        deadline=deadline,
+        w=None if row_w is None else row_w[rows],
+    )
     weight = {id(o): float(w) for o, w in zip(done, ensemble.weights_, strict=True)}
     chosen = [o for o in done if weight[id(o)] > 0]
     level1 = [o for o in chosen if o.level == 1]
@@ -76,7 +84,9 @@ def assemble_predictor(
                 "oof": o.fit.oof,
             }
         )
-    board, significance = build_leaderboard(entries, y, folds, metric, random_state=random_state)
+    board, significance = build_leaderboard(
+        entries, y, folds, metric, random_state=random_state, w=row_w
+    )
     predictor = Predictor(
         task=dataset.task,
         target=dataset.target,

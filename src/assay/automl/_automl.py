@@ -16,7 +16,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from assay._cpus import usable_cpus
-from assay._fit_settings import FitSettings, resumed_settings
+from assay._fit_settings import SPLITTER_OBJECT, FitSettings, resumed_settings
 from assay._types import RunState, TrialSource, TrialState
 from assay.automl._assemble import assemble_predictor, save_oof
 from assay.automl._context import FitContext
@@ -30,6 +30,7 @@ from assay.data._groups import describe_validation
 from assay.data._media import default_target
 from assay.errors import ConfigError, DataError, NotFittedError
 from assay.evaluate import Metric, choose_n_folds, get_metric, make_folds
+from assay.evaluate._splits import splitter_folds, time_column, time_folds
 from assay.log import get_logger
 from assay.models import fits_data
 from assay.search import (
@@ -49,7 +50,7 @@ MIN_FIT_ROWS = 10  # fewer rows cannot be cross-validated into a trustworthy sco
 _STACK_AT = 0.7  # the stacking check may start once 70% of the trial time is spent
 _DERIVE_SHARE = 0.3  # derived features (embeddings) may use 30% of the time limit
 _DISCOVER_SHARE = 0.2  # features="auto": discovery may use 20% of the time limit
-_GROUP_VALUES = "<values>"  # a run's record of groups given as values, not as a column
+_GROUP_VALUES = "<values>"  # a run's record of groups (or weights) given as values
 FEATURES_FILE = "features.json"  # the run's discovered features, read back by a resume
 
 
@@ -127,11 +128,18 @@ class AutoML(FitSettings, BaseEstimator):
         values = resumed_settings(run.settings, run.task, run.metric, overrides)
         automl = cls(**values, store=store)
         automl._resume_run = run
-        if run.settings.get("groups") == _GROUP_VALUES:
+        if run.settings.get("cv") == SPLITTER_OBJECT:
             raise ConfigError(
-                f"run {run.run_id} was fitted with groups given as values, which a resume cannot "
-                "restore (its folds depend on them); fit again, or give groups as a column."
+                f"run {run.run_id} was fitted with a splitter object as cv, which a resume "
+                "cannot restore; fit again with the splitter."
             )
+        for name in ("groups", "sample_weight"):
+            if run.settings.get(name) == _GROUP_VALUES:
+                raise ConfigError(
+                    f"run {run.run_id} was fitted with {name} given as values, which a resume "
+                    f"cannot restore (its trials depend on them); fit again, or give {name} as "
+                    "a column."
+                )
         pairs = [tuple(p) for p in run.settings.get("text_pairs") or []] or None
         return automl.fit(
             source,
@@ -139,6 +147,7 @@ class AutoML(FitSettings, BaseEstimator):
             feature_types=run.settings.get("feature_types") or None,
             text_pairs=pairs,
             groups=run.settings.get("groups"),
+            sample_weight=run.settings.get("sample_weight"),
             callback=callback,
         )
 
@@ -150,6 +159,7 @@ class AutoML(FitSettings, BaseEstimator):
         feature_types: dict | None = None,
         text_pairs: list[tuple[str, str]] | None = None,
         groups: str | Any = None,
+        sample_weight: str | Any = None,
         callback: Callable[[Progress | FeatureProgress], None] | None = None,
     ) -> AutoML:
         """Search models on `data` to predict `target`, then ensemble the best.
@@ -165,6 +175,9 @@ class AutoML(FitSettings, BaseEstimator):
             groups: a column (not a feature then) or one value per row: the rows of a
                 group (a person, a speaker, a customer) stay in one fold, so the scores
                 are for groups the models never saw.
+            sample_weight: a column (not a feature then) or one weight >= 0 per row: how
+                much each row counts in the models' training, the metric, the ensemble
+                selection and the leaderboard (a row of weight 2 counts as two rows).
             callback: called with a FeatureProgress while derived features are computed,
                 then with a Progress after each trial.
 
@@ -188,7 +201,12 @@ class AutoML(FitSettings, BaseEstimator):
             executor = executor_from(self.cluster)  # a bad address fails before any run
             resources.enter_context(executor)
             budget = Budget(limit_s, started, refit=self.deploy == "fast")
-            how = {"feature_types": feature_types, "text_pairs": text_pairs, "groups": groups}
+            how = {
+                "feature_types": feature_types,
+                "text_pairs": text_pairs,
+                "groups": groups,
+                "sample_weight": sample_weight,
+            }
             prepared = self._prepare(data, target, how, models, budget)
             book = self._begin_run(prepared, budget, feature_types)
             resources.push(book.on_exit)  # marks the run failed when the fit stops early
@@ -206,6 +224,7 @@ class AutoML(FitSettings, BaseEstimator):
                 n_jobs=self.n_jobs or executor.threads_per_task(),
                 random_state=self.random_state,
                 deadline=budget.trial_deadline,
+                w=prepared.dataset.weights,
             )
             loop = self._search(ctx, prepared.models, budget, executor, book, callback)
             stack = fit_stack(loop, self.stack, budget.trial_time_left_s())
@@ -223,7 +242,13 @@ class AutoML(FitSettings, BaseEstimator):
         encoded target and folds, and the models for its task and columns."""
         from assay.data import prepare
 
-        dataset = prepare(data, target, task=self.task, **how)
+        order_by = time_column(self.cv)
+        if order_by is not None and how.get("groups") is not None:
+            raise ConfigError(
+                f"cv='time:{order_by}' and groups: give one (a time split keeps the past "
+                "before the future; groups keep rows of a group together)."
+            )
+        dataset = prepare(data, target, task=self.task, order_by=order_by, **how)
         task = dataset.task
         if task.is_classification:
             classes, y = np.unique(dataset.y.to_numpy(), return_inverse=True)
@@ -240,15 +265,25 @@ class AutoML(FitSettings, BaseEstimator):
         types = dataset.schema.types
         models = {n: c for n, c in models.items() if task in c.tasks and fits_data(c, types)}
         n_classes = len(classes or [])
+        if classes is not None and dataset.weights is not None:
+            per_class = np.bincount(y, dataset.weights, minlength=len(classes))
+            weightless = [c for c, w in zip(classes, per_class, strict=True) if w <= 0]
+            if weightless:
+                raise DataError(
+                    f"class(es) {weightless[:5]} of the target have weight zero on every row "
+                    "(sample_weight): no model could learn them. Give their rows a positive "
+                    "weight, or drop those rows."
+                )
+        metric = get_metric(self.metric, task).for_classes(classes, y, dataset.weights)
+        if self.cv is not None and order_by is None:  # a scikit-learn splitter
+            folds = splitter_folds(self.cv, n_rows, y, dataset.groups)
+            return _Prepared(dataset, metric, classes, y, folds, models)
         n_folds = self.n_folds or self._auto_folds(dataset, min_count, n_classes, models, budget)
-        return _Prepared(
-            dataset,
-            get_metric(self.metric, task),
-            classes,
-            y,
-            make_folds(y, task, n_folds, self.random_state, dataset.groups),
-            models,
-        )
+        if dataset.order is not None:
+            folds = time_folds(dataset.order, n_folds)
+        else:
+            folds = make_folds(y, task, n_folds, self.random_state, dataset.groups)
+        return _Prepared(dataset, metric, classes, y, folds, models)
 
     def _auto_folds(self, dataset, min_count, n_classes, models, budget) -> int:
         """As many folds as the data size allows (`choose_n_folds`), under a time limit
@@ -279,12 +314,15 @@ class AutoML(FitSettings, BaseEstimator):
         dataset = prepared.dataset
         record = {
             **self.to_record(),
+            "metric": prepared.metric.name,  # a scorer or make_metric's metric by its name
             "n_folds": len(prepared.folds),
             "models": list(prepared.models),
             "portfolio": str(self.portfolio),
             "text_pairs": [list(p) for p in dataset.text_pairs],
             # a column is read again by a resume; values given in memory are not stored
             "groups": dataset.group_column or (None if dataset.groups is None else _GROUP_VALUES),
+            "sample_weight": dataset.weight_column
+            or (None if dataset.weights is None else _GROUP_VALUES),
             "feature_types": {
                 str(k): getattr(v, "value", v) for k, v in (feature_types or {}).items()
             },
@@ -350,6 +388,7 @@ class AutoML(FitSettings, BaseEstimator):
     def _assemble(self, loop, prepared: _Prepared, stack, derived, budget, book) -> None:
         """The ensemble and the Predictor (refitted with deploy='fast'), saved with the run."""
         y, folds = prepared.y, prepared.folds
+        self._refit_from = None
         self.predictor_, self.oof_ = assemble_predictor(
             loop.outcomes,
             prepared.dataset,
@@ -362,10 +401,7 @@ class AutoML(FitSettings, BaseEstimator):
             self.random_state,
         )
         self.predictor_.derived = derived
-        dataset = prepared.dataset
-        self.predictor_.info["validation"] = describe_validation(
-            len(prepared.folds), dataset.groups, dataset.group_column
-        )
+        self.predictor_.info["validation"] = self._validation_text(prepared)
         if derived is not None:  # what was derived in time, and what was left out
             self.predictor_.info["derived"] = derived.report_
             self.predictor_.info.setdefault("warnings", []).extend(derived.warnings_)
@@ -390,9 +426,30 @@ class AutoML(FitSettings, BaseEstimator):
                 level2 = [m for m in members if m.level == 2]
                 n_refit += refit_members(level2, models, stack.ctx, budget.deadline)
             self.predictor_.info.update(deploy="fast", n_refit=n_refit)
+        else:  # what refit_full needs later: the trials' table, the stack's, the models
+            self._refit_from = (loop.ctx, stack.ctx, prepared.models)
         self.fit_time_s_ = budget.elapsed_s()
         self.predictor_.info.update(run_id=self.run_id_, fit_time_s=self.fit_time_s_)
         self.artifact_dir_ = book.finish(self.predictor_)  # None when no run is recorded
+
+    def _validation_text(self, prepared: _Prepared) -> str:
+        """How the out-of-fold scores were made, as the report and the CLI say it."""
+        dataset, n_folds = prepared.dataset, len(prepared.folds)
+        if dataset.order is not None:
+            first = len(dataset.y) - sum(len(valid) for _, valid in prepared.folds)
+            text = (
+                f"{n_folds}-fold time split by '{time_column(self.cv)}': each fold trained on "
+                f"earlier rows and validated on the block after them (the earliest {first} "
+                "rows only trained)"
+            )
+        elif self.cv is not None:
+            text = f"{n_folds} folds of {type(self.cv).__name__}"
+        else:
+            text = describe_validation(n_folds, dataset.groups, dataset.group_column)
+        if dataset.weights is not None:
+            named = f" '{dataset.weight_column}'" if dataset.weight_column else ""
+            text += f"; rows weighted by sample_weight{named}"
+        return text
 
     def _derive(self, prepared: _Prepared, budget: Budget, book: RunBook, callback):
         """The table the search sees: the dataset's columns plus derived ones (text,
@@ -461,6 +518,34 @@ class AutoML(FitSettings, BaseEstimator):
         return specs
 
     # -- the fitted predictor's API --------------------------------------------
+    def refit_full(self, time_limit_s: float | None = None) -> Predictor:
+        """Deploy fast after the fit: replace each member's fold models by one model trained
+        on all rows (as `deploy="fast"` does during a fit), heaviest members first, while
+        each refit is expected to end within `time_limit_s` (default: no limit). Prediction
+        then runs one model per member instead of one per fold.
+
+        Returns the refitted predictor (`predictor_`, saved again over the run's copy when
+        the run is recorded). Raises NotFittedError before a fit; a predictor already
+        deployed fast is returned as it is."""
+        predictor = self._fitted()
+        state = getattr(self, "_refit_from", None)
+        if predictor.info.get("deploy") == "fast" or state is None:
+            logger.info("refit_full: the predictor already has one model per member")
+            return predictor
+        ctx, stack_ctx, models = state
+        limit = math.inf if time_limit_s is None else float(time_limit_s)
+        deadline = time.monotonic() + limit
+        members = predictor.members
+        n_refit = refit_members([m for m in members if m.level == 1], models, ctx, deadline)
+        if stack_ctx is not None:
+            level2 = [m for m in members if m.level == 2]
+            n_refit += refit_members(level2, models, stack_ctx, deadline)
+        predictor.info.update(deploy="fast", n_refit=n_refit)
+        self._refit_from = None
+        if self.artifact_dir_ is not None:
+            predictor.save(self.artifact_dir_)
+        return predictor
+
     def _fitted(self) -> Predictor:
         if not hasattr(self, "predictor_"):
             raise NotFittedError("This AutoML is not fitted yet: call fit(data, target=...) first.")

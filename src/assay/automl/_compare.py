@@ -102,7 +102,7 @@ def compare_predictors(
     """Both tests; returns {"held_out": Comparison, "folds": Comparison, ...} as plain data."""
     _check_pair(a, b)
     X, y = read_rows(a, data, need_target=True)
-    task_metric = get_metric(metric or a.metric, a.task)
+    task_metric = get_metric(metric or a.metric, a.task).for_classes(a.classes)
     pred_a, pred_b = a._raw(X), b._raw(X)
     held_out = paired_bootstrap(
         y, pred_a, pred_b, task_metric, n_boot=n_boot, alpha=alpha, random_state=random_state

@@ -13,6 +13,7 @@ import pandas as pd
 
 from assay._types import FeatureType, Task
 from assay.evaluate import CrossFit, Metric, cross_fit
+from assay.evaluate._cv import safe_score
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class FitContext:
     n_jobs: int  # threads for one trial's models
     random_state: int
     deadline: float = math.inf  # a time.monotonic() value of this process
+    w: np.ndarray | None = None  # row weights (None: every row counts alike)
 
     @property
     def n_rows(self) -> int:
@@ -60,4 +62,25 @@ class FitContext:
             random_state=self.random_state,
             deadline=self.deadline,
             prune=prune,
+            w=self.w,
         )
+
+    def oof_score(self, oof: np.ndarray) -> float:
+        """The metric of out-of-fold predictions on the rows the folds validate, weighted."""
+        rows = self.scored_rows
+        w = None if self.w is None else self.w[rows]
+        return safe_score(self.metric, self.y[rows], oof[rows], w)
+
+    @property
+    def scored_rows(self) -> np.ndarray:
+        """The rows some fold validates, in order (all rows, but under a time split)."""
+        return scored_rows(self.folds, len(self.y))
+
+
+def scored_rows(folds: list[tuple[np.ndarray, np.ndarray]], n_rows: int) -> np.ndarray:
+    """The rows some fold validates, in order: every row under the usual folds; under a
+    time split the earliest rows, which only train, have no out-of-fold prediction."""
+    seen = np.zeros(n_rows, dtype=bool)
+    for _, valid in folds:
+        seen[valid] = True
+    return np.flatnonzero(seen)

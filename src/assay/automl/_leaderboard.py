@@ -26,11 +26,13 @@ def build_leaderboard(
     metric,
     *,
     random_state: int = 0,
+    w: np.ndarray | None = None,
 ) -> tuple[pd.DataFrame, dict | None]:
     """`entries`: dicts with model, level, weight, fit_time_s, predict_time_s, config and
-    `oof` (out-of-fold predictions on `folds`), best first. Returns the table and the test
-    of the top entry against the runner-up (None with a single entry)."""
-    per_fold = [fold_scores(metric, y, e["oof"], folds) for e in entries]
+    `oof` (out-of-fold predictions on `folds`), best first; `w` the row weights of the
+    scores. Returns the table and the test of the top entry against the runner-up (None
+    with a single entry; the paired bootstrap there does not weigh rows)."""
+    per_fold = [fold_scores(metric, y, e["oof"], folds, w) for e in entries]
     n_test = float(np.mean([len(v) for _, v in folds]))
     n_train = float(np.mean([len(t) for t, _ in folds]))
     rows = []

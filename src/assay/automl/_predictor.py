@@ -3,6 +3,7 @@ weights. Everything needed to predict, nothing needed only for training."""
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any, cast
 
@@ -12,6 +13,7 @@ import pandas as pd
 from assay._types import FeatureType, Task
 from assay.automl._artifact import read_predictor, save_predictor
 from assay.automl._member import Member, stack_features
+from assay.errors import ConfigError
 from assay.log import get_logger
 
 logger = get_logger(__name__)
@@ -213,7 +215,10 @@ class Predictor:
         Args:
             data: a DataFrame or the path of a data file with the feature columns and the
                 target (rows without a target are left out).
-            metrics: metric names (see `assay.evaluate.METRICS`); default all of the task's.
+            metrics: metric names (see `assay.evaluate.METRICS`, or scikit-learn scorer
+                names) or metrics (`assay.make_metric`); default all of the task's
+                built-ins, and the fit's own metric when it was a custom one made in this
+                process.
 
         Returns {metric name: score}. Raises DataError when the target column is absent,
         ConfigError for a metric that does not exist or does not fit the task."""
@@ -223,9 +228,12 @@ class Predictor:
         chosen = [get_metric(name, self.task) for name in metrics or []] or [
             m for m in METRICS.values() if self.task in m.tasks
         ]
+        if not metrics and self.metric not in METRICS:  # the fit's own custom metric
+            with contextlib.suppress(ConfigError):  # unknown in this process: left out
+                chosen.insert(0, get_metric(self.metric, self.task))
         X, y = read_rows(self, data, need_target=True, purpose="evaluating")
         raw = self._raw(X)
-        return {metric.name: metric(y, raw) for metric in chosen}
+        return {m.name: m.for_classes(self.classes)(y, raw) for m in chosen}
 
     def feature_importance(
         self,

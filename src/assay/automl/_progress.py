@@ -2,10 +2,12 @@
 all, 1 a live progress line (trials done, best score, time left) and warnings, 2 each trial
 too (INFO logs), 3 debugging detail (DEBUG logs).
 
-The progress line is drawn with rich in a terminal and in Jupyter, and left out where
-neither would show it (a log file, a batch job's redirected stderr). The library logs
-through `logging` under the `assay` logger; during a fit its level follows the verbosity
-unless the application set that logger's level itself, and where the application configured
+The progress line is drawn with rich in a terminal and in Jupyter with ipywidgets; in
+Jupyter without ipywidgets it is one plain-text output updated in place (IPython's display
+handles); it is left out where nothing would show it (a log file, a batch job's redirected
+stderr). The library logs through `logging` under the
+`assay` logger; during a fit its level follows the verbosity unless the application set
+that logger's level itself, and where the application configured
 no logging handler at all, one that writes to stderr is added for the fit. At verbosity 0
 the `assay` logger is silenced for the fit, whatever handlers exist, and restored after."""
 
@@ -47,8 +49,14 @@ class ProgressDisplay:
 
     @property
     def visible(self) -> bool:
-        """Whether the console would show a live line: a terminal or Jupyter."""
-        return bool(self.console.is_terminal or self.console.is_jupyter)
+        """Whether the console would show a live line: a terminal, or Jupyter with
+        ipywidgets installed (rich draws the line in a widget there; without one it only
+        warns 'install "ipywidgets" for Jupyter support' and shows nothing)."""
+        if self.console.is_jupyter:
+            import importlib.util
+
+            return importlib.util.find_spec("ipywidgets") is not None
+        return bool(self.console.is_terminal)
 
     def __enter__(self) -> ProgressDisplay:
         self.bar.__enter__()
@@ -63,21 +71,55 @@ class ProgressDisplay:
         self.bar.__exit__(exc_type, exc, tb)
 
     def __call__(self, progress: Any) -> None:
-        from assay.automl._trial_loop import FeatureProgress
-
-        if isinstance(progress, FeatureProgress):
-            status = f"{progress.what}: {progress.n_done}/{progress.n_total} rows"
+        status = _status(progress, self.timed)
+        if not hasattr(progress, "last"):  # derived features: rows so far
             self.bar.update(self.job, status=status)
             return
         last = progress.last
-        left = f"{progress.time_left_s:.0f}s left | " if self.timed else ""
-        status = (
-            f"trials {progress.n_done} done, {progress.n_failed} failed | best "
-            f"{_score(progress.best_score)} ({progress.best_model}) | "
-            f"{left}last {last.candidate.model}: {last.state.value}"
-        )
         done = self.limit_s - progress.time_left_s if self.timed else last.trial_no + 1
         self.bar.update(self.job, completed=done, status=status)
+
+
+class NotebookLine:
+    """The progress line in Jupyter without ipywidgets: one plain-text output that each
+    trial updates in place (an IPython display handle); the object is the fit's callback."""
+
+    def __init__(self, limit_s: float):
+        self.timed = limit_s != float("inf")
+        self.text = "fitting: starting"
+
+    def __enter__(self) -> NotebookLine:
+        from IPython.display import Pretty, display
+
+        self.handle = display(Pretty(self.text), display_id=True)
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self._show(f"{self.text} | {'done' if exc_type is None else 'stopped'}")
+
+    def __call__(self, progress: Any) -> None:
+        self.text = _status(progress, self.timed)
+        self._show(self.text)
+
+    def _show(self, text: str) -> None:
+        from IPython.display import Pretty
+
+        if self.handle is not None:
+            self.handle.update(Pretty(text))
+
+
+def _status(progress: Any, timed: bool) -> str:
+    """One line for a Progress (a trial ended) or a FeatureProgress (rows of a derived
+    feature computed)."""
+    if not hasattr(progress, "last"):
+        return f"{progress.what}: {progress.n_done}/{progress.n_total} rows"
+    last = progress.last
+    left = f"{progress.time_left_s:.0f}s left | " if timed else ""
+    return (
+        f"trials {progress.n_done} done, {progress.n_failed} failed | best "
+        f"{_score(progress.best_score)} ({progress.best_model}) | "
+        f"{left}last {last.candidate.model}: {last.state.value}"
+    )
 
 
 @contextlib.contextmanager
@@ -114,6 +156,10 @@ def fit_output(
             yield callback
             return
         display = ProgressDisplay(limit_s, n_trials)
+        if display.console.is_jupyter and not display.visible:  # no ipywidgets
+            with NotebookLine(limit_s) as line:
+                yield line
+            return
         if not display.visible:
             yield None
             return

@@ -58,7 +58,7 @@ def refit_members(
             random_state=ctx.random_state,
             **refit_config(member),
         )
-        model.fit(X, ctx.y, time_limit_s=time_left)
+        model.fit(X, ctx.y, time_limit_s=time_left, sample_weight=ctx.w)
         member.encoders, member.models = [encoder], [model]
         n_refit += 1
     return n_refit

@@ -122,12 +122,15 @@ def holdout_predictions(
     y_inner: np.ndarray,
     level1: list[tuple[np.ndarray, np.ndarray]],
     level2: list[tuple[np.ndarray, np.ndarray]],
+    w_inner: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Each model is (inner OOF, holdout prediction). Caruana weights are chosen on the
-    inner OOF; the ensembles' predictions on the holdout: (level 1 only, level 1 + level 2)."""
+    inner OOF (under row weights `w_inner`); the ensembles' predictions on the holdout:
+    (level 1 only, level 1 + level 2)."""
     predictions = []
     for group in (level1, level1 + level2):
-        ensemble = CaruanaEnsemble(metric).fit([inner for inner, _ in group], y_inner)
+        inner_oof = [inner for inner, _ in group]
+        ensemble = CaruanaEnsemble(metric).fit(inner_oof, y_inner, w=w_inner)
         predictions.append(ensemble.predict([h for _, h in group]))
     return predictions[0], predictions[1]
 
@@ -145,17 +148,23 @@ def holdout_scores(
 
 
 def level2_confidence(
-    metric, y_holdout: np.ndarray, one: np.ndarray, two: np.ndarray, random_state: int = 0
+    metric,
+    y_holdout: np.ndarray,
+    one: np.ndarray,
+    two: np.ndarray,
+    random_state: int = 0,
+    w: np.ndarray | None = None,
 ) -> float:
     """The share of bootstrap resamples of the holdout rows on which level 1 + level 2 (`two`)
-    scores strictly better than level 1 alone (`one`); a resample either cannot score
-    counts against level 2."""
+    scores strictly better than level 1 alone (`one`), under row weights `w`; a resample
+    either cannot score counts against level 2."""
     rng = np.random.default_rng(random_state)
     n, better = len(y_holdout), 0
     for _ in range(N_RESAMPLES):
         rows = rng.integers(0, n, n)
-        loss_one = metric.loss(safe_score(metric, y_holdout[rows], one[rows]))
-        loss_two = metric.loss(safe_score(metric, y_holdout[rows], two[rows]))
+        w_rows = None if w is None else w[rows]
+        loss_one = metric.loss(safe_score(metric, y_holdout[rows], one[rows], w_rows))
+        loss_two = metric.loss(safe_score(metric, y_holdout[rows], two[rows], w_rows))
         better += bool(np.isfinite(loss_two) and loss_two < loss_one)
     return better / N_RESAMPLES
 
@@ -168,7 +177,9 @@ def check_stack(
     metric, y, X = ctx.metric, ctx.y, ctx.X
     holdout, rest, inner = _inner_folds(ctx.folds, len(y))
     X_rest, X_hold = X.iloc[rest], X.iloc[holdout]
-    inner_ctx = ctx.replace(X=X_rest, y=y[rest], folds=inner)
+    w = ctx.w
+    w_rest, w_hold = (None, None) if w is None else (w[rest], w[holdout])
+    inner_ctx = ctx.replace(X=X_rest, y=y[rest], folds=inner, w=w_rest)
     try:
         level1 = []
         for base in bases:
@@ -191,12 +202,13 @@ def check_stack(
     except Exception as exc:  # a failing check must not end the run: no stack
         logger.warning("stacking check failed: %s", exc)
         return StackDecision(False, f"check failed: {type(exc).__name__}: {exc}", len(holdout))
-    pred_one, pred_two = holdout_predictions(metric, y[rest], level1, level2)
+    pred_one, pred_two = holdout_predictions(metric, y[rest], level1, level2, w_rest)
     y_hold = y[holdout]
-    one, two = safe_score(metric, y_hold, pred_one), safe_score(metric, y_hold, pred_two)
+    one = safe_score(metric, y_hold, pred_one, w_hold)
+    two = safe_score(metric, y_hold, pred_two, w_hold)
     confidence = 0.0
     if np.isfinite(two) and metric.loss(two) < metric.loss(one):
-        confidence = level2_confidence(metric, y_hold, pred_one, pred_two, ctx.random_state)
+        confidence = level2_confidence(metric, y_hold, pred_one, pred_two, ctx.random_state, w_hold)
     helps = confidence >= MIN_CONFIDENCE
     if helps:
         reason = "level 2 scored better on the held-out rows"
@@ -244,6 +256,9 @@ def fit_stack(loop: TrialLoop, mode: str, time_left_s: float) -> Stack:
     ctx = loop.ctx
     if ctx.n_folds < 3:
         return Stack.not_used(f"needs 3 or more folds, not {ctx.n_folds}")
+    if len(ctx.scored_rows) < ctx.n_rows:
+        return Stack.not_used("a time split leaves its earliest rows without out-of-fold "
+                              "predictions for level 2 to learn from")  # fmt: skip
     bases = choose_bases(loop.outcomes, ctx.metric)
     if not bases:
         return Stack.not_used("no finished level-1 model")

@@ -13,7 +13,6 @@ import numpy as np
 from assay._types import SkipReason, TrialSource, TrialState
 from assay.automl._context import FitContext
 from assay.evaluate import CrossFit, TrialPruned, TrialTimeout
-from assay.evaluate._cv import safe_score
 from assay.log import get_logger
 from assay.search import Candidate
 
@@ -104,7 +103,7 @@ def run_trial(
         return TrialOutcome(
             trial_no, candidate, TrialState.FAILED, np.nan, None, error, time.monotonic() - started
         )
-    score = safe_score(ctx.metric, ctx.y, fit.oof)
+    score = ctx.oof_score(fit.oof)
     state = TrialState.COMPLETE if np.isfinite(score) else TrialState.FAILED
     why = None if np.isfinite(score) else "the out-of-fold score is not a finite number"
     return TrialOutcome(trial_no, candidate, state, score, fit, why, time.monotonic() - started)

@@ -32,6 +32,12 @@ def fit(
         help="A column whose rows stay in one fold (a person, a speaker, a customer); "
         "it is not a feature.",
     ),
+    weight: str | None = typer.Option(
+        None,
+        "--weight",
+        help="A column of row weights (numbers >= 0): how much each row counts in training, "
+        "the metric and the ensemble; it is not a feature.",
+    ),
     image: list[str] | None = typer.Option(
         None, "--image", help="A column of image file paths, where it is not detected."
     ),
@@ -80,6 +86,7 @@ def fit(
                 text_pairs=[pair] if pair else None,
                 feature_types=media or None,
                 groups=groups,
+                sample_weight=weight,
                 callback=show,
             )
     _summary(automl, out, automl.effective_time_limit_s(), report)

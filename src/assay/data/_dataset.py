@@ -17,6 +17,7 @@ from assay.data._groups import GROUPS, attach_groups
 from assay.data._leakage import leakage_warnings
 from assay.data._load import read_table
 from assay.data._media import readable_rows
+from assay.data._order import ORDER, attach_order, sort_key
 from assay.data._pairs import check_text_pairs, detect_text_pairs
 from assay.data._schema import Schema, infer_schema
 from assay.data._task import infer_task, parse_task
@@ -29,6 +30,7 @@ from assay.data._validate import (
     resolve_target,
     warn,
 )
+from assay.data._weights import WEIGHTS, attach_weights, check_weights_left
 from assay.errors import DataError
 from assay.log import get_logger
 
@@ -52,6 +54,9 @@ class Dataset:
     text_pairs: tuple[tuple[str, str], ...] = ()  # declared or detected, see _pairs
     groups: np.ndarray | None = None  # rows of one group stay in one fold (see make_folds)
     group_column: str | None = None  # where `groups` came from (None: given as values)
+    weights: np.ndarray | None = None  # how much each row counts (None: all alike)
+    weight_column: str | None = None  # where `weights` came from (None: given as values)
+    order: np.ndarray | None = None  # each row's time as a number, for a time split
     n_bad_files: int = 0  # rows left out because a media file could not be read
 
     @property
@@ -88,12 +93,16 @@ def prepare(
     read_options: Mapping[str, Any] | None = None,
     text_pairs: Iterable[Iterable[str]] | None = None,
     groups: str | Any = None,
+    sample_weight: str | Any = None,
+    order_by: str | None = None,
 ) -> Dataset:
     """Read `source`, check it, and split it into features and target.
 
     `text_pairs` declares pairs of text columns (else a pair is detected by name, see
     `_pairs`). `groups`: a column (never a feature then) or one value per row; the rows of
-    a group (a person, a speaker, a customer) stay in one fold. Rows whose image or sound
+    a group (a person, a speaker, a customer) stay in one fold. `sample_weight`: a column
+    (never a feature then) or one finite weight >= 0 per row. `order_by`: the column
+    whose times order the rows for a time split (it stays a feature). Rows whose image or sound
     file cannot be read are left out, with a warning naming them. Raises
     DataError/TargetError with a message naming the file or column when the data cannot be
     used; softer problems are logged and listed in `Dataset.warnings`.
@@ -104,6 +113,8 @@ def prepare(
         raise DataError(f"{where} has {len(frame)} row(s); at least {MIN_ROWS} are needed.")
     name = resolve_target(frame, target, where)
     frame, group_column = attach_groups(frame, groups, name, where)
+    frame, weight_column = attach_weights(frame, sample_weight, name, where)
+    frame = attach_order(frame, order_by, name, where)
     pairs = check_text_pairs(text_pairs, frame.columns, name)
     if pairs:  # a declared side is text whatever it looks like, unless typed explicitly
         forced = {side: FeatureType.TEXT for pair in pairs for side in pair}
@@ -115,6 +126,8 @@ def prepare(
             f"{where} has {len(frame)} row(s) with a target value; at least {MIN_ROWS} are needed."
         )
     group_values = None if group_column is None else frame.pop(GROUPS).to_numpy()
+    weights = None if weight_column is None else frame.pop(WEIGHTS).to_numpy(dtype=float)
+    order = None if order_by is None else sort_key(frame.pop(ORDER), order_by)
     y = frame[name]
     task = infer_task(y) if task is None else parse_task(task, y)
     y = check_target(y, task, name, notes)
@@ -155,6 +168,10 @@ def prepare(
     if not readable.all():
         X, y = X.loc[readable].reset_index(drop=True), y.loc[readable].reset_index(drop=True)
         group_values = None if group_values is None else group_values[readable.to_numpy()]
+        weights = None if weights is None else weights[readable.to_numpy()]
+        order = None if order is None else order[readable.to_numpy()]
+    if weights is not None:
+        check_weights_left(weights, weight_column)
     return Dataset(
         X=X,
         y=y.rename(name),
@@ -167,5 +184,8 @@ def prepare(
         text_pairs=tuple(pairs),
         groups=group_values,
         group_column=None if group_column in (None, GROUPS) else group_column,
+        weights=weights,
+        weight_column=None if weight_column in (None, WEIGHTS) else weight_column,
+        order=order,
         n_bad_files=int((~readable).sum()),
     )

@@ -19,9 +19,14 @@ class CaruanaEnsemble:
         self.n_iterations = n_iterations
 
     def fit(
-        self, predictions: list[np.ndarray], y: np.ndarray, deadline: float | None = None
+        self,
+        predictions: list[np.ndarray],
+        y: np.ndarray,
+        deadline: float | None = None,
+        w: np.ndarray | None = None,
     ) -> CaruanaEnsemble:
-        """`deadline` (a time.monotonic() value) ends selection early; at least one step runs."""
+        """`deadline` (a time.monotonic() value) ends selection early; at least one step
+        runs. `w`: row weights of the metric (None: every row alike)."""
         if not predictions:
             raise ValueError("CaruanaEnsemble needs at least one model's predictions.")
         n_models = len(predictions)
@@ -31,17 +36,17 @@ class CaruanaEnsemble:
         for step in range(1, self.n_iterations + 1):
             if step > 1 and deadline is not None and time.monotonic() > deadline:
                 break
-            losses = [self._loss(y, (total + pred) / step) for pred in predictions]
+            losses = [self._loss(y, (total + pred) / step, w) for pred in predictions]
             best = int(np.argmin(losses))  # ties go to the earlier (better-ranked) model
             counts[best] += 1
             total += predictions[best]
             self.trajectory_.append(self.metric.loss(losses[best]))  # loss() is its own inverse
         self.weights_ = counts / counts.sum()
-        self.score_ = safe_score(self.metric, y, self.predict(predictions))
+        self.score_ = safe_score(self.metric, y, self.predict(predictions), w)
         return self
 
-    def _loss(self, y: np.ndarray, pred: np.ndarray) -> float:
-        value = self.metric.loss(safe_score(self.metric, y, pred))
+    def _loss(self, y: np.ndarray, pred: np.ndarray, w: np.ndarray | None) -> float:
+        value = self.metric.loss(safe_score(self.metric, y, pred, w))
         return np.inf if np.isnan(value) else value
 
     def predict(self, predictions: list[np.ndarray]) -> np.ndarray:

@@ -1,6 +1,7 @@
 """Metrics and cross-validation with out-of-fold predictions."""
 
 from assay.errors import TrialPruned, TrialTimeout
+from assay.evaluate._custom_metric import make_metric
 from assay.evaluate._cv import (
     CrossFit,
     choose_n_folds,
@@ -40,6 +41,7 @@ __all__ = [
     "fold_scores",
     "get_metric",
     "make_folds",
+    "make_metric",
     "paired_bootstrap",
     "partial_dependence",
     "permutation_importance",

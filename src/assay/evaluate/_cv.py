@@ -136,11 +136,14 @@ def full_proba(model, proba: np.ndarray, n_classes: int) -> np.ndarray:
     return out
 
 
-def safe_score(metric: Metric, y: np.ndarray, pred: np.ndarray) -> float:
-    """The score, or NaN where the metric is undefined (e.g. AUC on a one-class fold)."""
+def safe_score(
+    metric: Metric, y: np.ndarray, pred: np.ndarray, w: np.ndarray | None = None
+) -> float:
+    """The score (under row weights `w`), or NaN where the metric is undefined (e.g. AUC
+    on a one-class fold, or a fold whose rows all weigh 0)."""
     try:
-        return metric(y, pred)
-    except ValueError:
+        return metric(y, pred, w)
+    except (ValueError, ZeroDivisionError):
         return float("nan")
 
 
@@ -159,6 +162,13 @@ def predict_bagged(encoders: list, models: list, X, task: Task, n_classes: int) 
     return np.mean(preds, axis=0)
 
 
+def _weights(w: np.ndarray | None, fit_idx: np.ndarray, stop_idx: np.ndarray | None) -> dict:
+    """The weights of a fold's rows as Model.fit takes them (nothing without weights)."""
+    if w is None:
+        return {}
+    return {"sample_weight": w[fit_idx], "val_weight": None if stop_idx is None else w[stop_idx]}
+
+
 def cross_fit(
     model_cls: type[Model],
     config: dict,
@@ -174,8 +184,10 @@ def cross_fit(
     random_state: int,
     deadline: float,
     prune: Callable[[list[float]], bool] | None = None,
+    w: np.ndarray | None = None,
 ) -> CrossFit:
-    """Train `model_cls(**config)` on every fold; raise TrialTimeout when the remaining
+    """Train `model_cls(**config)` on every fold, under row weights `w` (None: alike);
+    raise TrialTimeout when the remaining
     folds cannot finish before `deadline` (a time.monotonic() value), and TrialPruned when
     `prune(fold_scores)` says so after the second or a later fold."""
     oof_shape = (len(y), n_classes) if task.is_classification else (len(y),)
@@ -209,13 +221,15 @@ def cross_fit(
                 X_val=X_stop,
                 y_val=None if stop_idx is None else y[stop_idx],
                 time_limit_s=time_left / folds_left,
+                **_weights(w, fit_idx, stop_idx),
             )
             fitted = time.monotonic()
             pred = predict_raw(model, X_valid, task, n_classes)
             result.oof[valid_idx] = pred
             result.predict_time_s += time.monotonic() - fitted
             result.fit_time_s += fitted - started
-            result.fold_scores.append(safe_score(metric, y[valid_idx], pred))
+            fold_w = None if w is None else w[valid_idx]
+            result.fold_scores.append(safe_score(metric, y[valid_idx], pred, fold_w))
             result.encoders.append(encoder)
             result.models.append(model)
             n_done = len(result.fold_scores)

@@ -113,7 +113,9 @@ def permutation_importance(
         )
     X, y = read_rows(predictor, data, need_target=True)
     X, y = _sample(X, y, max_rows, random_state)
-    task_metric = get_metric(metric or predictor.metric, predictor.task)
+    task_metric = get_metric(metric or predictor.metric, predictor.task).for_classes(
+        predictor.classes
+    )
     rng = np.random.default_rng(random_state)
     n = len(X)
     base = weighted_scorer(task_metric, y, predictor._raw(X))

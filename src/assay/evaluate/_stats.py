@@ -100,10 +100,20 @@ def paired_bootstrap(
 
 
 def fold_scores(
-    metric: Metric, y: np.ndarray, oof: np.ndarray, folds: list[tuple[np.ndarray, np.ndarray]]
+    metric: Metric,
+    y: np.ndarray,
+    oof: np.ndarray,
+    folds: list[tuple[np.ndarray, np.ndarray]],
+    w: np.ndarray | None = None,
 ) -> np.ndarray:
-    """The metric on each fold's held-out rows of an out-of-fold prediction."""
-    return np.array([safe_score(metric, y[valid], oof[valid]) for _, valid in folds])
+    """The metric on each fold's held-out rows of an out-of-fold prediction (under row
+    weights `w`, None: alike)."""
+    return np.array(
+        [
+            safe_score(metric, y[valid], oof[valid], None if w is None else w[valid])
+            for _, valid in folds
+        ]
+    )
 
 
 @dataclass(frozen=True)

@@ -87,14 +87,20 @@ def _fold_scores(model, X_train, y_train, X_valid, task: Task, classes) -> np.nd
 
 
 def fit_linear_oof(matrix, y, task: Task, folds, random_state: int, C: float = _C):
-    """(linear model fitted on all rows, out-of-fold scores of the training rows)."""
+    """(linear model fitted on all rows, out-of-fold scores of the training rows). Rows no
+    fold validates (the earliest block of a time split) get the validated rows' mean score,
+    which says nothing of their own labels."""
     y = np.asarray(y)
     model = _linear(task, random_state, C).fit(matrix, y)
     classes = getattr(model, "classes_", None)
     oof = np.zeros((matrix.shape[0], _scores(model, matrix[:1], task).shape[1]))
+    validated = np.zeros(matrix.shape[0], dtype=bool)
     for train, valid in folds:
         fold = _linear(task, random_state, C)
         oof[valid] = _fold_scores(fold, matrix[train], y[train], matrix[valid], task, classes)
+        validated[valid] = True
+    if not validated.all():
+        oof[~validated] = oof[validated].mean(axis=0)
     return model, oof
 
 
