@@ -50,6 +50,23 @@ class NotFittedError(AssayError, ValueError, AttributeError):
     ValueError and an AttributeError."""
 
 
+def __getattr__(name: str) -> type:
+    """`UnfittedEstimatorError`, made on first use so that importing this module does not
+    import scikit-learn."""
+    if name != "UnfittedEstimatorError":
+        raise AttributeError(f"module 'assay.errors' has no attribute {name!r}")
+    made = globals().get("_UNFITTED")
+    if made is None:
+        from sklearn.exceptions import NotFittedError as SklearnNotFittedError
+
+        class UnfittedEstimatorError(NotFittedError, SklearnNotFittedError):
+            """assay's NotFittedError that scikit-learn's `except NotFittedError` catches
+            too: what the scikit-learn wrappers raise before `fit`."""
+
+        made = globals()["_UNFITTED"] = UnfittedEstimatorError
+    return made
+
+
 class ArtifactError(AssayError):
     """A saved predictor is missing, incomplete, from an incompatible version or tampered with."""
 

@@ -136,9 +136,10 @@ def test_a_slow_portfolio_config_waits_behind_cheaper_ones_under_a_time_limit(ca
     trials = open_store(url).trials(run.run_id)
     assert trials[0].model == "linear"  # the slow config, first in the portfolio, waited
     # on a loaded machine the time may run out before both linear configs ran (then the
-    # slow one is skipped for time), but it never runs ahead of a cheaper config
+    # slow one is skipped for time), but it never runs ahead of a cheaper portfolio config;
+    # on a fast machine the tuner's own configs of both families follow the portfolio's
     ran = [t.model for t in trials if t.state is not TrialState.SKIPPED]
-    assert ran == sorted(ran, key=lambda model: model == "lightgbm"), ran
+    assert ran[:2] == ["linear", "linear"][: len(ran)], ran
 
 
 def test_configs_skipped_from_the_portfolio_do_not_end_the_search(cancer, tmp_path):

@@ -20,18 +20,13 @@ import pandas as pd
 from scipy import sparse
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.exceptions import DataConversionWarning
-from sklearn.exceptions import NotFittedError as SklearnNotFittedError
 from sklearn.utils import Tags
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_array
 
 from assay._fit_settings import FitOptions, setting
 from assay.automl._automl import MIN_FIT_ROWS, AutoML
-from assay.errors import DataError, NotFittedError, TargetError
-
-
-class UnfittedEstimatorError(NotFittedError, SklearnNotFittedError):
-    """assay's NotFittedError that scikit-learn's `except NotFittedError` catches too."""
+from assay.errors import DataError, TargetError, UnfittedEstimatorError
 
 
 def _is_frame(X: Any) -> bool:
