@@ -23,28 +23,11 @@ def attach_groups(
     None without groups)."""
     if groups is None:
         return frame, None
-    frame = frame.copy()
-    if isinstance(groups, str):
-        names = [str(c) for c in frame.columns]
-        if groups not in names:
-            close = difflib.get_close_matches(groups, names, n=3, cutoff=0.4)
-            hint = f" Closest names: {', '.join(close)}." if close else ""
-            raise ConfigError(f"groups='{groups}' is not a column of {where}.{hint}")
-        if groups == target:
-            raise ConfigError(
-                f"groups='{groups}' is the target: name the column that says which rows "
-                "belong together (a person, a speaker, a customer)."
-            )
-        values, column = frame.pop(groups), groups
-    else:
-        array = np.asarray(groups, dtype=object).ravel()
-        if len(array) != len(frame):
-            raise ConfigError(
-                f"groups has {len(array)} values but {where} has {len(frame)} rows: give "
-                "one group per row, or the name of a column."
-            )
-        values = pd.Series(array, index=frame.index)
-        column = GROUPS
+    frame, values, column = take_row_values(
+        frame, groups, target, where, "groups", "which rows belong together (a person, a "
+        "speaker, a customer)", "group", dtype=object,
+    )  # fmt: skip
+    column = column or GROUPS
     missing = int(pd.isna(values).sum())
     if missing:
         named = f"column '{column}'" if column != GROUPS else "groups"
@@ -54,6 +37,41 @@ def attach_groups(
         )
     frame[GROUPS] = values.astype(str).to_numpy()
     return frame, column
+
+
+def take_row_values(
+    frame: pd.DataFrame,
+    spec: str | Any,
+    target: str,
+    where: str,
+    argument: str,
+    says: str,
+    unit: str,
+    dtype: Any = None,
+) -> tuple[pd.DataFrame, pd.Series, str | None]:
+    """A per-row input given as a column name or as values (groups, weights): a copy of
+    `frame` without that column, the values, and the column's name (None for values).
+    ConfigErrors name `argument`: an unknown column (with the closest names), the target,
+    or a count of values other than the rows'."""
+    frame = frame.copy()
+    if isinstance(spec, str):
+        names = [str(c) for c in frame.columns]
+        if spec not in names:
+            close = difflib.get_close_matches(spec, names, n=3, cutoff=0.4)
+            hint = f" Closest names: {', '.join(close)}." if close else ""
+            raise ConfigError(f"{argument}='{spec}' is not a column of {where}.{hint}")
+        if spec == target:
+            raise ConfigError(
+                f"{argument}='{spec}' is the target: name the column that says {says}."
+            )
+        return frame, frame.pop(spec), spec
+    array = np.asarray(spec, dtype=dtype).ravel()
+    if len(array) != len(frame):
+        raise ConfigError(
+            f"{argument} has {len(array)} values but {where} has {len(frame)} rows: give "
+            f"one {unit} per row, or the name of a column."
+        )
+    return frame, pd.Series(array, index=frame.index), None
 
 
 def describe_validation(n_folds: int, groups: np.ndarray | None, column: str | None) -> str:

@@ -4,13 +4,13 @@ values ride along with the rows while rows without a target are dropped."""
 
 from __future__ import annotations
 
-import difflib
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from assay.errors import ConfigError, DataError
+from assay.data._groups import take_row_values
+from assay.errors import DataError
 
 WEIGHTS = "__assay_weights__"  # where the weights ride along while rows are dropped
 
@@ -23,32 +23,15 @@ def attach_weights(
     None without weights). Raises ConfigError/DataError naming what is wrong."""
     if weights is None:
         return frame, None
-    frame = frame.copy()
-    if isinstance(weights, str):
-        names = [str(c) for c in frame.columns]
-        if weights not in names:
-            close = difflib.get_close_matches(weights, names, n=3, cutoff=0.4)
-            hint = f" Closest names: {', '.join(close)}." if close else ""
-            raise ConfigError(f"sample_weight='{weights}' is not a column of {where}.{hint}")
-        if weights == target:
-            raise ConfigError(
-                f"sample_weight='{weights}' is the target: name the column that says how much "
-                "each row counts."
-            )
-        values, column = frame.pop(weights), weights
-        named = f"column '{column}'"
-    else:
-        array = np.asarray(weights).ravel()
-        if len(array) != len(frame):
-            raise ConfigError(
-                f"sample_weight has {len(array)} values but {where} has {len(frame)} rows: "
-                "give one weight per row, or the name of a column."
-            )
-        values, column, named = pd.Series(array, index=frame.index), WEIGHTS, "sample_weight"
+    frame, values, column = take_row_values(
+        frame, weights, target, where, "sample_weight", "how much each row counts", "weight"
+    )
+    named = "sample_weight" if column is None else f"column '{column}'"
+    column = column or WEIGHTS
     numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
     bad = ~np.isfinite(numbers) | (numbers < 0)
     if bad.any():
-        first = values[bad].iloc[0] if isinstance(values, pd.Series) else "?"
+        first = values[bad].iloc[0]
         raise DataError(
             f"{named} has {int(bad.sum())} value(s) that are not a finite number >= 0 "
             f"(first: {first!r}): give every row a weight of 0 or more."
