@@ -20,7 +20,8 @@ best before it), for the share of keeps the holdout confirms.
 
 Rows go to benchmarks/results/research_vs_fit.csv (one per dataset, seed and side) and
 research_vs_fit_keeps.csv (one per kept change) as they finish; a killed run resumes: a
-finished side is not run again, a research run continues its workspace.
+finished side is not run again; a research side that was cut off starts over in a fresh
+workspace (continuing it would give research more than T minutes).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import argparse
 import csv
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -179,7 +181,10 @@ def run(args) -> None:
                 work = WORK / f"{name}-{seed}-{args.minutes:g}min"
             work.mkdir(parents=True, exist_ok=True)
             env = {**os.environ, "ASSAY_HOME": str(work / "home")}
-            ws = work / "ws"
+            ws, started_mark = work / "ws", work / "research.started"
+            if (name, str(seed), "research") not in done and started_mark.exists():
+                shutil.rmtree(ws, ignore_errors=True)  # cut off: start over, T minutes in all
+                started_mark.unlink()
             if not ws.exists():
                 data = work / f"{name}.csv"
                 frame.to_csv(data, index=False)
@@ -191,6 +196,7 @@ def run(args) -> None:
                 "metric": spec.metric, "version": _version(),
             }  # fmt: skip
             if (name, str(seed), "research") not in done:
+                started_mark.touch()
                 started = time.monotonic()
                 _assay("research", "run", str(ws), "--time", str(seconds), "--no-holdout",
                        "--max-exp", "1000", env=env)  # fmt: skip
