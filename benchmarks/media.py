@@ -32,6 +32,7 @@ import os
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -193,9 +194,12 @@ def _mean_mfcc(paths) -> np.ndarray:
     import soundfile
 
     rows = []
-    for path in paths:
-        wave, rate = soundfile.read(path, dtype="float32", always_2d=True)
-        rows.append(librosa.feature.mfcc(y=wave.mean(axis=1), sr=rate, n_mfcc=20).mean(axis=1))
+    with warnings.catch_warnings():  # librosa's default window is longer than short clips
+        warnings.simplefilter("ignore", UserWarning)
+        for path in paths:
+            wave, rate = soundfile.read(path, dtype="float32", always_2d=True)
+            mfcc = librosa.feature.mfcc(y=wave.mean(axis=1), sr=rate, n_mfcc=20)
+            rows.append(mfcc.mean(axis=1))
     return np.vstack(rows)
 
 
