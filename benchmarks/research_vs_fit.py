@@ -183,7 +183,8 @@ def run(args) -> None:
             env = {**os.environ, "ASSAY_HOME": str(work / "home")}
             ws, started_mark = work / "ws", work / "research.started"
             if (name, str(seed), "research") not in done and started_mark.exists():
-                shutil.rmtree(ws, ignore_errors=True)  # cut off: start over, T minutes in all
+                for stale in (ws, work / "home"):  # cut off: start over, T minutes in all
+                    shutil.rmtree(stale, ignore_errors=True)
                 started_mark.unlink()
             if not ws.exists():
                 data = work / f"{name}.csv"

@@ -56,6 +56,21 @@ def test_the_errors_users_catch_are_public():
     assert public is AssayError
 
 
+def test_the_wrappers_not_fitted_error_is_scikit_learns_too_and_crosses_processes():
+    import pickle
+
+    from sklearn.exceptions import NotFittedError as SklearnNotFittedError
+
+    from assay import AutoClassifier
+
+    with pytest.raises(SklearnNotFittedError) as caught:
+        AutoClassifier().predict(pd.DataFrame({"x": [1.0]}))
+    assert isinstance(caught.value, NotFittedError)
+    again = pickle.loads(pickle.dumps(caught.value))  # as a worker process sends it back
+    assert type(again) is type(caught.value) is assay.errors.UnfittedEstimatorError
+    assert str(again) == str(caught.value)
+
+
 # -- every exception class is defined in assay/errors.py -------------------------------------
 def _imported_names(tree: ast.Module) -> dict[str, str]:
     """Local name -> the dotted path it was imported as."""

@@ -52,19 +52,18 @@ class NotFittedError(AssayError, ValueError, AttributeError):
 
 def __getattr__(name: str) -> type:
     """`UnfittedEstimatorError`, made on first use so that importing this module does not
-    import scikit-learn."""
+    import scikit-learn; kept as a module attribute then, so this runs once."""
     if name != "UnfittedEstimatorError":
         raise AttributeError(f"module 'assay.errors' has no attribute {name!r}")
-    made = globals().get("_UNFITTED")
-    if made is None:
-        from sklearn.exceptions import NotFittedError as SklearnNotFittedError
+    from sklearn.exceptions import NotFittedError as SklearnNotFittedError
 
-        class UnfittedEstimatorError(NotFittedError, SklearnNotFittedError):
-            """assay's NotFittedError that scikit-learn's `except NotFittedError` catches
-            too: what the scikit-learn wrappers raise before `fit`."""
+    class UnfittedEstimatorError(NotFittedError, SklearnNotFittedError):
+        """assay's NotFittedError that scikit-learn's `except NotFittedError` catches
+        too: what the scikit-learn wrappers raise before `fit`."""
 
-        made = globals()["_UNFITTED"] = UnfittedEstimatorError
-    return made
+    UnfittedEstimatorError.__qualname__ = name  # pickled by name, as a module attribute
+    globals()[name] = UnfittedEstimatorError
+    return UnfittedEstimatorError
 
 
 class ArtifactError(AssayError):
