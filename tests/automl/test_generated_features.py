@@ -51,6 +51,31 @@ def test_auto_discovers_the_ratio_within_the_fit():
     assert _rmse(automl, test) < 0.5 * _rmse(plain, test)
 
 
+def test_target_means_do_not_leak_the_validated_folds_labels_into_out_of_fold_scores():
+    """Labels are coin flips, so no model can do better than an AUC of 0.5 out of fold.
+    Target means out of fold on the same folds as the models hand a fold's model training
+    rows whose means carry that fold's labels; trees that see the group too turn that into
+    an out-of-fold AUC of 0.57 here (0.55 to 0.62 over seeds; 0.46 to 0.52 without the
+    leak). Each fold's model must see means without them."""
+    rng = np.random.default_rng(0)
+    n = 1_000
+    frame = pd.DataFrame(
+        {
+            "g": [f"g{v}" for v in rng.integers(0, 50, n)],
+            "x": rng.normal(size=n),
+            "y": rng.integers(0, 2, n),
+        }
+    )
+    automl = AutoML(
+        task="binary", metric="auc", models=["lightgbm"], n_trials=6, n_folds=5,
+        stack="off", store=False, features=[["target_mean", "g"]], random_state=0,
+    )  # fmt: skip
+    automl.fit(frame, target="y")
+    from sklearn.metrics import roc_auc_score
+
+    assert roc_auc_score(frame["y"], automl.oof_[:, 1]) < 0.54
+
+
 @pytest.mark.parametrize(
     ("features", "says"),
     [

@@ -103,6 +103,53 @@ def test_target_means_of_training_rows_never_saw_their_own_label():
     assert not np.allclose(before.iloc[folds[1][1]], after.iloc[folds[1][1]])
 
 
+@pytest.mark.parametrize("task", [Task.BINARY, Task.MULTICLASS, Task.REGRESSION])
+def test_each_folds_target_means_leave_out_that_folds_targets(task):
+    """Frame k of fold_columns: the rows fold k trains on never carry fold k's targets,
+    though the plain out-of-fold means do; fold k's own rows keep the plain values."""
+    X = table(400)
+    rng = np.random.default_rng(1)
+    y = (
+        rng.normal(size=400)
+        if task is Task.REGRESSION
+        else rng.integers(0, 3 if task is Task.MULTICLASS else 2, 400)
+    )
+    folds = make_folds(y, task, 4, 0)
+    specs = [FeatureSpec("target_mean", ("g",)), FeatureSpec("target_mean", ("code",)),
+             FeatureSpec("ratio", ("a", "b"))]  # fmt: skip
+    features = GeneratedFeatures(specs, task)
+    plain = features.fit_transform(X, y, folds)
+    frames = features.fold_columns(X, y, folds)
+    assert len(frames) == 4
+    assert "a__ratio__b" not in frames[0].columns  # only columns built from targets
+    for k, (train_k, held_k) in enumerate(folds):
+        changed = y.copy()
+        changed[held_k] = rng.permutation(y)[held_k] if task.is_classification else y[held_k] + 5
+        again = GeneratedFeatures(specs, task)
+        plain_again = again.fit_transform(X, changed, folds)
+        columns = list(frames[k].columns)
+        np.testing.assert_allclose(
+            again.fold_columns(X, changed, folds)[k].iloc[train_k], frames[k].iloc[train_k]
+        )
+        assert not np.allclose(plain_again[columns].iloc[train_k], plain[columns].iloc[train_k])
+        np.testing.assert_allclose(frames[k].iloc[held_k], plain[columns].iloc[held_k])
+    assert GeneratedFeatures(specs[2:], task).fold_columns(X, y, folds) is None
+
+
+def test_under_a_time_split_each_folds_target_means_are_the_plain_ones():
+    """Time folds train on earlier rows only: their out-of-fold means already leave every
+    later fold out, so nothing changes."""
+    from assay.evaluate._splits import time_folds
+
+    X = table(300)
+    y = np.random.default_rng(2).normal(size=300)
+    folds = time_folds(np.arange(300), 4)
+    features = GeneratedFeatures([FeatureSpec("target_mean", ("g",))], Task.REGRESSION)
+    plain = features.fit_transform(X, y, folds)
+    for frame in features.fold_columns(X, y, folds):
+        pd.testing.assert_frame_equal(frame, plain)
+
+
 def planted(n: int = 1500, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray, dict]:
     """The target is a ratio of two columns plus a group effect; `row_id` names each row
     once (target means of it would be the label itself if they were not out of fold)."""
@@ -125,6 +172,28 @@ def test_discovery_finds_the_planted_ratio_and_gains_nothing_from_a_leak():
     assert "target mean of row_id" not in texts and "count of row_id" not in texts
     assert found.n_candidates > 50 and all(g > 0 for g in found.gains)
     assert found.stages[-1]["rows"] == len(X)  # the last stage saw every row
+
+
+def test_discovery_scores_a_target_mean_on_a_half_whose_labels_it_never_saw():
+    """In a boosting stage a candidate trains on one half and is scored on the other:
+    target means of either half must not carry the scored half's labels (out-of-fold means
+    over all rows would: on coin-flip labels their gain was 4 to 7 times what it is now)."""
+    from assay.features._discover import _target_halves
+
+    X = table(400)
+    y = np.random.default_rng(4).integers(0, 2, 400)
+    folds = make_folds(y, Task.BINARY, 5, 0)
+    order = np.random.default_rng(5).permutation(400)
+    split = (np.sort(order[:200]), np.sort(order[200:]))
+    spec = FeatureSpec("target_mean", ("g",))
+    before = _target_halves(spec, X, y, folds, split, Task.BINARY)
+    for way, (_, scored) in enumerate((split, split[::-1])):
+        flipped = y.copy()
+        flipped[scored] = 1 - flipped[scored]
+        after = _target_halves(spec, X, flipped, folds, split, Task.BINARY)[way]
+        pd.testing.assert_frame_equal(after[0], before[way][0])
+        pd.testing.assert_frame_equal(after[1], before[way][1])
+        assert len(after[0]) == len(after[1]) == 200
 
 
 DISCOVER = """

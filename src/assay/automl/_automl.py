@@ -212,7 +212,7 @@ class AutoML(FitSettings, BaseEstimator):
             resources.push(book.on_exit)  # marks the run failed when the fit stops early
             if book.store is not None:
                 resources.enter_context(book.heartbeat())
-            derived, X, types = self._derive(prepared, budget, book, callback)
+            derived, X, types, fold_columns = self._derive(prepared, budget, book, callback)
             ctx = FitContext(
                 X=X,
                 y=prepared.y,
@@ -225,6 +225,7 @@ class AutoML(FitSettings, BaseEstimator):
                 random_state=self.random_state,
                 deadline=budget.trial_deadline,
                 w=prepared.dataset.weights,
+                fold_columns=fold_columns,
             )
             loop = self._search(ctx, prepared.models, budget, executor, book, callback)
             stack = fit_stack(loop, self.stack, budget.trial_time_left_s())
@@ -455,7 +456,8 @@ class AutoML(FitSettings, BaseEstimator):
         """The table the search sees: the dataset's columns plus derived ones (text,
         embeddings, pairs, date differences, generated features), with their types. Under
         a time limit they get a share of it, so the search keeps the rest: what would not
-        fit is left out."""
+        fit is left out. Last, the columns built from targets as each fold must see them
+        (DerivedFeatures.fold_columns), or None."""
         from assay.features import DerivedFeatures
 
         dataset = prepared.dataset
@@ -470,7 +472,7 @@ class AutoML(FitSettings, BaseEstimator):
             generated=self._generated(prepared, used, budget, book, callback),
         )
         if derived.is_empty:
-            return None, dataset.X, types
+            return None, dataset.X, types, None
 
         def progress(what: str, done: int, total: int) -> None:
             if callback is not None:
@@ -481,7 +483,8 @@ class AutoML(FitSettings, BaseEstimator):
             dataset.X, prepared.y, prepared.folds, progress=progress, deadline=deadline
         )
         X = pd.concat([dataset.X, extra], axis=1)
-        return derived, X, {**types, **derived.feature_types()}
+        fold_columns = derived.fold_columns(dataset.X, prepared.y, prepared.folds)
+        return derived, X, {**types, **derived.feature_types()}, fold_columns
 
     def _generated(self, prepared: _Prepared, used, budget: Budget, book: RunBook, callback):
         """The generated features: those given, or with features="auto" those discovery

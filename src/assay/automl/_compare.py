@@ -46,6 +46,7 @@ def refit_oof(predictor, X: pd.DataFrame, y: np.ndarray, folds, metric) -> np.nd
     from assay.models import MODELS
 
     types = {c.name: c.type for c in predictor.schema.columns if c.name != predictor.target}
+    fold_columns = None
     if predictor.derived is not None:
         old = predictor.derived
         derived = DerivedFeatures(
@@ -57,6 +58,7 @@ def refit_oof(predictor, X: pd.DataFrame, y: np.ndarray, folds, metric) -> np.nd
             generated=old.generated,
         )
         X = pd.concat([X, derived.fit_transform(X, y, folds)], axis=1)
+        fold_columns = derived.fold_columns(X, y, folds)
         types = {**types, **derived.feature_types()}
     members = [m for m in predictor.members if m.level == 1 and m.weight > 0]
     if not members:  # only level-2 members carried weight: fall back to their inputs
@@ -81,6 +83,7 @@ def refit_oof(predictor, X: pd.DataFrame, y: np.ndarray, folds, metric) -> np.nd
             n_jobs=usable_cpus(),
             random_state=0,
             deadline=math.inf,
+            fold_columns=fold_columns,
         )
         blend = weight * fit.oof if i == 0 else blend + weight * fit.oof
     return blend

@@ -29,6 +29,8 @@ class FitContext:
     random_state: int
     deadline: float = math.inf  # a time.monotonic() value of this process
     w: np.ndarray | None = None  # row weights (None: every row counts alike)
+    # per fold, target-built columns without that fold's targets (see cross_fit)
+    fold_columns: list[pd.DataFrame] | None = None
 
     @property
     def n_rows(self) -> int:
@@ -63,6 +65,7 @@ class FitContext:
             deadline=self.deadline,
             prune=prune,
             w=self.w,
+            fold_columns=self.fold_columns,
         )
 
     def oof_score(self, oof: np.ndarray) -> float:

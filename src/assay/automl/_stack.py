@@ -179,7 +179,7 @@ def check_stack(
     X_rest, X_hold = X.iloc[rest], X.iloc[holdout]
     w = ctx.w
     w_rest, w_hold = (None, None) if w is None else (w[rest], w[holdout])
-    inner_ctx = ctx.replace(X=X_rest, y=y[rest], folds=inner, w=w_rest)
+    inner_ctx = ctx.replace(X=X_rest, y=y[rest], folds=inner, w=w_rest, fold_columns=None)
     try:
         level1 = []
         for base in bases:

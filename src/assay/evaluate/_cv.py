@@ -4,7 +4,7 @@ are the deployed model) and their out-of-fold predictions feed the ensemble."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -169,6 +169,16 @@ def _weights(w: np.ndarray | None, fit_idx: np.ndarray, stop_idx: np.ndarray | N
     return {"sample_weight": w[fit_idx], "val_weight": None if stop_idx is None else w[stop_idx]}
 
 
+def _rows(X: pd.DataFrame, rows: np.ndarray, columns: pd.DataFrame | None) -> pd.DataFrame:
+    """X's `rows`, with `columns` (where given) in place of X's columns of their names."""
+    out = X.iloc[rows]
+    if columns is not None:
+        out = out.copy()
+        for name in columns.columns:
+            out[name] = columns[name].to_numpy()[rows]
+    return out
+
+
 def cross_fit(
     model_cls: type[Model],
     config: dict,
@@ -185,8 +195,11 @@ def cross_fit(
     deadline: float,
     prune: Callable[[list[float]], bool] | None = None,
     w: np.ndarray | None = None,
+    fold_columns: Sequence[pd.DataFrame] | None = None,
 ) -> CrossFit:
     """Train `model_cls(**config)` on every fold, under row weights `w` (None: alike);
+    `fold_columns[i]`, where given, replaces those columns of X in the rows fold i trains
+    on (values built from targets without fold i's, see DerivedFeatures.fold_columns);
     raise TrialTimeout when the remaining
     folds cannot finish before `deadline` (a time.monotonic() value), and TrialPruned when
     `prune(fold_scores)` says so after the second or a later fold."""
@@ -211,9 +224,10 @@ def cross_fit(
             if getattr(model_cls, "early_stopping", False):
                 fit_idx, stop_idx = stopping_split(train_idx, y, task, random_state + i)
             encoder = TabularEncoder(model_cls.encoding, types)
-            X_train = encoder.fit_transform(X.iloc[fit_idx])
+            own = None if fold_columns is None else fold_columns[i]
+            X_train = encoder.fit_transform(_rows(X, fit_idx, own))
             X_valid = encoder.transform(X.iloc[valid_idx])
-            X_stop = None if stop_idx is None else encoder.transform(X.iloc[stop_idx])
+            X_stop = None if stop_idx is None else encoder.transform(_rows(X, stop_idx, own))
             model = model_cls(task=task, n_jobs=n_jobs, random_state=random_state + i, **config)
             model.fit(
                 X_train,

@@ -187,6 +187,15 @@ class DerivedFeatures:
         self.embedded_ += [c for c in columns if c not in self.embedded_]
         return vectors
 
+    def fold_columns(self, X: pd.DataFrame, y: np.ndarray, folds) -> list[pd.DataFrame] | None:
+        """After `fit_transform` on the same rows and folds: for each fold, the columns
+        built from the targets as that fold's model must see them, so no training row
+        carries the validated fold's targets (see GeneratedFeatures.fold_columns). None
+        when no derived column needs it."""
+        if not self.generated:
+            return None
+        return self.generated_.fold_columns(X, y, folds)
+
     def transform(self, X: pd.DataFrame, progress: EmbedProgress | None = None) -> pd.DataFrame:
         blocks = [self.text_[c].transform(X) for c in self.text_columns]
         for (a, b), score in zip(self.pairs, self.pair_scores_, strict=True):

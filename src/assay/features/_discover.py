@@ -15,8 +15,10 @@ still in the race on a growing sample of rows and keeps the better part:
    those, i.e. removes more loss than luck does at that many rows.
 
 Every candidate is computed as `GeneratedFeatures` computes it for a model: learned from
-the sample's rows, target means out of fold. Scores are written to `checkpoint` (JSON) as
-they come, so a killed discovery resumes where it stopped with the same result.
+the sample's rows, target means out of fold; in a boosting stage, target means are learned
+from the half a candidate's LightGBM trains on and applied to the half it is scored on.
+Scores are written to `checkpoint` (JSON) as they come, so a killed discovery resumes
+where it stopped with the same result.
 """
 
 from __future__ import annotations
@@ -168,8 +170,37 @@ def _screen_score(values: pd.DataFrame, residual: np.ndarray) -> float:
     return best
 
 
+def _halves(values: pd.DataFrame, split: tuple[np.ndarray, np.ndarray]) -> list[tuple]:
+    """A candidate's values of the two halves, each way round: (fit half, score half)."""
+    frame = values.copy()
+    for col in frame.columns:
+        if not pd.api.types.is_numeric_dtype(frame[col]):
+            frame[col] = frame[col].astype("category")
+    return [(frame.iloc[a], frame.iloc[b]) for a, b in (split, split[::-1])]
+
+
+def _target_halves(
+    spec: FeatureSpec,
+    X: pd.DataFrame,
+    y: np.ndarray,
+    folds: Sequence[tuple[np.ndarray, np.ndarray]],
+    split: tuple[np.ndarray, np.ndarray],
+    task: Task,
+) -> list[tuple]:
+    """A target-using candidate's values as `_halves` gives them, but learned from the fit
+    half alone (out of fold within it) and applied to the score half: out-of-fold means of
+    all the rows would hand the fit half means that carry the score half's labels, a gain
+    that is only leak."""
+    out = []
+    for a, b in (split, split[::-1]):
+        features = GeneratedFeatures([spec], task)
+        fit = features.fit_transform(X.iloc[a], y[a], _sample_folds(a, folds))
+        out.append((fit, features.transform(X.iloc[b])))
+    return out
+
+
 def _boost_gain(
-    values: pd.DataFrame,
+    halves: list[tuple[pd.DataFrame, pd.DataFrame]],
     y: np.ndarray,
     margin: np.ndarray,
     task: Task,
@@ -180,30 +211,29 @@ def _boost_gain(
 ) -> float:
     """Loss removed by a small LightGBM of the candidate alone that starts from the base
     model's raw predictions: trained on one half of the rows, scored on the other at its
-    best round, both ways round, averaged (a useless feature gains about nothing)."""
+    best round, both ways round, averaged (a useless feature gains about nothing).
+    `halves`: the candidate's (fit half, score half) values, each way round."""
     import lightgbm as lgb
 
-    frame = values.copy()
-    for col in frame.columns:
-        if not pd.api.types.is_numeric_dtype(frame[col]):
-            frame[col] = frame[col].astype("category")
     params = {
         **_objective(task, n_classes),
         **_BOOST,
-        "min_data_in_leaf": max(20, len(frame) // 100),
+        "min_data_in_leaf": max(20, len(split[0]) // 50),
         "seed": random_state,
         "num_threads": n_jobs,
         "deterministic": True,
     }
     gains = []
-    for fit_rows, score_rows in (split, split[::-1]):
-        data = lgb.Dataset(frame.iloc[fit_rows], y[fit_rows], init_score=margin[fit_rows])
+    for (fit_rows, score_rows), (fit_values, score_values) in zip(
+        (split, split[::-1]), halves, strict=True
+    ):
+        data = lgb.Dataset(fit_values, y[fit_rows], init_score=margin[fit_rows])
         booster = lgb.train(params, data, _BOOST_ROUNDS)
         before = _loss(task, y[score_rows], margin[score_rows])
         best, held = before, margin[score_rows].copy()
         for tree in range(booster.num_trees() // max(1, n_classes if margin.ndim == 2 else 1)):
             held = held + booster.predict(
-                frame.iloc[score_rows], raw_score=True, start_iteration=tree, num_iteration=1
+                score_values, raw_score=True, start_iteration=tree, num_iteration=1
             )
             best = min(best, _loss(task, y[score_rows], held))
         gains.append(before - best)
@@ -315,7 +345,15 @@ def discover(
             if time.monotonic() >= deadline:
                 break
             for name in todo[start : start + _CHUNK]:
-                if name.startswith(_NULL):  # a candidate's values, rows shuffled: no signal
+                spec = by_name.get(name)
+                if spec is not None and spec.uses_target and not screen:
+                    halves = _target_halves(spec, X_rows, y_rows, sub_folds, split, task)
+                    scores[name] = _boost_gain(
+                        halves, y_rows, margin_rows, task, n_classes, split, n_jobs,
+                        random_state,
+                    )  # fmt: skip
+                    continue
+                if spec is None:  # a null: a candidate's values, rows shuffled: no signal
                     i = int(name.removeprefix(_NULL))
                     values = GeneratedFeatures([by_name[alive[i]]], task).fit_transform(
                         X_rows, y_rows, sub_folds
@@ -323,15 +361,15 @@ def discover(
                     shuffle = np.random.default_rng(random_state + i).permutation(len(rows))
                     values = values.iloc[shuffle].set_index(values.index)
                 else:
-                    values = GeneratedFeatures([by_name[name]], task).fit_transform(
+                    values = GeneratedFeatures([spec], task).fit_transform(
                         X_rows, y_rows, sub_folds
                     )
                 if screen:
                     scores[name] = _screen_score(values, residual)
                 else:
                     scores[name] = _boost_gain(
-                        values, y_rows, margin_rows, task, n_classes, split, n_jobs,
-                        random_state,
+                        _halves(values, split), y_rows, margin_rows, task, n_classes, split,
+                        n_jobs, random_state,
                     )  # fmt: skip
             saved.save()
         ranked = sorted((n for n in alive if n in scores), key=lambda n: -scores[n])

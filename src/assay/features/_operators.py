@@ -10,6 +10,9 @@ pipeline.py or a predictor can apply.
 What an operator learns (group means, category counts, bin edges, target means) comes from
 the rows given to `fit_transform`; target means are out of fold there, so a training row's
 value never saw its own label. Unseen groups and categories become missing values.
+`fold_columns` gives the target means once more per fold, so that the model of fold k
+trains on none of fold k's labels (cross_fit puts them in place); without it, out-of-fold
+scores of a model that sees a group and its target mean are optimistic.
 """
 
 from __future__ import annotations
@@ -215,6 +218,41 @@ class GeneratedFeatures:
                 values = self._apply(spec, state, X)
             out.update(self._columns(spec, values))
         return pd.DataFrame(out, index=X.index)
+
+    def fold_columns(
+        self,
+        X: pd.DataFrame,
+        y: np.ndarray,
+        folds: Sequence[tuple[np.ndarray, np.ndarray]],
+    ) -> list[pd.DataFrame] | None:
+        """The target-using columns as each fold's model must see them (None: there are
+        none). `fit_transform` gives a training row of fold m the target means of every
+        other fold, the validated fold k included, so a model of fold k would learn from
+        values that carry fold k's targets and score optimistically out of fold. Frame k
+        holds, for the rows fold k trains on, target means of the rows both fold k and
+        the row's own fold train on; for the other rows, the values `fit_transform` gave.
+        Under a time split, where a row's means come only from earlier rows, this changes
+        nothing."""
+        specs = [spec for spec in self.specs if spec.uses_target]
+        if not specs or not folds:
+            return None
+        plain = GeneratedFeatures(specs, self.task).fit_transform(X, y, folds)
+        out = []
+        for train_k, _ in folds:
+            inner = [
+                (np.intersect1d(fit_m, train_k), np.intersect1d(held_m, train_k))
+                for fit_m, held_m in folds
+            ]
+            inner = [(fit, held) for fit, held in inner if len(held) and len(fit)]
+            trains = np.zeros(len(X), dtype=bool)
+            trains[train_k] = True
+            frame = plain.copy()
+            for spec in specs if inner else []:
+                values = self._out_of_fold(spec, X, y, inner)
+                for name, column in self._columns(spec, values).items():
+                    frame[name] = np.where(trains, column, frame[name].to_numpy())
+            out.append(frame)
+        return out
 
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
         if not hasattr(self, "state_"):
