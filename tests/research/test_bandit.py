@@ -63,3 +63,16 @@ def test_the_proposer_follows_the_gains_and_says_why():
     assert families["features"] >= 4, families
     assert all(c.why for c in changes)
     assert any(c.why.startswith("features gained") for c in changes)
+
+
+def test_once_the_best_familys_changes_are_all_tried_the_next_best_is_exploited():
+    """Five feature steps can be added; after them the features family has nothing new.
+    The proposer must then exploit the family with the next-best bound, not fall through
+    to random draws (the exploration share stays about a fifth)."""
+    proposer = SearchProposer(0)
+    ctx = ProposalContext("program", PIPELINE, LEDGER, None, "auc", True)
+    changes = [proposer.propose(ctx) for _ in range(30)]
+    later = [c for c in changes[8:] if c is not None]
+    exploring = [c for c in later if c.why.startswith("exploring")]
+    assert len(later) >= 15 and len(exploring) <= 0.4 * len(later), [c.why for c in later]
+    assert any("the best upper bound" in c.why and not c.why.startswith("features") for c in later)

@@ -64,14 +64,16 @@ def choose_family(
     rng: np.random.Generator,
     explore: float = EXPLORE,
 ) -> tuple[str, str]:
-    """(family, why) among `families` (those with an operator that applies)."""
+    """(family, why) among `families` (those with an operator that applies); `explore` is
+    the chance of a family drawn at random (the search proposer draws that once per
+    proposal and passes 0 or 1, so retries of the best family do not turn into draws)."""
     options = sorted(set(families))
     untried = [f for f in options if not gains.get(f)]
     if untried:
         return untried[int(rng.integers(len(untried)))], "not tried yet"
     if rng.random() < explore:
         family = options[int(rng.integers(len(options)))]
-        return family, f"exploring ({explore:.0%} of proposals draw a family at random)"
+        return family, f"exploring ({EXPLORE:.0%} of proposals draw a family at random)"
     every = [g for f in options for g in gains[f]]
     scale = float(np.std(every)) or 1.0
     n_total = len(every)

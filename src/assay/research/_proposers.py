@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import math
+from collections import Counter
 from typing import Any
 
 import numpy as np
@@ -74,6 +75,7 @@ _AUTOML_ONLY = {"models", "n_folds", "stack", "portfolio", "single_model", "cont
 _SINGLE_ONLY = {"params", "automl"}
 _MAX_TRIES = 200  # draws per depth before trying longer chains of operators
 _MAX_DEPTH = 3
+_FAMILY_MISSES = 20  # draws of a family with nothing new before the bandit looks elsewhere
 # nominal data size for the search spaces: only their defaults depend on it, not the ranges
 _N_ROWS, _N_FEATURES = 1_000, 10
 
@@ -120,6 +122,8 @@ class SearchProposer:
         self._texts: dict[str, str] = {}
         self._guidance = Guidance()
         self._told: set[str] = set()  # hints whose reading was logged
+        # (config, family): draws of one-step changes from that config that were all tried
+        self._misses: Counter[tuple[str, str]] = Counter()
 
     def propose(self, ctx: ProposalContext) -> Change | None:
         if ctx.last_error is not None:
@@ -134,6 +138,10 @@ class SearchProposer:
         self._discovered = [list(f["spec"]) for f in ctx.discovered]
         self._texts = {repr(list(f["spec"])): f["text"] for f in ctx.discovered}
         tried = self._proposed | {e["config_hash"] for e in ctx.ledger if e.get("config_hash")}
+        at = hash_config(base)  # the config that one-step changes start from
+        # explore or exploit is drawn once per proposal: drawn again on every retry, a
+        # random draw would win whenever the best family needs a few tries
+        explore = 1.0 if self.rng.random() < EXPLORE else 0.0
         weights = self._weights(ctx.ledger)
         gains = measured_gains(ctx.ledger, ctx.greater_is_better, operator_of)
         # one operator first; once its neighbours are all tried, two, then three in a row
@@ -148,10 +156,16 @@ class SearchProposer:
                     family, why = self._hinted_family(applicable, ctx.ledger)
                     if family is None and self.focus in applicable:
                         family, why = self.focus, f"this proposer's focus is {self.focus}"
-                    if family is None:
-                        family, why = choose_family(gains, applicable, self.rng)
+                    if family is None:  # a family whose changes keep coming out tried has
+                        # none left: the bandit picks among the others (else only its
+                        # random draws would ever escape it)
+                        worn = {f for f in applicable if self._misses[at, f] >= _FAMILY_MISSES}
+                        family, why = choose_family(
+                            gains, (applicable - worn) or applicable, self.rng, explore
+                        )
                 proposal = self._mutate_config(base, task, weights, depth, family)
                 if proposal is None or hash_config(proposal[0]) in tried:
+                    self._misses[at, family or ""] += depth == 1
                     continue
                 config, description = proposal
                 self._proposed.add(hash_config(config))
