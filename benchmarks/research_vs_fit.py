@@ -273,7 +273,8 @@ def report(results: Path = RESULTS) -> str:
         "",
         f"Research beats the fit on the holdout in {wins} of {len(gains)} dataset-seed pairs "
         f"({wins / len(gains):.2f}; {losses} losses; sign test p {p:.2f}).",
-        f"Mean normalized gain (loss removed relative to the fit's): {np.mean(gains):+.2%}, "
+        f"Mean normalized gain (research over fit relative to the fit: of the score, or of "
+        f"the loss where lower is better): {np.mean(gains):+.2%}, "
         f"bootstrap 95% interval [{low:+.2%}, {high:+.2%}].",
         f"Kept changes the holdout confirms: {confirmed} of {len(keeps)}"
         + (f" ({confirmed / len(keeps):.2f})." if keeps else "."),
