@@ -165,7 +165,8 @@ class SearchProposer:
                         )
                 proposal = self._mutate_config(base, task, weights, depth, family)
                 if proposal is None or hash_config(proposal[0]) in tried:
-                    self._misses[at, family or ""] += depth == 1
+                    if depth == 1 and family is not None:
+                        self._misses[at, family] += 1
                     continue
                 config, description = proposal
                 self._proposed.add(hash_config(config))
