@@ -238,7 +238,7 @@ def report(results: Path = RESULTS) -> str:
         " gap | fit valid-holdout gap | research answer |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
-    gains, wins, losses = [], 0, 0
+    gains, wins, losses, exports, versions = [], 0, 0, [], set()
     for (name, seed), sides in sorted(pairs.items()):
         if set(sides) != {"research", "fit"}:
             continue
@@ -250,6 +250,8 @@ def report(results: Path = RESULTS) -> str:
         )
         gain = (l_fit - l_res) / abs(l_fit)
         gains.append(gain)
+        exports += [float(res["export_s"])] if res.get("export_s") else []
+        versions |= {s.get("version") for s in (res, fit) if s.get("version")}
         wins += l_res < l_fit
         losses += l_res > l_fit
         gaps = [
@@ -279,6 +281,15 @@ def report(results: Path = RESULTS) -> str:
         f"Kept changes the holdout confirms: {confirmed} of {len(keeps)}"
         + (f" ({confirmed / len(keeps):.2f})." if keeps else "."),
     ]
+    if exports:  # the fit's time limit covers its whole answer; research's retraining does not
+        summary.append(
+            f"Retraining the research answer on training + validation rows (what `assay research"
+            f" export` does) took a further {min(exports):.0f} to {max(exports):.0f} s (median "
+            f"{np.median(exports):.0f} s) after research's time limit; the fit's time limit "
+            "includes everything it delivers."
+        )
+    if versions:
+        summary.append(f"Measured on commit(s) {', '.join(sorted(versions))}.")
     return "\n".join(lines + summary)
 
 

@@ -15,6 +15,8 @@ def _row(dataset, seed, side, metric, task, valid, holdout):
         "dataset": dataset, "seed": seed, "side": side, "minutes": 10, "task": task,
         "metric": metric, "valid_score": valid, "holdout_score": holdout,
         "answer": "best (experiment 3)" if side == "research" else "AutoML",
+        "export_s": {"a": 120.0, "b": 200.0, "c": 999.0}[dataset] if side == "research" else "",
+        "version": "abc1234",
     }  # fmt: skip
 
 
@@ -44,6 +46,8 @@ def test_the_report_counts_wins_by_metric_direction_and_the_confirmed_keeps(tmp_
     lines = [line for line in text.splitlines() if line.startswith("| a |")]
     assert lines and f"{gains[0]:+.2%}" in lines[0]
     assert "| c |" not in text
+    assert "took a further 120 to 200 s (median 160 s)" in text  # pairs only: not c's 999 s
+    assert "Measured on commit(s) abc1234." in text
 
 
 def test_the_report_says_when_no_pair_is_finished(tmp_path):
