@@ -45,6 +45,8 @@ FRAMEWORKS = {
         # variants whose results on tabular_design set defaults (learn_defaults.py)
         *(Framework(f"assay-folds{k}", "assay_fw", options={"n_folds": k}) for k in (3, 5, 8)),
         Framework("assay-nostack", "assay_fw", options={"stack": "off"}),
+        # forests fitted per fold, as before they were scored out of bag
+        Framework("assay-forestfolds", "assay_fw", options={"forests": "folds"}),
         Framework("autogluon-best", "autogluon_fw", "autogluon", {"presets": "best_quality"}),
         Framework("autogluon-medium", "autogluon_fw", "autogluon", {"presets": "medium_quality"}),
         Framework("flaml", "flaml_fw", "flaml"),

@@ -121,6 +121,15 @@ class FitOptions:
         "--deploy",
         choices=("bagged", "fast"),
     )
+    forests: str = setting(
+        "out_of_bag",
+        "How random forests and extra trees are validated: out_of_bag (one forest on all "
+        "rows, each row scored by the trees that did not draw it: one model's time and "
+        "memory instead of one per fold; per fold anyway under groups, a time split, a "
+        "given cv or target-built columns) or folds (a forest per fold, as other models).",
+        "--forests",
+        choices=("out_of_bag", "folds"),
+    )
     memory_limit_mb: float | None = setting(
         None,
         "Memory limit in MB for the models kept (default 70% of the memory free).",

@@ -14,8 +14,10 @@ MODELS = ["lightgbm", "linear", "extra_trees"]
 @pytest.fixture(scope="module")
 def fits():
     data = read_table("builtin:breast_cancer")
-    bagged = AutoML(models=MODELS, n_trials=3, stack="off", store=False).fit(data, target="target")
-    fast = AutoML(models=MODELS, n_trials=3, deploy="fast", stack="off", store=False)
+    # forests per fold too, so that every member has fold models to refit
+    same = {"models": MODELS, "n_trials": 3, "stack": "off", "forests": "folds", "store": False}
+    bagged = AutoML(**same).fit(data, target="target")
+    fast = AutoML(deploy="fast", **same)
     return data, bagged, fast.fit(data, target="target")
 
 

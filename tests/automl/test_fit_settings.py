@@ -32,6 +32,7 @@ STORED = {
     "n_jobs": 1,
     "n_trials": 3,
     "deploy": "fast",
+    "forests": "folds",
     "memory_limit_mb": 4096.0,
     "portfolio": "handmade",
     "stack": "off",

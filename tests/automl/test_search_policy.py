@@ -90,7 +90,13 @@ def test_memory_guard_refuses_a_big_forest_but_not_a_linear_model():
 def test_fit_skips_what_would_not_fit_in_memory(cancer, tmp_path):
     url = f"sqlite:///{tmp_path / 'assay.db'}"
     automl = AutoML(
-        models=["random_forest", "linear"], n_trials=2, memory_limit_mb=30, store=url
+        # a forest per fold: ~50 MB or more for the 8 folds, linear models ~8 MB (one forest
+        # out of bag on all 569 rows would be 6 to 12 MB, lighter than the linear models)
+        models=["random_forest", "linear"],
+        n_trials=2,
+        memory_limit_mb=30,
+        forests="folds",
+        store=url,
     ).fit(cancer, target="target")
     assert set(automl.leaderboard().model) == {"ensemble", "linear"}
     trials = open_store(url).trials(automl.run_id_)
@@ -154,6 +160,7 @@ def test_configs_skipped_from_the_portfolio_do_not_end_the_search(cancer, tmp_pa
         models=["random_forest", "linear"],
         n_trials=1,
         memory_limit_mb=30,
+        forests="folds",  # a forest per fold: none of the ten fits in 30 MB
         portfolio=str(path),
         store=False,
     ).fit(cancer, target="target")

@@ -75,9 +75,13 @@ def test_budget_keeps_a_reserve_and_costs_calibrate():
     costs = CostModel()
     cls = MODELS["lightgbm"]
     shape = SimpleNamespace(n_rows=1000, n_features=10, n_classes=2, n_folds=5)
+    shape.fits_per_trial = lambda model_cls, config: shape.n_folds
     raw = costs.estimate_s(cls, {}, shape)
     costs.observe(cls, {}, shape, actual_s=raw * 4)
     assert np.isclose(costs.estimate_s(cls, {}, shape), raw * 4)
+    # a trial that fits one model instead of one per fold costs a fifth
+    once = SimpleNamespace(**{**vars(shape), "fits_per_trial": lambda model_cls, config: 1})
+    assert np.isclose(costs.estimate_s(cls, {}, once), raw * 4 / 5)
     # 26 classes: a tree per class and round, and the calibration carries over
     many = costs.estimate_s(cls, {}, SimpleNamespace(**{**vars(shape), "n_classes": 26}))
     assert np.isclose(many, raw * 4 * 0.55 * 26)

@@ -226,6 +226,7 @@ class AutoML(FitSettings, BaseEstimator):
                 deadline=budget.trial_deadline,
                 w=prepared.dataset.weights,
                 fold_columns=fold_columns,
+                out_of_bag=self._out_of_bag(prepared),
             )
             loop = self._search(ctx, prepared.models, budget, executor, book, callback)
             stack = fit_stack(loop, self.stack, budget.trial_time_left_s())
@@ -285,6 +286,17 @@ class AutoML(FitSettings, BaseEstimator):
         else:
             folds = make_folds(y, task, n_folds, self.random_state, dataset.groups)
         return _Prepared(dataset, metric, classes, y, folds, models)
+
+    def _out_of_bag(self, prepared: _Prepared) -> bool:
+        """Whether forests may score out of bag: asked for, and no row tied to others by a
+        group or an order in time, and no splitter of the user's (which may encode either)."""
+        dataset = prepared.dataset
+        return (
+            self.forests == "out_of_bag"
+            and self.cv is None
+            and dataset.groups is None
+            and dataset.order is None
+        )
 
     def _auto_folds(self, dataset, min_count, n_classes, models, budget) -> int:
         """As many folds as the data size allows (`choose_n_folds`), under a time limit
@@ -350,7 +362,7 @@ class AutoML(FitSettings, BaseEstimator):
             Searcher(
                 models, ctx.task, ctx.n_rows, ctx.n_features, self.random_state, self.portfolio
             ),
-            MemoryGuard(memory_mb, ctx.n_rows, ctx.n_features, ctx.n_folds),
+            MemoryGuard(memory_mb, ctx.n_rows, ctx.n_features, ctx.n_folds, ctx.fits_per_trial),
             budget,
             executor,
             Recorder(book.store, book.run_id, book.run_dir),

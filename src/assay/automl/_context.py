@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -14,6 +14,9 @@ import pandas as pd
 from assay._types import FeatureType, Task
 from assay.evaluate import CrossFit, Metric, cross_fit
 from assay.evaluate._cv import safe_score
+
+if TYPE_CHECKING:
+    from assay.models import Model
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,8 @@ class FitContext:
     w: np.ndarray | None = None  # row weights (None: every row counts alike)
     # per fold, target-built columns without that fold's targets (see cross_fit)
     fold_columns: list[pd.DataFrame] | None = None
+    # forests fit once on all rows and score out of bag (no groups, time split or cv given)
+    out_of_bag: bool = False
 
     @property
     def n_rows(self) -> int:
@@ -43,6 +48,13 @@ class FitContext:
     @property
     def n_folds(self) -> int:
         return len(self.folds)
+
+    def fits_per_trial(self, model_cls: type[Model], config: dict) -> int:
+        """The models a trial of `config` fits: one when it scores out of bag (see
+        evaluate.cross_fit), else one per fold."""
+        if self.out_of_bag and self.fold_columns is None and model_cls.scores_out_of_bag(config):
+            return 1
+        return self.n_folds
 
     def replace(self, **changes: Any) -> FitContext:
         """A copy with some fields changed (the stacking check fits on a subset of rows)."""
@@ -66,6 +78,7 @@ class FitContext:
             prune=prune,
             w=self.w,
             fold_columns=self.fold_columns,
+            out_of_bag=self.out_of_bag,
         )
 
     def oof_score(self, oof: np.ndarray) -> float:

@@ -75,16 +75,27 @@ class MemoryGuard:
     Estimates and array sizes, not measurements, so the same fit makes the same choices on
     any machine with enough memory."""
 
-    def __init__(self, limit_mb: float, n_rows: int, n_features: int, n_folds: int):
+    def __init__(
+        self,
+        limit_mb: float,
+        n_rows: int,
+        n_features: int,
+        n_folds: int,
+        fits_per_trial: Callable[[type, dict], int] | None = None,
+    ):
+        """`fits_per_trial(cls, config)`: the models a trial fits (FitContext's; default
+        one per fold), one meaning a single model on all rows."""
         self.limit_mb = float(limit_mb)
         self.n_rows = n_rows
         self.n_features = n_features
         self.n_folds = n_folds
+        self.fits_per_trial = fits_per_trial
         self.held_mb = 0.0
 
     def _trial_models_mb(self, cls: type[Model], config: dict, n_classes: int) -> float:
-        n_train = self.n_rows * (self.n_folds - 1) // self.n_folds
-        return self.n_folds * cls.memory_mb(n_train, self.n_features, n_classes, config)
+        fits = self.n_folds if self.fits_per_trial is None else self.fits_per_trial(cls, config)
+        n_train = self.n_rows if fits == 1 else self.n_rows * (fits - 1) // fits
+        return fits * cls.memory_mb(n_train, self.n_features, n_classes, config)
 
     def estimate_mb(self, cls: type[Model], config: dict, n_classes: int) -> float:
         working_mb = 4 * self.n_rows * max(self.n_features, 1) * 8 / 2**20

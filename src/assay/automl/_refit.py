@@ -45,6 +45,8 @@ def refit_members(
     are refitted heaviest weight first. Returns how many were refitted."""
     n_refit = 0
     for member in sorted(members, key=lambda m: -m.weight):
+        if len(member.models) == 1:  # fitted on all rows already (out of bag)
+            continue
         time_left = deadline - time.monotonic()
         if member.fold_fit_s * REFIT_SLACK > time_left:
             logger.info("%s stays bagged: refit needs ~%.1fs", member.model, member.fold_fit_s)

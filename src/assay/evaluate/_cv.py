@@ -23,9 +23,12 @@ from assay.errors import DataError, TrialPruned, TrialTimeout
 from assay.evaluate._memory import PeakMemory
 from assay.evaluate._metrics import Metric
 from assay.features import TabularEncoder
+from assay.log import get_logger
 
 if TYPE_CHECKING:
     from assay.models import Model
+
+logger = get_logger(__name__)
 
 
 def choose_n_folds(n_rows: int, min_class_count: int | None = None) -> int:
@@ -196,13 +199,25 @@ def cross_fit(
     prune: Callable[[list[float]], bool] | None = None,
     w: np.ndarray | None = None,
     fold_columns: Sequence[pd.DataFrame] | None = None,
+    out_of_bag: bool = False,
 ) -> CrossFit:
     """Train `model_cls(**config)` on every fold, under row weights `w` (None: alike);
     `fold_columns[i]`, where given, replaces those columns of X in the rows fold i trains
     on (values built from targets without fold i's, see DerivedFeatures.fold_columns);
     raise TrialTimeout when the remaining
     folds cannot finish before `deadline` (a time.monotonic() value), and TrialPruned when
-    `prune(fold_scores)` says so after the second or a later fold."""
+    `prune(fold_scores)` says so after the second or a later fold.
+
+    With `out_of_bag` (the caller's word that no row's group or time ties it to others),
+    a family that `scores_out_of_bag` is fitted once on all rows instead, its out-of-fold
+    predictions the out-of-bag ones and its fold scores theirs on each fold's rows: one
+    model's time and memory instead of one per fold. Not with `fold_columns`, weights of
+    0, or folds that do not split the rows into train and validation parts."""
+    if out_of_bag and _bags_out_of_bag(model_cls, config, folds, len(y), w, fold_columns):
+        args = (model_cls, config, X, y, types, folds, task, metric, n_classes)
+        fit = _fit_out_of_bag(*args, n_jobs=n_jobs, seed=random_state, deadline=deadline, w=w)
+        if fit is not None:
+            return fit
     oof_shape = (len(y), n_classes) if task.is_classification else (len(y),)
     result = CrossFit(oof=np.zeros(oof_shape))
     with PeakMemory() as memory:
@@ -249,5 +264,67 @@ def cross_fit(
             n_done = len(result.fold_scores)
             if prune is not None and 2 <= n_done < len(folds) and prune(result.fold_scores):
                 raise TrialPruned(f"pruned after {n_done}/{len(folds)} folds", result.fold_scores)
+    result.peak_memory_mb = memory.peak_mb
+    return result
+
+
+def _bags_out_of_bag(
+    model_cls: type[Model],
+    config: dict,
+    folds: list[tuple[np.ndarray, np.ndarray]],
+    n_rows: int,
+    w: np.ndarray | None,
+    fold_columns: Sequence[pd.DataFrame] | None,
+) -> bool:
+    """Whether a trial may fit once on all rows and score out of bag (see cross_fit)."""
+    if not model_cls.scores_out_of_bag(config) or fold_columns is not None:
+        return False
+    if w is not None and not (w > 0).all():  # a fit leaves rows of weight 0 out
+        return False
+    valid = np.concatenate([v for _, v in folds])
+    if len(valid) != n_rows or not np.array_equal(np.sort(valid), np.arange(n_rows)):
+        return False
+    return all(len(train) + len(v) == n_rows for train, v in folds)
+
+
+def _fit_out_of_bag(
+    model_cls: type[Model],
+    config: dict,
+    X: pd.DataFrame,
+    y: np.ndarray,
+    types: dict[str, FeatureType],
+    folds: list[tuple[np.ndarray, np.ndarray]],
+    task: Task,
+    metric: Metric,
+    n_classes: int,
+    *,
+    n_jobs: int,
+    seed: int,
+    deadline: float,
+    w: np.ndarray | None,
+) -> CrossFit | None:
+    """One model on all rows scored out of bag (see cross_fit), or None when the fitted
+    model cannot give every row an out-of-bag prediction (too few trees in the time)."""
+    time_left = deadline - time.monotonic()
+    if time_left <= 0:
+        raise TrialTimeout("no time left")
+    with PeakMemory() as memory:
+        started = time.monotonic()
+        encoder = TabularEncoder(model_cls.encoding, types)
+        X_all = encoder.fit_transform(X)
+        model = model_cls(task=task, n_jobs=n_jobs, random_state=seed, **config)
+        model.fit(X_all, y, time_limit_s=time_left, sample_weight=w)
+        fitted = time.monotonic()
+        raw = model.out_of_bag_raw(X_all)
+        if raw is None:
+            logger.info("%s left rows without an out-of-bag prediction: per fold", model.name)
+            return None
+        oof = full_proba(model, raw, n_classes) if task.is_classification else raw
+        result = CrossFit(oof=oof, encoders=[encoder], models=[model])
+        result.fit_time_s = fitted - started
+        result.predict_time_s = time.monotonic() - fitted
+        for _, valid in folds:
+            fold_w = None if w is None else w[valid]
+            result.fold_scores.append(safe_score(metric, y[valid], oof[valid], fold_w))
     result.peak_memory_mb = memory.peak_mb
     return result

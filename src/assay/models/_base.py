@@ -291,6 +291,18 @@ class Model(ABC, BaseEstimator):
     def _prepare(self, X: Any) -> Any:
         return X
 
+    @classmethod
+    def scores_out_of_bag(cls, config: dict) -> bool:
+        """Whether a fit of `config` on all rows predicts each row without it
+        (`out_of_bag_raw`), so that a trial may fit it once instead of once per fold
+        (see evaluate.cross_fit)."""
+        return False
+
+    def out_of_bag_raw(self, X: Any) -> np.ndarray | None:
+        """For a family with `out_of_bag`: each row of the fit's X predicted without it (as
+        the raw prediction: probabilities or values), or None when this fit cannot."""
+        return None
+
     def _predict_prepared(self, data: Any) -> np.ndarray:
         return self._predict_raw(data)
 

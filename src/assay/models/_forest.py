@@ -66,7 +66,6 @@ class _ForestModel(SklearnModel):
     legacy_artifact_files = ("model.npz", "model.skops")
     _classifier: ClassVar[type]
     _regressor: ClassVar[type]
-    _default_bootstrap: ClassVar[bool]
 
     def __init__(
         self,
@@ -91,14 +90,16 @@ class _ForestModel(SklearnModel):
 
     def _estimator(self) -> Any:
         """None means the task's default: sqrt/gini for classification, 1.0/squared error
-        for regression (scikit-learn's own defaults)."""
+        for regression (scikit-learn's own defaults). Both families draw a bootstrap by
+        default (scikit-learn's extra trees do not), so that a fit on all rows can score
+        itself out of bag (`out_of_bag_raw`)."""
         classification = Task(self.task).is_classification
         default_features = "sqrt" if classification else 1.0
         params = {
             "max_features": default_features if self.max_features is None else self.max_features,
             "min_samples_leaf": self.min_samples_leaf,
             "criterion": self.criterion or ("gini" if classification else "squared_error"),
-            "bootstrap": self._default_bootstrap if self.bootstrap is None else self.bootstrap,
+            "bootstrap": True if self.bootstrap is None else self.bootstrap,
             "n_estimators": self.n_estimators,
             "n_jobs": n_threads(self.n_jobs),
             "random_state": self.random_state,
@@ -154,6 +155,41 @@ class _ForestModel(SklearnModel):
                 break
             chunk = max(threads, min(chunk, 4 * n_grown))
         self._set_fitted(forest.set_params(warm_start=False))
+
+    @classmethod
+    def scores_out_of_bag(cls, config: dict) -> bool:
+        return config.get("bootstrap") is not False
+
+    def out_of_bag_raw(self, X: Any) -> np.ndarray | None:
+        """Each row of the fit's X predicted by the trees whose bootstrap did not draw it (as
+        `predict_proba` or `predict` would, mean over those trees), or None where the fit
+        cannot give that: no bootstrap, rows of weight 0 left out of the fit, or rows that
+        every tree drew (too few trees, as under a short time limit). `X` is the matrix
+        the model was fitted on, rows in the same order."""
+        forest = self.model_
+        if forest is None or not forest.bootstrap:
+            return None
+        samples = forest.estimators_samples_  # each tree draws as many rows as it fitted on
+        if len(samples[0]) != len(X):
+            return None
+        X = np.asarray(self._check_X(X), dtype=np.float32)
+        classifier = Task(self.task).is_classification
+        width = len(self.classes_) if classifier else 1
+        total = np.zeros((len(X), width))
+        counts = np.zeros(len(X), dtype=np.int64)
+        for tree, drawn in zip(forest.estimators_, samples, strict=True):
+            unseen = np.ones(len(X), dtype=bool)
+            unseen[drawn] = False
+            rows = np.flatnonzero(unseen)
+            if len(rows) == 0:
+                continue
+            part = tree.predict_proba(X[rows]) if classifier else tree.predict(X[rows])
+            total[rows] += part.reshape(len(rows), width)
+            counts[rows] += 1
+        if (counts == 0).any():
+            return None
+        raw = total / counts[:, None]
+        return raw if classifier else raw[:, 0]
 
     def _sized(self, n_trees: int, forest: Any) -> int:
         """`n_trees`, or fewer when the trees grown so far say more would pass FOREST_MB."""
@@ -257,7 +293,6 @@ class RandomForestModel(_ForestModel):
     name = "random_forest"
     _classifier = RandomForestClassifier
     _regressor = RandomForestRegressor
-    _default_bootstrap = True
 
 
 class ExtraTreesModel(_ForestModel):
@@ -266,5 +301,4 @@ class ExtraTreesModel(_ForestModel):
     name = "extra_trees"
     _classifier = ExtraTreesClassifier
     _regressor = ExtraTreesRegressor
-    _default_bootstrap = False
     _seconds_per_cell = 1.1e-8

@@ -257,7 +257,8 @@ def config_from_predictor(path: str | Path, task: Task | None = None) -> dict[st
     config = copy.deepcopy(default_config())
     families = sorted({m.model for m in level1 if m.weight > 0}) or [best.model]
     config["automl"]["models"] = families
-    config["automl"]["n_folds"] = len(best.models) if len(best.models) >= 2 else None
+    n_folds = predictor.info.get("n_folds") or len(best.models)  # a forest out of bag has one
+    config["automl"]["n_folds"] = n_folds if n_folds >= 2 else None
     params = {str(k): _literal(v) for k, v in best.config.items()}
     config["single_model"] = {"model": best.model, "params": params}
     return config

@@ -103,6 +103,7 @@ class FitShape(Protocol):
     def n_classes(self) -> int: ...
     @property
     def n_folds(self) -> int: ...
+    def fits_per_trial(self, model_cls: type, config: dict) -> int: ...
 
 
 class CostModel:
@@ -115,7 +116,7 @@ class CostModel:
     @staticmethod
     def _unscaled_s(model_cls: type[Model], config: dict, shape: FitShape) -> float:
         per_fold = fold_cost_s(model_cls, shape.n_rows, shape.n_features, config, shape.n_classes)
-        return per_fold * shape.n_folds
+        return per_fold * shape.fits_per_trial(model_cls, config)
 
     def _factor(self, family: str) -> float:
         own = self._log_ratios.get(family)
