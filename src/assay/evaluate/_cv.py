@@ -214,8 +214,8 @@ def cross_fit(
     model's time and memory instead of one per fold. Not with `fold_columns`, weights of
     0, or folds that do not split the rows into train and validation parts."""
     if out_of_bag and _bags_out_of_bag(model_cls, config, folds, len(y), w, fold_columns):
-        args = (model_cls, config, X, y, types, folds, task, metric, n_classes)
-        fit = _fit_out_of_bag(*args, n_jobs=n_jobs, seed=random_state, deadline=deadline, w=w)
+        model = model_cls(task=task, n_jobs=n_jobs, random_state=random_state, **config)
+        fit = _fit_out_of_bag(model, X, y, types, folds, metric, n_classes, deadline, w)
         if fit is not None:
             return fit
     oof_shape = (len(y), n_classes) if task.is_classification else (len(y),)
@@ -288,18 +288,13 @@ def _bags_out_of_bag(
 
 
 def _fit_out_of_bag(
-    model_cls: type[Model],
-    config: dict,
+    model: Model,
     X: pd.DataFrame,
     y: np.ndarray,
     types: dict[str, FeatureType],
     folds: list[tuple[np.ndarray, np.ndarray]],
-    task: Task,
     metric: Metric,
     n_classes: int,
-    *,
-    n_jobs: int,
-    seed: int,
     deadline: float,
     w: np.ndarray | None,
 ) -> CrossFit | None:
@@ -310,16 +305,15 @@ def _fit_out_of_bag(
         raise TrialTimeout("no time left")
     with PeakMemory() as memory:
         started = time.monotonic()
-        encoder = TabularEncoder(model_cls.encoding, types)
+        encoder = TabularEncoder(model.encoding, types)
         X_all = encoder.fit_transform(X)
-        model = model_cls(task=task, n_jobs=n_jobs, random_state=seed, **config)
         model.fit(X_all, y, time_limit_s=time_left, sample_weight=w)
         fitted = time.monotonic()
         raw = model.out_of_bag_raw(X_all)
         if raw is None:
             logger.info("%s left rows without an out-of-bag prediction: per fold", model.name)
             return None
-        oof = full_proba(model, raw, n_classes) if task.is_classification else raw
+        oof = full_proba(model, raw, n_classes) if Task(model.task).is_classification else raw
         result = CrossFit(oof=oof, encoders=[encoder], models=[model])
         result.fit_time_s = fitted - started
         result.predict_time_s = time.monotonic() - fitted
