@@ -23,6 +23,7 @@ LOWER_IS_BETTER = {"logloss", "rmse"}
 ORDER = [
     "assay",
     "assay-fast",
+    "assay-forestfolds",
     "autogluon-best",
     "autogluon-medium",
     "flaml",
@@ -215,10 +216,11 @@ def report(csv_path: Path, before_path: Path | None = None) -> str:
         f"--folds {rows.fold.nunique()} --frameworks {','.join(frameworks)}"
         + (
             f" --datasets {','.join(sorted(set(rows.dataset)))}"
-            if suite == "tabular" and n_sets < 20
+            if suite == "tabular" and rows.dataset.nunique() < 20  # not all of the suite
             else ""
         )
-        + f"`; then `python benchmarks/report.py {csv_path.as_posix()}`.",
+        + f" --out {csv_path.as_posix()}`;"
+        + f" then `python benchmarks/report.py {csv_path.as_posix()}`.",
         "",
         "## Summary",
         "",
