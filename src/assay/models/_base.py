@@ -299,8 +299,8 @@ class Model(ABC, BaseEstimator):
         return False
 
     def out_of_bag_raw(self, X: Any) -> np.ndarray | None:
-        """For a family with `out_of_bag`: each row of the fit's X predicted without it (as
-        the raw prediction: probabilities or values), or None when this fit cannot."""
+        """For a family that `scores_out_of_bag`: each row of the fit's X predicted without
+        it (as the raw prediction: probabilities or values), or None when this fit cannot."""
         return None
 
     def _predict_prepared(self, data: Any) -> np.ndarray:

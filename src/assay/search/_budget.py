@@ -101,14 +101,13 @@ class FitShape(Protocol):
     def n_features(self) -> int: ...
     @property
     def n_classes(self) -> int: ...
-    @property
-    def n_folds(self) -> int: ...
     def fits_per_trial(self, model_cls: type, config: dict) -> int: ...
 
 
 class CostModel:
-    """Estimates the seconds a config needs for all folds from `fold_cost_s`, scaled by
-    the observed/estimated ratio (per family, else over all)."""
+    """Estimates the seconds a trial of a config needs from `fold_cost_s` times the fits it
+    makes (one per fold, or one for a forest scored out of bag), scaled by the
+    observed/estimated ratio (per family, else over all)."""
 
     def __init__(self) -> None:
         self._log_ratios: dict[str, list[float]] = {}
