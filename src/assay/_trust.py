@@ -1,8 +1,9 @@
 """What loading a saved artifact may execute.
 
 By default only files that describe data load: JSON, CSV, the boosters' own model files,
-skops files of scikit-learn, numpy and scipy types, forests as node arrays (.npy records, read
-without pickle), and torch files of plain tensors. A
+linear, kNN and forest models as their fitted arrays (.npy records, read without pickle),
+skops files of scikit-learn, numpy and scipy types (text features; linear and kNN models
+saved before), and torch files of plain tensors. A
 pickle, a skops file asking for other types, a torch file that needs full unpickling and
 component source code embedded in a model (a discovered activation) can each run code
 chosen by whoever wrote the file, so they load only with `trust=True` (`--trust`).

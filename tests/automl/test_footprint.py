@@ -39,7 +39,7 @@ from assay.store import RunState, TrialState, open_store
 _PROBE = """
 import json, re, sys
 import numpy as np, pandas as pd
-import optuna, skops.io, sklearn.ensemble  # imported by any fit: before the baseline
+import optuna, sklearn.ensemble  # imported by any fit: before the baseline
 from assay import AutoML
 from assay.search import save_portfolio
 

@@ -199,7 +199,7 @@ def test_a_genuine_artifact_loads_without_trust_or_warnings(
 
 # -- careless edits and damage: caught by the hashes and the folder check -----------------------
 def _change_model_file(path: Path) -> None:
-    file = path / FOLD / "model" / "model.skops"
+    file = path / FOLD / "model" / "model.arrays"
     file.write_bytes(file.read_bytes() + b" ")
 
 
@@ -320,6 +320,11 @@ def _pickle_as_skops(path: Path, payload: bytes) -> str:
     return f"{FOLD}/model/model.skops"
 
 
+def _pickle_as_arrays(path: Path, payload: bytes) -> str:
+    (path / FOLD / "model" / "model.arrays").write_bytes(payload)
+    return f"{FOLD}/model/model.arrays"
+
+
 def _pickle_as_csv(path: Path, payload: bytes) -> str:
     (path / "leaderboard.csv").write_bytes(payload)
     return "leaderboard.csv"
@@ -328,6 +333,7 @@ def _pickle_as_csv(path: Path, payload: bytes) -> str:
 PICKLES = {
     "a pickle in the artifact, hashes recomputed (forged)": (_pickle_named_pkl, 5),
     "a pickle disguised as model.skops, hashes recomputed (forged)": (_pickle_as_skops, 4),
+    "a pickle disguised as model.arrays, hashes recomputed (forged)": (_pickle_as_arrays, 2),
     "a protocol-0 pickle disguised as leaderboard.csv, hashes recomputed (forged)": (
         _pickle_as_csv,
         0,
@@ -378,13 +384,17 @@ def test_trust_admits_a_pickle_but_assay_still_never_unpickles_it(
 
 # -- skops files asking for types beyond scikit-learn, numpy and scipy ------------------------
 def _foreign_skops(path: Path) -> None:
+    """The linear model as a skops file (as saved before models were saved as arrays)
+    holding a reference an attacker would smuggle in."""
     import skops.io as sio
 
-    file = path / FOLD / "model" / "model.skops"
-    estimator = sio.load(file, trusted=sio.get_untrusted_types(file=file))
-    estimator.payload = os.system  # a reference an attacker would smuggle in
-    file.unlink()
-    sio.dump(estimator, file)
+    from assay.models import load_model
+
+    folder = path / FOLD / "model"
+    estimator = load_model(folder).model_
+    estimator.payload = os.system
+    (folder / "model.arrays").unlink()
+    sio.dump(estimator, folder / "model.skops")
     forge(path)
 
 

@@ -24,7 +24,7 @@ from assay._types import Encoding, Task
 from assay.log import get_logger
 from assay.models._boosting import n_threads
 from assay.models._forest_file import load_forest, save_forest
-from assay.models._sklearn import SklearnModel, load_skops
+from assay.models._sklearn import SklearnModel
 from assay.search._space import Choice, Distribution, Int
 
 logger = get_logger(__name__)
@@ -113,9 +113,7 @@ class _ForestModel(SklearnModel):
     def _save_native(self, path: Path) -> None:
         save_forest(self.model_, path)
 
-    def _load_native(self, path: Path) -> Any:
-        if path.suffix == ".skops":  # saved before forests had their own file
-            return load_skops(path, self._estimator_types(), self._trust)
+    def _load_arrays(self, path: Path) -> Any:
         return load_forest(path, self._estimator_types())
 
     def _fit(

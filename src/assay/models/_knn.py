@@ -17,7 +17,9 @@ import numpy as np
 from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
 
 from assay._types import Encoding, Task
+from assay.errors import ArtifactError
 from assay.models._boosting import n_threads
+from assay.models._estimator_file import load_estimator, save_estimator
 from assay.models._sklearn import SklearnModel
 from assay.search._space import Choice, Distribution, Int
 
@@ -122,6 +124,22 @@ class KNNModel(SklearnModel):
         if getattr(self, "row_weight_", None) is not None:  # a list from params.json
             self.row_weight_ = np.asarray(self.row_weight_, dtype=np.float64)
         return super()._load_native(path)
+
+    def _save_native(self, path: Path) -> None:
+        """The training rows and their targets: loading builds the search tree again (a
+        KD or ball tree is an object, not arrays; rebuilding it takes milliseconds)."""
+        fitted = self.model_
+        y = fitted.classes_[fitted._y] if hasattr(fitted, "classes_") else fitted._y
+        save_estimator(fitted, path, arrays={"X": fitted._fit_X, "y": y})
+
+    def _load_arrays(self, path: Path) -> Any:
+        estimator, arrays = load_estimator(path, self._estimator_types(), refit=True)
+        try:
+            return estimator.fit(arrays["X"], arrays["y"])
+        except (KeyError, ValueError) as exc:  # arrays missing, or not rows and targets
+            raise ArtifactError(
+                f"{path} is not a readable k-nearest-neighbours file: {exc}"
+            ) from exc
 
     def _estimator(self, n_neighbors: int | None = None) -> Any:
         cls = KNeighborsClassifier if Task(self.task).is_classification else KNeighborsRegressor

@@ -21,7 +21,7 @@ from assay._types import Encoding, Task
 from assay.errors import ArtifactError, ConfigError
 from assay.models._activations import activation_code, activation_module
 from assay.models._base import PARAMS_FILE, Model
-from assay.models._training import batch_loss, weight_tensor
+from assay.models._training import AdamW, batch_loss, weight_tensor
 from assay.search._space import Choice, Distribution, Float, Int
 
 _MAX_EPOCHS = 200
@@ -185,9 +185,7 @@ class MLPModel(Model):
             config,
             self.activation_code_,
         )
-        optimizer = torch.optim.AdamW(
-            net.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay
-        )
+        optimizer = AdamW(torch, net.parameters(), self.learning_rate, self.weight_decay)
         generator = torch.Generator().manual_seed(self.random_state)
         n_epochs = self.n_estimators or _MAX_EPOCHS
         best, best_state, best_epoch, epoch = np.inf, None, 0, 0

@@ -1,16 +1,18 @@
-"""Shared base for families backed by one scikit-learn estimator, saved with skops (forests
-save their own arrays instead: _forest_file.py).
+"""Shared base for families backed by one scikit-learn estimator, saved as their fitted
+arrays (_estimator_file.py; forests as their trees' arrays: _forest_file.py).
 
-skops instead of pickle: loading a pickle runs whatever code the file names, while skops
-only builds the types it is told to trust. We trust scikit-learn, numpy and scipy types and
-refuse a file that asks for anything else, unless the caller passes trust=True.
+Models saved before that are skops files, still read here. skops rather than pickle:
+loading a pickle runs whatever code the file names, while skops only builds the types it is
+told to trust. We trust scikit-learn, numpy and scipy types and refuse a file that asks for
+anything else, unless the caller passes trust=True. (Text features still save their
+vectorizers with skops: features/_text.py.)
 """
 
 from __future__ import annotations
 
 from abc import abstractmethod
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -18,6 +20,7 @@ from assay._trust import Trust
 from assay._types import Task
 from assay.errors import ArtifactError
 from assay.models._base import Model
+from assay.models._estimator_file import load_estimator, save_estimator
 
 TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.")
 
@@ -59,7 +62,8 @@ class SklearnModel(Model):
     """A Model whose `model_` is a scikit-learn estimator fitted on encoded labels (and the
     row weights, as its `fit(..., sample_weight=)`)."""
 
-    artifact_file = "model.skops"
+    artifact_file = "model.arrays"  # the fitted arrays (_estimator_file.py)
+    legacy_artifact_files: ClassVar[tuple[str, ...]] = ("model.skops",)  # saved before
     blas_thread_limit = 1  # solvers on small matrices: a second BLAS thread only waits
 
     @abstractmethod
@@ -89,7 +93,13 @@ class SklearnModel(Model):
         return self.model_.predict(X)
 
     def _save_native(self, path: Path) -> None:
-        save_skops(self.model_, path)
+        save_estimator(self.model_, path)
 
     def _load_native(self, path: Path) -> Any:
-        return load_skops(path, self._estimator_types(), self._trust)
+        if path.suffix == ".skops":
+            return load_skops(path, self._estimator_types(), self._trust)
+        return self._load_arrays(path)
+
+    def _load_arrays(self, path: Path) -> Any:
+        """The estimator `_save_native` wrote to `path` (not a skops file)."""
+        return load_estimator(path, self._estimator_types())[0]

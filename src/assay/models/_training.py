@@ -47,6 +47,37 @@ def stopping_rows(X, y, w, X_val, y_val, w_val, n_estimators: int | None, random
     return X.iloc[~mask], y[~mask], w[~mask], X.iloc[mask], y[mask], w[mask]
 
 
+class AdamW:
+    """AdamW as `torch.optim.AdamW` computes it (its single-tensor path, no amsgrad), in
+    plain tensor operations. Creating any `torch.optim` optimizer imports torch._dynamo and
+    sympy: 1 s and about 100 MB in the fitting process, for an update of six lines."""
+
+    def __init__(self, torch, params, lr: float, weight_decay: float = 0.01) -> None:
+        self.params = [p for p in params if p.requires_grad]
+        self.lr, self.weight_decay, self.betas, self.eps = lr, weight_decay, (0.9, 0.999), 1e-8
+        self.moments = [(torch.zeros_like(p), torch.zeros_like(p)) for p in self.params]
+        self.n_steps = 0
+        self._no_grad = torch.no_grad
+
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.grad = None
+
+    def step(self) -> None:
+        self.n_steps += 1
+        beta1, beta2 = self.betas
+        bias1, bias2 = 1 - beta1**self.n_steps, 1 - beta2**self.n_steps
+        with self._no_grad():
+            for p, (mean, square) in zip(self.params, self.moments, strict=True):
+                if p.grad is None:
+                    continue
+                p.mul_(1 - self.lr * self.weight_decay)
+                mean.lerp_(p.grad, 1 - beta1)
+                square.mul_(beta2).addcmul_(p.grad, p.grad, value=1 - beta2)
+                denominator = (square.sqrt() / math.sqrt(bias2)).add_(self.eps)
+                p.addcdiv_(mean, denominator, value=-self.lr / bias1)
+
+
 def weight_tensor(torch, w: np.ndarray | None):
     """Row weights as float32 scaled to mean 1 (a batch's loss divides by their sum, so
     the scale cancels; this only keeps tiny or huge weights inside float32), or None."""
