@@ -46,3 +46,30 @@ def test_mlp_regression_predicts_on_the_target_scale():
     model = MLPModel(task="regression", hidden_size=64, n_layers=2).fit(X, y)
     rmse = np.sqrt(np.mean((model.predict(X) - y) ** 2))
     assert rmse < 0.2 * y.std()
+
+
+def test_the_mlps_adamw_takes_the_same_steps_as_torchs():
+    """The MLP steps its own AdamW (creating a torch.optim optimizer imports torch._dynamo
+    and sympy, ~100 MB); its parameters must follow torch.optim.AdamW's exactly."""
+    import copy
+
+    import torch
+
+    from assay.models._training import AdamW
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(5, 8), torch.nn.ReLU(), torch.nn.Linear(8, 3))
+    net[0].bias.requires_grad_(False)  # a frozen parameter is left alone
+    ours, start = copy.deepcopy(net), copy.deepcopy(net)
+    reference = torch.optim.AdamW(net.parameters(), lr=3e-3, weight_decay=0.05)
+    mine = AdamW(torch, ours.parameters(), 3e-3, 0.05)
+    X, y = torch.randn(64, 5), torch.randint(0, 3, (64,))
+    for _ in range(30):
+        for model, optimizer in ((net, reference), (ours, mine)):
+            optimizer.zero_grad()
+            torch.nn.functional.cross_entropy(model(X), y).backward()
+            optimizer.step()
+    assert torch.equal(ours[0].bias, start[0].bias)
+    for a, b in zip(net.parameters(), ours.parameters(), strict=True):
+        assert torch.equal(a, b)
+    assert not torch.equal(ours[0].weight, start[0].weight)  # it did take steps
