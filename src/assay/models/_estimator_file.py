@@ -68,11 +68,13 @@ def save_estimator(estimator: Any, path: Path, arrays: dict[str, np.ndarray] | N
     (arrays and scalars) as records, plain Python values in the header. `arrays`, when
     given, replaces the fitted attributes (what `load_estimator(..., refit=True)` returns
     for the caller to fit on)."""
-    fitted = {k: v for k, v in vars(estimator).items() if _FITTED.match(k)}
     values: dict[str, Any] = dict(arrays or {})
+    python: dict[str, Any] = {}
     if arrays is None:
-        values = {k: v for k, v in fitted.items() if isinstance(v, np.ndarray | np.generic)}
-    python = {k: v for k, v in fitted.items() if k not in values} if arrays is None else {}
+        for name, value in vars(estimator).items():
+            if _FITTED.match(name):
+                numpy = isinstance(value, np.ndarray | np.generic)
+                (values if numpy else python)[name] = value
     for name, value in values.items():
         if np.asarray(value).dtype.kind not in "biuf":
             raise ArtifactError(f"cannot save {name} of dtype {np.asarray(value).dtype}")
