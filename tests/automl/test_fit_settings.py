@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -128,8 +129,11 @@ def test_a_python_fit_is_usable_by_run_id_and_not_fitted_again(csv, tmp_path):
     run = open_store().get_run(automl.run_id_)
     assert run.state is RunState.FINISHED and run.artifact_dir
     assert Predictor.load(run.artifact_dir).info["run_id"] == automl.run_id_
+    left = settings().home / automl.run_id_ / "trials" / "0000"  # as a kill after the finish
+    left.mkdir(parents=True)
     with pytest.raises(ConfigError, match="already finished; its predictor is in"):
         AutoML.resume(automl.run_id_)
+    assert not left.parent.exists() and Path(run.artifact_dir).is_dir()
     out = tmp_path / "predictions.csv"
     proc = subprocess.run(
         [sys.executable, "-m", "assay", "predict", automl.run_id_, str(csv), "--out", str(out)],

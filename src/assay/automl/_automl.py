@@ -26,6 +26,7 @@ from assay.automl._refit import refit_members
 from assay.automl._run import RunBook, open_store_for
 from assay.automl._stack import fit_stack
 from assay.automl._trial_loop import FeatureProgress, Progress, Recorder, TrialLoop
+from assay.config import settings
 from assay.data._groups import describe_validation
 from assay.data._media import default_target
 from assay.errors import ConfigError, DataError, NotFittedError
@@ -106,6 +107,9 @@ class AutoML(FitSettings, BaseEstimator):
         store = open_store_for(overrides.pop("store", None))
         run = store.get_run(run_id)
         if run.state is RunState.FINISHED:
+            from assay.automl._checkpoint import drop_checkpoints
+
+            drop_checkpoints(settings().home / run.run_id)  # left by a kill after the finish
             where = run.artifact_dir
             found = where is not None and Path(where).is_dir()
             raise ConfigError(
