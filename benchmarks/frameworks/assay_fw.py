@@ -54,6 +54,7 @@ def fit_log(automl) -> dict:
             "state": t.state.value,
             "score": t.score,
             "fit_s": round(t.fit_time_s, 2),
+            "predict_s": round(t.predict_time_s, 2),  # the held-out folds' predictions
             "at_s": round(t.created_at - run.created_at, 2),
             "error": (t.error or "")[:160],
             "config": t.config,

@@ -10,6 +10,7 @@ take no weights; it finds the neighbours, the weights are applied here.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -177,6 +178,20 @@ class KNNModel(SklearnModel):
 
     @classmethod
     def cost(cls, n_rows: int, n_features: int, config: dict[str, Any]) -> float:
-        """Brute-force distances from a held-out fold (a fifth of the rows) to the rest."""
+        """Distances from a held-out fold (a fifth of the rows) to the rest: seconds per
+        (held-out, training) pair, measured by `benchmarks/knn_cost.py` (one thread). Over
+        15 columns scikit-learn compares every pair; Euclidean distance rides on a matrix
+        product, Manhattan (p=1) does not and costs about 0.6 ns a pair and column. At 15
+        columns or fewer a KD tree prunes pairs, less so with every column (at 12 it
+        saves nothing on data with no structure)."""
         n = max(n_rows, 1)
-        return 0.01 + 6e-6 * n + 1.2e-10 * (n / 5.0) * n * max(n_features, 1)
+        pairs = (n / 5.0) * n
+        return 0.01 + 6e-6 * n + pairs * _pair_s(max(n_features, 1), int(config.get("p", 2)))
+
+
+def _pair_s(n_features: int, p: int) -> float:
+    if n_features <= 15:  # scikit-learn's "auto" picks a KD tree
+        return 2e-9 * math.exp(0.28 * (n_features - 5))
+    if p == 1:
+        return 2e-9 + 6e-10 * n_features
+    return 2.5e-9 + 4e-11 * n_features
