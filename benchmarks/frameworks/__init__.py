@@ -47,6 +47,8 @@ FRAMEWORKS = {
         Framework("assay-nostack", "assay_fw", options={"stack": "off"}),
         # forests fitted per fold, as before they were scored out of bag
         Framework("assay-forestfolds", "assay_fw", options={"forests": "folds"}),
+        # the defaults of another checkout (ASSAY_BASE_SRC): before and after a change
+        Framework("assay-base", "assay_base_fw"),
         Framework("autogluon-best", "autogluon_fw", "autogluon", {"presets": "best_quality"}),
         Framework("autogluon-medium", "autogluon_fw", "autogluon", {"presets": "medium_quality"}),
         Framework("flaml", "flaml_fw", "flaml"),

@@ -1,16 +1,27 @@
 """The stacking layer and its held-out check against stacked overfitting."""
 
+from types import SimpleNamespace
+
 import numpy as np
 import pandas as pd
 import pytest
 
 import assay
 from assay import AutoML, Task
-from assay.automl._stack import _inner_folds, holdout_scores, level2_confidence, stack_features
+from assay._types import TrialSource
+from assay.automl._stack import (
+    _inner_folds,
+    estimate_check_s,
+    fit_to_time,
+    holdout_scores,
+    level2_candidates,
+    level2_confidence,
+    stack_features,
+)
 from assay.data import read_table
 from assay.evaluate import get_metric, make_folds
 from assay.evaluate._cv import safe_score
-from assay.search import save_portfolio
+from assay.search import Candidate, save_portfolio
 
 MODELS = ["lightgbm", "linear", "extra_trees"]
 # The stacked fits try these four configs, not the packaged portfolio, so relearning the
@@ -95,6 +106,46 @@ def test_stacking_is_skipped_when_level1_is_already_perfect_on_held_out_rows():
     assert decision["holdout_level1"] == pytest.approx(1.0) and decision["holdout_rows"] > 0
     assert all(m.level == 1 for m in predictor.members)
     assert set(predictor.leaderboard()["level"]) == {1}
+
+
+def _base(model: str, fold_s: float, n_folds: int = 3) -> SimpleNamespace:
+    """A finished trial as the stack reads it: its config and its fold fits' seconds."""
+    fit = SimpleNamespace(fit_time_s=fold_s * n_folds, fold_scores=[0.9] * n_folds)
+    candidate = Candidate(model, {"seed": model}, TrialSource.PORTFOLIO)
+    return SimpleNamespace(candidate=candidate, fit=fit)
+
+
+# the best four finished trials of a 3-fold fit, best first (seconds per fold fit)
+BASES = [_base("catboost", 3.7), _base("mlp", 3.6), _base("lightgbm", 1.0), _base("xgboost", 0.9)]
+
+
+def test_the_usual_bases_and_level2_are_kept_when_they_fit_the_time():
+    usual = estimate_check_s(BASES, level2_candidates(BASES), 3)
+    bases, level2 = fit_to_time(BASES, 3, usual + 0.1)
+    assert bases == BASES and [c.model for c in level2] == ["catboost", "mlp"]
+
+
+def test_a_short_time_takes_one_cheap_level2_and_drops_the_costliest_bases_but_the_best():
+    for time_left_s in (60.0, 45.0, 30.0, 18.0):
+        bases, level2 = fit_to_time(BASES, 3, time_left_s)
+        assert estimate_check_s(bases, level2, 3) <= time_left_s
+        assert bases[0] is BASES[0] and len(bases) >= 2 and len(level2) == 1
+    bases, level2 = fit_to_time(BASES, 3, 60.0)  # the cheaper of the two level-2 configs
+    assert [c.model for c in level2] == ["mlp"] and bases == BASES
+    bases, level2 = fit_to_time(BASES, 3, 45.0)  # ... over fewer bases, costliest out first
+    assert [c.model for c in level2] == ["mlp"]
+    assert [b.candidate.model for b in bases] == ["catboost", "mlp", "xgboost"]
+    bases, level2 = fit_to_time(BASES, 3, 30.0)  # then the cheapest family
+    assert [c.model for c in level2] == ["xgboost"] and bases == BASES
+    bases, level2 = fit_to_time(BASES, 3, 18.0)
+    assert [b.candidate.model for b in bases] == ["catboost", "xgboost"]
+    assert level2[0].source is TrialSource.STACK and level2[0].config == {"seed": "xgboost"}
+
+
+def test_no_stack_when_even_two_bases_and_the_cheapest_level2_do_not_fit():
+    cheapest = estimate_check_s(BASES[::3], [Candidate("xgboost", {}, TrialSource.STACK)], 3)
+    assert fit_to_time(BASES, 3, cheapest - 0.1) is None
+    assert fit_to_time(BASES, 3, cheapest + 0.1) is not None
 
 
 def test_stack_off_runs_no_check():

@@ -1,6 +1,7 @@
 """The benchmark harness: scoring conventions, the report's arithmetic, and resuming."""
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -149,9 +150,38 @@ def test_an_assay_run_keeps_its_fit_log_beside_the_rows(tmp_path, datasets_dir):
     assert f"trials {sum(t['state'] != 'skipped' for t in trials)}" in row.notes  # ran
     assert [t["no"] for t in trials] == sorted(t["no"] for t in trials)
     assert all(0 <= t["at_s"] <= row.fit_s + 1 for t in trials)
+    assert all(t["predict_s"] >= 0 for t in trials) and sum(t["predict_s"] for t in trials) > 0
     assert {t["model"] for t in trials} >= {"linear", "lightgbm"}
     weights = [t["weight"] for t in trials if t["weight"] is not None]
     assert weights and sum(weights) == pytest.approx(1.0)  # the level-1 ensemble
+
+
+def test_assay_base_runs_the_checkout_named_by_assay_base_src(tmp_path, datasets_dir):
+    env = {**os.environ, "ASSAY_DATASETS": str(datasets_dir), "ASSAY_HOME": str(tmp_path / "runs")}
+    env.pop("ASSAY_BASE_SRC", None)
+    missing = subprocess.run(
+        [sys.executable, "-c", "import assay_base_fw"],
+        cwd=BENCH / "frameworks",
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert missing.returncode == 1 and "ASSAY_BASE_SRC" in missing.stderr
+    base = tmp_path / "base" / "src"  # a copy outside git: its rows say "+unknown"
+    shutil.copytree(BENCH.parent / "src", base, ignore=shutil.ignore_patterns("__pycache__"))
+    out = tmp_path / "base.csv"
+    command = blood_transfusion_run(out, "assay-base", 5)
+    done = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**env, "ASSAY_BASE_SRC": str(base)},
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    row = pd.read_csv(out).iloc[0]
+    assert row.status == "ok" and row.version.endswith("+unknown"), row.to_dict()
 
 
 def test_fit_logs_append_as_gzip_members_and_survive_a_write_cut_off(tmp_path):

@@ -96,15 +96,48 @@ def level2_candidates(bases: list) -> list[Candidate]:
     ]
 
 
+def _fold_s(base) -> float:
+    return base.fit.fit_time_s / max(len(base.fit.fold_scores), 1)
+
+
 def estimate_check_s(bases: list, candidates: list[Candidate], n_folds: int) -> float:
     """The check refits every base on k-1 folds and each level-2 config on k-1 folds; the
-    full stack costs level 2's k folds again. Level 2's fold time is its base's."""
-    fold_s = [b.fit.fit_time_s / max(len(b.fit.fold_scores), 1) for b in bases]
+    full stack costs level 2's k folds again. Level 2's fold time is its family's best
+    base's."""
     family_fold_s: dict[str, float] = {}
-    for base, seconds in zip(bases, fold_s, strict=True):
-        family_fold_s.setdefault(base.candidate.model, seconds)
+    for base in bases:
+        family_fold_s.setdefault(base.candidate.model, _fold_s(base))
     level2_s = sum(family_fold_s[c.model] for c in candidates) * (2 * n_folds - 1)
-    return ESTIMATE_SLACK * (sum(fold_s) * (n_folds - 1) + level2_s)
+    return ESTIMATE_SLACK * (sum(map(_fold_s, bases)) * (n_folds - 1) + level2_s)
+
+
+def fit_to_time(
+    bases: list, n_folds: int, time_left_s: float
+) -> tuple[list, list[Candidate]] | None:
+    """The bases and level-2 configs whose check and stack fit in `time_left_s`: the usual
+    ones (`level2_candidates`) when they fit; else one level-2 config (the cheaper of the
+    two, then the cheapest family's), then fewer bases, the costliest first, never the
+    best one or the level-2 config's own (at least two). None when even that does not
+    fit. Level 2 costs 2k-1 fold fits of its family: with a slow family there (an MLP, a
+    deep CatBoost) it is most of the estimate; a cheap one over fewer bases still lets
+    the held-out check decide."""
+    candidates = level2_candidates(bases)
+    if estimate_check_s(bases, candidates, n_folds) <= time_left_s:
+        return bases, candidates
+    by_family = {b.candidate.model: b for b in _best_per_family(bases)}
+    cost = {model: _fold_s(base) for model, base in by_family.items()}
+    for model in [min(candidates, key=lambda c: cost[c.model]).model, min(cost, key=cost.get)]:
+        base = by_family[model]
+        level2 = [Candidate(model, dict(base.candidate.config), TrialSource.STACK)]
+        kept = list(bases)
+        while estimate_check_s(kept, level2, n_folds) > time_left_s and len(kept) > 2:
+            others = [b for b in kept[1:] if b is not base]
+            if not others:
+                break
+            kept.remove(max(others, key=_fold_s))
+        if estimate_check_s(kept, level2, n_folds) <= time_left_s:
+            return kept, level2
+    return None
 
 
 def _inner_folds(folds: list, n_rows: int) -> tuple[np.ndarray, np.ndarray, list]:
@@ -262,12 +295,19 @@ def fit_stack(loop: TrialLoop, mode: str, time_left_s: float) -> Stack:
     bases = choose_bases(loop.outcomes, ctx.metric)
     if not bases:
         return Stack.not_used("no finished level-1 model")
-    candidates = level2_candidates(bases)
-    estimate = estimate_check_s(bases, candidates, ctx.n_folds)
-    if estimate > time_left_s:
+    fitted = fit_to_time(bases, ctx.n_folds, time_left_s)
+    if fitted is None:
+        estimate = estimate_check_s(bases, level2_candidates(bases), ctx.n_folds)
         reason = f"the check and the stack need ~{estimate:.0f}s, {max(time_left_s, 0):.0f}s left"
         return Stack.not_used(reason)
+    usual = len(bases), [c.model for c in level2_candidates(bases)]
+    bases, candidates = fitted
     decision = check_stack(bases, candidates, loop.models, ctx)
+    if (len(bases), [c.model for c in candidates]) != usual:
+        decision.reason += (
+            f" (to fit the {time_left_s:.0f}s left: {len(bases)} of {usual[0]} bases, "
+            f"level 2 {', '.join(c.model for c in candidates)})"
+        )
     logger.info("stacking: %s", decision.reason)
     if not decision.used:
         return Stack.not_used(decision)
