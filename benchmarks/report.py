@@ -24,6 +24,7 @@ ORDER = [
     "assay",
     "assay-fast",
     "assay-forestfolds",
+    "assay-base",
     "autogluon-best",
     "autogluon-medium",
     "flaml",
