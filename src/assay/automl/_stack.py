@@ -126,7 +126,10 @@ def fit_to_time(
         return bases, candidates
     by_family = {b.candidate.model: b for b in _best_per_family(bases)}
     cost = {model: _fold_s(base) for model, base in by_family.items()}
-    for model in [min(candidates, key=lambda c: cost[c.model]).model, min(cost, key=cost.get)]:
+    for model in [
+        min(candidates, key=lambda c: cost[c.model]).model,
+        min(cost, key=lambda model: cost[model]),
+    ]:
         base = by_family[model]
         level2 = [Candidate(model, dict(base.candidate.config), TrialSource.STACK)]
         kept = list(bases)
