@@ -23,10 +23,9 @@ from assay.automl._context import FitContext
 from assay.automl._policy import MemoryGuard, available_memory_mb
 from assay.automl._predictor import Predictor
 from assay.automl._refit import refit_members
-from assay.automl._run import RunBook, open_store_for
+from assay.automl._run import RunBook, open_store_for, run_folder
 from assay.automl._stack import fit_stack
 from assay.automl._trial_loop import FeatureProgress, Progress, Recorder, TrialLoop
-from assay.config import settings
 from assay.data._groups import describe_validation
 from assay.data._media import default_target
 from assay.errors import ConfigError, DataError, NotFittedError
@@ -109,7 +108,7 @@ class AutoML(FitSettings, BaseEstimator):
         if run.state is RunState.FINISHED:
             from assay.automl._checkpoint import drop_checkpoints
 
-            drop_checkpoints(settings().home / run.run_id)  # left by a kill after the finish
+            drop_checkpoints(run_folder(run.run_id))  # left by a kill after the finish
             where = run.artifact_dir
             found = where is not None and Path(where).is_dir()
             raise ConfigError(

@@ -41,6 +41,11 @@ def open_store_for(store: Any):
     return open_store(store if isinstance(store, str) else None)
 
 
+def run_folder(run_id: str) -> Path:
+    """Where a recorded run keeps its trials' checkpoints and its predictor."""
+    return settings().home / run_id
+
+
 @dataclass
 class RunBook:
     """The store handle, the run's id and folder. With nothing recorded the store and id
@@ -84,7 +89,7 @@ class RunBook:
                 time_limit_s=None if math.isinf(time_limit_s) else time_limit_s,
                 settings=record,
             ).run_id
-        return cls(store, run_id, settings().home / run_id)
+        return cls(store, run_id, run_folder(run_id))
 
     def heartbeat(self):
         from assay.store._beat import Heartbeat
@@ -212,7 +217,6 @@ def prune_runs(
             f"older_than_days must be a number of days, 0 or more; got {older_than_days!r}."
         )
     now = time.time() if now is None else now
-    home = settings().home
     pruned = []
     for rank, run in enumerate(store.runs(limit=None)):  # newest first
         if run.state is RunState.RUNNING or (keep is not None and rank < keep):
@@ -221,7 +225,7 @@ def prune_runs(
         if older_than_days is not None and now - last <= older_than_days * 86400:
             continue
         # a run's folder is named by its id (hex): never follow another name out of home
-        folder = home / run.run_id if run.run_id.isalnum() else None
+        folder = run_folder(run.run_id) if run.run_id.isalnum() else None
         size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) if folder else 0
         if not dry_run:
             if not store.delete_run(run.run_id):  # the rows first: they say what a run is

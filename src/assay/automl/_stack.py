@@ -134,10 +134,7 @@ def fit_to_time(
         level2 = [Candidate(model, dict(base.candidate.config), TrialSource.STACK)]
         kept = list(bases)
         while estimate_check_s(kept, level2, n_folds) > time_left_s and len(kept) > 2:
-            others = [b for b in kept[1:] if b is not base]
-            if not others:
-                break
-            kept.remove(max(others, key=_fold_s))
+            kept.remove(max((b for b in kept[1:] if b is not base), key=_fold_s))
         if estimate_check_s(kept, level2, n_folds) <= time_left_s:
             return kept, level2
     return None
@@ -303,12 +300,13 @@ def fit_stack(loop: TrialLoop, mode: str, time_left_s: float) -> Stack:
         estimate = estimate_check_s(bases, level2_candidates(bases), ctx.n_folds)
         reason = f"the check and the stack need ~{estimate:.0f}s, {max(time_left_s, 0):.0f}s left"
         return Stack.not_used(reason)
-    usual = len(bases), [c.model for c in level2_candidates(bases)]
+    n_usual = len(bases)
+    narrowed = fitted != (bases, level2_candidates(bases))
     bases, candidates = fitted
     decision = check_stack(bases, candidates, loop.models, ctx)
-    if (len(bases), [c.model for c in candidates]) != usual:
+    if narrowed:
         decision.reason += (
-            f" (to fit the {time_left_s:.0f}s left: {len(bases)} of {usual[0]} bases, "
+            f" (to fit the {time_left_s:.0f}s left: {len(bases)} of {n_usual} bases, "
             f"level 2 {', '.join(c.model for c in candidates)})"
         )
     logger.info("stacking: %s", decision.reason)
