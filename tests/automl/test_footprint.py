@@ -237,3 +237,55 @@ def test_a_level2_trial_comes_back_from_its_checkpoint_as_it_was(tmp_path):
     assert outcome.fit.models == [] and outcome.saved_in == tmp_path / "trials" / "0007"
     encoders, models = load_models(outcome.saved_in)
     np.testing.assert_array_equal(predict_bagged(encoders, models, X2, Task.BINARY, 2), expected)
+
+
+def _checkpointed_member(tmp_path: Path, model: str, config: dict):
+    """A real trial of `model` on breast cancer, 3 folds, checkpointed as a fit does it, and
+    the ensemble member made of it; with the context a refit uses."""
+    from assay._types import FeatureType, Task
+    from assay.automl._assemble import _member
+    from assay.automl._checkpoint import save_trial
+    from assay.automl._context import FitContext
+    from assay.evaluate import get_metric, make_folds
+
+    frame = read_table("builtin:breast_cancer")
+    X, y = frame.drop(columns="target"), np.unique(frame["target"], return_inverse=True)[1]
+    folds = make_folds(y, Task.BINARY, 3, random_state=0)
+    ctx = FitContext(
+        X, y, dict.fromkeys(X.columns, FeatureType.NUMERIC), folds, Task.BINARY,
+        get_metric(None, Task.BINARY), n_classes=2, n_jobs=1, random_state=0,
+    )  # fmt: skip
+    fit = ctx.cross_fit(MODELS[model], config)
+    outcome = TrialOutcome(0, Candidate(model, config, "portfolio"), TrialState.COMPLETE, 0.9, fit)
+    save_trial(tmp_path, outcome)
+    return _member(outcome, weight=1.0), ctx, outcome.saved_in
+
+
+def test_a_member_refitted_on_all_rows_never_reads_its_fold_models(tmp_path):
+    from assay.automl._refit import refit_members
+
+    config = {"learning_rate": 0.1, "num_leaves": 15, "n_estimators": 400}
+    member, ctx, folder = _checkpointed_member(tmp_path, "lightgbm", config)
+    # the member waits for its fold models in the checkpoint; the refit reads only the
+    # rounds each fold model kept, which the checkpoint's meta carries
+    assert member.models == [] and member.checkpoint == folder
+    rounds = json.loads((folder / "meta.json").read_text())["rounds"]
+    assert len(rounds) == 3 and member.fold_rounds == rounds
+    for fold in folder.glob("fold_*"):  # a refit that read them would fail now
+        for file in (fold / "model").iterdir():
+            file.unlink()
+    assert refit_members([member], MODELS, ctx, deadline=float("inf")) == 1
+    assert len(member.models) == 1 and member.checkpoint is None
+    assert member.models[0].n_iterations_ == round(np.mean(rounds))
+    proba = member.predict_raw(ctx.X, ctx.task, 2)
+    assert ((proba[:, 1] > 0.5) == ctx.y).mean() > 0.95
+
+
+def test_a_member_that_stays_bagged_reads_its_fold_models_back(tmp_path):
+    from assay.automl._refit import refit_members
+
+    member, ctx, _ = _checkpointed_member(tmp_path, "lightgbm", {"n_estimators": 50})
+    assert refit_members([member], MODELS, ctx, deadline=0.0) == 0  # no time to refit
+    assert len(member.models) == len(member.encoders) == 3 and member.checkpoint is None
+    proba = member.predict_raw(ctx.X, ctx.task, 2)
+    assert ((proba[:, 1] > 0.5) == ctx.y).mean() > 0.95

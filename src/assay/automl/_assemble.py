@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from assay._types import TrialState
-from assay.automl._checkpoint import load_models
+from assay.automl._checkpoint import checkpoint_meta, fold_rounds, load_member
 from assay.automl._context import scored_rows
 from assay.automl._leaderboard import build_leaderboard
 from assay.automl._member import Member
@@ -32,8 +32,9 @@ def assemble_predictor(
 ) -> tuple[Predictor, np.ndarray]:
     """Caruana selection over the best trials (level 2 included when the stack was
     fitted), stopped early rather than overrun, on the rows the folds validate and under
-    the dataset's row weights; only the chosen trials' fold models are loaded back from
-    their checkpoints. Returns the predictor and the ensemble's out-of-fold predictions."""
+    the dataset's row weights. The chosen trials' fold models stay in their checkpoints
+    (`load_member` reads them when needed). Returns the predictor and the ensemble's
+    out-of-fold predictions."""
     rows = scored_rows(folds, len(y))
     row_w = dataset.weights
 
@@ -117,23 +118,29 @@ def _short(config: dict[str, Any]) -> str:
 
 
 def _member(outcome, weight: float, level: int = 1, inputs: list[int] | None = None) -> Member:
-    """The member of a chosen trial, its fold models loaded back from its checkpoint."""
+    """The member of a chosen trial. Fold models already in memory stay there; those in
+    the trial's checkpoint stay on disk until `load_member` reads them, so that a refit on
+    all rows does not first hold every member's folds at once."""
     fit = outcome.fit
-    if outcome.models_in_memory:
-        encoders, models = fit.encoders, fit.models
-    else:
-        encoders, models = load_models(outcome.saved_in)
-    return Member(
+    member = Member(
         outcome.candidate.model,
         outcome.candidate.config,
         weight,
         float(outcome.score),
-        encoders,
-        models,
-        fold_fit_s=fit.fit_time_s / len(models),
         level=level,
         inputs=list(inputs or []),
     )
+    if outcome.models_in_memory:
+        member.encoders, member.models = fit.encoders, fit.models
+        n_folds, member.fold_rounds = len(fit.models), fold_rounds(fit.models)
+    else:
+        meta = checkpoint_meta(outcome.saved_in)
+        member.checkpoint, n_folds = outcome.saved_in, meta["n_folds"]
+        member.fold_rounds = meta.get("rounds", [])
+        if n_folds == 1 or "rounds" not in meta:  # never refitted; or written before rounds
+            load_member(member)
+    member.fold_fit_s = fit.fit_time_s / n_folds
+    return member
 
 
 def save_oof(

@@ -19,6 +19,7 @@ from assay._cpus import usable_cpus
 from assay._fit_settings import SPLITTER_OBJECT, FitSettings, resumed_settings
 from assay._types import RunState, TrialSource, TrialState
 from assay.automl._assemble import assemble_predictor, save_oof
+from assay.automl._checkpoint import load_member
 from assay.automl._context import FitContext
 from assay.automl._policy import MemoryGuard, available_memory_mb
 from assay.automl._predictor import Predictor
@@ -444,6 +445,8 @@ class AutoML(FitSettings, BaseEstimator):
             self.predictor_.info.update(deploy="fast", n_refit=n_refit)
         else:  # what refit_full needs later: the trials' table, the stack's, the models
             self._refit_from = (loop.ctx, stack.ctx, prepared.models)
+        for member in self.predictor_.members:  # the folds of those not refitted
+            load_member(member)
         self.fit_time_s_ = budget.elapsed_s()
         self.predictor_.info.update(run_id=self.run_id_, fit_time_s=self.fit_time_s_)
         self.artifact_dir_ = book.finish(self.predictor_)  # None when no run is recorded

@@ -5,7 +5,9 @@ Each finished trial's fold models and encoders go to RUN_DIR/trials/NNNN/ (writt
 temporary folder, then renamed: a kill leaves a whole checkpoint or none) and leave memory
 at once: between trials a fit holds the trials' out-of-fold predictions and scores, not
 their models, however many trials it runs. Whoever needs the models later (the ensemble's
-members, the stacking layer's bases) loads just those back with `load_models`. A trial that
+members, the stacking layer's bases) loads just those back with `load_models`, and an
+ensemble member only when it needs them (`load_member`): a member refitted on all rows
+never needs its folds. A trial that
 falls out of the ensemble's candidates loses its folder. `resumed_outcomes` rebuilds the
 outcomes of a run from the store's trial records and these folders; a trial recorded
 without a folder comes back without models, which is what it had when it was let go.
@@ -21,6 +23,7 @@ import numpy as np
 
 from assay._trust import Trust
 from assay._types import TrialSource, TrialState
+from assay.automl._member import Member
 from assay.automl._trials import LEVEL_KEY, TrialOutcome
 from assay.evaluate import CrossFit
 from assay.features import TabularEncoder
@@ -60,6 +63,7 @@ def save_trial(run_dir: Path, outcome: TrialOutcome) -> None:
         "fit_time_s": fit.fit_time_s,
         "predict_time_s": fit.predict_time_s,
         "peak_memory_mb": fit.peak_memory_mb,
+        "rounds": fold_rounds(fit.models),
     }
     (staging / "meta.json").write_text(json.dumps(meta))  # written last: the folder is whole
     shutil.rmtree(final, ignore_errors=True)
@@ -80,7 +84,7 @@ def drop_checkpoints(run_dir: Path) -> None:
 
 def load_models(folder: Path) -> tuple[list[TabularEncoder], list]:
     """The fold encoders and models of a checkpoint, in fold order."""
-    meta = json.loads((folder / "meta.json").read_text())
+    meta = checkpoint_meta(folder)
     encoders, models = [], []
     for k in range(meta["n_folds"]):
         fold = folder / f"fold_{k}"
@@ -89,6 +93,25 @@ def load_models(folder: Path) -> tuple[list[TabularEncoder], list]:
         # code of a discovered activation the fit used: trusted, as the fit itself was
         models.append(load_model(fold / "model", trust=Trust(True)))
     return encoders, models
+
+
+def fold_rounds(models: list) -> list[int]:
+    """The boosting rounds (or epochs) each fold model kept by early stopping, if it has them."""
+    return [int(m.n_iterations_) for m in models if hasattr(m, "n_iterations_")]
+
+
+def checkpoint_meta(folder: Path) -> dict:
+    return json.loads((folder / "meta.json").read_text())
+
+
+def load_member(member: Member) -> Member:
+    """The member with its fold models in memory, read from its trial checkpoint if they
+    are not there yet; the checkpoint's round counts when it was written without them."""
+    if member.checkpoint is not None and not member.models:
+        member.encoders, member.models = load_models(member.checkpoint)
+        member.fold_rounds = fold_rounds(member.models)
+    member.checkpoint = None
+    return member
 
 
 def load_trial(run_dir: Path, trial_no: int) -> CrossFit | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -47,6 +48,10 @@ class Member:
     fold_fit_s: float = 0.0  # seconds one fold model took to fit (training only, not saved)
     level: int = 1
     inputs: list[int] = field(default_factory=list)
+    # training only, not saved: boosters' kept rounds per fold (what a refit on all rows
+    # trains for), and the trial checkpoint the fold models wait in until they are needed
+    fold_rounds: list[int] = field(default_factory=list)
+    checkpoint: Path | None = None
 
     def predict_raw(self, X: pd.DataFrame, task: Task, n_classes: int) -> np.ndarray:
         """The mean raw prediction of the fold models, as `predict_bagged` gives it. Within

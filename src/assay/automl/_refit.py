@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from assay.automl._checkpoint import load_member
 from assay.automl._context import FitContext
 from assay.automl._member import Member
 from assay.features import TabularEncoder
@@ -28,9 +29,8 @@ REFIT_SLACK = 1.3  # a refit sees k/(k-1) of a fold's rows; allow for that and f
 def refit_config(member: Member) -> dict:
     """The member's config with boosters' round counts fixed from their fold models."""
     config = dict(member.config)
-    rounds = [m.n_iterations_ for m in member.models if hasattr(m, "n_iterations_")]
-    if rounds:
-        config["n_estimators"] = max(1, round(float(np.mean(rounds))))
+    if member.fold_rounds:
+        config["n_estimators"] = max(1, round(float(np.mean(member.fold_rounds))))
     return config
 
 
@@ -42,14 +42,16 @@ def refit_members(
 ) -> int:
     """Replace members' fold models by one model fitted on all rows, in place, while the
     estimated refit time (a fold's fit time, with slack) fits before `deadline`. Members
-    are refitted heaviest weight first. Returns how many were refitted."""
+    are refitted heaviest weight first; a member's fold models are read from its checkpoint
+    only when it stays bagged. Returns how many were refitted."""
     n_refit = 0
     for member in sorted(members, key=lambda m: -m.weight):
-        if len(member.models) == 1:  # fitted on all rows already (out of bag)
+        if member.checkpoint is None and len(member.models) == 1:  # on all rows (out of bag)
             continue
         time_left = deadline - time.monotonic()
         if member.fold_fit_s * REFIT_SLACK > time_left:
             logger.info("%s stays bagged: refit needs ~%.1fs", member.model, member.fold_fit_s)
+            load_member(member)
             continue
         cls = models[member.model]
         encoder = TabularEncoder(cls.encoding, ctx.types)
@@ -61,6 +63,6 @@ def refit_members(
             **refit_config(member),
         )
         model.fit(X, ctx.y, time_limit_s=time_left, sample_weight=ctx.w)
-        member.encoders, member.models = [encoder], [model]
+        member.encoders, member.models, member.checkpoint = [encoder], [model], None
         n_refit += 1
     return n_refit

@@ -32,6 +32,7 @@ from assay.automl._trials import (
     skipped_trial,
 )
 from assay.errors import BudgetError, FitError
+from assay.evaluate._memory import release_freed_memory
 from assay.execute._executors import wall_deadline
 from assay.log import get_logger
 from assay.search import Budget, Candidate, CostModel, Searcher
@@ -173,6 +174,7 @@ class TrialLoop:
                 if o.trial_no in held and not o.has_models:
                     drop_trial(rec.run_dir, o.trial_no)
         self.memory.hold(self.outcomes, self.models)
+        release_freed_memory()
 
     def reload(self, trials: list) -> None:
         """A resumed run: its finished trials back as outcomes (their models stay in their
