@@ -7,10 +7,10 @@ at once: between trials a fit holds the trials' out-of-fold predictions and scor
 their models, however many trials it runs. Whoever needs the models later (the ensemble's
 members, the stacking layer's bases) loads just those back with `load_models`, and an
 ensemble member only when it needs them (`load_member`): a member refitted on all rows
-never needs its folds. A trial that
-falls out of the ensemble's candidates loses its folder. `resumed_outcomes` rebuilds the
-outcomes of a run from the store's trial records and these folders; a trial recorded
-without a folder comes back without models, which is what it had when it was let go.
+never needs its folds. A trial that falls out of the ensemble's candidates loses its
+folder. `resumed_outcomes` rebuilds the outcomes of a run from the store's trial records
+and these folders; a trial recorded without a folder comes back without models, which is
+what it had when it was let go.
 """
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ def checkpoint_meta(folder: Path) -> dict:
 
 def load_member(member: Member) -> Member:
     """The member with its fold models in memory, read from its trial checkpoint if they
-    are not there yet; the checkpoint's round counts when it was written without them."""
+    are not there yet (their round counts with them)."""
     if member.checkpoint is not None and not member.models:
         member.encoders, member.models = load_models(member.checkpoint)
         member.fold_rounds = fold_rounds(member.models)

@@ -46,7 +46,7 @@ def refit_members(
     only when it stays bagged. Returns how many were refitted."""
     n_refit = 0
     for member in sorted(members, key=lambda m: -m.weight):
-        if member.checkpoint is None and len(member.models) == 1:  # on all rows (out of bag)
+        if len(member.models) == 1:  # fitted on all rows already (out of bag)
             continue
         time_left = deadline - time.monotonic()
         if member.fold_fit_s * REFIT_SLACK > time_left:
