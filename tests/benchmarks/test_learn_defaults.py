@@ -4,6 +4,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
@@ -60,22 +61,45 @@ def test_each_fold_rule_is_scored_by_the_runs_at_the_folds_it_picks():
     assert lines[-1].startswith("Highest mean: **")
 
 
-def test_the_stacking_check_is_compared_at_the_folds_the_rule_picks():
+def test_the_stacking_check_is_replayed_as_a_rows_limit_against_no_stacking():
     table = rows(
         {
-            # the head-cost rule picks 8 folds for "cheap" at 0.75: its stacked run is folds8
+            "cheap": {"assay": 0.05, "assay-nostack": 0.15},
+            "dear": {"assay": 0.25, "assay-nostack": 0.2},
+        },
+        {
+            ("cheap", "assay"): "trials 30; stack used: better on held-out rows",
+            ("dear", "assay"): "trials 9; stack not used: the check and the stack need ~40s, 3s",
+        },
+    )
+    lines = learn_defaults.learn_stacking(table, HEADS)
+    assert lines[0] == "## Stacking check (auto) against no stacking (2 dataset-splits)"
+    # normalized: cheap 1 against 0.85/0.95; dear 0.75/0.8 against 1
+    assert "| used | 1 | +0.1053 | 1 | 0 |" in lines
+    assert "| skipped: no time for the check | 1 | -0.0625 | 0 | 1 |" in lines
+    assert "| never (stack='off') | 0.9474 | 0 | 1 / 1 |" in lines
+    assert "| 1,000 rows | 0.9474 | 0 | 1 / 1 |" in lines  # "cheap" has 1,000: not under
+    assert "| 2,000 rows | 1.0000 | 1 | 1 / 0 |" in lines
+    assert "| always (stack='auto', the default) | 0.9688 | 2 | 0 / 0 |" in lines
+
+
+def test_without_an_assay_run_the_auto_run_is_the_one_at_the_folds_the_rule_picks():
+    table = rows(
+        {
+            # the default rule picks 8 folds for "cheap" (its rows), 3 for "dear" (its head)
             "cheap": {"assay-folds3": 0.05, "assay-folds8": 0.1, "assay-nostack": 0.15},
             "dear": {"assay-folds3": 0.2, "assay-folds8": 0.01, "assay-nostack": 0.2},
         },
         {
             ("cheap", "assay-folds8"): "trials 30; stack used: better on held-out rows",
-            ("dear", "assay-folds3"): "trials 9; stack not used: no time",
+            ("dear", "assay-folds3"): "trials 9; stack not used: level 2 did not score better",
         },
     )
-    lines = learn_defaults.learn_stacking(table, HEADS, rule=(0.75, learn_defaults.NO_ROWS_RULE))
-    assert "| < 2k rows | 1 | 1 | 1 | 0 | 0 | 0 |" in lines
-    assert "| 2k-10k | 1 | 0 | 0 | 0 | 1 | 0 |" in lines
-    assert "| >= 10k | 0 | 0 | 0 | 0 | 0 | 0 |" in lines
+    pairs = learn_defaults.stack_pairs(table, HEADS).set_index("dataset")
+    assert pairs.loc["cheap", "reason"] == "used"
+    assert pairs.loc["cheap", "auto"] == pytest.approx((1.0 - 0.1) / 0.95)
+    assert pairs.loc["dear", "reason"] == "checked: level 2 rejected"
+    assert pairs.loc["dear", "auto"] == pairs.loc["dear", "off"]
 
 
 def test_family_time_is_set_against_the_weight_it_earns():
