@@ -258,7 +258,8 @@ def family_time_and_weight(logs: list[dict]) -> list[str]:
     """Per model family, over the runs' fit logs: its mean share of the time the trials took,
     its mean share of the level-1 ensemble's weight, and in how many runs it had any weight.
     A family that takes much more time than the weight it earns is a candidate for less."""
-    logs = [log for log in logs if any("weight" in t for t in log["trials"])]
+    # assay's logs only (a peer's log has its leaderboard instead of trials)
+    logs = [log for log in logs if any("weight" in t for t in log.get("trials", []))]
     if not logs:
         return ["No fit logs with ensemble weights: run the design suite first."]
     time_share: dict[str, list[float]] = {}

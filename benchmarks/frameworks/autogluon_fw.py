@@ -18,6 +18,27 @@ METRICS = {
 }
 
 
+def leaderboard_log(predictor) -> tuple[dict, str]:
+    """What AutoGluon fitted, from its leaderboard (validation scores, no test data): each
+    model's stack level, fit time and validation score, for `<results>_trials.jsonl.gz`,
+    and a one-line summary for the row's notes (how many models, which stack levels ran,
+    the best one). Whether its second layer runs at a budget is what this answers."""
+    board = predictor.leaderboard()
+    models = [
+        {
+            "model": str(row["model"]),
+            "level": int(row["stack_level"]),
+            "score_val": float(row["score_val"]),
+            "fit_s": float(row["fit_time"]),
+        }
+        for _, row in board.iterrows()
+    ]
+    levels = sorted({m["level"] for m in models})
+    best = predictor.model_best
+    notes = f"models {len(models)}; stack levels {','.join(map(str, levels))}; best {best}"
+    return {"leaderboard": models, "best": best}, notes
+
+
 def fit_predict(train, test, spec):
     from autogluon.tabular import TabularPredictor
 
@@ -45,7 +66,10 @@ def fit_predict(train, test, spec):
             pred, classes = proba.to_numpy(), list(proba.columns)
         predict_s = time.monotonic() - started
         one_ms = single_row_ms(predictor.predict, test)
+        log, notes = leaderboard_log(predictor)
     return {
+        "log": log,
+        "notes": notes,
         "pred": pred,
         "classes": classes,
         "fit_s": fit_s,

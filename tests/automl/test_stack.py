@@ -13,8 +13,10 @@ from assay.automl._stack import (
     _inner_folds,
     estimate_check_s,
     fit_to_time,
+    holdout_predictions,
     holdout_scores,
     level2_candidates,
+    level2_cap,
     level2_confidence,
     stack_features,
 )
@@ -52,6 +54,27 @@ def test_a_level2_that_only_fits_its_leaky_inputs_is_rejected():
     level1_only, with_level2 = holdout_scores(metric, y_inner, y_hold, good, leaky)
     assert level1_only == pytest.approx(-np.log(0.7))  # logloss; lower is better
     assert with_level2 > level1_only + 0.2
+
+
+def test_a_classifiers_level2_leaves_half_the_weight_to_level1():
+    # Level 2 is perfect on the inner OOF and certain everywhere, and wrong with certainty
+    # on one held-out row: uncapped it takes all the weight and that row's probability of
+    # its class is 0 (infinite logloss); capped at half, level 1's 0.7 keeps it above 0.35.
+    rng = np.random.default_rng(0)
+    y_inner, y_hold = rng.integers(0, 2, 400), rng.integers(0, 2, 100)
+    metric = get_metric("logloss", Task.BINARY)
+    good = [(_proba(0.3 + 0.4 * y_inner), _proba(0.3 + 0.4 * y_hold))]
+    wrong_once = y_hold.astype(float)
+    wrong_once[0] = 1 - y_hold[0]
+    certain = [(_proba(y_inner.astype(float)), _proba(wrong_once))]
+    truth = (np.arange(100), y_hold)
+    _, uncapped = holdout_predictions(metric, y_inner, good, certain)
+    assert uncapped[truth].min() == 0.0
+    cap = level2_cap(Task.BINARY)
+    assert cap == 0.5 and level2_cap(Task.MULTICLASS) == 0.5
+    assert level2_cap(Task.REGRESSION) == 1.0
+    _, capped = holdout_predictions(metric, y_inner, good, certain, cap=cap)
+    assert capped[truth].min() >= 0.35
 
 
 def test_a_level2_that_helps_on_held_out_rows_scores_better():
@@ -181,6 +204,7 @@ def test_stack_is_fitted_when_the_check_says_it_helps(stacked):
     assert decision["holdout_level2"] < decision["holdout_level1"]  # logloss: lower is better
     level2 = [m for m in predictor.members if m.level == 2]
     assert level2 and all(m.inputs for m in level2)
+    assert 0 < sum(m.weight for m in level2) <= 0.5  # a classifier's level 2: at most half
     for m in level2:
         assert all(predictor.members[i].level == 1 for i in m.inputs)
     board = predictor.leaderboard()

@@ -49,3 +49,23 @@ def test_a_passed_deadline_stops_after_one_step():
     ensemble.fit([y + 1, y - 1], y, deadline=0.0)  # monotonic time is always past 0
     assert len(ensemble.trajectory_) == 1
     np.testing.assert_allclose(ensemble.weights_, [1.0, 0.0])
+
+
+def test_capped_models_take_at_most_their_share_of_the_steps():
+    # the perfect model would take every step; capped at half, it takes every other one
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 200)
+    perfect = np.column_stack([1 - y, y]).astype(float)
+    noise = rng.uniform(size=(200, 1))
+    noisy = np.column_stack([1 - noise, noise])
+    metric = get_metric("logloss", Task.BINARY)
+    ensemble = CaruanaEnsemble(metric, n_iterations=10)
+    ensemble.fit([noisy, perfect], y, capped=[False, True], cap=0.5)
+    np.testing.assert_allclose(ensemble.weights_, [0.5, 0.5])
+    # stopped after any step, the share holds: the first step is never the capped model
+    one_step = CaruanaEnsemble(metric, n_iterations=1).fit(
+        [noisy, perfect], y, capped=[False, True], cap=0.5
+    )
+    np.testing.assert_allclose(one_step.weights_, [1.0, 0.0])
+    with pytest.raises(ValueError, match="some, not all"):
+        ensemble.fit([noisy, perfect], y, capped=[True, True], cap=0.5)
