@@ -70,9 +70,9 @@ def test_a_classifiers_level2_leaves_half_the_weight_to_level1():
     truth = (np.arange(100), y_hold)
     _, uncapped = holdout_predictions(metric, y_inner, good, certain)
     assert uncapped[truth].min() == 0.0
-    cap = level2_cap(Task.BINARY)
-    assert cap == 0.5 and level2_cap(Task.MULTICLASS) == 0.5
-    assert level2_cap(Task.REGRESSION) == 1.0
+    cap = level2_cap(Task.BINARY, "logloss")
+    assert cap == 0.5 and level2_cap(Task.MULTICLASS, "my_brier") == 0.5
+    assert level2_cap(Task.BINARY, "auc") == level2_cap(Task.REGRESSION, "rmse") == 1.0
     _, capped = holdout_predictions(metric, y_inner, good, certain, cap=cap)
     assert capped[truth].min() >= 0.35
 
