@@ -45,7 +45,6 @@ from report import normalized  # noqa: E402
 from run import read_logs  # noqa: E402
 
 SHARES = (0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0)
-SIZES = [(0, 2_000, "< 2k rows"), (2_000, 10_000, "2k-10k"), (10_000, 10**9, ">= 10k")]
 
 
 def head_fold_s(name: str, n_train: int) -> tuple[list[float], int, int]:
@@ -237,11 +236,12 @@ def learn_stacking(rows: pd.DataFrame, heads: dict) -> list[str]:
         checked = (pairs.rows < limit).to_numpy()
         scores = np.where(checked, pairs.auto, pairs.off)
         diff = scores - always
-        label = (
-            "always (stack='auto', the default)"
-            if limit == STACK_ROWS[-1]
-            else ("never (stack='off')" if limit == 0 else f"{limit:,} rows")
-        )
+        if limit == 0:
+            label = "never (stack='off')"
+        elif limit == STACK_ROWS[-1]:
+            label = "always (stack='auto', the default)"
+        else:
+            label = f"{limit:,} rows"
         lines.append(
             f"| {label} | {scores.mean():.4f} | {checked.sum()} | "
             f"{(diff > 1e-9).sum()} / {(diff < -1e-9).sum()} |"

@@ -21,7 +21,7 @@ from assay.automl._stack import (
     stack_features,
 )
 from assay.data import read_table
-from assay.evaluate import get_metric, make_folds
+from assay.evaluate import Metric, get_metric, make_folds
 from assay.evaluate._cv import safe_score
 from assay.search import Candidate, save_portfolio
 
@@ -70,9 +70,11 @@ def test_a_classifiers_level2_leaves_half_the_weight_to_level1():
     truth = (np.arange(100), y_hold)
     _, uncapped = holdout_predictions(metric, y_inner, good, certain)
     assert uncapped[truth].min() == 0.0
-    cap = level2_cap(Task.BINARY, "logloss")
-    assert cap == 0.5 and level2_cap(Task.MULTICLASS, "my_brier") == 0.5
-    assert level2_cap(Task.BINARY, "auc") == level2_cap(Task.REGRESSION, "rmse") == 1.0
+    cap = level2_cap(Task.BINARY, metric)
+    brier = Metric("my_brier", False, frozenset({Task.MULTICLASS}), lambda y, p, w: 0.0)
+    assert cap == 0.5 and level2_cap(Task.MULTICLASS, brier) == 0.5
+    auc, rmse = get_metric("auc", Task.BINARY), get_metric("rmse", Task.REGRESSION)
+    assert level2_cap(Task.BINARY, auc) == level2_cap(Task.REGRESSION, rmse) == 1.0
     _, capped = holdout_predictions(metric, y_inner, good, certain, cap=cap)
     assert capped[truth].min() >= 0.35
 

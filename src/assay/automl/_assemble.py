@@ -50,7 +50,7 @@ def assemble_predictor(
         deadline=deadline,
         w=None if row_w is None else row_w[rows],
         capped=capped,
-        cap=level2_cap(dataset.task, metric.name) if any(capped) and not all(capped) else 1.0,
+        cap=1.0 if all(capped) else level2_cap(dataset.task, metric),
     )
     weight = {id(o): float(w) for o, w in zip(done, ensemble.weights_, strict=True)}
     chosen = [o for o in done if weight[id(o)] > 0]

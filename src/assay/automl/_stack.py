@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from assay._types import FeatureType, TrialSource, TrialState
+from assay._types import FeatureType, Task, TrialSource, TrialState
 from assay.automl._context import FitContext
 from assay.automl._member import STACK_PREFIX, stack_features
 from assay.ensemble import CaruanaEnsemble
@@ -36,6 +36,7 @@ from assay.search import Candidate
 
 if TYPE_CHECKING:
     from assay.automl._trial_loop import TrialLoop
+    from assay.evaluate import Metric
 
 logger = get_logger(__name__)
 MAX_BASES = 4
@@ -53,13 +54,12 @@ N_RESAMPLES = 200
 # design data), and a metric of ranks or labels charges a confident mistake no more than an
 # unsure one (on electricity, AUC, the capped stack scored 0.0003-0.0005 lower).
 LEVEL2_SHARE = 0.5
-RANK_OR_LABEL_METRICS = frozenset({"auc", "accuracy", "f1", "balanced_accuracy"})
 
 
-def level2_cap(task, metric_name: str) -> float:
+def level2_cap(task: Task, metric: Metric) -> float:
     """The share of the ensemble's steps that level-2 models may take together: capped for
     a classifier whose metric scores probabilities (log loss, or a custom metric)."""
-    if not task.is_classification or metric_name in RANK_OR_LABEL_METRICS:
+    if not task.is_classification or metric.reads_ranks_or_labels:
         return 1.0
     return LEVEL2_SHARE
 
@@ -186,7 +186,7 @@ def holdout_predictions(
         inner_oof = [inner for inner, _ in group]
         capped = [i >= len(level1) for i in range(len(group))]
         ensemble = CaruanaEnsemble(metric).fit(
-            inner_oof, y_inner, w=w_inner, capped=capped, cap=cap if level2 else 1.0
+            inner_oof, y_inner, w=w_inner, capped=capped, cap=cap
         )
         predictions.append(ensemble.predict([h for _, h in group]))
     return predictions[0], predictions[1]
@@ -260,7 +260,7 @@ def check_stack(
         logger.warning("stacking check failed: %s", exc)
         return StackDecision(False, f"check failed: {type(exc).__name__}: {exc}", len(holdout))
     pred_one, pred_two = holdout_predictions(
-        metric, y[rest], level1, level2, w_rest, cap=level2_cap(ctx.task, metric.name)
+        metric, y[rest], level1, level2, w_rest, cap=level2_cap(ctx.task, metric)
     )
     y_hold = y[holdout]
     one = safe_score(metric, y_hold, pred_one, w_hold)
