@@ -15,14 +15,14 @@ from __future__ import annotations
 import hashlib
 import math
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from importlib.util import find_spec
 from pathlib import Path
 
 import numpy as np
 
 from assay._atomic import atomic_open
+from assay._cpus import usable_cpus
 from assay.errors import BudgetError, ConfigError
 from assay.log import get_logger
 
@@ -39,7 +39,7 @@ _MIN_LOAD_S = 3.0
 _MIN_S_PER_TEXT = 0.0005
 _MIN_S_PER_CHAR = 1e-5
 _MAX_CHARS = 1000
-TEXTS_PER_THREAD = 1_000
+_FEW = 4 * _SAMPLE  # fewer distinct texts than this are encoded on one thread (_Threads)
 # A single text (one row's, as a service predicts it) is encoded without the disk cache: a
 # file written and synced costs more than encoding it, and the folder would grow by a file
 # per request.
@@ -67,24 +67,51 @@ def _encoder():
     return _loaded[ENCODER_NAME]
 
 
-@contextmanager
-def _torch_threads(n_texts: int) -> Iterator[None]:
-    """Encode on one thread per 1,000 texts, up to torch's own count, then restore it.
-    Few texts are mostly thread synchronisation: one sentence took 65-75 ms on one thread
-    against 980 ms on two, 256 sentences 6.6-8.2 s against 13.9-15.4 s (2 cores at load
-    8-9). Each text is encoded alike whatever the count."""
-    import torch
+def _cost(batch: Sequence[str]) -> int:
+    """What a batch costs the encoder, roughly: it pads every text to the longest one."""
+    return len(batch) * max(1, max(min(len(text), _MAX_CHARS) for text in batch))
 
-    before = torch.get_num_threads()
-    wanted = max(1, min(before, n_texts // TEXTS_PER_THREAD))
-    if wanted == before:
-        yield
-        return
-    torch.set_num_threads(wanted)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
+
+class _Threads:
+    """Torch's thread count for encoding, chosen by measurement and restored after.
+
+    Few texts (one request's rows) are encoded on one thread: most of their time is thread
+    synchronisation when the cores are busy (one sentence took 65-75 ms on one thread
+    against 980 ms on two on a 2-core machine at load 8-9) and an idle machine gains little
+    (12 against 8 ms). More texts try both: after a first batch on all threads (its time
+    includes the encoder's cold start), one batch on one thread and one on all, and the rest
+    go on the faster per padded character. On an idle 2-core machine all threads are about
+    twice as fast (872 SST-2 sentences: 2.4 s against 4.7 s); on a busy one, one thread is
+    (256 sentences: 7 s against 14 s). Each text is encoded alike whatever the count."""
+
+    def __init__(self, n_texts: int) -> None:
+        import torch
+
+        self._torch = torch
+        self.before = torch.get_num_threads()
+        self.most = min(self.before, usable_cpus())  # torch counts the machine's cores
+        self._tries = [self.most, 1, self.most] if self.most > 1 and n_texts >= _FEW else []
+        self.chosen = 1 if n_texts < _FEW else self.most
+        self._seconds_per_cost: dict[int, float] = {}
+
+    def batch_size(self, batch_no: int) -> int:
+        """Small batches while measuring (the first one measures the deadline's speed)."""
+        return _SAMPLE if batch_no < max(1, len(self._tries)) else _BATCH
+
+    def encode(self, model, batch: list[str], batch_no: int) -> np.ndarray:
+        trying = batch_no < len(self._tries)
+        threads = self._tries[batch_no] if trying else self.chosen
+        self._torch.set_num_threads(threads)
+        started = time.monotonic()
+        vectors = model.encode(batch, batch_size=_BATCH, normalize_embeddings=True)
+        if trying and batch_no > 0:  # the first batch pays the cold start
+            self._seconds_per_cost[threads] = (time.monotonic() - started) / _cost(batch)
+            if batch_no == len(self._tries) - 1:
+                self.chosen = min(self._seconds_per_cost, key=self._seconds_per_cost.__getitem__)
+        return vectors
+
+    def restore(self) -> None:
+        self._torch.set_num_threads(self.before)
 
 
 def texts_hash(texts: Sequence[str]) -> str:
@@ -127,18 +154,21 @@ def embed_texts(
         fastest_s = load_s + _MIN_S_PER_TEXT * n_unique + _MIN_S_PER_CHAR * n_chars
         _check_time(fastest_s, n_unique, 0, deadline)
     model = _encoder()
-    parts, start, started = [], 0, time.monotonic()
-    with _torch_threads(n_unique):
+    parts: list[np.ndarray] = []
+    start, started = 0, time.monotonic()
+    threads = _Threads(n_unique)
+    try:
         while start < n_unique:
             if start and math.isfinite(deadline):  # the measured speed so far, for the rest
                 per_text_s = (time.monotonic() - started) / start
                 _check_time(per_text_s * (n_unique - start), n_unique, start, deadline)
-            end = min(start + (_BATCH if start else _SAMPLE), n_unique)
-            batch = unique[start:end].tolist()
-            parts.append(model.encode(batch, batch_size=_BATCH, normalize_embeddings=True))
+            end = min(start + threads.batch_size(len(parts)), n_unique)
+            parts.append(threads.encode(model, unique[start:end].tolist(), len(parts)))
             start = end
             if progress is not None:
                 progress(start, n_unique)
+    finally:
+        threads.restore()
     encoded = np.vstack(parts) if parts else np.empty((0, EMBEDDING_DIM), dtype=np.float32)
     vectors = encoded.astype(np.float32)[inverse.reshape(-1)]
     if cached is not None:
