@@ -51,3 +51,23 @@ def test_refit_predictor_is_smaller_and_round_trips(fits, tmp_path):
 def test_unknown_deploy_mode_is_named():
     with pytest.raises(ConfigError, match="deploy='quick'"):
         AutoML(deploy="quick", store=False).fit(read_table("builtin:iris"), target="target")
+
+
+def test_a_knn_member_is_one_model_on_all_rows_in_a_bagged_fit(tmp_path):
+    """kNN's fit only keeps the rows: a default (bagged) fit replaces its fold models by
+    one on all rows, which predicts each row once instead of once a fold; the other
+    members keep their fold models, and the saved predictor predicts the same."""
+    data = read_table("builtin:breast_cancer")
+    automl = AutoML(models=["knn", "linear"], n_trials=4, stack="off", store=False)
+    automl.fit(data, target="target")
+    members = automl.predictor_.members
+    knn = [m for m in members if m.model == "knn"]
+    others = [m for m in members if m.model != "knn"]
+    assert knn and others, "both families should be in this ensemble"
+    for member in knn:
+        (model,) = member.models
+        assert model.model_.n_samples_fit_ == len(data)
+    assert all(len(m.models) == automl.predictor_.info["n_folds"] > 1 for m in others)
+    assert automl.predictor_.info["n_refit"] == len(knn)
+    loaded = assay.load(automl.save(tmp_path / "model"))
+    np.testing.assert_array_equal(loaded.predict_proba(data), automl.predict_proba(data))

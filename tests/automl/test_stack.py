@@ -13,15 +13,13 @@ from assay.automl._stack import (
     _inner_folds,
     estimate_check_s,
     fit_to_time,
-    holdout_predictions,
     holdout_scores,
     level2_candidates,
-    level2_cap,
     level2_confidence,
     stack_features,
 )
 from assay.data import read_table
-from assay.evaluate import Metric, get_metric, make_folds
+from assay.evaluate import get_metric, make_folds
 from assay.evaluate._cv import safe_score
 from assay.search import Candidate, save_portfolio
 
@@ -54,29 +52,6 @@ def test_a_level2_that_only_fits_its_leaky_inputs_is_rejected():
     level1_only, with_level2 = holdout_scores(metric, y_inner, y_hold, good, leaky)
     assert level1_only == pytest.approx(-np.log(0.7))  # logloss; lower is better
     assert with_level2 > level1_only + 0.2
-
-
-def test_a_classifiers_level2_leaves_half_the_weight_to_level1():
-    # Level 2 is perfect on the inner OOF and certain everywhere, and wrong with certainty
-    # on one held-out row: uncapped it takes all the weight and that row's probability of
-    # its class is 0 (infinite logloss); capped at half, level 1's 0.7 keeps it above 0.35.
-    rng = np.random.default_rng(0)
-    y_inner, y_hold = rng.integers(0, 2, 400), rng.integers(0, 2, 100)
-    metric = get_metric("logloss", Task.BINARY)
-    good = [(_proba(0.3 + 0.4 * y_inner), _proba(0.3 + 0.4 * y_hold))]
-    wrong_once = y_hold.astype(float)
-    wrong_once[0] = 1 - y_hold[0]
-    certain = [(_proba(y_inner.astype(float)), _proba(wrong_once))]
-    truth = (np.arange(100), y_hold)
-    _, uncapped = holdout_predictions(metric, y_inner, good, certain)
-    assert uncapped[truth].min() == 0.0
-    cap = level2_cap(Task.BINARY, metric)
-    brier = Metric("my_brier", False, frozenset({Task.MULTICLASS}), lambda y, p, w: 0.0)
-    assert cap == 0.5 and level2_cap(Task.MULTICLASS, brier) == 0.5
-    auc, rmse = get_metric("auc", Task.BINARY), get_metric("rmse", Task.REGRESSION)
-    assert level2_cap(Task.BINARY, auc) == level2_cap(Task.REGRESSION, rmse) == 1.0
-    _, capped = holdout_predictions(metric, y_inner, good, certain, cap=cap)
-    assert capped[truth].min() >= 0.35
 
 
 def test_a_level2_that_helps_on_held_out_rows_scores_better():
@@ -206,7 +181,6 @@ def test_stack_is_fitted_when_the_check_says_it_helps(stacked):
     assert decision["holdout_level2"] < decision["holdout_level1"]  # logloss: lower is better
     level2 = [m for m in predictor.members if m.level == 2]
     assert level2 and all(m.inputs for m in level2)
-    assert 0 < sum(m.weight for m in level2) <= 0.5  # a classifier's level 2: at most half
     for m in level2:
         assert all(predictor.members[i].level == 1 for i in m.inputs)
     board = predictor.leaderboard()
@@ -229,3 +203,22 @@ def test_fast_deploy_refits_both_levels_and_agrees(stacked, stack_portfolio):
     assert all(len(m.models) == 1 for m in fast.predictor_.members)
     gap = np.abs(fast.predict_proba(data).to_numpy() - bagged.predict_proba(data).to_numpy())
     assert gap.mean() < 0.05
+
+
+def test_knn_is_a_base_but_never_a_level2():
+    """kNN's vote shares on level 1's predictions say 1 and 0 (analcatdata_authorship:
+    a kNN level 2 gave a test row's class probability 0): the next family stacks instead,
+    even when kNN is the best base or the cheapest."""
+    bases = [_base("knn", 0.2), _base("catboost", 3.7), _base("mlp", 3.6), _base("xgboost", 0.9)]
+    assert [c.model for c in level2_candidates(bases)] == ["catboost", "mlp"]
+    kept, level2 = fit_to_time(bases, 3, 30.0)  # the cheapest family that stacks: xgboost
+    assert [c.model for c in level2] == ["xgboost"] and kept[0].candidate.model == "knn"
+    assert level2_candidates([_base("knn", 0.2)]) == []
+    assert fit_to_time([_base("knn", 0.2), _base("knn", 0.3)], 3, 1e6) is None
+
+
+def test_a_fit_of_knn_alone_says_why_it_has_no_stack():
+    data = read_table("builtin:iris")
+    automl = AutoML(models=["knn"], n_trials=3, store=False).fit(data, "target")
+    reason = automl.predictor_.info["stack"]["reason"]
+    assert "can be a level 2" in reason and automl.predictor_.info["stack"]["used"] is False

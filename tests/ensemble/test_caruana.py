@@ -15,17 +15,12 @@ def test_complementary_regressors_are_averaged_equally():
     assert ensemble.score_ == pytest.approx(0.0)
 
 
-def _noisy_and_perfect() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Binary labels, uniform-noise probabilities and the certain, right ones."""
+def test_dominant_model_takes_all_weight():
     rng = np.random.default_rng(0)
     y = rng.integers(0, 2, 200)
     perfect = np.column_stack([1 - y, y]).astype(float)
     noise = rng.uniform(size=(200, 1))
-    return y, np.column_stack([1 - noise, noise]), perfect
-
-
-def test_dominant_model_takes_all_weight():
-    y, noisy, perfect = _noisy_and_perfect()
+    noisy = np.column_stack([1 - noise, noise])
     ensemble = CaruanaEnsemble(get_metric("logloss", Task.BINARY), n_iterations=5)
     ensemble.fit([noisy, perfect], y)
     np.testing.assert_allclose(ensemble.weights_, [0.0, 1.0])
@@ -54,19 +49,3 @@ def test_a_passed_deadline_stops_after_one_step():
     ensemble.fit([y + 1, y - 1], y, deadline=0.0)  # monotonic time is always past 0
     assert len(ensemble.trajectory_) == 1
     np.testing.assert_allclose(ensemble.weights_, [1.0, 0.0])
-
-
-def test_capped_models_take_at_most_their_share_of_the_steps():
-    # the perfect model would take every step; capped at half, it takes every other one
-    y, noisy, perfect = _noisy_and_perfect()
-    metric = get_metric("logloss", Task.BINARY)
-    ensemble = CaruanaEnsemble(metric, n_iterations=10)
-    ensemble.fit([noisy, perfect], y, capped=[False, True], cap=0.5)
-    np.testing.assert_allclose(ensemble.weights_, [0.5, 0.5])
-    # stopped after any step, the share holds: the first step is never the capped model
-    one_step = CaruanaEnsemble(metric, n_iterations=1).fit(
-        [noisy, perfect], y, capped=[False, True], cap=0.5
-    )
-    np.testing.assert_allclose(one_step.weights_, [1.0, 0.0])
-    with pytest.raises(ValueError, match="some, not all"):
-        ensemble.fit([noisy, perfect], y, capped=[True, True], cap=0.5)

@@ -16,7 +16,6 @@ from assay.automl._context import scored_rows
 from assay.automl._leaderboard import build_leaderboard
 from assay.automl._member import Member
 from assay.automl._predictor import Predictor
-from assay.automl._stack import level2_cap
 from assay.data._leakage import training_fingerprints
 from assay.ensemble import CaruanaEnsemble
 
@@ -43,14 +42,11 @@ def assemble_predictor(
         (o for o in outcomes if o.state is TrialState.COMPLETE),
         key=lambda o: metric.loss(o.score),
     )[:MAX_ENSEMBLE_CANDIDATES]
-    capped = [o.level == 2 for o in done]  # a stacking layer's share is capped
     ensemble = CaruanaEnsemble(metric).fit(
         [o.fit.oof[rows] for o in done],
         y[rows],
         deadline=deadline,
         w=None if row_w is None else row_w[rows],
-        capped=capped,
-        cap=1.0 if all(capped) else level2_cap(dataset.task, metric),
     )
     weight = {id(o): float(w) for o, w in zip(done, ensemble.weights_, strict=True)}
     chosen = [o for o in done if weight[id(o)] > 0]

@@ -25,18 +25,18 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from assay._types import FeatureType, Task, TrialSource, TrialState
+from assay._types import FeatureType, TrialSource, TrialState
 from assay.automl._context import FitContext
 from assay.automl._member import STACK_PREFIX, stack_features
 from assay.ensemble import CaruanaEnsemble
 from assay.evaluate import TrialPruned, TrialTimeout, predict_bagged
 from assay.evaluate._cv import safe_score
 from assay.log import get_logger
+from assay.models import MODELS
 from assay.search import Candidate
 
 if TYPE_CHECKING:
     from assay.automl._trial_loop import TrialLoop
-    from assay.evaluate import Metric
 
 logger = get_logger(__name__)
 MAX_BASES = 4
@@ -44,24 +44,6 @@ MAX_LEVEL2 = 2
 ESTIMATE_SLACK = 1.3
 MIN_CONFIDENCE = 0.9  # share of bootstrap resamples of H where level 2 must score better
 N_RESAMPLES = 200
-# Level 2's largest share of a classifier's ensemble. Its out-of-fold score is optimistic,
-# and a held-out check on a few rows cannot see a rare confident mistake: on
-# analcatdata_authorship (672 rows) a kNN level 2 took all the weight after a perfect score
-# on 84 held-out rows, then gave one test row's class probability 0 (test logloss 0.204
-# against 0.015 without the stack). Half the weight left to level 1 bounds such a row's
-# loss by level 1's own plus log 2. Only a classifier scored on its probabilities is
-# capped: regression errors are bounded by the values level 2 predicts (its stacks won on
-# design data), and a metric of ranks or labels charges a confident mistake no more than an
-# unsure one (on electricity, AUC, the capped stack scored 0.0003-0.0005 lower).
-LEVEL2_SHARE = 0.5
-
-
-def level2_cap(task: Task, metric: Metric) -> float:
-    """The share of the ensemble's steps that level-2 models may take together: capped for
-    a classifier whose metric scores probabilities (log loss, or a custom metric)."""
-    if not task.is_classification or metric.reads_ranks_or_labels:
-        return 1.0
-    return LEVEL2_SHARE
 
 
 @dataclass
@@ -107,11 +89,18 @@ def choose_bases(outcomes: list, metric) -> list:
     return (bases + [o for o in done if id(o) not in chosen])[:MAX_BASES]
 
 
+def _stacks(family: str) -> bool:
+    model = MODELS.get(family)
+    return model is None or model.stacker
+
+
 def level2_candidates(bases: list) -> list[Candidate]:
-    """Level 2 reuses the configs of the best bases, one per family, at most MAX_LEVEL2."""
+    """Level 2 reuses the configs of the best bases, one per family whose models may
+    stack (not kNN: `Model.stacker`), at most MAX_LEVEL2."""
+    stackers = [b for b in _best_per_family(bases) if _stacks(b.candidate.model)]
     return [
         Candidate(b.candidate.model, dict(b.candidate.config), TrialSource.STACK)
-        for b in _best_per_family(bases)[:MAX_LEVEL2]
+        for b in stackers[:MAX_LEVEL2]
     ]
 
 
@@ -141,10 +130,12 @@ def fit_to_time(
     deep CatBoost) it is most of the estimate; a cheap one over fewer bases still lets
     the held-out check decide."""
     candidates = level2_candidates(bases)
+    if not candidates:
+        return None
     if estimate_check_s(bases, candidates, n_folds) <= time_left_s:
         return bases, candidates
     by_family = {b.candidate.model: b for b in _best_per_family(bases)}
-    cost = {model: _fold_s(base) for model, base in by_family.items()}
+    cost = {model: _fold_s(base) for model, base in by_family.items() if _stacks(model)}
     for model in [
         min(candidates, key=lambda c: cost[c.model]).model,
         min(cost, key=lambda model: cost[model]),
@@ -175,19 +166,14 @@ def holdout_predictions(
     level1: list[tuple[np.ndarray, np.ndarray]],
     level2: list[tuple[np.ndarray, np.ndarray]],
     w_inner: np.ndarray | None = None,
-    cap: float = 1.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Each model is (inner OOF, holdout prediction). Caruana weights are chosen on the
-    inner OOF (under row weights `w_inner`; level 2 together at most `cap` of them, as in
-    the fit's own ensemble); the ensembles' predictions on the holdout: (level 1 only,
-    level 1 + level 2)."""
+    inner OOF (under row weights `w_inner`); the ensembles' predictions on the holdout:
+    (level 1 only, level 1 + level 2)."""
     predictions = []
     for group in (level1, level1 + level2):
         inner_oof = [inner for inner, _ in group]
-        capped = [i >= len(level1) for i in range(len(group))]
-        ensemble = CaruanaEnsemble(metric).fit(
-            inner_oof, y_inner, w=w_inner, capped=capped, cap=cap
-        )
+        ensemble = CaruanaEnsemble(metric).fit(inner_oof, y_inner, w=w_inner)
         predictions.append(ensemble.predict([h for _, h in group]))
     return predictions[0], predictions[1]
 
@@ -259,9 +245,7 @@ def check_stack(
     except Exception as exc:  # a failing check must not end the run: no stack
         logger.warning("stacking check failed: %s", exc)
         return StackDecision(False, f"check failed: {type(exc).__name__}: {exc}", len(holdout))
-    pred_one, pred_two = holdout_predictions(
-        metric, y[rest], level1, level2, w_rest, cap=level2_cap(ctx.task, metric)
-    )
+    pred_one, pred_two = holdout_predictions(metric, y[rest], level1, level2, w_rest)
     y_hold = y[holdout]
     one = safe_score(metric, y_hold, pred_one, w_hold)
     two = safe_score(metric, y_hold, pred_two, w_hold)
@@ -321,6 +305,8 @@ def fit_stack(loop: TrialLoop, mode: str, time_left_s: float) -> Stack:
     bases = choose_bases(loop.outcomes, ctx.metric)
     if not bases:
         return Stack.not_used("no finished level-1 model")
+    if not level2_candidates(bases):
+        return Stack.not_used("no finished model of a family that can be a level 2 (kNN cannot)")
     fitted = fit_to_time(bases, ctx.n_folds, time_left_s)
     if fitted is None:
         estimate = estimate_check_s(bases, level2_candidates(bases), ctx.n_folds)

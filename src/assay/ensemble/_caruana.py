@@ -24,20 +24,12 @@ class CaruanaEnsemble:
         y: np.ndarray,
         deadline: float | None = None,
         w: np.ndarray | None = None,
-        capped: list[bool] | None = None,
-        cap: float = 1.0,
     ) -> CaruanaEnsemble:
         """`deadline` (a time.monotonic() value) ends selection early; at least one step
-        runs. `w`: row weights of the metric (None: every row alike). The models flagged in
-        `capped` together take at most `cap` of the steps so far, at every step: a model
-        whose out-of-fold score is optimistic (a stacking layer's) cannot crowd out the
-        rest."""
+        runs. `w`: row weights of the metric (None: every row alike)."""
         if not predictions:
             raise ValueError("CaruanaEnsemble needs at least one model's predictions.")
         n_models = len(predictions)
-        limited = np.zeros(n_models, dtype=bool) if capped is None else np.asarray(capped, bool)
-        if limited.shape != (n_models,) or (cap < 1 and limited.all()):
-            raise ValueError(f"capped must flag some, not all, of the {n_models} models")
         counts = np.zeros(n_models, dtype=int)
         total = np.zeros_like(predictions[0], dtype=float)
         self.trajectory_: list[float] = []
@@ -45,8 +37,6 @@ class CaruanaEnsemble:
             if step > 1 and deadline is not None and time.monotonic() > deadline:
                 break
             losses = [self._loss(y, (total + pred) / step, w) for pred in predictions]
-            if counts[limited].sum() + 1 > cap * step:  # one more capped pick: over the cap
-                losses = list(np.where(limited, np.inf, losses))
             best = int(np.argmin(losses))  # ties go to the earlier (better-ranked) model
             counts[best] += 1
             total += predictions[best]

@@ -50,13 +50,6 @@ class Metric:
     def worst(self) -> float:
         return -np.inf if self.greater_is_better else np.inf
 
-    @property
-    def reads_ranks_or_labels(self) -> bool:
-        """Whether the metric reads only the order of the class probabilities (AUC) or the
-        labels they give (accuracy, F1): a confident mistake then costs no more than an
-        unsure one. Log loss and custom metrics read the probabilities themselves."""
-        return self.name in _RANK_OR_LABEL
-
 
 def _labels(proba: np.ndarray) -> np.ndarray:
     return np.argmax(proba, axis=1)
@@ -160,7 +153,6 @@ def _r2(y: np.ndarray, pred: np.ndarray, w: np.ndarray | None = None) -> float:
 
 
 _CLF = frozenset({Task.BINARY, Task.MULTICLASS})
-_RANK_OR_LABEL = frozenset({"auc", "accuracy", "f1", "balanced_accuracy"})
 _REG = frozenset({Task.REGRESSION})
 
 METRICS: dict[str, Metric] = {
