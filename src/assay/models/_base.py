@@ -100,14 +100,14 @@ class Model(ABC, BaseEstimator):
     # to it; the others, with their own randomness or statistics of the rows, only nearly)
     weights_as_copies: ClassVar[bool] = False
     artifact_file: ClassVar[str] = ""  # the file save() writes the fitted model to
+    legacy_artifact_files: ClassVar[tuple[str, ...]] = ()  # older names load() still reads
+    # BLAS threads inside fit and predict (see assay._cpus.blas_threads); None: as set
+    blas_thread_limit: ClassVar[int | None] = None
     # may fit a level-2 stack, on the features plus the level-1 models' predictions
     stacker: ClassVar[bool] = True
     # fitting only keeps the rows (kNN): one model on all rows replaces a member's fold
     # models for the cost of encoding the rows, and predicts once instead of once a fold
     fit_keeps_rows: ClassVar[bool] = False
-    legacy_artifact_files: ClassVar[tuple[str, ...]] = ()  # older names load() still reads
-    # BLAS threads inside fit and predict (see assay._cpus.blas_threads); None: as set
-    blas_thread_limit: ClassVar[int | None] = None
     _trust: Trust = Trust(False)  # what `_load_native` may run; `load` sets it per instance
     model_: Any  # the fitted library object; None when there was nothing to learn
 
