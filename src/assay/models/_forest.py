@@ -224,7 +224,8 @@ class _ForestModel(SklearnModel):
         added in the trees' order and divided by their count, as scikit-learn does on one
         thread), read from the trees' arrays directly. scikit-learn's route checks the
         input and dispatches each tree through its thread pool, about 0.1 ms a tree: on
-        bank-marketing, four forests of 876 trees in all took 60 of a single row's 70 ms."""
+        bank-marketing (four forests, 876 trees in all) a single row's p50 fell from 71 ms
+        to 23 ms in-process."""
         forest = self.model_
         X = np.ascontiguousarray(X, dtype=np.float32)  # the trees' own dtype
         classifier = Task(self.task).is_classification
