@@ -221,7 +221,7 @@ def _label(moment: tuple) -> str:
     return f"{waited} + {args[-1]:.2f}s"
 
 
-def _kill_fit_at(proc, moment, db: Path, n_before: int) -> float:
+def _kill_fit_at(proc, moment, db: Path, n_before: int) -> float | None:
     started = time.monotonic()
 
     def owned() -> bool:
@@ -240,26 +240,31 @@ def _kill_fit_at(proc, moment, db: Path, n_before: int) -> float:
         staging = lambda: any(db.parent.glob("*/.predictor-*"))  # noqa: E731
         _until(staging, proc, "the predictor being saved", every_s=0.002)
     time.sleep(max(0.0, args[-1] if kind != "start" else started + args[0] - time.monotonic()))
-    assert proc.poll() is None, f"the fit ended before the kill at {moment}"
+    if proc.poll() is not None:  # the fit ended before the kill
+        _stderr(proc)
+        return None
     proc.send_signal(signal.SIGKILL)
     proc.wait(30)
     return time.monotonic() - started
 
 
 def _kill_fit_at_moment(command, env, moment, db, n_before, home, run_id) -> float:
-    """Start the fit and kill it at `moment`. Assembling and saving a small predictor take
-    a few ms: a kill meant for the last trial's results or for the save may land after the
-    run was marked finished (seen once in CI for the last trial, on a busy machine). Then
-    the home folder is put back as it was before the start and the kill tried again (at
-    most five times), so the moment tested is the one named."""
-    if moment[0] not in ("all", "saving"):
-        return _kill_fit_at(_start(command, env), moment, db, n_before)
-    before = home.parent / f"home-before-{moment[0]}"
+    """Start the fit and kill it at `moment`. The last trials, assembling and saving a small
+    predictor take a few ms: a kill meant for the last trial's results, for the save, or a
+    resume's kill after a few more trials when few are left, may land after the run was
+    marked finished (seen in CI on a busy machine, for the last trial and for trials).
+    Then the home folder is put back as it was before the start and the kill tried again
+    (at most five times), so the moment tested is the one named."""
+    if run_id is None:  # a new fit: 24 trials cannot end in its start-up moments
+        at_s = _kill_fit_at(_start(command, env), moment, db, n_before)
+        assert at_s is not None, f"the fit ended before the kill at {moment}"
+        return at_s
+    before = home.parent / f"home-before-{len(list(home.parent.glob('home-before-*')))}"
     shutil.copytree(home, before)
     for _ in range(5):
         at_s = _kill_fit_at(_start(command, env), moment, db, n_before)
         with open_store(f"sqlite:///{db}") as store:
-            if store.get_run(run_id).state is not RunState.FINISHED:
+            if at_s is not None and store.get_run(run_id).state is not RunState.FINISHED:
                 return at_s
         shutil.rmtree(home)
         shutil.copytree(before, home)
