@@ -39,6 +39,7 @@ _MIN_LOAD_S = 3.0
 _MIN_S_PER_TEXT = 0.0005
 _MIN_S_PER_CHAR = 1e-5
 _MAX_CHARS = 1000
+_CHARS_PER_TEXT = 20  # a text's fixed work (its special tokens and pooling), in characters
 _FEW = 4 * _SAMPLE  # fewer distinct texts than this are encoded on one thread (_Threads)
 # A single text (one row's, as a service predicts it) is encoded without the disk cache: a
 # file written and synced costs more than encoding it, and the folder would grow by a file
@@ -145,13 +146,19 @@ def embed_texts(
                     return vectors
             except (OSError, ValueError):
                 logger.warning("Ignoring an unreadable embedding cache file %s", cached)
-    # Encode each distinct text once: pair and benchmark data repeat sentences often.
+    # Encode each distinct text once (pair and benchmark data repeat sentences often), the
+    # shortest first: a batch is padded to its longest text, so texts of like length go
+    # together (SST-2's 1,821 test sentences in lexical order pad to 2.2 times their
+    # characters; shortest first, 1.04 times).
     unique, inverse = np.unique(np.asarray(texts, dtype=object), return_inverse=True)
     n_unique = len(unique)
+    chars = np.array([min(len(text), _MAX_CHARS) for text in unique], dtype=np.int64)
+    order = np.argsort(chars, kind="stable")
+    # the work done and left, in characters plus a text's fixed share
+    work = np.cumsum(chars[order] + _CHARS_PER_TEXT)
     if math.isfinite(deadline) and n_unique:
         load_s = 0.0 if ENCODER_NAME in _loaded else _MIN_LOAD_S
-        n_chars = sum(min(len(text), _MAX_CHARS) for text in unique)
-        fastest_s = load_s + _MIN_S_PER_TEXT * n_unique + _MIN_S_PER_CHAR * n_chars
+        fastest_s = load_s + _MIN_S_PER_TEXT * n_unique + _MIN_S_PER_CHAR * int(chars.sum())
         _check_time(fastest_s, n_unique, 0, deadline)
     model = _encoder()
     parts: list[np.ndarray] = []
@@ -159,18 +166,25 @@ def embed_texts(
     threads = _Threads(n_unique)
     try:
         while start < n_unique:
-            if start and math.isfinite(deadline):  # the measured speed so far, for the rest
-                per_text_s = (time.monotonic() - started) / start
-                _check_time(per_text_s * (n_unique - start), n_unique, start, deadline)
+            if start and math.isfinite(deadline):
+                # the measured speed so far, for the rest: per character, since the rest is
+                # longer; the shorter texts' larger fixed share per character errs on the
+                # side of stopping early
+                per_work_s = (time.monotonic() - started) / work[start - 1]
+                left = work[-1] - work[start - 1]
+                _check_time(per_work_s * left, n_unique, start, deadline)
             end = min(start + threads.batch_size(len(parts)), n_unique)
-            parts.append(threads.encode(model, unique[start:end].tolist(), len(parts)))
+            batch = unique[order[start:end]].tolist()
+            parts.append(threads.encode(model, batch, len(parts)))
             start = end
             if progress is not None:
                 progress(start, n_unique)
     finally:
         threads.restore()
-    encoded = np.vstack(parts) if parts else np.empty((0, EMBEDDING_DIM), dtype=np.float32)
-    vectors = encoded.astype(np.float32)[inverse.reshape(-1)]
+    encoded = np.empty((n_unique, EMBEDDING_DIM), dtype=np.float32)
+    if parts:
+        encoded[order] = np.vstack(parts)
+    vectors = encoded[inverse.reshape(-1)]
     if cached is not None:
         cached.parent.mkdir(parents=True, exist_ok=True)
         with atomic_open(cached) as handle:  # a reader never sees half a file
