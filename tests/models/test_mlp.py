@@ -73,3 +73,53 @@ def test_the_mlps_adamw_takes_the_same_steps_as_torchs():
     for a, b in zip(net.parameters(), ours.parameters(), strict=True):
         assert torch.equal(a, b)
     assert not torch.equal(ours[0].weight, start[0].weight)  # it did take steps
+
+
+def _mid_rank_by_interp(q: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """The quantile position as np.interp gives it: from below and from above, averaged
+    (the two differ only at a run of tied quantiles, whose middle the average is)."""
+    levels = np.linspace(0, 1, q.shape[0])
+    out = np.empty_like(values)
+    for j in range(values.shape[1]):
+        up = np.interp(values[:, j], q[:, j], levels)
+        down = 1 - np.interp(-values[:, j], -q[::-1, j], levels)
+        out[:, j] = (up + down) / 2
+    return out
+
+
+@pytest.mark.parametrize("at_once", [True, False], ids=["rows-at-once", "column-by-column"])
+def test_the_quantile_map_gives_interpolated_positions_and_mid_ranks_of_ties(monkeypatch, at_once):
+    from assay.models import _mlp
+
+    rng = np.random.default_rng(0)
+    train = np.column_stack(
+        [
+            rng.normal(size=600),
+            rng.integers(0, 4, 600).astype(float),  # long runs of tied quantiles
+            np.zeros(600),  # one value only
+            rng.exponential(size=600),
+        ]
+    )
+    q = np.nanquantile(train, np.linspace(0, 1, _mlp._N_QUANTILES), axis=0)
+    values = np.column_stack(
+        [
+            rng.normal(size=200) * 3,  # beyond the training range too
+            rng.integers(-1, 6, 200).astype(float),
+            rng.normal(size=200),
+            np.r_[np.inf, -np.inf, rng.exponential(size=198) * 2],
+        ]
+    )
+    monkeypatch.setattr(_mlp, "_BROADCAST_CELLS", 1 << 40 if at_once else 0)
+    position = _mlp._quantile_position(q, values)
+    np.testing.assert_allclose(position, _mid_rank_by_interp(q, values), rtol=0, atol=1e-12)
+
+
+def test_a_single_row_is_mapped_as_in_a_large_batch():
+    """Few rows are compared with every quantile at once, many go column by column: a row
+    must come out the same either way (a served row and a batch give the same prediction)."""
+    X, y = _frame(3000, 0)
+    X = X.assign(**{f"z{i}": np.random.default_rng(i).normal(size=len(X)) for i in range(30)})
+    model = MLPModel(task="binary", hidden_size=16, n_layers=1, n_estimators=3).fit(X, y)
+    batch = model.predict_proba(X)
+    rows = np.vstack([model.predict_proba(X.iloc[[i]]) for i in range(0, len(X), 300)])
+    np.testing.assert_allclose(rows, batch[::300], rtol=0, atol=1e-6)

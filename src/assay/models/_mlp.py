@@ -67,18 +67,13 @@ class _Inputs:
         )
 
     def transform(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        from scipy.stats import norm
+        from scipy.special import ndtri
 
         q = self.state["quantiles"]
         values = X[self.state["numeric"]].to_numpy(dtype=np.float64)
-        out = np.empty_like(values, dtype=np.float32)
-        levels = np.linspace(0, 1, _N_QUANTILES)
-        for j in range(values.shape[1]):
-            column = np.where(np.isnan(values[:, j]), q[_N_QUANTILES // 2, j], values[:, j])
-            # mid-rank of ties: average the interpolation from both ends
-            up = np.interp(column, q[:, j], levels)
-            down = 1 - np.interp(-column, -q[::-1, j], levels)
-            out[:, j] = norm.ppf(np.clip((up + down) / 2, 1e-3, 1 - 1e-3))
+        values = np.where(np.isnan(values), q[_N_QUANTILES // 2], values)
+        position = _quantile_position(q, values)
+        out = ndtri(np.clip(position, 1e-3, 1 - 1e-3)).astype(np.float32)
         codes = np.zeros((len(X), len(self.state["categorical"])), dtype=np.int64)
         for j, (name, size) in enumerate(
             zip(self.state["categorical"], self.state["cardinalities"], strict=True)
@@ -86,6 +81,43 @@ class _Inputs:
             raw = X[name].cat.codes.to_numpy(dtype=np.int64) + 1
             codes[:, j] = np.where(raw < size, raw, 0)
         return out, codes
+
+
+_BROADCAST_CELLS = 1 << 22  # rows x quantiles x columns compared at once, at most
+
+
+def _quantile_position(q: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Where each value falls in its column's quantiles (q: quantiles x columns, sorted down
+    each column), from 0 to 1, linear between two quantiles; a value equal to a run of
+    tied quantiles gets the middle of the run (its mid-rank). The counts of quantiles below
+    and at or below each value are exact, whether taken for a few rows at once (one
+    comparison of arrays: a single row costs no Python loop over its columns) or column by
+    column (a large batch), so both give the same positions."""
+    n_q = q.shape[0]
+    if values.size * n_q <= _BROADCAST_CELLS:
+        below = (q[None] < values[:, None]).sum(axis=1)
+        at_or_below = (q[None] <= values[:, None]).sum(axis=1)
+    else:
+        at_or_below = np.empty(values.shape, dtype=np.int64)
+        for j in range(values.shape[1]):
+            at_or_below[:, j] = np.searchsorted(q[:, j], values[:, j], side="right")
+        # without tied quantiles a value equals at most one, the last at or below it
+        last = q[np.maximum(at_or_below - 1, 0), np.arange(values.shape[1])]
+        below = at_or_below - ((at_or_below > 0) & (last == values))
+        for j in np.flatnonzero((np.diff(q, axis=0) == 0).any(axis=0)):  # ties: count
+            below[:, j] = np.searchsorted(q[:, j], values[:, j], side="left")
+    # strictly between quantiles k-1 and k (k = below): interpolate; at a tie: mid-rank
+    k = np.clip(below, 1, n_q - 1)
+    columns = np.arange(values.shape[1])
+    lower, upper = q[k - 1, columns], q[k, columns]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        within = np.clip((values - lower) / (upper - lower), 0.0, 1.0)
+    rank = np.where(
+        at_or_below > below,
+        (below + at_or_below - 1) / 2,
+        np.where(below == 0, 0.0, np.where(below == n_q, n_q - 1.0, k - 1 + within)),
+    )
+    return rank / (n_q - 1)
 
 
 def _network(
