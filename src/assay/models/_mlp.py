@@ -104,7 +104,7 @@ def _quantile_position(q: np.ndarray, values: np.ndarray) -> np.ndarray:
         # without tied quantiles a value equals at most one, the last at or below it
         last = q[np.maximum(at_or_below - 1, 0), np.arange(values.shape[1])]
         below = at_or_below - ((at_or_below > 0) & (last == values))
-        for j in np.flatnonzero((np.diff(q, axis=0) == 0).any(axis=0)):  # ties: count
+        for j in np.flatnonzero((np.diff(q, axis=0) == 0).any(axis=0)).tolist():  # ties
             below[:, j] = np.searchsorted(q[:, j], values[:, j], side="left")
     # strictly between quantiles k-1 and k (k = below): interpolate; at a tie: mid-rank
     k = np.clip(below, 1, n_q - 1)
