@@ -71,3 +71,17 @@ def test_members_that_keep_the_same_rows_search_once():
     with shared_conversions():  # outside one prediction nothing is shared
         seven.predict_prepared(seven.prepare(X_test))
     assert len(calls[1]) == 1
+
+
+def test_a_model_fitted_again_is_not_taken_for_its_earlier_rows():
+    X, y = _data(300, 0, "binary")
+    X_test, _ = _data(40, 1, "binary")
+    first = KNNModel(task="binary", n_neighbors=5, p=1).fit(X, y)
+    again = KNNModel(task="binary", n_neighbors=5, p=1).fit(X, y)
+    first.predict_proba(X_test)  # its digest of X's rows is taken
+    first.fit(X.iloc[:150], y[:150])
+    with shared_conversions():
+        data = first.prepare(X_test)
+        theirs, mine = again.predict_prepared(data), first.predict_prepared(data)
+    np.testing.assert_array_equal(mine, first.predict_proba(X_test))
+    assert not np.array_equal(mine, theirs)
