@@ -231,15 +231,23 @@ def _kill_fit_at(proc, moment, db: Path, n_before: int) -> float | None:
     if kind == "owned":
         _until(owned, proc, "the process took the run")
     elif kind == "trials":
-        # never waits for the last trials: later moments need some left to run
+        # never waits for the last trials: later moments need some left to run, and a
+        # resume with few left could finish them, and the run, within the random wait
+        # (it did in CI, five times in a row)
         target = min(n_before + args[0], N_TRIALS - 4)
         _until(lambda: owned() and _peek(db)[1] >= target, proc, "new trials")
+        waited_until = time.monotonic() + args[-1]
+        while time.monotonic() < waited_until and _peek(db)[1] < N_TRIALS - 3:
+            time.sleep(0.005)
     elif kind == "all":
         _until(lambda: _peek(db)[1] >= N_TRIALS, proc, "the last trial")
     elif kind == "saving":  # the staging folder of the run's predictor: tens of ms at least
         staging = lambda: any(db.parent.glob("*/.predictor-*"))  # noqa: E731
         _until(staging, proc, "the predictor being saved", every_s=0.002)
-    time.sleep(max(0.0, args[-1] if kind != "start" else started + args[0] - time.monotonic()))
+    if kind == "start":
+        time.sleep(max(0.0, started + args[0] - time.monotonic()))
+    elif kind != "trials":
+        time.sleep(args[-1])
     if proc.poll() is not None:  # the fit ended before the kill
         _stderr(proc)
         return None
