@@ -67,7 +67,7 @@ def test_members_that_keep_the_same_rows_search_once():
     for a, b in zip(alone, together, strict=True):
         np.testing.assert_array_equal(a, b)
     assert [len(c) for c in calls] == [1, 0, 1, 1], calls  # seven took five's search
-    assert calls[0] == [20]  # enough rows for both (7 with uniform weights asks 14)
+    assert calls[0] == [20]  # enough rows for both (alone, five asks 5 and seven 7)
     with shared_conversions():  # outside one prediction nothing is shared
         seven.predict_prepared(seven.prepare(X_test))
     assert len(calls[1]) == 1

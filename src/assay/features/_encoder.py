@@ -64,6 +64,11 @@ def shared_conversions() -> Iterator[None]:
         _SHARED.reset(token)
 
 
+def sharing() -> bool:
+    """Whether `shared_result` shares, i.e. the caller runs within `shared_conversions`."""
+    return _SHARED.get() is not None
+
+
 def shared_result(owner: Any, key: Hashable, compute: Callable[[], Any]) -> Any:
     """compute(), shared within `shared_conversions` among callers that pass the same
     `owner` (the object it is computed from) and `key`; read-only, never modify it. Outside

@@ -78,8 +78,10 @@ class KNNModel(SklearnModel):
     def _predict_raw(self, X: Any) -> np.ndarray:
         weight = getattr(self, "row_weight_", None)
         if weight is None:  # every row weighs 1: the k nearest, as scikit-learn takes them
-            weight = np.ones(len(self.model_._y))
-        distances, rows, share = self._weighted_neighbours(X, weight)
+            distances, rows = self._nearest(X, min(self.n_neighbors, len(self.model_._y)))
+            share = np.ones(rows.shape)
+        else:
+            distances, rows, share = self._weighted_neighbours(X, weight)
         if self.weights == "distance":  # as scikit-learn: a row at distance 0 takes it all
             with np.errstate(divide="ignore"):
                 inverse = 1.0 / distances
@@ -132,8 +134,10 @@ class KNNModel(SklearnModel):
         distance on the 420 columns SST-2's embeddings make took 1.5 s for its 1,821 test
         rows (7,792 training rows), and SMS spam's ensemble of a 300 s fit had two such
         members (5 and 7 neighbours)."""
-        from assay.features._encoder import shared_result
+        from assay.features._encoder import shared_result, sharing
 
+        if not sharing():  # nothing to share it with: no digest, no extra neighbours
+            return self.model_.kneighbors(X, n_neighbors=n)
         n_rows = len(self.model_._y)
         wanted = min(n_rows, max(n, _SHARED_NEIGHBOURS))
         key = ("knn neighbours", self._rows_digest(), self.p)
