@@ -189,9 +189,12 @@ def run(args) -> None:
             if not ws.exists():
                 data = work / f"{name}.csv"
                 frame.to_csv(data, index=False)
+                # the manifest's task and metric: inferred, wine quality's six integer
+                # grades would be classes scored by log loss instead of rmse
                 _assay("research", "init", str(data), "--target", str(spec.target),
                        "--dir", str(ws), "--budget-per-exp", str(args.budget_per_exp),
-                       "--seed", str(seed), env=env)  # fmt: skip
+                       "--seed", str(seed), "--task", spec.task.value,
+                       "--metric", str(spec.metric), env=env)  # fmt: skip
             common = {
                 "dataset": name, "seed": seed, "minutes": args.minutes, "task": spec.task.value,
                 "metric": spec.metric, "version": _version(),
