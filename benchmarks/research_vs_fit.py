@@ -4,10 +4,11 @@ same hidden holdout, one after the other on this machine.
 For each dataset and seed, `assay research init` splits the rows (training, validation,
 a hidden 20% holdout). Then, in turn:
 
-- research: `assay research run WS --time T*60` (search proposer); its answer is the best
-  experiment or the ensemble of experiments, whichever scored better on validation (the
-  ensemble's weights were chosen out of fold), retrained on training + validation rows
-  and scored on the holdout, as `assay research export` would deliver it;
+- research: `assay research run WS --time T*60` (search proposer); its answer is what
+  `assay research export` delivers by default (`research_answer`: the ensemble of
+  experiments unless the best experiment beats it on validation by more than two bootstrap
+  errors), retrained on training + validation rows and scored on the holdout; the
+  baseline's, the best's and the ensemble's holdout scores are recorded beside it;
 - fit: `AutoML(time_limit_s=T*60)` on the training + validation rows, scored on the same
   holdout; its validation score is its ensemble's out-of-fold score.
 
@@ -45,6 +46,7 @@ DATASETS = "credit-g,kc1,diabetes,cmc,vehicle,segment,abalone,wine-quality-red"
 FIELDS = [
     "dataset", "seed", "side", "minutes", "task", "metric", "valid_score", "holdout_score",
     "answer", "n_experiments", "n_kept", "wall_s", "export_s", "finished_at", "version",
+    "baseline_holdout", "best_holdout", "ensemble_holdout",
 ]  # fmt: skip
 KEEP_FIELDS = [
     "dataset", "seed", "exp_no", "description", "valid_gain", "holdout_gain", "confirmed",
@@ -60,6 +62,15 @@ def _rows(path: Path) -> list[dict]:
 
 def _append(path: Path, fields: list[str], row: dict) -> None:
     new = not path.exists()
+    if not new:
+        with path.open() as handle:
+            header = next(csv.reader(handle), [])
+        if header != fields:  # written before columns were added: rewrite with them
+            rows = _rows(path)
+            with path.open("w", newline="") as handle:
+                writer = csv.DictWriter(handle, fieldnames=fields, extrasaction="ignore")
+                writer.writeheader()
+                writer.writerows(rows)
     with path.open("a", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=fields, extrasaction="ignore")
         if new:
@@ -119,11 +130,13 @@ def fit_one(harness_dir: str, seconds: float) -> dict:
 
 
 # -- the research side ---------------------------------------------------------------------------
-def research_answer(ws: Path) -> tuple[dict, list[dict]]:
-    """The research run's answer on the holdout, and every kept change's holdout gain."""
+def research_side(ws: Path) -> tuple[dict, list[dict]]:
+    """The research run's answer on the holdout (chosen as `assay research export` chooses
+    it), the holdout scores of the baseline, the best and the ensemble beside it, and every
+    kept change's holdout gain."""
     from assay.research import ExperimentStatus, holdout_scores, research_status
     from assay.research._ledger import score_of
-    from assay.research._report import HoldoutBook
+    from assay.research._report import HoldoutBook, research_answer
     from assay.research._workspace import Repo
 
     started = time.monotonic()
@@ -131,9 +144,8 @@ def research_answer(ws: Path) -> tuple[dict, list[dict]]:
     harness, loss = status.harness, status.harness.metric.loss
     rows = {row.label: row for row in holdout_scores(status, ws)}
     best = rows.get("best", rows["baseline"])
-    answer = best
-    if "ensemble" in rows and loss(rows["ensemble"].valid_score) < loss(best.valid_score):
-        answer = rows["ensemble"]
+    chosen = research_answer(status)
+    answer = rows["ensemble"] if chosen.which == "ensemble" and "ensemble" in rows else best
     book, keeps = HoldoutBook(harness, Repo(ws)), []
     previous = status.baseline
     for record in status.records:
@@ -159,6 +171,9 @@ def research_answer(ws: Path) -> tuple[dict, list[dict]]:
         "n_experiments": len(experiments),
         "n_kept": len(keeps),
         "export_s": round(time.monotonic() - started, 1),
+        "baseline_holdout": rows["baseline"].holdout_score,
+        "best_holdout": best.holdout_score,
+        "ensemble_holdout": rows["ensemble"].holdout_score if "ensemble" in rows else "",
     }, keeps
 
 
@@ -206,7 +221,7 @@ def run(args) -> None:
                        "--max-exp", "1000", env=env)  # fmt: skip
                 wall_s = time.monotonic() - started
                 os.environ["ASSAY_HOME"] = env["ASSAY_HOME"]
-                answer, keeps = research_answer(ws)
+                answer, keeps = research_side(ws)
                 for keep in keeps:
                     _append(keeps_out, KEEP_FIELDS, {"dataset": name, "seed": seed, **keep})
                 row = {**common, **answer, "side": "research", "wall_s": round(wall_s, 1)}

@@ -193,19 +193,25 @@ def export(
     ws: Path = typer.Argument(..., help="The research workspace."),
     out: Path = typer.Option(..., "--out", "-o", help="Folder for the predictor."),
     which: str = typer.Option(
-        "best", "--experiment", help="best, ensemble, or an experiment number."
+        "auto",
+        "--experiment",
+        help="auto (the ensemble of experiments unless the best experiment beats it on "
+        "validation by more than two bootstrap errors), best, ensemble, or an experiment "
+        "number.",
     ),
 ) -> None:
-    """Save the best experiment (or the ensemble of experiments, or one experiment) as a
-    predictor for `assay predict`, `serve`, `report` and `explain`, trained on the
-    training and validation rows, with its score on the hidden holdout."""
+    """Save research's answer (or the best experiment, the ensemble of experiments, or one
+    experiment) as a predictor for `assay predict`, `serve`, `report` and `explain`, trained
+    on the training and validation rows, with its score on the hidden holdout."""
     from assay.errors import ConfigError
     from assay.research._export import export_research
 
-    if which not in ("best", "ensemble") and not which.isdigit():
-        raise ConfigError(f"--experiment {which!r}: give best, ensemble or a number")
+    if which not in ("auto", "best", "ensemble") and not which.isdigit():
+        raise ConfigError(f"--experiment {which!r}: give auto, best, ensemble or a number")
     stderr.print("training on the training and validation rows, scoring on the holdout ...")
     done = export_research(ws, out, which if not which.isdigit() else int(which))
+    if done.why:
+        stderr.print(escape(f"chose the {done.why}"))
     parts = ", ".join(f"#{no} x{w:.2f}" for no, w in done.members)
     stdout.print(
         f"Saved {done.path} (experiments {parts}) | validation {fmt(done.valid_score)} | "

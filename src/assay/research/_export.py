@@ -1,5 +1,7 @@
-"""From research to production: the best experiment, any one experiment, or the ensemble
-of experiments as an ordinary predictor (`assay predict`, `serve`, `report`, `explain`).
+"""From research to production: research's answer (`research_answer`: the ensemble of
+experiments unless the best experiment clearly beats it), the best experiment, any one
+experiment, or the ensemble as an ordinary predictor (`assay predict`, `serve`, `report`,
+`explain`).
 
 Each experiment exported is run once more by the harness as for its holdout score: trained
 on the training and validation rows, scored on the hidden holdout, with run.json asking
@@ -17,7 +19,12 @@ from pathlib import Path
 from assay.errors import ResearchError
 from assay.log import get_logger
 from assay.research._ledger import ExperimentStatus, score_of
-from assay.research._report import HoldoutBook, current_ensemble, research_status
+from assay.research._report import (
+    HoldoutBook,
+    current_ensemble,
+    research_answer,
+    research_status,
+)
 from assay.research._workspace import Repo
 
 logger = get_logger(__name__)
@@ -29,11 +36,13 @@ class Exported:
     members: tuple[tuple[int, float], ...]  # (experiment number, weight)
     valid_score: float
     holdout_score: float
+    why: str = ""  # why "auto" chose what it did
 
 
-def export_research(ws: str | Path, out: str | Path, which: str | int = "best") -> Exported:
-    """Save the predictor of `which` ("best", "ensemble" or an experiment number) at `out`.
-    Raises ResearchError naming the experiment when its pipeline cannot save a predictor."""
+def export_research(ws: str | Path, out: str | Path, which: str | int = "auto") -> Exported:
+    """Save the predictor of `which` ("auto": research's answer, "best", "ensemble" or an
+    experiment number) at `out`. Raises ResearchError naming the experiment when its
+    pipeline cannot save a predictor."""
     from assay.automl import Predictor
     from assay.automl._blend import blend_predictors
 
@@ -44,6 +53,10 @@ def export_research(ws: str | Path, out: str | Path, which: str | int = "best") 
     harness = status.harness
     if status.best is None:
         raise ResearchError(f"{ws} has no experiments yet: run `assay research run {ws}` first")
+    why = ""
+    if which == "auto":
+        answer = research_answer(status)
+        which, why = answer.which, f"{answer.which}: {answer.why}"
     if which == "ensemble":
         chosen = current_ensemble(status)
         if chosen is None:
@@ -101,4 +114,4 @@ def export_research(ws: str | Path, out: str | Path, which: str | int = "best") 
             "holdout_score": holdout,
         }
         predictor.save(out)
-    return Exported(out, tuple(members), valid, holdout)
+    return Exported(out, tuple(members), valid, holdout, why)

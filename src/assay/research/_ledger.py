@@ -43,6 +43,7 @@ COLUMNS = (
     "description",
 )
 NOISE_SIGMAS = 2.0  # a gain must exceed this many baseline standard deviations
+MIN_SE = 2.0  # a kept gain exceeds this many paired bootstrap errors of the validation rows
 
 
 class ExperimentStatus(str, Enum):

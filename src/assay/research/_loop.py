@@ -42,6 +42,7 @@ from assay.research._discovery import discovered_features
 from assay.research._ensemble import choose_ensemble, pooled_predictions
 from assay.research._harness import Harness, RunResult, experiment_label
 from assay.research._ledger import (
+    MIN_SE,
     ExperimentStatus,
     Ledger,
     config_hash,
@@ -63,7 +64,6 @@ if TYPE_CHECKING:
 
 logger = get_logger(__name__)
 
-MIN_SE = 2.0  # a kept gain exceeds this many paired bootstrap errors of the validation rows
 
 _STATUS_OF = {
     OutcomeStatus.TIMEOUT: ExperimentStatus.TIMEOUT,

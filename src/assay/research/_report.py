@@ -16,9 +16,14 @@ from pathlib import Path
 
 from assay.errors import ResearchError
 from assay.log import get_logger
-from assay.research._ensemble import ExperimentEnsemble, choose_ensemble, pooled_predictions
+from assay.research._ensemble import (
+    ExperimentEnsemble,
+    choose_ensemble,
+    pooled_predictions,
+    predictions_label,
+)
 from assay.research._harness import Harness, experiment_label
-from assay.research._ledger import ExperimentStatus, Ledger, noise_floor, score_of
+from assay.research._ledger import MIN_SE, ExperimentStatus, Ledger, noise_floor, score_of
 from assay.research._workspace import Repo
 from assay.store._experiments import ExperimentRecord
 
@@ -95,6 +100,42 @@ def holdout_scores(status: ResearchStatus, ws: str | Path) -> list[HoldoutRow]:
         score = book.score(chosen.predict(paths))
         rows.append(HoldoutRow("ensemble", line.exp_no, "", score_of(line), score))
     return rows
+
+
+@dataclass(frozen=True)
+class Answer:
+    which: str  # "ensemble" or "best"
+    why: str
+
+
+def research_answer(status: ResearchStatus, min_se: float = MIN_SE) -> Answer:
+    """What research delivers when asked for its answer: the ensemble of experiments when
+    the loop has one, unless the best experiment scores better on validation by more than
+    `min_se` paired bootstrap errors. The best's validation score is the highest of many
+    tried on the same rows, so it flatters the best; the ensemble's weights were chosen out
+    of fold, without the validation labels, so its score does not flatter it."""
+    line, best = status.ensemble_line, status.best
+    if best is None:
+        raise ResearchError("no experiments yet: run `assay research run WS` first")
+    if line is None or current_ensemble(status) is None:
+        return Answer("best", "no ensemble of experiments yet")
+    harness = status.harness
+    loss = harness.metric.loss
+    gain = loss(score_of(line)) - loss(score_of(best))  # > 0: the best scores better
+    if gain <= 0:
+        return Answer("ensemble", "it scores at least as well as the best on validation")
+    se = harness.paired_gain_se(
+        harness.predictions_of(predictions_label(best, harness.seed)),
+        harness.predictions_of(experiment_label(line.exp_no)),
+    )
+    if se > 0 and gain > min_se * se:
+        return Answer("best", f"it beats the ensemble by {gain / se:.1f} bootstrap errors")
+    size = f"{gain / se:.1f} bootstrap errors" if se > 0 else "an unmeasured margin"
+    return Answer(
+        "ensemble",
+        f"the best's lead on validation ({size}) is within what picking the best of many "
+        "experiments on the same rows gives by luck",
+    )
 
 
 def current_ensemble(status: ResearchStatus) -> ExperimentEnsemble | None:
