@@ -31,15 +31,17 @@ def test_the_choice_reads_out_of_fold_predictions_never_validation_labels(tmp_pa
     experiment(3, 0.9)  # as much, with other errors: averaging the two helps
     (harness.folder / "valid_labels.csv").unlink()  # the choice must not need them
     chosen = choose_ensemble(
-        harness, {n: harness.predictions_of(f"exp-{n:04d}") for n in (1, 2, 3)}
+        harness, {(n, None): harness.predictions_of(f"exp-{n:04d}") for n in (1, 2, 3)}
     )
     assert chosen is not None
-    weights = dict(chosen.members)
+    weights = {m.exp_no: m.weight for m in chosen.members}
     assert weights.get(1, 0) > 0.3 and weights.get(2, 0) < 0.2
     assert abs(sum(weights.values()) - 1) < 1e-9
     assert chosen.description.startswith("ensemble of experiments #1 x")
     # an experiment without out-of-fold predictions does not join
-    only = choose_ensemble(harness, {1: harness.predictions_of("exp-0001"), 9: tmp_path / "x.npy"})
+    only = choose_ensemble(
+        harness, {(1, None): harness.predictions_of("exp-0001"), (9, None): tmp_path / "x.npy"}
+    )
     assert only is None
 
 
@@ -59,7 +61,7 @@ def test_the_loop_writes_an_ensemble_line_once_two_experiments_wrote_oof(fast_ws
     last = ensembles[-1]
     assert last.description.startswith("ensemble of experiments #") and last.commit is None
     assert 0.5 < last.score <= 1.0
-    members = [int(p.split(" x")[0]) for p in last.description.split("#")[1:]]
+    members = [int(p.split()[0]) for p in last.description.split("#")[1:]]
     assert len(members) >= 2 and all(harness.oof_path(
         harness.predictions_of(f"exp-{m:04d}")).is_file() for m in members)  # fmt: skip
 
@@ -86,3 +88,36 @@ def test_an_experiment_continues_the_best_experiments_search(fast_ws):
     second = json.loads(harness.trials_path(harness.predictions_of("exp-0002")).read_text())
     key = lambda t: json.dumps([t["model"], t["config"]], sort_keys=True)  # noqa: E731
     assert {key(t) for t in trials} <= {key(t) for t in second}  # it knows all of them
+
+
+def test_the_baselines_other_seeds_join_the_pool_and_export_at_their_seed(fast_ws, tmp_path):
+    """The noise floor's extra runs of the baseline cost nothing more to ensemble: each
+    seed's run is a member of its own, exported by running the baseline at that seed."""
+    from assay.research import research_status
+    from assay.research._ensemble import Member, pooled_predictions
+    from assay.research._export import export_research
+    from assay.research._report import HoldoutBook, current_ensemble
+    from assay.research._workspace import Repo
+
+    ws, harness = fast_ws
+    ResearchLoop(ws, ScriptedProposer([]), max_exp=0, n_noise_seeds=2, store=False).run()
+    status = research_status(ws)
+    pool = pooled_predictions(harness, status.records)
+    assert set(pool) == {(0, None), (0, harness.seed + 1)}
+    assert all(harness.oof_path(path).is_file() for path in pool.values())
+    assert pool[(0, harness.seed + 1)].name == f"exp-0000-seed{harness.seed + 1}.npy"
+
+    # one member at the other seed: exported by the baseline's run at that seed
+    member = Member(0, 1.0, harness.seed + 1)
+    assert member.name == f"#0 seed {harness.seed + 1}"
+    book = HoldoutBook(harness, Repo(ws))
+    score, path = book.run(status.baseline, member.seed)
+    assert path.name == f"holdout-{status.baseline.commit[:12]}-seed{harness.seed + 1}.npy"
+    first, _ = book.run(status.baseline)
+    assert book.key(status.baseline.commit, member.seed) != book.key(status.baseline.commit)
+    assert np.isfinite(score) and np.isfinite(first)
+    chosen = current_ensemble(status)
+    if chosen is not None:  # Caruana took both seeds: the export blends both runs
+        done = export_research(ws, tmp_path / "model", "ensemble")
+        assert {m.key for m in done.members} == {m.key for m in chosen.members}
+        assert (tmp_path / "model" / "manifest.json").is_file()

@@ -58,7 +58,7 @@ def test_the_ensemble_of_experiments_exports_and_predicts_as_its_holdout_runs_di
     from assay.research._workspace import Repo
 
     book = HoldoutBook(harness, Repo(ws))
-    paths = {no: book.run(state.record(no))[1] for no, _ in chosen.members}
+    paths = {m.key: book.run(state.record(m.exp_no), m.seed)[1] for m in chosen.members}
     expected = chosen.predict(paths)
     assert proba.shape == expected.shape == (len(holdout), len(harness.classes))
     np.testing.assert_allclose(proba, expected, atol=1e-6)

@@ -212,7 +212,7 @@ def export(
     done = export_research(ws, out, which if not which.isdigit() else int(which))
     if done.why:
         stderr.print(escape(f"chose the {done.why}"))
-    parts = ", ".join(f"#{no} x{w:.2f}" for no, w in done.members)
+    parts = ", ".join(f"{m.name} x{m.weight:.2f}" for m in done.members)
     stdout.print(
         f"Saved {done.path} (experiments {parts}) | validation {fmt(done.valid_score)} | "
         f"holdout {fmt(done.holdout_score)}"

@@ -19,6 +19,7 @@ from pathlib import Path
 from assay.errors import ResearchError
 from assay.log import get_logger
 from assay.research._ledger import ExperimentStatus, score_of
+from assay.research._ensemble import Member
 from assay.research._report import (
     HoldoutBook,
     current_ensemble,
@@ -33,7 +34,7 @@ logger = get_logger(__name__)
 @dataclass(frozen=True)
 class Exported:
     path: Path
-    members: tuple[tuple[int, float], ...]  # (experiment number, weight)
+    members: tuple[Member, ...]
     valid_score: float
     holdout_score: float
     why: str = ""  # why "auto" chose what it did
@@ -78,37 +79,44 @@ def export_research(ws: str | Path, out: str | Path, which: str | int = "auto") 
                 f"experiment {record.exp_no} is a {record.status} line with no pipeline of "
                 "its own; export 'ensemble' or an experiment that ran"
             )
-        members, valid = ((record.exp_no, 1.0),), score_of(record)
+        members, valid = (Member(record.exp_no, 1.0),), score_of(record)
     book = HoldoutBook(harness, Repo(ws))
     with tempfile.TemporaryDirectory(dir=harness.folder.parent, prefix="export-") as tmp:
         predictors, paths, scores = [], {}, []
-        for exp_no, _ in members:
-            record = status.record(exp_no)
-            folder = Path(tmp) / f"exp-{exp_no}"
-            label = book.prepare(record)
-            logger.info("exporting experiment %d (trained on train + validation rows)", exp_no)
+        for member in members:
+            record = status.record(member.exp_no)
+            folder = Path(tmp) / f"exp-{member.exp_no}-{member.seed}"
+            label = book.prepare(record, member.seed)
+            logger.info("exporting experiment %s (trained on train + validation rows)", member.name)
             result = harness.run(
-                Repo(ws).show(record.commit or ""), label=label, holdout=True, export=folder
+                Repo(ws).show(record.commit or ""),
+                seed=member.seed,
+                label=label,
+                holdout=True,
+                export=folder,
             )
             if not result.ok or result.score is None:
                 last = (result.log_tail.strip().splitlines() or [""])[-1]
                 raise ResearchError(
-                    f"experiment {exp_no} could not be exported: {result.reason}. {last} "
+                    f"experiment {member.name} could not be exported: {result.reason}. {last} "
                     f"(log: {result.log_path})"
                 )
-            book.record(record.commit or "", result.score)
+            book.record(record.commit or "", result.score, member.seed)
             scores.append(result.score)
             predictors.append(Predictor.load(folder))
-            paths[exp_no] = harness.predictions_of(label)
+            paths[member.key] = harness.predictions_of(label)
         if len(members) == 1:
             predictor, holdout = predictors[0], scores[0]
         else:
             assert chosen is not None  # several members: the ensemble's
-            predictor = blend_predictors(predictors, [w for _, w in members])
+            predictor = blend_predictors(predictors, [m.weight for m in members])
             holdout = book.score(chosen.predict(paths))
         predictor.info["research"] = {
             "workspace": str(Path(ws).resolve()),
-            "experiments": [{"exp_no": no, "weight": w} for no, w in members],
+            "experiments": [
+                {"exp_no": m.exp_no, "weight": m.weight, **({} if m.seed is None else {"seed": m.seed})}
+                for m in members
+            ],
             "metric": harness.metric.name,
             "valid_score": valid,
             "holdout_score": holdout,

@@ -196,6 +196,7 @@ class ResearchLoop:
             try:
                 if not any(r.status == ExperimentStatus.BASELINE for r in self.records):
                     self._baseline()
+                    self._update_ensemble()  # of the baseline's seeds, before any experiment
                 self._set_best()
                 self.discovered = discovered_features(
                     self.harness, min(self.discover_s, self._time_left_s()), n_jobs=usable_cpus()

@@ -96,7 +96,7 @@ def holdout_scores(status: ResearchStatus, ws: str | Path) -> list[HoldoutRow]:
         rows.append(HoldoutRow(label, record.exp_no, record.commit or "", score_of(record), score))
     line, chosen = status.ensemble_line, current_ensemble(status)
     if chosen is not None and line is not None:
-        paths = {no: book.run(status.record(no))[1] for no, _ in chosen.members}
+        paths = {m.key: book.run(status.record(m.exp_no), m.seed)[1] for m in chosen.members}
         score = book.score(chosen.predict(paths))
         rows.append(HoldoutRow("ensemble", line.exp_no, "", score_of(line), score))
     return rows
@@ -152,13 +152,17 @@ class HoldoutBook:
         self.path = harness.folder / HOLDOUT_CACHE
         self.cache = json.loads(self.path.read_text()) if self.path.exists() else {}
 
-    def label(self, commit: str) -> str:
-        return f"holdout-{commit[:12]}-seed{self.harness.seed}"
+    def label(self, commit: str, seed: int | None = None) -> str:
+        return f"holdout-{commit[:12]}-seed{self._seed(seed)}"
 
-    def prepare(self, record: ExperimentRecord) -> str:
-        """The label of the record's holdout run, given the trials its experiment run
-        continued from (so the holdout run continues the same search)."""
-        label = self.label(record.commit or "")
+    def _seed(self, seed: int | None) -> int:
+        return self.harness.seed if seed is None else int(seed)
+
+    def prepare(self, record: ExperimentRecord, seed: int | None = None) -> str:
+        """The label of the record's holdout run (at `seed`, None: the harness seed), given
+        the trials its experiment run continued from (so the holdout run continues the
+        same search)."""
+        label = self.label(record.commit or "", seed)
         given = self.harness.prior_path(
             self.harness.predictions_of(experiment_label(record.exp_no))
         )
@@ -166,29 +170,31 @@ class HoldoutBook:
             shutil.copyfile(given, self.harness.prior_path(self.harness.predictions_of(label)))
         return label
 
-    def run(self, record: ExperimentRecord) -> tuple[float, Path]:
-        """The experiment's holdout score and predictions file, run when missing."""
+    def run(self, record: ExperimentRecord, seed: int | None = None) -> tuple[float, Path]:
+        """The experiment's holdout score and predictions file (at `seed`, None: the
+        harness seed), run when missing."""
         commit = record.commit
         if commit is None:
             raise ResearchError(f"experiment {record.exp_no} has no commit in results.tsv")
-        key, label = self.key(commit), self.prepare(record)
+        key, label = self.key(commit, seed), self.prepare(record, seed)
         path = self.harness.predictions_of(label)
         if key not in self.cache or not path.is_file():
             logger.info("scoring experiment %d on the holdout", record.exp_no)
             pipeline = self.repo.show(commit)
-            self.record(commit, self.harness.holdout_score(pipeline, label=label))
+            score = self.harness.holdout_score(pipeline, seed=self._seed(seed), label=label)
+            self.record(commit, score, seed)
         return float(self.cache[key]), path
 
-    def key(self, commit: str) -> str:
-        return f"{commit}:{self.harness.seed}"
+    def key(self, commit: str, seed: int | None = None) -> str:
+        return f"{commit}:{self._seed(seed)}"
 
     def score(self, values) -> float:
         """The holdout score of predictions in the holdout's row order."""
         harness = self.harness
         return float(harness.metric(harness.encoded(harness.holdout_labels()), values))
 
-    def record(self, commit: str, score: float) -> None:
-        self.cache[self.key(commit)] = float(score)
+    def record(self, commit: str, score: float, seed: int | None = None) -> None:
+        self.cache[self.key(commit, seed)] = float(score)
         self.path.write_text(json.dumps(self.cache, indent=1))
         self.path.chmod(0o600)
 
