@@ -100,7 +100,9 @@ def test_the_baselines_other_seeds_join_the_pool_and_export_at_their_seed(fast_w
     from assay.research._workspace import Repo
 
     ws, harness = fast_ws
-    ResearchLoop(ws, ScriptedProposer([]), max_exp=0, n_noise_seeds=2, store=False).run()
+    ResearchLoop(
+        ws, ScriptedProposer([]), max_exp=0, n_noise_seeds=2, discover_s=0, store=False
+    ).run()
     status = research_status(ws)
     pool = pooled_predictions(harness, status.records)
     assert set(pool) == {(0, None), (0, harness.seed + 1)}
