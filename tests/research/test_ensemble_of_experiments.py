@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
-from research_helpers import ScriptedProposer, with_config
+from research_helpers import ScriptedProposer, commit_pipeline, with_config
 
 from assay.research import Change, Ledger, ResearchLoop, choose_ensemble, init_research
 from assay.research._init import template
@@ -100,6 +100,9 @@ def test_the_baselines_other_seeds_join_the_pool_and_export_at_their_seed(fast_w
     from assay.research._workspace import Repo
 
     ws, harness = fast_ws
+    # AutoML writes out-of-fold predictions; a forest's trees change with the seed
+    base = with_config(template("pipeline.py"), automl={"models": ["extra_trees"], "n_folds": 3})
+    commit_pipeline(ws, base, "baseline: AutoML, extra trees")
     ResearchLoop(
         ws, ScriptedProposer([]), max_exp=0, n_noise_seeds=2, discover_s=0, store=False
     ).run()
@@ -118,8 +121,11 @@ def test_the_baselines_other_seeds_join_the_pool_and_export_at_their_seed(fast_w
     first, _ = book.run(status.baseline)
     assert book.key(status.baseline.commit, member.seed) != book.key(status.baseline.commit)
     assert np.isfinite(score) and np.isfinite(first)
-    chosen = current_ensemble(status)
-    if chosen is not None:  # Caruana took both seeds: the export blends both runs
-        done = export_research(ws, tmp_path / "model", "ensemble")
-        assert {m.key for m in done.members} == {m.key for m in chosen.members}
-        assert (tmp_path / "model" / "manifest.json").is_file()
+    chosen = current_ensemble(status)  # the two seeds' runs average better than either
+    assert chosen is not None and {m.seed for m in chosen.members} == {None, harness.seed + 1}
+    line = research_status(ws).ensemble_line  # written right after the baseline
+    assert line is not None and line.description.startswith(chosen.description)
+    # the export blends both runs, the second run at its own seed
+    done = export_research(ws, tmp_path / "model", "ensemble")
+    assert {m.key for m in done.members} == {m.key for m in chosen.members}
+    assert (tmp_path / "model" / "manifest.json").is_file()

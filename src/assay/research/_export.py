@@ -18,8 +18,8 @@ from pathlib import Path
 
 from assay.errors import ResearchError
 from assay.log import get_logger
-from assay.research._ledger import ExperimentStatus, score_of
 from assay.research._ensemble import Member
+from assay.research._ledger import ExperimentStatus, score_of
 from assay.research._report import (
     HoldoutBook,
     current_ensemble,
@@ -87,7 +87,10 @@ def export_research(ws: str | Path, out: str | Path, which: str | int = "auto") 
             record = status.record(member.exp_no)
             folder = Path(tmp) / f"exp-{member.exp_no}-{member.seed}"
             label = book.prepare(record, member.seed)
-            logger.info("exporting experiment %s (trained on train + validation rows)", member.name)
+            what = f"experiment {member.exp_no}" + (
+                "" if member.seed is None else f" at seed {member.seed}"
+            )
+            logger.info("exporting %s (trained on train + validation rows)", what)
             result = harness.run(
                 Repo(ws).show(record.commit or ""),
                 seed=member.seed,
@@ -98,7 +101,7 @@ def export_research(ws: str | Path, out: str | Path, which: str | int = "auto") 
             if not result.ok or result.score is None:
                 last = (result.log_tail.strip().splitlines() or [""])[-1]
                 raise ResearchError(
-                    f"experiment {member.name} could not be exported: {result.reason}. {last} "
+                    f"{what} could not be exported: {result.reason}. {last} "
                     f"(log: {result.log_path})"
                 )
             book.record(record.commit or "", result.score, member.seed)
@@ -114,7 +117,8 @@ def export_research(ws: str | Path, out: str | Path, which: str | int = "auto") 
         predictor.info["research"] = {
             "workspace": str(Path(ws).resolve()),
             "experiments": [
-                {"exp_no": m.exp_no, "weight": m.weight, **({} if m.seed is None else {"seed": m.seed})}
+                {"exp_no": m.exp_no, "weight": m.weight}
+                | ({} if m.seed is None else {"seed": m.seed})
                 for m in members
             ],
             "metric": harness.metric.name,
