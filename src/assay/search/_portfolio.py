@@ -116,6 +116,8 @@ class Searcher:
         for model, config in load_portfolio(portfolio, task):
             if model in models and task in models[model].tasks:
                 self._queue.append(Candidate(model, config, TrialSource.PORTFOLIO))
+        # text networks first, so that the media networks' places hold
+        networks.sort(key=lambda pair: FeatureType(pair[1].kind).is_media)
         for model, cls in networks:
             configs = cls.default_configs(task)
             if not FeatureType(cls.kind).is_media:
