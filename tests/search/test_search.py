@@ -167,3 +167,21 @@ def test_a_warm_started_search_runs_the_best_known_configs_first_and_never_the_r
     assert asked[:2] == best_two  # the best known first, to be fitted for the ensemble
     assert not any(pair in asked[2:] for pair in written[:6])  # the rest are not repeated
     assert asked[2:] == written[6:]  # then the portfolio where the earlier search stopped
+
+
+@pytest.mark.parametrize("network", ["sound_cnn", "image_cnn"])
+def test_a_media_network_runs_first_and_its_other_configs_soon_after(network):
+    """On media data the network is the strongest family: all its default configs run
+    within the first places of the queue, one in every three, the tabular portfolio's
+    configs between them; a text network runs once, after two portfolio configs."""
+    models = {**MODELS, network: EVERY_FAMILY[network], "minilm": EVERY_FAMILY["minilm"]}
+    searcher = Searcher(models, Task.MULTICLASS, n_rows=2000, n_features=40)
+    asked = [searcher.ask() for _ in range(12)]
+    names = [c.model for c in asked]
+    configs = EVERY_FAMILY[network].default_configs(Task.MULTICLASS)
+    places = [i for i, name in enumerate(names) if name == network]
+    assert places == [3 * i for i in range(len(configs))], names
+    assert [asked[i].config for i in places] == configs
+    assert names.count("minilm") == 1, names
+    before_text = names[: names.index("minilm")]
+    assert len([n for n in before_text if n in MODELS]) == 2, names  # two portfolio configs

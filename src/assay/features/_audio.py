@@ -1,13 +1,16 @@
 """Summary features of a sound for the tree and linear models: MFCCs (mean, spread,
 extremes and how fast they change), the mean level of each mel band, loudness over time and
-the duration. Computed from the log-mel spectrograms of `assay.data._decode`; learned from
-nothing, so the same for any rows."""
+the duration, and the course of the sound: the MFCCs averaged over `N_SEGMENTS` equal parts
+of its time, less their mean over the whole sound (cepstral mean normalisation, so a louder
+recording or another microphone changes none of them). Computed from the log-mel
+spectrograms of `assay.data._decode`; learned from nothing, so the same for any rows."""
 
 from __future__ import annotations
 
 import numpy as np
 
 N_MFCC = 20
+N_SEGMENTS = 5  # the word's beginning, middle and end, as tree features
 _STATS = ("mean", "std", "min", "max")
 
 
@@ -19,7 +22,24 @@ def sound_feature_names(prefix: str) -> list[str]:
     names += [f"{prefix}__mel{i}_mean" for i in range(N_MELS)]
     names += [f"{prefix}__level_{s}" for s in _STATS]
     names += [f"{prefix}__seconds"]
+    names += [f"{prefix}__mfcc{i}_part{p}" for p in range(N_SEGMENTS) for i in range(N_MFCC)]
     return names
+
+
+def segment_means(mfcc: np.ndarray, n_segments: int = N_SEGMENTS) -> np.ndarray:
+    """(n_segments, n_coefficients) means of an (n_coefficients, frames) MFCC matrix over
+    equal parts of its frames, each less the mean over all frames. A sound shorter than
+    `n_segments` frames repeats its frames to fill the parts."""
+    normalised = mfcc - mfcc.mean(axis=1, keepdims=True)
+    n_frames = normalised.shape[1]
+    if n_frames == 0:
+        return np.zeros((n_segments, mfcc.shape[0]))
+    edges = np.round(np.linspace(0, n_frames, n_segments + 1)).astype(int)
+    parts = []
+    for start, stop in zip(edges[:-1], edges[1:], strict=True):
+        first = min(start, n_frames - 1)
+        parts.append(normalised[:, first : max(stop, first + 1)].mean(axis=1))
+    return np.vstack(parts)
 
 
 def sound_features(log_mel: np.ndarray | None) -> np.ndarray:
@@ -42,5 +62,6 @@ def sound_features(log_mel: np.ndarray | None) -> np.ndarray:
             change.std(axis=1),
             log_mel.mean(axis=1),
             [level.mean(), level.std(), level.min(), level.max(), seconds],
+            segment_means(mfcc).ravel(),
         ]
     )

@@ -1,7 +1,8 @@
 """The two convolutional families of media columns: `ImageCNNModel` on the decoded
 pictures (augmented with flips, small rotations, zooms and shifts; the flipped picture is
 averaged in at prediction) and `SoundCNNModel` on log-mel spectrograms (augmented by
-shifting in time and masking bands of time and frequency, as in SpecAugment)."""
+shifting in time and masking bands of time and frequency, as in SpecAugment; the
+spectrograms smoothed across frequency first, `smoothed_bands`)."""
 
 from __future__ import annotations
 
@@ -71,6 +72,23 @@ class ImageCNNModel(ConvModel):
 
 _MAX_FRAMES = 640  # about 10 s: longer sound is cut for the network (not for its features)
 _MIN_FRAMES = 16
+LIFTER = 20  # cepstral coefficients kept by `smoothed_bands` (0: the spectrogram as it is)
+
+
+def smoothed_bands(spectrum: np.ndarray, n_kept: int | None = None) -> np.ndarray:
+    """A (mels, frames) log-mel spectrogram without its fine detail across frequency: the
+    first `n_kept` coefficients of its cosine transform over the mel bands (its MFCCs),
+    transformed back. What stays is the envelope that tells one vowel from another; what
+    goes is mostly the harmonics of the voice's pitch, which tell one speaker from another.
+    `n_kept` None: LIFTER."""
+    n_kept = LIFTER if n_kept is None else n_kept
+    if not n_kept or n_kept >= spectrum.shape[0]:
+        return spectrum
+    from scipy.fft import dct, idct
+
+    coefficients = dct(spectrum, type=2, norm="ortho", axis=0)
+    coefficients[n_kept:] = 0.0
+    return idct(coefficients, type=2, norm="ortho", axis=0).astype(spectrum.dtype)
 
 
 class SoundCNNModel(ConvModel):
@@ -78,7 +96,7 @@ class SoundCNNModel(ConvModel):
 
     name = "sound_cnn"
     kind = FeatureType.AUDIO
-    _FITTED = (*ConvModel._FITTED, "n_frames_")
+    _FITTED = (*ConvModel._FITTED, "n_frames_", "lifter_")
 
     def _arrays(self, paths: list, fitting: bool) -> np.ndarray:
         from assay.data._decode import N_MELS
@@ -88,12 +106,14 @@ class SoundCNNModel(ConvModel):
             lengths = [s.shape[1] for s in spectra if s is not None] or [_MIN_FRAMES]
             frames = int(np.percentile(lengths, 95))
             self.n_frames_ = int(min(max(frames, _MIN_FRAMES), _MAX_FRAMES))
+            self.lifter_ = LIFTER
         out = np.empty((len(spectra), 1, N_MELS, self.n_frames_), dtype=np.float32)
         for i, spectrum in enumerate(spectra):
             if spectrum is None:
                 out[i] = 0.0
                 continue
-            cut = spectrum[:, : self.n_frames_]
+            # a network saved before the smoothing existed read the spectrogram as it is
+            cut = smoothed_bands(spectrum[:, : self.n_frames_], getattr(self, "lifter_", 0))
             cut = cut - cut.mean(axis=1, keepdims=True)  # each band's level: the microphone's
             out[i, 0, :, : cut.shape[1]] = cut
             out[i, 0, :, cut.shape[1] :] = cut.min() if cut.size else 0.0

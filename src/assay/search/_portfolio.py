@@ -29,6 +29,7 @@ class Candidate:
 
 
 _MAX_REPEATS = 10  # proposals a tuner may repeat before a repeat is run anyway
+_MEDIA_EVERY = 3  # a media network's default configs: one in every so many places of the queue
 POOLS = ("classification", "regression")  # a portfolio lists configs for each
 
 
@@ -102,9 +103,11 @@ class Searcher:
         self.random_state = random_state
         self._rng = np.random.default_rng(random_state)
         self._queue: list[Candidate] = []
-        # No tabular portfolio has the networks of media and text columns: a media network
-        # runs first (on such data it is the strongest family), a text network after the
-        # portfolio's first two configs (it costs far more than they do).
+        # No tabular portfolio has the networks of media and text columns. A media network
+        # runs first and its other default configs soon after, one every _MEDIA_EVERY
+        # places (on such data it is the strongest family by far, and networks of other
+        # shapes and seeds average well); a text network runs once, after the portfolio's
+        # first two configs (it costs far more than they do).
         networks = [
             (model, cls)
             for model, cls in models.items()
@@ -113,10 +116,17 @@ class Searcher:
         for model, config in load_portfolio(portfolio, task):
             if model in models and task in models[model].tasks:
                 self._queue.append(Candidate(model, config, TrialSource.PORTFOLIO))
+        # text networks first, so that the media networks' places hold
+        networks.sort(key=lambda pair: FeatureType(pair[1].kind).is_media)
         for model, cls in networks:
-            first = Candidate(model, cls.default_configs(task)[0], TrialSource.PORTFOLIO)
-            media = FeatureType(cls.kind).is_media
-            self._queue.insert(0 if media else min(2, len(self._queue)), first)
+            configs = cls.default_configs(task)
+            if not FeatureType(cls.kind).is_media:
+                first = Candidate(model, configs[0], TrialSource.PORTFOLIO)
+                self._queue.insert(min(2, len(self._queue)), first)
+                continue
+            for i, config in enumerate(configs):
+                candidate = Candidate(model, config, TrialSource.PORTFOLIO)
+                self._queue.insert(min(i * _MEDIA_EVERY, len(self._queue)), candidate)
         self._best_loss: dict[str, float] = {}
         self._seen: set[str] = set()
         self._deferred: set[str] = set()

@@ -1,0 +1,78 @@
+"""The course-of-the-sound features (MFCC means over parts of its time) and the network's
+smoothing across frequency: what each keeps and what each removes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from assay.features._audio import N_MFCC, N_SEGMENTS, segment_means
+
+pytest.importorskip("librosa")
+
+
+def _spectrum(rng: np.random.Generator, n_frames: int = 60) -> np.ndarray:
+    from assay.data._decode import N_MELS
+
+    return (rng.normal(-40, 8, size=(N_MELS, n_frames))).astype(np.float32)
+
+
+def test_parts_follow_the_sound_in_time() -> None:
+    mfcc = np.zeros((3, 10))
+    mfcc[:, :5] = 1.0  # loud first half, quiet second half
+    parts = segment_means(mfcc, n_segments=2)
+    np.testing.assert_allclose(parts, [[0.5] * 3, [-0.5] * 3])
+    np.testing.assert_allclose(segment_means(mfcc[:, ::-1], n_segments=2), parts[::-1])
+
+
+@pytest.mark.parametrize("n_frames", [1, 2, 4, 5, 6, 97])
+def test_every_part_has_frames_however_short_the_sound(n_frames: int) -> None:
+    rng = np.random.default_rng(n_frames)
+    parts = segment_means(rng.normal(size=(4, n_frames)))
+    assert parts.shape == (N_SEGMENTS, 4)
+    assert np.isfinite(parts).all()
+
+
+def test_course_features_ignore_loudness_and_the_microphone() -> None:
+    """A louder recording adds the same dB to every band; another microphone adds its own
+    dB to each band: neither changes how the sound goes."""
+    from assay.features._audio import sound_feature_names, sound_features
+
+    rng = np.random.default_rng(0)
+    spectrum = _spectrum(rng)
+    names = sound_feature_names("s")
+    course = [i for i, n in enumerate(names) if "_part" in n]
+    assert len(course) == N_SEGMENTS * N_MFCC
+    before = sound_features(spectrum)
+    microphone = rng.normal(0, 6, size=(spectrum.shape[0], 1)).astype(np.float32)
+    after = sound_features(spectrum + 12.0 + microphone)
+    np.testing.assert_allclose(after[course], before[course], atol=1e-3)
+    assert not np.allclose(after, before)  # the level features do see it
+    assert len(before) == len(names)
+    assert np.isnan(sound_features(None)).all()
+
+
+def test_smoothing_keeps_the_envelope_and_drops_the_harmonics() -> None:
+    from assay.models._media_cnn import LIFTER, smoothed_bands
+
+    rng = np.random.default_rng(1)
+    spectrum = _spectrum(rng)
+    n_mels = spectrum.shape[0]
+    bands = np.arange(n_mels)[:, None]
+
+    def wave(k: int) -> np.ndarray:  # the k-th cosine of the transform over the bands
+        return np.cos(np.pi * k * (bands + 0.5) / n_mels)
+
+    envelope = -30.0 - 20.0 * wave(1) + 5.0 * wave(3)  # slow over the bands: formants
+    harmonics = 6.0 * wave(50)  # a fast ripple over the bands: a voice's pitch
+    smoothed = smoothed_bands((envelope + harmonics + 0 * spectrum).astype(np.float32))
+    np.testing.assert_allclose(smoothed, np.broadcast_to(envelope, smoothed.shape), atol=1e-3)
+    assert smoothed.dtype == np.float32
+    np.testing.assert_array_equal(smoothed_bands(spectrum, 0), spectrum)
+    # what it keeps is the spectrogram's first LIFTER cepstral coefficients, unchanged
+    from scipy.fft import dct
+
+    kept = dct(smoothed_bands(spectrum), type=2, norm="ortho", axis=0)
+    original = dct(spectrum, type=2, norm="ortho", axis=0)
+    np.testing.assert_allclose(kept[:LIFTER], original[:LIFTER], atol=1e-3)
+    np.testing.assert_allclose(kept[LIFTER:], 0.0, atol=1e-3)
