@@ -71,6 +71,7 @@ def save_predictor(predictor, path: Path, overwrite: bool = True) -> Path:
                     "score": member.score,
                     "level": member.level,
                     "inputs": member.inputs,
+                    "part": member.part,
                     "folds": folds,
                 }
             )
@@ -96,6 +97,7 @@ def save_predictor(predictor, path: Path, overwrite: bool = True) -> Path:
             "members": members,
             "derived": predictor.derived is not None,
             "train_rows": predictor.train_rows is not None,
+            "temperatures": predictor.temperatures,
             "info": predictor.info,
             "files": files,
         }
@@ -198,6 +200,7 @@ def _build(path: Path, manifest: dict, trust: Trust) -> dict[str, Any]:
                 models,
                 level=spec.get("level", 1),
                 inputs=list(spec.get("inputs", [])),
+                part=int(spec.get("part", 0)),
             )
         )
     for i, member in enumerate(members):
@@ -206,6 +209,7 @@ def _build(path: Path, manifest: dict, trust: Trust) -> dict[str, Any]:
                 f"{path}: member {i} ({member.model}) takes inputs {member.inputs} that are not "
                 "level-1 members of this predictor: the manifest is damaged; re-fit or restore it."
             )
+    temperatures = _temperatures(path, manifest, members)
     leaderboard = pd.read_csv(io.StringIO(checked(Path("leaderboard.csv")).read_text()))
     derived = None
     if manifest.get("derived"):
@@ -226,7 +230,24 @@ def _build(path: Path, manifest: dict, trust: Trust) -> dict[str, Any]:
         info=manifest.get("info"),
         derived=derived,
         train_rows=_train_rows(manifest, checked),
+        temperatures=temperatures,
     )
+
+
+def _temperatures(path: Path, manifest: dict, members: list) -> list[float]:
+    """The parts' temperatures (one, 1.0, for a predictor saved before there were any),
+    checked: a positive number for every part a member names."""
+    values = manifest.get("temperatures", [1.0])
+    ok = isinstance(values, list) and all(
+        isinstance(t, int | float) and not isinstance(t, bool) and 0 < t < float("inf")
+        for t in values
+    )
+    if not ok or any(not 0 <= m.part < len(values) for m in members):
+        raise ArtifactError(
+            f"{path}: the manifest's temperatures {values!r} are not a positive number for "
+            "each part of the ensemble: the manifest is damaged; re-fit or restore it."
+        )
+    return [float(t) for t in values]
 
 
 def _train_rows(manifest: dict, checked) -> np.ndarray | None:

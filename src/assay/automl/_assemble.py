@@ -17,7 +17,8 @@ from assay.automl._leaderboard import build_leaderboard
 from assay.automl._member import Member
 from assay.automl._predictor import Predictor
 from assay.data._leakage import training_fingerprints
-from assay.ensemble import CaruanaEnsemble
+from assay.ensemble import CaruanaEnsemble, fit_temperature, tempered
+from assay.evaluate._cv import safe_score
 
 MAX_ENSEMBLE_CANDIDATES = 25
 
@@ -32,9 +33,10 @@ def assemble_predictor(
 ) -> tuple[Predictor, np.ndarray]:
     """Caruana selection over the best trials (level 2 included when the stack was
     fitted), stopped early rather than overrun, on the rows the folds validate and under
-    the dataset's row weights. The chosen trials' fold models stay in their checkpoints
-    (`load_member` reads them when needed). Returns the predictor and the ensemble's
-    out-of-fold predictions."""
+    the dataset's row weights; for log loss, the ensemble's temperature fitted on the same
+    out-of-fold predictions (`assay.ensemble.fit_temperature`). The chosen trials' fold
+    models stay in their checkpoints (`load_member` reads them when needed). Returns the
+    predictor and the ensemble's out-of-fold predictions (calibrated)."""
     rows = scored_rows(folds, len(y))
     row_w = dataset.weights
 
@@ -60,11 +62,18 @@ def assemble_predictor(
     inputs = [position[id(b)] for b in stack.bases] if level2 else []
     members += [_member(o, weight[id(o)], level=2, inputs=inputs) for o in level2]
     oof = ensemble.predict([o.fit.oof for o in done])
+    score, temperature = ensemble.score_, 1.0
+    if metric.name == "logloss":  # calibrated on the rows the folds validate
+        temperature = fit_temperature(oof[rows], y[rows], None if row_w is None else row_w[rows])
+        if temperature != 1.0:
+            oof = oof.copy()
+            oof[rows] = tempered(oof[rows], temperature)
+            score = safe_score(metric, y[rows], oof[rows], None if row_w is None else row_w[rows])
     entries = [
         {
             "model": "ensemble",
             "level": max(m.level for m in members),
-            "score": ensemble.score_,
+            "score": score,
             "weight": 1.0,
             "fit_time_s": sum(o.fit.fit_time_s for o in done),
             "predict_time_s": sum(o.fit.predict_time_s for o in done),
@@ -97,8 +106,9 @@ def assemble_predictor(
         members=members,
         leaderboard=board,
         train_rows=training_fingerprints(dataset.X[list(dataset.schema.features)]),
+        temperatures=[temperature],
         info={
-            "ensemble_score": float(ensemble.score_),
+            "ensemble_score": float(score),
             "n_folds": len(folds),
             "n_trials": n_level1_run(outcomes),
             "n_skipped": sum(o.state is TrialState.SKIPPED for o in outcomes),

@@ -1,5 +1,6 @@
 """One predictor from several fitted on the same columns: each one's members with its
-weight times theirs, and the generated features of all of them computed once.
+weight times theirs, each one's calibration kept (its members form one part with its
+temperature), and the generated features of all of them computed once.
 
 This is how an ensemble of research experiments becomes an ordinary predictor: every
 experiment's predictor was trained on the same rows, so two that generate the same feature
@@ -37,15 +38,18 @@ def blend_predictors(predictors: Sequence[Predictor], weights: Sequence[float]) 
                 f"classes ({_columns(first)} vs {_columns(other)}); blend predictors of one table."
             )
     members: list = []
+    temperatures: list[float] = []
     rows: list[pd.DataFrame] = []
     for i, (predictor, weight) in enumerate(zip(predictors, weights, strict=True)):
-        offset = len(members)
+        offset, first_part = len(members), len(temperatures)
+        temperatures += predictor.temperatures  # each keeps its calibration
         for member in predictor.members:
             members.append(
                 dataclasses.replace(
                     member,
                     weight=member.weight * float(weight),
                     inputs=[j + offset for j in member.inputs],
+                    part=member.part + first_part,
                 )
             )
         board = predictor.leaderboard()
@@ -63,6 +67,7 @@ def blend_predictors(predictors: Sequence[Predictor], weights: Sequence[float]) 
         info={"blend": [float(w) for w in weights]},
         derived=_merged_derived([p.derived for p in predictors]),
         train_rows=first.train_rows,
+        temperatures=temperatures,
     )
 
 

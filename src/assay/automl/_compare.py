@@ -41,7 +41,8 @@ def _check_pair(a, b) -> None:
 def refit_oof(predictor, X: pd.DataFrame, y: np.ndarray, folds, metric) -> np.ndarray:
     """Out-of-fold predictions of the predictor's recipe: its derived features and its
     level-1 members' configs retrained on `folds`, blended with the members' weights
-    (level-2 members are left out and the level-1 weights renormalized)."""
+    (level-2 members are left out and the level-1 weights renormalized) and tempered by
+    the predictor's temperature."""
     from assay.features import DerivedFeatures
     from assay.models import MODELS
 
@@ -86,6 +87,10 @@ def refit_oof(predictor, X: pd.DataFrame, y: np.ndarray, folds, metric) -> np.nd
             fold_columns=fold_columns,
         )
         blend = weight * fit.oof if i == 0 else blend + weight * fit.oof
+    if predictor.task.is_classification and len(predictor.temperatures) == 1:
+        from assay.ensemble import tempered
+
+        blend = tempered(blend, predictor.temperatures[0])  # calibrated as the predictor is
     return blend
 
 

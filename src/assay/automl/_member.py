@@ -48,6 +48,9 @@ class Member:
     fold_fit_s: float = 0.0  # seconds one fold model took to fit (training only, not saved)
     level: int = 1
     inputs: list[int] = field(default_factory=list)
+    # which of the predictor's calibrated parts the member belongs to (`temperatures`): 0
+    # for a fit's own predictor; a blend of predictors keeps one part per predictor
+    part: int = 0
     # training only, not saved: boosters' kept rounds per fold (what a refit on all rows
     # trains for), and the trial checkpoint the fold models wait in until they are needed
     fold_rounds: list[int] = field(default_factory=list)

@@ -35,6 +35,7 @@ class Predictor:
         info: dict[str, Any] | None = None,
         derived=None,
         train_rows: np.ndarray | None = None,
+        temperatures: list[float] | None = None,
     ):
         self.task = Task(task)
         self.target = target
@@ -48,6 +49,9 @@ class Predictor:
         # sorted fingerprints of the training rows' features (None: not kept), to flag
         # rows to predict that were training rows
         self.train_rows = train_rows
+        # classification: each part's probabilities (its members' weighted mean) are
+        # tempered by its temperature (`assay.ensemble.tempered`; 1: as they are)
+        self.temperatures = [float(t) for t in (temperatures or [1.0])]
 
     @property
     def classes_(self) -> np.ndarray:
@@ -95,8 +99,24 @@ class Predictor:
         # into a model's input once: not once per fold model
         with shared_conversions():
             self._note_unknown_categories(X)
+            if self.task.is_classification and any(t != 1.0 for t in self.temperatures):
+                return self._tempered(raw)
             weighted = (m.weight * raw(i) for i, m in enumerate(self.members) if m.weight > 0)
             return cast(np.ndarray, sum(weighted))  # a fitted predictor has a weighted member
+
+    def _tempered(self, raw) -> np.ndarray:
+        """Each part's weighted mean of its members, tempered by the part's temperature,
+        weighed by the part's share of the weights."""
+        from assay.ensemble import tempered
+
+        total: Any = 0.0
+        for part, temperature in enumerate(self.temperatures):
+            chosen = [i for i, m in enumerate(self.members) if m.part == part and m.weight > 0]
+            share = sum(self.members[i].weight for i in chosen)
+            if share > 0:
+                mean = sum(self.members[i].weight * raw(i) for i in chosen) / share
+                total = total + share * tempered(mean, temperature)
+        return cast(np.ndarray, total)
 
     def training_overlap(self, data) -> int:
         """How many rows of `data` have the same features as a row this predictor was

@@ -277,6 +277,9 @@ def _overview(predictor, run) -> Section:
         "target": predictor.target,
         "metric": predictor.metric,
         "ensemble score (out-of-fold)": info.get("ensemble_score"),
+        "temperature (probabilities calibrated for log loss; 1: as they are)": ", ".join(
+            f"{t:.3g}" for t in predictor.temperatures
+        ),
         "rows": info.get("n_rows"),
         "folds": info.get("n_folds"),
         "validation": info.get("validation", "-"),

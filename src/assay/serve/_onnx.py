@@ -168,6 +168,11 @@ def refusals(predictor: Predictor) -> list[str]:
             f"columns {', '.join(columns)} cannot be encoded in ONNX (only numeric, boolean and "
             "categorical columns): drop them before fitting or export --format mlflow"
         )
+    if len({m.part for _, m in active}) > 1 and any(t != 1.0 for t in predictor.temperatures):
+        problems.append(
+            "the predictor blends predictors with calibrations of their own (a research "
+            "ensemble of experiments): export --format mlflow"
+        )
     if predictor.derived is not None:
         problems.append(
             "the predictor uses derived features (from text, dates or column pairs): fit "
@@ -413,6 +418,12 @@ def _build(predictor: Predictor) -> Any:
         mean = g.op("Div", g.op("Sum", *folds), g.const(float(len(folds))))
         terms.append(g.op("Mul", mean, g.const(float(member.weight))))
     total = g.op("Sum", *terms)
+    # one calibrated part at most: refusals() holds back blends of more
+    parts = sorted({m.part for m in predictor.members if m.weight > 0})
+    temperature = predictor.temperatures[parts[0]] if len(parts) == 1 else 1.0
+    if classes is not None and temperature != 1.0:  # as assay.ensemble.tempered
+        logs = g.op("Log", g.op("Clip", total, g.const(1e-15)))
+        total = g.op("Softmax", g.op("Div", logs, g.const(temperature)), axis=1)
     if classes is not None:
         labels: np.ndarray = np.asarray(classes)
         if labels.dtype.kind in "iu":
