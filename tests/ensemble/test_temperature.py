@@ -54,3 +54,14 @@ def test_calibrated_probabilities_keep_a_temperature_near_one_and_weights_count(
     heavy = fit_temperature(mixed, y, w=rows.astype(float) + 1e-9)
     assert heavy == pytest.approx(2.0, rel=0.1)
     assert fit_temperature(proba[:0], y[:0]) == 1.0
+
+
+def test_no_temperature_without_wrong_rows_to_learn_it_from():
+    """Right on every row, the log loss only falls as T falls: no temperature is learned
+    (sharpening without end made a test set's few wrong rows cost ten times more)."""
+    proba, y = _calibrated(3000, 3, 4)
+    right = proba.argmax(axis=1)  # every row's label its most probable class
+    assert fit_temperature(tempered(proba, 2.0), right) == 1.0
+    few = right.copy()
+    few[:3] = (few[:3] + 1) % 3  # three wrong rows: still too few to tell
+    assert fit_temperature(tempered(proba, 2.0), few) == 1.0
