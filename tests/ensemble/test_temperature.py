@@ -58,10 +58,22 @@ def test_calibrated_probabilities_keep_a_temperature_near_one_and_weights_count(
 
 def test_no_temperature_without_wrong_rows_to_learn_it_from():
     """Right on every row, the log loss only falls as T falls: no temperature is learned
-    (sharpening without end made a test set's few wrong rows cost ten times more)."""
-    proba, y = _calibrated(3000, 3, 4)
+    (sharpening without end made a test set's few wrong rows cost ten times more); from a
+    few wrong rows, only part of the way."""
+    proba, _ = _calibrated(3000, 3, 4)
     right = proba.argmax(axis=1)  # every row's label its most probable class
     assert fit_temperature(tempered(proba, 2.0), right) == 1.0
-    few = right.copy()
-    few[:3] = (few[:3] + 1) % 3  # three wrong rows: still too few to tell
-    assert fit_temperature(tempered(proba, 2.0), few) == 1.0
+    # few rows, few wrong ones: the best temperature on them, pulled toward 1 as if
+    # PRIOR_ERRORS more wrong rows had asked for T = 1
+    from assay.ensemble._temperature import PRIOR_ERRORS
+
+    small, y_small = _calibrated(60, 3, 5)
+    soft = tempered(small, 2.0)
+    grid = np.exp(np.linspace(np.log(0.26), np.log(9.0), 4000))
+    losses = [row_log_losses(y_small, tempered(soft, t)).mean() for t in grid]
+    best = grid[int(np.argmin(losses))]
+    n_errors = int((soft.argmax(axis=1) != y_small).sum())
+    assert 0 < n_errors < 30 and best < 0.9
+    pulled = best ** (n_errors / (n_errors + PRIOR_ERRORS))
+    assert fit_temperature(soft, y_small) == pytest.approx(pulled, rel=0.02)
+    assert best < pulled < 1.0

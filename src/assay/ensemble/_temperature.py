@@ -18,11 +18,13 @@ from assay.evaluate._metrics import clipped_proba
 
 BOUNDS = (0.25, 10.0)  # the temperatures searched
 MIN_GAIN = 1e-4  # relative gain in out-of-fold log loss below which T stays 1
-# Fewer wrong rows (most probable class not the label) than this, and T stays 1: with none,
-# log loss falls without end as T falls (analcatdata_authorship's ensemble had no wrong
-# out-of-fold row; T went to the bound and its test log loss rose tenfold, 0.014 -> 0.144,
-# on the few rows it then got wrong with certainty); with a handful, T is a guess.
-MIN_ERRORS = 5
+# The fitted log T is pulled toward 0 (T = 1) as if PRIOR_ERRORS more wrong rows had said
+# T = 1: by errors / (errors + PRIOR_ERRORS), "errors" counting the rows whose most probable
+# class is not their label. With no wrong row, log loss falls without end as T falls
+# (analcatdata_authorship's ensemble was right on every out-of-fold row: T went to its
+# bound and the test log loss rose tenfold, 0.014 -> 0.144, on the few test rows it then
+# got wrong with certainty); with a handful, the fitted T is a guess.
+PRIOR_ERRORS = 5
 
 
 def tempered(proba: np.ndarray, temperature: float) -> np.ndarray:
@@ -37,9 +39,9 @@ def tempered(proba: np.ndarray, temperature: float) -> np.ndarray:
 
 def fit_temperature(proba: np.ndarray, y: np.ndarray, w: np.ndarray | None = None) -> float:
     """The temperature in BOUNDS that minimises the (row-weighted) log loss of `proba`
-    against the labels `y` (0..K-1); 1.0 when it gains less than MIN_GAIN of the loss,
-    when fewer than MIN_ERRORS rows are wrong, or when the loss still falls at the lower
-    bound."""
+    against the labels `y` (0..K-1), pulled toward 1 when few rows are wrong
+    (PRIOR_ERRORS); 1.0 when it gains less than MIN_GAIN of the loss, when no row is wrong,
+    or when the loss still falls at the lower bound."""
     from scipy.optimize import minimize_scalar
 
     from assay.evaluate._metrics import row_log_losses
@@ -47,7 +49,8 @@ def fit_temperature(proba: np.ndarray, y: np.ndarray, w: np.ndarray | None = Non
     proba, y = np.asarray(proba, dtype=np.float64), np.asarray(y)
     if len(y) == 0 or proba.ndim != 2 or proba.shape[1] < 2:
         return 1.0
-    if int((proba.argmax(axis=1) != y).sum()) < MIN_ERRORS:
+    n_errors = int((proba.argmax(axis=1) != y).sum())
+    if n_errors == 0:
         return 1.0
 
     def loss(log_t: float) -> float:
@@ -63,4 +66,4 @@ def fit_temperature(proba: np.ndarray, y: np.ndarray, w: np.ndarray | None = Non
         return 1.0
     if abs(found.x - np.log(BOUNDS[0])) < 0.01:  # still falling at the bound: no estimate
         return 1.0
-    return float(np.exp(found.x))
+    return float(np.exp(found.x * n_errors / (n_errors + PRIOR_ERRORS)))

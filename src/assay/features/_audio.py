@@ -7,6 +7,8 @@ spectrograms of `assay.data._decode`; learned from nothing, so the same for any 
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 N_MFCC = 20
@@ -36,7 +38,7 @@ def segment_means(mfcc: np.ndarray, n_segments: int = N_SEGMENTS) -> np.ndarray:
         return np.zeros((n_segments, mfcc.shape[0]))
     edges = np.round(np.linspace(0, n_frames, n_segments + 1)).astype(int)
     parts = []
-    for start, stop in zip(edges[:-1], edges[1:], strict=True):
+    for start, stop in itertools.pairwise(edges):
         first = min(start, n_frames - 1)
         parts.append(normalised[:, first : max(stop, first + 1)].mean(axis=1))
     return np.vstack(parts)
