@@ -101,3 +101,21 @@ def test_onnx_export_tempers_as_assay_does_and_refuses_a_blend_of_calibrations(
     blend = blend_predictors([sharp, _with(fitted.predictor_, [2.0])], [0.5, 0.5])
     with pytest.raises(ExportError, match="calibrations of their own"):
         export_onnx(blend, tmp_path / "blend.onnx", check_rows=rows)
+
+
+def test_a_blend_has_a_temperature_of_its_own_and_cannot_be_blended_again(
+    fitted, data, tmp_path
+):
+    from assay.errors import ConfigError
+
+    rows = data.iloc[450:].drop(columns="y")
+    first, second = _with(fitted.predictor_, [0.5]), _with(fitted.predictor_, [2.0])
+    blend = blend_predictors([first, second], [0.3, 0.7], temperature=0.8)
+    mean = 0.3 * first.predict_proba(rows).to_numpy() + 0.7 * second.predict_proba(rows).to_numpy()
+    want = tempered(mean, 0.8)
+    np.testing.assert_allclose(blend.predict_proba(rows).to_numpy(), want, atol=1e-12)
+    loaded = assay.load(blend.save(tmp_path / "blend"))
+    assert loaded.blend_temperature == 0.8 and loaded.calibrated
+    np.testing.assert_allclose(loaded.predict_proba(rows).to_numpy(), want, atol=1e-12)
+    with pytest.raises(ConfigError, match="cannot be blended again"):
+        blend_predictors([blend, first], [0.5, 0.5])

@@ -129,3 +129,29 @@ def test_the_baselines_other_seeds_join_the_pool_and_export_at_their_seed(fast_w
     done = export_research(ws, tmp_path / "model", "ensemble")
     assert {m.key for m in done.members} == {m.key for m in chosen.members}
     assert (tmp_path / "model" / "manifest.json").is_file()
+
+
+def test_for_log_loss_the_ensemble_of_experiments_is_calibrated_out_of_fold(tmp_path, toy_csv):
+    """The mean of experiments is less sure than they are: for log loss its temperature is
+    fitted on the training rows' out-of-fold predictions and applied to its predictions."""
+    from assay.ensemble import tempered
+
+    harness = init_research(
+        str(toy_csv), "y", tmp_path / "ws", budget_per_exp_s=4, metric="logloss"
+    )
+    y = harness.encoded(harness.train_labels())
+    n_valid = len(harness.valid_labels())
+    rng = np.random.default_rng(0)
+    paths = {}
+    for no in (1, 2):  # equally good, errors of their own: their mean is too unsure
+        p = 1 / (1 + np.exp(-(3.0 * (2 * y - 1) + 2.0 * rng.normal(size=len(y)))))
+        path = harness.predictions_of(f"exp-{no:04d}")
+        path.parent.mkdir(exist_ok=True)
+        np.save(path, np.column_stack([1 - rng.random(n_valid), rng.random(n_valid)]) / 1.0)
+        np.save(harness.oof_path(path), np.column_stack([1 - p, p]))
+        paths[(no, None)] = path
+    chosen = choose_ensemble(harness, paths)
+    assert chosen is not None and chosen.temperature < 1.0
+    assert f"temperature {chosen.temperature:.3g}" in chosen.description
+    mean = sum(m.weight * np.load(paths[m.key]) for m in chosen.members)
+    np.testing.assert_allclose(chosen.predict(paths), tempered(mean, chosen.temperature))

@@ -98,6 +98,7 @@ def save_predictor(predictor, path: Path, overwrite: bool = True) -> Path:
             "derived": predictor.derived is not None,
             "train_rows": predictor.train_rows is not None,
             "temperatures": predictor.temperatures,
+            "blend_temperature": predictor.blend_temperature,
             "info": predictor.info,
             "files": files,
         }
@@ -209,7 +210,7 @@ def _build(path: Path, manifest: dict, trust: Trust) -> dict[str, Any]:
                 f"{path}: member {i} ({member.model}) takes inputs {member.inputs} that are not "
                 "level-1 members of this predictor: the manifest is damaged; re-fit or restore it."
             )
-    temperatures = _temperatures(path, manifest, members)
+    temperatures, blend_temperature = _temperatures(path, manifest, members)
     leaderboard = pd.read_csv(io.StringIO(checked(Path("leaderboard.csv")).read_text()))
     derived = None
     if manifest.get("derived"):
@@ -231,23 +232,27 @@ def _build(path: Path, manifest: dict, trust: Trust) -> dict[str, Any]:
         derived=derived,
         train_rows=_train_rows(manifest, checked),
         temperatures=temperatures,
+        blend_temperature=blend_temperature,
     )
 
 
-def _temperatures(path: Path, manifest: dict, members: list) -> list[float]:
-    """The parts' temperatures (one, 1.0, for a predictor saved before there were any),
-    checked: a positive number for every part a member names."""
+def _temperatures(path: Path, manifest: dict, members: list) -> tuple[list[float], float]:
+    """The parts' temperatures and the blend's (1.0 for a predictor saved before there were
+    any), checked: a positive number for every part a member names, and for the blend."""
     values = manifest.get("temperatures", [1.0])
-    ok = isinstance(values, list) and all(
-        isinstance(t, int | float) and not isinstance(t, bool) and 0 < t < float("inf")
-        for t in values
-    )
+    blend = manifest.get("blend_temperature", 1.0)
+
+    def positive(t) -> bool:
+        return isinstance(t, int | float) and not isinstance(t, bool) and 0 < t < float("inf")
+
+    ok = isinstance(values, list) and all(positive(t) for t in values) and positive(blend)
     if not ok or any(not 0 <= m.part < len(values) for m in members):
         raise ArtifactError(
-            f"{path}: the manifest's temperatures {values!r} are not a positive number for "
-            "each part of the ensemble: the manifest is damaged; re-fit or restore it."
+            f"{path}: the manifest's temperatures {values!r} (blend {blend!r}) are not a "
+            "positive number for each part of the ensemble: the manifest is damaged; re-fit "
+            "or restore it."
         )
-    return [float(t) for t in values]
+    return [float(t) for t in values], float(blend)
 
 
 def _train_rows(manifest: dict, checked) -> np.ndarray | None:

@@ -19,12 +19,16 @@ from assay.automl._predictor import Predictor
 from assay.errors import ConfigError
 
 
-def blend_predictors(predictors: Sequence[Predictor], weights: Sequence[float]) -> Predictor:
+def blend_predictors(
+    predictors: Sequence[Predictor], weights: Sequence[float], temperature: float = 1.0
+) -> Predictor:
     """A predictor whose prediction is the weighted sum of `predictors`' (weights summing
-    to 1). Raises ConfigError when they differ in task, target, columns or classes, or in
+    to 1), tempered by `temperature` for classification. Raises ConfigError when they differ in task, target, columns or classes, or in
     derived features other than generated ones."""
     if not predictors or len(predictors) != len(weights):
         raise ConfigError("blend_predictors: give one weight per predictor, at least one.")
+    if any(p.blend_temperature != 1.0 for p in predictors):
+        raise ConfigError("blend_predictors: a blend cannot be blended again; blend its parts.")
     first = predictors[0]
     for other in predictors[1:]:
         same = (other.task, other.target, other.classes) == (
@@ -68,6 +72,7 @@ def blend_predictors(predictors: Sequence[Predictor], weights: Sequence[float]) 
         derived=_merged_derived([p.derived for p in predictors]),
         train_rows=first.train_rows,
         temperatures=temperatures,
+        blend_temperature=temperature,
     )
 
 

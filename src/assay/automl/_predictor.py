@@ -36,6 +36,7 @@ class Predictor:
         derived=None,
         train_rows: np.ndarray | None = None,
         temperatures: list[float] | None = None,
+        blend_temperature: float = 1.0,
     ):
         self.task = Task(task)
         self.target = target
@@ -50,8 +51,10 @@ class Predictor:
         # rows to predict that were training rows
         self.train_rows = train_rows
         # classification: each part's probabilities (its members' weighted mean) are
-        # tempered by its temperature (`assay.ensemble.tempered`; 1: as they are)
+        # tempered by its temperature (`assay.ensemble.tempered`; 1: as they are), and a
+        # blend of parts by `blend_temperature`
         self.temperatures = [float(t) for t in (temperatures or [1.0])]
+        self.blend_temperature = float(blend_temperature)
 
     @property
     def classes_(self) -> np.ndarray:
@@ -99,14 +102,19 @@ class Predictor:
         # into a model's input once: not once per fold model
         with shared_conversions():
             self._note_unknown_categories(X)
-            if self.task.is_classification and any(t != 1.0 for t in self.temperatures):
+            if self.task.is_classification and self.calibrated:
                 return self._tempered(raw)
             weighted = (m.weight * raw(i) for i, m in enumerate(self.members) if m.weight > 0)
             return cast(np.ndarray, sum(weighted))  # a fitted predictor has a weighted member
 
+    @property
+    def calibrated(self) -> bool:
+        """Whether any temperature is not 1 (classification probabilities are tempered)."""
+        return self.blend_temperature != 1.0 or any(t != 1.0 for t in self.temperatures)
+
     def _tempered(self, raw) -> np.ndarray:
         """Each part's weighted mean of its members, tempered by the part's temperature,
-        weighed by the part's share of the weights."""
+        weighed by the part's share of the weights; their sum tempered by the blend's."""
         from assay.ensemble import tempered
 
         total: Any = 0.0
@@ -116,7 +124,7 @@ class Predictor:
             if share > 0:
                 mean = sum(self.members[i].weight * raw(i) for i in chosen) / share
                 total = total + share * tempered(mean, temperature)
-        return cast(np.ndarray, total)
+        return cast(np.ndarray, tempered(total, self.blend_temperature))
 
     def training_overlap(self, data) -> int:
         """How many rows of `data` have the same features as a row this predictor was

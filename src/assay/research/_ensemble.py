@@ -5,7 +5,8 @@ Every experiment that wrote out-of-fold predictions of the training rows (output
 joins a pool, kept or discarded alike, and so does each of the baseline's runs at its other
 noise seeds (run anyway, for the noise floor: averaging runs of other seeds costs nothing).
 Caruana selection on those out-of-fold predictions, against the training labels, picks
-the weights; the validation labels take no part in it.
+the weights (and, for log loss, the blend's temperature, as a fit calibrates its own
+ensemble); the validation labels take no part in it.
 The same weights on the members' validation predictions give the ensemble's validation
 score, which the loop writes as a ledger line of its own whenever the choice changes.
 """
@@ -18,7 +19,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from assay.ensemble import CaruanaEnsemble
+from assay.ensemble import CaruanaEnsemble, fit_temperature, tempered
 from assay.evaluate._cv import safe_score
 from assay.research._harness import Harness, experiment_label
 from assay.research._ledger import ExperimentStatus
@@ -53,15 +54,18 @@ def _order(key: Key) -> tuple[int, int]:
 class ExperimentEnsemble:
     members: tuple[Member, ...]  # weights sum to 1
     oof_score: float  # on the training rows, out of fold: what chose it
+    temperature: float = 1.0  # log loss: the blend's calibration, fitted out of fold too
 
     @property
     def description(self) -> str:
         parts = ", ".join(f"{m.name} x{m.weight:.2f}" for m in self.members)
-        return f"ensemble of experiments {parts}"
+        tempered = "" if self.temperature == 1.0 else f", temperature {self.temperature:.3g}"
+        return f"ensemble of experiments {parts}{tempered}"
 
     def predict(self, predictions: dict[Key, Path]) -> np.ndarray:
-        """The weighted validation (or holdout) predictions of the members."""
-        return sum(m.weight * np.load(predictions[m.key]) for m in self.members)
+        """The weighted validation (or holdout) predictions of the members, tempered."""
+        mean = sum(m.weight * np.load(predictions[m.key]) for m in self.members)
+        return tempered(mean, self.temperature) if self.temperature != 1.0 else mean
 
 
 def pooled_predictions(harness: Harness, records: list[ExperimentRecord]) -> dict[Key, Path]:
@@ -119,4 +123,9 @@ def choose_ensemble(harness: Harness, predictions: dict[Key, Path]) -> Experimen
     if len(members) < MIN_MEMBERS:
         return None
     members.sort(key=lambda m: _order(m.key))
-    return ExperimentEnsemble(tuple(members), float(chosen.score_))
+    temperature, score = 1.0, float(chosen.score_)
+    if metric.name == "logloss":  # the mean of experiments is less sure than they are
+        blend = chosen.predict([oofs[i] for i in order])
+        temperature = fit_temperature(blend, y)
+        score = float(safe_score(metric, y, tempered(blend, temperature)))
+    return ExperimentEnsemble(tuple(members), score, temperature)

@@ -112,7 +112,9 @@ def export_research(ws: str | Path, out: str | Path, which: str | int = "auto") 
             predictor, holdout = predictors[0], scores[0]
         else:
             assert chosen is not None  # several members: the ensemble's
-            predictor = blend_predictors(predictors, [m.weight for m in members])
+            predictor = blend_predictors(
+                predictors, [m.weight for m in members], temperature=chosen.temperature
+            )
             holdout = book.score(chosen.predict(paths))
         predictor.info["research"] = {
             "workspace": str(Path(ws).resolve()),
