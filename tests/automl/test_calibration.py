@@ -103,9 +103,7 @@ def test_onnx_export_tempers_as_assay_does_and_refuses_a_blend_of_calibrations(
         export_onnx(blend, tmp_path / "blend.onnx", check_rows=rows)
 
 
-def test_a_blend_has_a_temperature_of_its_own_and_cannot_be_blended_again(
-    fitted, data, tmp_path
-):
+def test_a_blend_has_a_temperature_of_its_own_and_cannot_be_blended_again(fitted, data, tmp_path):
     from assay.errors import ConfigError
 
     rows = data.iloc[450:].drop(columns="y")

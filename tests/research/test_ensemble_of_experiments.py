@@ -132,8 +132,8 @@ def test_the_baselines_other_seeds_join_the_pool_and_export_at_their_seed(fast_w
 
 
 def test_for_log_loss_the_ensemble_of_experiments_is_calibrated_out_of_fold(tmp_path, toy_csv):
-    """The mean of experiments is less sure than they are: for log loss its temperature is
-    fitted on the training rows' out-of-fold predictions and applied to its predictions."""
+    """For log loss the blend of experiments gets a temperature of its own, fitted on the
+    training rows' out-of-fold predictions and applied to its predictions."""
     from assay.ensemble import tempered
 
     harness = init_research(
@@ -142,16 +142,20 @@ def test_for_log_loss_the_ensemble_of_experiments_is_calibrated_out_of_fold(tmp_
     y = harness.encoded(harness.train_labels())
     n_valid = len(harness.valid_labels())
     rng = np.random.default_rng(0)
+    # two experiments that are right more often than they say, with errors of their own
+    log_odds = np.where(y == 1, 1.0, -1.0) * np.abs(rng.normal(0, 2, len(y)))
     paths = {}
-    for no in (1, 2):  # equally good, errors of their own: their mean is too unsure
-        p = 1 / (1 + np.exp(-(3.0 * (2 * y - 1) + 2.0 * rng.normal(size=len(y)))))
+    for no in (1, 2):
+        p = 1 / (1 + np.exp(-2.5 * (log_odds + 0.5 * rng.normal(size=len(y)))))
         path = harness.predictions_of(f"exp-{no:04d}")
         path.parent.mkdir(exist_ok=True)
-        np.save(path, np.column_stack([1 - rng.random(n_valid), rng.random(n_valid)]) / 1.0)
+        q = rng.random(n_valid)
+        np.save(path, np.column_stack([1 - q, q]))
         np.save(harness.oof_path(path), np.column_stack([1 - p, p]))
         paths[(no, None)] = path
     chosen = choose_ensemble(harness, paths)
-    assert chosen is not None and chosen.temperature < 1.0
+    assert chosen is not None and len(chosen.members) == 2
+    assert 0.25 < chosen.temperature < 0.9  # sharpened: they were not sure enough
     assert f"temperature {chosen.temperature:.3g}" in chosen.description
     mean = sum(m.weight * np.load(paths[m.key]) for m in chosen.members)
     np.testing.assert_allclose(chosen.predict(paths), tempered(mean, chosen.temperature))

@@ -23,8 +23,9 @@ def blend_predictors(
     predictors: Sequence[Predictor], weights: Sequence[float], temperature: float = 1.0
 ) -> Predictor:
     """A predictor whose prediction is the weighted sum of `predictors`' (weights summing
-    to 1), tempered by `temperature` for classification. Raises ConfigError when they differ in task, target, columns or classes, or in
-    derived features other than generated ones."""
+    to 1), tempered by `temperature` for classification. Raises ConfigError when they
+    differ in task, target, columns or classes, or in derived features other than generated
+    ones, or when one is a blend already."""
     if not predictors or len(predictors) != len(weights):
         raise ConfigError("blend_predictors: give one weight per predictor, at least one.")
     if any(p.blend_temperature != 1.0 for p in predictors):
