@@ -109,7 +109,8 @@ def fitted(request, tmp_path_factory):
 
 
 def frame_path(predictor: Predictor, members, rows: pd.DataFrame) -> np.ndarray:
-    """The weighted sum of every member's predict_bagged on the derived table."""
+    """The weighted sum of every member's predict_bagged on the derived table, tempered
+    as the predictor's calibration says (one part)."""
     X = check_predict_frame(rows, predictor.schema)
     if predictor.derived is not None:
         X = pd.concat([X, predictor.derived.transform(X)], axis=1)
@@ -119,7 +120,12 @@ def frame_path(predictor: Predictor, members, rows: pd.DataFrame) -> np.ndarray:
         for m in members
         if m.weight > 0
     ]
-    return sum(raws[1:], raws[0])
+    total = sum(raws[1:], raws[0])
+    if predictor.task.is_classification and len(members) == len(predictor.members):
+        from assay.ensemble import tempered
+
+        total = tempered(total, predictor.temperatures[0])
+    return total
 
 
 def predicted(predictor: Predictor, rows: pd.DataFrame) -> np.ndarray:

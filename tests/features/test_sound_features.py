@@ -65,14 +65,27 @@ def test_smoothing_keeps_the_envelope_and_drops_the_harmonics() -> None:
 
     envelope = -30.0 - 20.0 * wave(1) + 5.0 * wave(3)  # slow over the bands: formants
     harmonics = 6.0 * wave(50)  # a fast ripple over the bands: a voice's pitch
-    smoothed = smoothed_bands((envelope + harmonics + 0 * spectrum).astype(np.float32))
+    smoothed = smoothed_bands((envelope + harmonics + 0 * spectrum).astype(np.float32), LIFTER)
     np.testing.assert_allclose(smoothed, np.broadcast_to(envelope, smoothed.shape), atol=1e-3)
     assert smoothed.dtype == np.float32
     np.testing.assert_array_equal(smoothed_bands(spectrum, 0), spectrum)
     # what it keeps is the spectrogram's first LIFTER cepstral coefficients, unchanged
     from scipy.fft import dct
 
-    kept = dct(smoothed_bands(spectrum), type=2, norm="ortho", axis=0)
+    kept = dct(smoothed_bands(spectrum, LIFTER), type=2, norm="ortho", axis=0)
     original = dct(spectrum, type=2, norm="ortho", axis=0)
     np.testing.assert_allclose(kept[:LIFTER], original[:LIFTER], atol=1e-3)
     np.testing.assert_allclose(kept[LIFTER:], 0.0, atol=1e-3)
+
+
+def test_the_search_tries_the_network_smoothed_and_as_it_is() -> None:
+    """Smoothing drops pitch: a gain for speech, a loss where the pitch is the class
+    (tones, notes); the first two default configs try both, the space holds both."""
+    from assay import Task
+    from assay.models._media_cnn import LIFTER, SoundCNNModel
+
+    configs = SoundCNNModel.default_configs(Task.MULTICLASS)
+    assert [c["lifter"] for c in configs[:2]] == [LIFTER, 0]
+    assert SoundCNNModel.search_space(100, 1, Task.MULTICLASS)["lifter"].contains(0)
+    assert SoundCNNModel(lifter=LIFTER).get_params()["lifter"] == LIFTER
+    assert SoundCNNModel().lifter == 0  # a network made by hand reads the spectrogram as it is
