@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import subprocess
 import sys
 from pathlib import Path
 
@@ -25,24 +24,13 @@ import numpy as np
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
+from research_vs_fit import _rows, _version  # noqa: E402  (results rows, the commit)
 from run import split  # noqa: E402  (the benchmark's own seeded splits)
 
 FIELDS = [
     "dataset", "suite", "split", "budget_s", "temperature", "test_logloss_t1",
     "test_logloss", "gain", "n_train", "n_test", "version",
 ]  # fmt: skip
-
-
-def _rows(path: Path) -> list[dict]:
-    if not path.exists():
-        return []
-    with path.open() as handle:
-        return list(csv.DictReader(handle))
-
-
-def _version() -> str:
-    done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE, capture_output=True)
-    return done.stdout.decode().strip()
 
 
 def measure(name: str, seed: int, budget: float) -> dict:

@@ -17,7 +17,7 @@ from assay.automl._leaderboard import build_leaderboard
 from assay.automl._member import Member
 from assay.automl._predictor import Predictor
 from assay.data._leakage import training_fingerprints
-from assay.ensemble import CaruanaEnsemble, fit_temperature, tempered
+from assay.ensemble import CaruanaEnsemble, temperature_for, tempered
 from assay.evaluate._cv import safe_score
 
 MAX_ENSEMBLE_CANDIDATES = 25
@@ -34,7 +34,7 @@ def assemble_predictor(
     """Caruana selection over the best trials (level 2 included when the stack was
     fitted), stopped early rather than overrun, on the rows the folds validate and under
     the dataset's row weights; for log loss, the ensemble's temperature fitted on the same
-    out-of-fold predictions (`assay.ensemble.fit_temperature`). The chosen trials' fold
+    out-of-fold predictions (`assay.ensemble.temperature_for`). The chosen trials' fold
     models stay in their checkpoints (`load_member` reads them when needed). Returns the
     predictor and the ensemble's out-of-fold predictions (calibrated)."""
     rows = scored_rows(folds, len(y))
@@ -62,13 +62,13 @@ def assemble_predictor(
     inputs = [position[id(b)] for b in stack.bases] if level2 else []
     members += [_member(o, weight[id(o)], level=2, inputs=inputs) for o in level2]
     oof = ensemble.predict([o.fit.oof for o in done])
-    score, temperature = ensemble.score_, 1.0
-    if metric.name == "logloss":  # calibrated on the rows the folds validate
-        temperature = fit_temperature(oof[rows], y[rows], None if row_w is None else row_w[rows])
-        if temperature != 1.0:
-            oof = oof.copy()
-            oof[rows] = tempered(oof[rows], temperature)
-            score = safe_score(metric, y[rows], oof[rows], None if row_w is None else row_w[rows])
+    scored_w = None if row_w is None else row_w[rows]
+    # calibrated on the rows the folds validate
+    score, temperature = ensemble.score_, temperature_for(metric.name, oof[rows], y[rows], scored_w)
+    if temperature != 1.0:
+        oof = oof.copy()
+        oof[rows] = tempered(oof[rows], temperature)
+        score = safe_score(metric, y[rows], oof[rows], scored_w)
     entries = [
         {
             "model": "ensemble",

@@ -87,10 +87,11 @@ def refit_oof(predictor, X: pd.DataFrame, y: np.ndarray, folds, metric) -> np.nd
             fold_columns=fold_columns,
         )
         blend = weight * fit.oof if i == 0 else blend + weight * fit.oof
-    if predictor.task.is_classification and len(predictor.temperatures) == 1:
+    temperature = predictor.one_temperature
+    if predictor.task.is_classification and temperature is not None:
         from assay.ensemble import tempered
 
-        blend = tempered(blend, predictor.temperatures[0])  # calibrated as the predictor is
+        blend = tempered(blend, temperature)  # calibrated as the predictor is
     return blend
 
 

@@ -112,6 +112,17 @@ class Predictor:
         """Whether any temperature is not 1 (classification probabilities are tempered)."""
         return self.blend_temperature != 1.0 or any(t != 1.0 for t in self.temperatures)
 
+    @property
+    def one_temperature(self) -> float | None:
+        """The single temperature that tempers as this predictor does, when its weighted
+        members form one part (tempering twice is tempering by the product); None when
+        several calibrated parts are blended."""
+        parts = {m.part for m in self.members if m.weight > 0}
+        if len(parts) > 1:
+            return None if self.calibrated else 1.0
+        part = self.temperatures[parts.pop()] if parts else 1.0
+        return part * self.blend_temperature
+
     def _tempered(self, raw) -> np.ndarray:
         """Each part's weighted mean of its members, tempered by the part's temperature,
         weighed by the part's share of the weights; their sum tempered by the blend's."""

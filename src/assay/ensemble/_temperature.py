@@ -37,6 +37,14 @@ def tempered(proba: np.ndarray, temperature: float) -> np.ndarray:
     return scaled / scaled.sum(axis=1, keepdims=True)
 
 
+def temperature_for(
+    metric_name: str, proba: np.ndarray, y: np.ndarray, w: np.ndarray | None = None
+) -> float:
+    """The temperature an ensemble scored by `metric_name` is calibrated with: fitted on
+    its out-of-fold `proba` for log loss, 1 for every other metric."""
+    return fit_temperature(proba, y, w) if metric_name == "logloss" else 1.0
+
+
 def fit_temperature(proba: np.ndarray, y: np.ndarray, w: np.ndarray | None = None) -> float:
     """The temperature in BOUNDS that minimises the (row-weighted) log loss of `proba`
     against the labels `y` (0..K-1), pulled toward 1 when few rows are wrong

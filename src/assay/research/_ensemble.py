@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from assay.ensemble import CaruanaEnsemble, fit_temperature, tempered
+from assay.ensemble import CaruanaEnsemble, temperature_for, tempered
 from assay.evaluate._cv import safe_score
 from assay.research._harness import Harness, experiment_label
 from assay.research._ledger import ExperimentStatus
@@ -123,9 +123,9 @@ def choose_ensemble(harness: Harness, predictions: dict[Key, Path]) -> Experimen
     if len(members) < MIN_MEMBERS:
         return None
     members.sort(key=lambda m: _order(m.key))
-    temperature, score = 1.0, float(chosen.score_)
-    if metric.name == "logloss":  # the mean of experiments is less sure than they are
-        blend = chosen.predict([oofs[i] for i in order])
-        temperature = fit_temperature(blend, y)
-        score = float(safe_score(metric, y, tempered(blend, temperature)))
+    blend = chosen.predict([oofs[i] for i in order])  # calibrated as a fit's ensemble is
+    temperature = temperature_for(metric.name, blend, y)
+    score = float(
+        chosen.score_ if temperature == 1.0 else safe_score(metric, y, tempered(blend, temperature))
+    )
     return ExperimentEnsemble(tuple(members), score, temperature)

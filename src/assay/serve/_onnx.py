@@ -168,7 +168,7 @@ def refusals(predictor: Predictor) -> list[str]:
             f"columns {', '.join(columns)} cannot be encoded in ONNX (only numeric, boolean and "
             "categorical columns): drop them before fitting or export --format mlflow"
         )
-    if len({m.part for _, m in active}) > 1 and predictor.calibrated:
+    if predictor.one_temperature is None:
         problems.append(
             "the predictor blends predictors with calibrations of their own (a research "
             "ensemble of experiments): export --format mlflow"
@@ -418,10 +418,7 @@ def _build(predictor: Predictor) -> Any:
         mean = g.op("Div", g.op("Sum", *folds), g.const(float(len(folds))))
         terms.append(g.op("Mul", mean, g.const(float(member.weight))))
     total = g.op("Sum", *terms)
-    # one calibrated part at most: refusals() holds back blends of more
-    parts = sorted({m.part for m in predictor.members if m.weight > 0})
-    temperature = predictor.temperatures[parts[0]] if len(parts) == 1 else 1.0
-    temperature *= predictor.blend_temperature  # tempering twice: by the product
+    temperature = predictor.one_temperature or 1.0  # refusals() held back blends of parts
     if classes is not None and temperature != 1.0:  # as assay.ensemble.tempered
         logs = g.op("Log", g.op("Clip", total, g.const(1e-15)))
         total = g.op("Softmax", g.op("Div", logs, g.const(temperature)), axis=1)
