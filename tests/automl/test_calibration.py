@@ -117,3 +117,20 @@ def test_a_blend_has_a_temperature_of_its_own_and_cannot_be_blended_again(fitted
     np.testing.assert_allclose(loaded.predict_proba(rows).to_numpy(), want, atol=1e-12)
     with pytest.raises(ConfigError, match="cannot be blended again"):
         blend_predictors([blend, first], [0.5, 0.5])
+
+
+def test_a_blend_tempered_only_as_a_whole_exports_to_onnx(fitted, data, tmp_path):
+    """Parts without temperatures of their own, blended and tempered once: one temperature
+    tempers as the blend does, so the ONNX export takes it."""
+    pytest.importorskip("onnxruntime")
+    from assay.serve._onnx import export_onnx
+
+    rows = data.iloc[450:].drop(columns="y")
+    plain = _with(fitted.predictor_, [1.0])
+    blend = blend_predictors([plain, _with(fitted.predictor_, [1.0])], [0.4, 0.6], temperature=0.7)
+    assert blend.one_temperature == 0.7
+    assert _with(blend, [1.0, 2.0]).one_temperature is None  # a part tempered of its own
+    want = tempered(plain.predict_proba(rows).to_numpy(), 0.7)
+    np.testing.assert_allclose(blend.predict_proba(rows).to_numpy(), want, atol=1e-12)
+    report = export_onnx(blend, tmp_path / "blend.onnx", check_rows=rows)
+    assert report.max_abs_diff <= 1e-4

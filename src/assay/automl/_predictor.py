@@ -115,11 +115,12 @@ class Predictor:
     @property
     def one_temperature(self) -> float | None:
         """The single temperature that tempers as this predictor does, when its weighted
-        members form one part (tempering twice is tempering by the product); None when
-        several calibrated parts are blended."""
+        members form one part (tempering twice is tempering by the product) or several
+        parts of which only the blend is tempered; None when calibrated parts are blended."""
         parts = {m.part for m in self.members if m.weight > 0}
         if len(parts) > 1:
-            return None if self.calibrated else 1.0
+            untempered = all(self.temperatures[p] == 1.0 for p in parts)
+            return self.blend_temperature if untempered else None
         part = self.temperatures[parts.pop()] if parts else 1.0
         return part * self.blend_temperature
 
