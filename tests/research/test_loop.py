@@ -181,12 +181,35 @@ def test_min_se_also_asks_the_gain_to_beat_its_bootstrap_error(fast_ws):
     ResearchLoop(ws, proposer, max_exp=1, n_noise_seeds=2, min_se=1e6).run()
     records = _ledger(ws, harness)
     assert _statuses(records) == ["baseline", "discard"]  # beyond the floor, not 1e6 SE
-    assert "bootstrap SE, under 1e+06]" in records[1].description
+    assert "bootstrap SE, under 1e+06 for 1 of 1 tried against the best]" in records[1].description
     assert git(ws, "rev-parse", "HEAD") == records[0].commit
 
     ResearchLoop(ws, ScriptedProposer([Change(GOOD, "a and b again")]), max_exp=1).run()
     kept = _ledger(ws, harness)[-1]
-    assert kept.status == "keep" and "bootstrap SE]" in kept.description
+    # the bar: two errors, or more for the best of several tries (one discard before it)
+    assert kept.status == "keep" and "bootstrap SE, over 2 for 1 of 2 tried" in kept.description
+
+
+def test_the_keep_bar_rises_with_the_changes_tried_against_the_same_best(fast_ws):
+    from assay.research._ledger import keep_threshold
+
+    # were no change better, luck keeps one of n tries with probability 5%: Sidak's bound
+    bars = [keep_threshold(2.0, n) for n in (1, 2, 3, 5, 20, 100)]
+    assert bars[:2] == [2.0, 2.0] and bars == sorted(bars)
+    assert [round(b, 2) for b in bars[2:]] == [2.12, 2.32, 2.8, 3.28]
+    assert keep_threshold(1.0, 1) == pytest.approx(1.645, abs=1e-3)
+    assert keep_threshold(0.0, 50) == 0.0  # --min-se 0 turns the check off
+    ws, harness = fast_ws
+    noise = [
+        Change(with_config(GOOD, columns=["c"]), "use c only"),
+        Change(WORSE, "the signal upside down"),
+        Change(with_config(GOOD, columns=["c", "d"]), "use c and d"),
+    ]
+    proposer = ScriptedProposer([*noise, Change(GOOD, "use a and b")])
+    ResearchLoop(ws, proposer, max_exp=4, n_noise_seeds=2).run()
+    records = [r for r in _ledger(ws, harness) if r.status != "ensemble"]
+    assert _statuses(records) == ["baseline", "discard", "discard", "discard", "keep"]
+    assert "for 1 of 4 tried against the best]" in records[-1].description
 
 
 def test_experiments_run_on_a_dask_cluster(fast_ws):

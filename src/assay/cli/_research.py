@@ -85,7 +85,8 @@ def run(
         None,
         "--min-se",
         help="Also require a kept gain to exceed this many bootstrap standard errors of the "
-        "gain on the validation rows (default 2; 0: the noise floor over seeds alone decides).",
+        "gain on the validation rows (default 2, raised with the number of changes tried against "
+        "the same best; 0: the noise floor over seeds alone decides).",
     ),
     discover: float | None = typer.Option(
         None,

@@ -44,6 +44,24 @@ COLUMNS = (
 )
 NOISE_SIGMAS = 2.0  # a gain must exceed this many baseline standard deviations
 MIN_SE = 2.0  # a kept gain exceeds this many paired bootstrap errors of the validation rows
+# The chance that luck alone keeps one of the changes tried against the same best
+FALSE_KEEP_RATE = 0.05
+
+
+def keep_threshold(min_se: float, n_tried: int) -> float:
+    """The paired bootstrap errors a gain must exceed to be kept when it is one of
+    `n_tried` changes tried against the same best (itself and those discarded before it).
+
+    The best of many tries beats its error bar by luck more often than one try does: the
+    bar is raised so that, were no change any better, luck alone would keep one of the
+    `n_tried` with probability FALSE_KEEP_RATE (Šidák's bound, the tries taken as
+    independent; they share the validation rows, which makes the bound cautious): 1.6
+    errors for one try, 2.3 for 5, 2.8 for 20, 3.3 for 100. Never below `min_se`; with
+    `min_se` 0 the check is off."""
+    if min_se <= 0:
+        return 0.0
+    z = statistics.NormalDist().inv_cdf((1.0 - FALSE_KEEP_RATE) ** (1.0 / max(1, n_tried)))
+    return max(min_se, z)
 
 
 class ExperimentStatus(str, Enum):
