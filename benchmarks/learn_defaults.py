@@ -58,17 +58,14 @@ def head_fold_s(name: str, n_train: int) -> tuple[list[float], int, int]:
     frame, spec = load_benchmark(name)
     dataset = prepare(frame, spec.target)
     n_features = dataset.X.shape[1]
-    min_count, n_classes = None, 0
-    if dataset.task.is_classification:
-        min_count = int(dataset.y.value_counts().min() * n_train / len(frame))
-        n_classes = dataset.y.nunique()
+    n_classes = dataset.y.nunique() if dataset.task.is_classification else 0
     models = {n: c for n, c in MODELS.items() if dataset.task in c.tasks}
     costs = [
         fold_cost_s(models[m], n_train, n_features, config, n_classes)
         for m, config in load_portfolio("default", dataset.task)
         if m in models
     ]
-    return costs, choose_n_folds(n_train, min_count), n_train
+    return costs, choose_n_folds(n_train), n_train
 
 
 VARIANTS = {k: f"assay-folds{k}" for k in (3, 5, 8)}

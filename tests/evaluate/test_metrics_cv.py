@@ -45,11 +45,20 @@ def test_fewer_rows_than_folds_is_a_clear_error():
         make_folds(np.array([0.0, 1.0, 2.0]), Task.REGRESSION, 5, random_state=0)
 
 
-def test_fold_count_follows_data_size_and_rare_classes():
+def test_fold_count_follows_data_size():
     assert choose_n_folds(1000) == 8
     assert choose_n_folds(50_000) == 5
-    assert choose_n_folds(1000, min_class_count=3) == 3
     assert choose_n_folds(50) == 5
+
+
+def test_a_class_rarer_than_the_folds_spreads_one_row_per_fold_and_others_stay_stratified():
+    y = np.array([0] * 400 + [1] * 400 + [2] * 3)
+    folds = make_folds(y, Task.MULTICLASS, 8, random_state=0)
+    assert len(folds) == 8
+    rare_per_fold = [int((y[valid] == 2).sum()) for _, valid in folds]
+    assert sorted(rare_per_fold) == [0] * 5 + [1] * 3
+    assert all(int((y[train] == 2).sum()) >= 2 for train, _ in folds)  # every model sees it
+    assert all(int((y[valid] == 0).sum()) == 50 for _, valid in folds)
 
 
 def test_binary_auc_equals_scikit_learn_with_ties_and_refuses_what_it_refuses():

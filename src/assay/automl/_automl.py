@@ -258,9 +258,9 @@ class AutoML(FitSettings, BaseEstimator):
         task = dataset.task
         if task.is_classification:
             classes, y = np.unique(dataset.y.to_numpy(), return_inverse=True)
-            classes, min_count = classes.tolist(), int(np.bincount(y).min())
+            classes = classes.tolist()
         else:
-            classes, y, min_count = None, dataset.y.to_numpy(dtype=float), None
+            classes, y = None, dataset.y.to_numpy(dtype=float)
         n_rows = len(dataset.X)
         if n_rows < MIN_FIT_ROWS:
             where = "the DataFrame" if dataset.source == "DataFrame" else f"'{dataset.source}'"
@@ -284,7 +284,7 @@ class AutoML(FitSettings, BaseEstimator):
         if self.cv is not None and order_by is None:  # a scikit-learn splitter
             folds = splitter_folds(self.cv, n_rows, y, dataset.groups)
             return _Prepared(dataset, metric, classes, y, folds, models)
-        n_folds = self.n_folds or self._auto_folds(dataset, min_count, n_classes, models, budget)
+        n_folds = self.n_folds or self._auto_folds(dataset, n_classes, models, budget)
         if dataset.order is not None:
             folds = time_folds(dataset.order, n_folds)
         else:
@@ -302,12 +302,12 @@ class AutoML(FitSettings, BaseEstimator):
             and dataset.order is None
         )
 
-    def _auto_folds(self, dataset, min_count, n_classes, models, budget) -> int:
+    def _auto_folds(self, dataset, n_classes, models, budget) -> int:
         """As many folds as the data size allows (`choose_n_folds`), under a time limit
         those `folds_for_budget` picks by the rows per second of trial time and the
         portfolio head's cost. A resume passes the run's recorded folds as `n_folds`."""
         n_rows, n_features = dataset.X.shape
-        max_folds = choose_n_folds(n_rows, min_count)
+        max_folds = choose_n_folds(n_rows)
         window_s = budget.trial_deadline - budget.started
         types = dataset.schema.types
         media = [c for c in models.values() if c.kind and c.kind.is_media]

@@ -4,6 +4,7 @@ are the deployed model) and their out-of-fold predictions feed the ensemble."""
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -31,14 +32,18 @@ if TYPE_CHECKING:
 logger = get_logger(__name__)
 
 
-def choose_n_folds(n_rows: int, min_class_count: int | None = None) -> int:
+def choose_n_folds(n_rows: int) -> int:
     """More folds on small data (more training rows per model), fewer on large data
-    (each fold is expensive and the OOF estimate is already stable)."""
+    (each fold is expensive and the OOF estimate is already stable).
+
+    A rare class does not lower the count: stratified, a class of c rows sits in c folds,
+    one row each, so every fold model still learns from c - 1 or c of its rows, whatever
+    the count. Lowering the folds to c (as this did) gave a whole fit 2 folds for one class
+    of 2 rows, and no stacking; only the folds' validation rows lack the class, which the
+    fold scores allow for."""
     n_folds = 8 if n_rows <= 20_000 else 5 if n_rows <= 100_000 else 3
     if n_rows < 100:
         n_folds = 5
-    if min_class_count is not None:
-        n_folds = min(n_folds, max(min_class_count, 2))
     return max(2, min(n_folds, n_rows))
 
 
@@ -62,11 +67,11 @@ def make_folds(
         )
     if groups is not None:
         return _group_folds(y, task, n_folds, random_state, np.asarray(groups))
-    if task.is_classification:
-        counts = np.bincount(y)
-        smallest = int(counts[counts > 0].min())
-        if smallest >= n_folds:
-            splitter = StratifiedKFold(n_folds, shuffle=True, random_state=random_state)
+    # stratified whenever the largest class fills the folds; rarer classes go one row a fold
+    if task.is_classification and int(np.bincount(y).max()) >= n_folds:
+        splitter = StratifiedKFold(n_folds, shuffle=True, random_state=random_state)
+        with warnings.catch_warnings():  # a class under n_folds rows: see choose_n_folds
+            warnings.filterwarnings("ignore", message="The least populated class")
             return [(tr, va) for tr, va in splitter.split(np.zeros(n_rows), y)]
     splitter = KFold(n_folds, shuffle=True, random_state=random_state)
     return [(tr, va) for tr, va in splitter.split(np.zeros(n_rows))]
