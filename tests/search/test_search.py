@@ -87,6 +87,33 @@ def test_budget_keeps_a_reserve_and_costs_calibrate():
     assert np.isclose(many, raw * 4 * 0.55 * 26)
 
 
+def test_an_extra_trees_trial_costs_its_longer_boosting_and_leaves_plain_configs_as_they_were():
+    """Extra trees early-stop after about 2.6x the rounds (electricity: 6,782 against
+    2,635). A first extra-trees trial that took that much longer than the plain config's
+    estimate must not scale the plain config's estimate up by as much."""
+    from assay.models._lgbm import EXTRA_TREES_ROUNDS
+
+    cls = MODELS["lightgbm"]
+    plain, extra = {"num_leaves": 31}, {"num_leaves": 31, "extra_trees": True}
+    n_rows, n_features = 36_000, 8
+    ratio = (cls.cost(n_rows, n_features, extra) - 0.05) / (
+        cls.cost(n_rows, n_features, plain) - 0.05
+    )
+    assert np.isclose(ratio, EXTRA_TREES_ROUNDS)
+    fixed = {**extra, "n_estimators": 500}  # a refit's known rounds: no longer boosting
+    assert np.isclose(
+        cls.cost(n_rows, n_features, fixed),
+        cls.cost(n_rows, n_features, {**plain, "n_estimators": 500}),
+    )
+    shape = SimpleNamespace(n_rows=n_rows, n_features=n_features, n_classes=2)
+    shape.fits_per_trial = lambda model_cls, config: 3
+    costs = CostModel()
+    before = costs.estimate_s(cls, plain, shape)
+    # the trial took what its longer boosting predicts (about 2.6x the plain config's)
+    costs.observe(cls, extra, shape, actual_s=costs.estimate_s(cls, extra, shape))
+    assert np.isclose(costs.estimate_s(cls, plain, shape), before)
+
+
 def test_costs_grow_with_the_classes_only_where_the_work_does():
     for name in ("lightgbm", "xgboost", "catboost", "linear"):
         factors = [MODELS[name].classes_cost(k) for k in (0, 2, 3, 10, 26)]
