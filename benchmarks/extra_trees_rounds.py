@@ -2,7 +2,8 @@
 `tabular_design` (never on `tabular`): for each dataset, one seeded 80/20 split of its rows,
 the fit part split again 80/20 to stop on; the same config (31 leaves, rate 0.05, feature
 fraction 0.9) with and without extra trees, two threads, no time limit. The median ratio
-of rounds feeds `EXTRA_TREES_ROUNDS` in `models/_lgbm.py`.
+of seconds (not rounds: extra trees' rounds are cheaper) is `EXTRA_TREES_SECONDS` in
+`models/_lgbm.py`.
 
     ASSAY_DATASETS=../shared/datasets .venv/bin/python benchmarks/extra_trees_rounds.py
     .venv/bin/python benchmarks/extra_trees_rounds.py --report

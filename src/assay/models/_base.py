@@ -166,6 +166,13 @@ class Model(ABC, BaseEstimator):
         return 1.0
 
     @classmethod
+    def cost_kind(cls, config: dict[str, Any]) -> str:
+        """Configs of one family whose time departs from `cost()` differently on the same
+        data (LightGBM's extra trees) name a kind; the budget calibrates each kind on its
+        own trials. "" for the rest."""
+        return ""
+
+    @classmethod
     def memory_mb(cls, n_rows: int, n_features: int, n_classes: int, config: dict) -> float:
         """Rough MB one fitted model holds (a bagged trial keeps one per fold); families
         whose size grows with the data override it."""

@@ -107,28 +107,32 @@ class FitShape(Protocol):
 class CostModel:
     """Estimates the seconds a trial of a config needs from `fold_cost_s` times the fits it
     makes (one per fold, or one for a forest scored out of bag), scaled by the
-    observed/estimated ratio (per family, else over all)."""
+    observed/estimated ratio of the trials of its family and kind (`Model.cost_kind`),
+    else of every trial: a kind not yet seen borrows the machine's pace, not its sibling's
+    departure from the estimate."""
 
     def __init__(self) -> None:
-        self._log_ratios: dict[str, list[float]] = {}
+        self._log_ratios: dict[tuple[str, str], list[float]] = {}
 
     @staticmethod
     def _unscaled_s(model_cls: type[Model], config: dict, shape: FitShape) -> float:
         per_fold = fold_cost_s(model_cls, shape.n_rows, shape.n_features, config, shape.n_classes)
         return per_fold * shape.fits_per_trial(model_cls, config)
 
-    def _factor(self, family: str) -> float:
-        own = self._log_ratios.get(family)
+    def _factor(self, key: tuple[str, str]) -> float:
+        own = self._log_ratios.get(key)
         every = [r for ratios in self._log_ratios.values() for r in ratios]
         ratios = own or every
         return math.exp(sum(ratios) / len(ratios)) if ratios else 1.0
 
     def estimate_s(self, model_cls: type[Model], config: dict, shape: FitShape) -> float:
-        return self._unscaled_s(model_cls, config, shape) * self._factor(model_cls.name)
+        key = (model_cls.name, model_cls.cost_kind(config))
+        return self._unscaled_s(model_cls, config, shape) * self._factor(key)
 
     def observe(
         self, model_cls: type[Model], config: dict, shape: FitShape, actual_s: float
     ) -> None:
         raw = self._unscaled_s(model_cls, config, shape)
         if raw > 0 and actual_s > 0:
-            self._log_ratios.setdefault(model_cls.name, []).append(math.log(actual_s / raw))
+            key = (model_cls.name, model_cls.cost_kind(config))
+            self._log_ratios.setdefault(key, []).append(math.log(actual_s / raw))
