@@ -19,7 +19,6 @@ dataset, a portfolio built without that dataset against the hand-made one.
 from __future__ import annotations
 
 import argparse
-import csv
 import hashlib
 import json
 import sys
@@ -34,6 +33,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
+from _rows import append_row, read_rows  # noqa: E402
 from run import SUITES, split  # noqa: E402
 
 CANDIDATES_CSV = HERE / "results" / "portfolio_candidates_design.csv"
@@ -90,19 +90,7 @@ def _plain(value):
 
 
 def _done(path: Path) -> set[tuple[str, str]]:
-    if not path.exists():
-        return set()
-    with path.open() as handle:
-        return {(r["candidate"], r["dataset"]) for r in csv.DictReader(handle)}
-
-
-def _append(path: Path, row: dict) -> None:
-    new = not path.exists()
-    with path.open("a", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=FIELDS)
-        if new:
-            writer.writeheader()
-        writer.writerow(row)
+    return {(r["candidate"], r["dataset"]) for r in read_rows(path)}
 
 
 def evaluate(args) -> None:
@@ -163,7 +151,7 @@ def evaluate(args) -> None:
             except Exception as exc:  # a failing candidate is a result, not a crash
                 row.update(status="error", error=f"{type(exc).__name__}: {exc}"[:200])
             row["fit_s"] = round(time.monotonic() - started, 2)
-            _append(out, row)
+            append_row(out, FIELDS, row)
             print(f"{name:20s} {model:14s} {cid} {row['status']:7s} {row['score']}", flush=True)
 
 

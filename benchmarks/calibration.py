@@ -16,7 +16,6 @@ Rows go to benchmarks/results/calibration_60s.csv as they finish; a killed run r
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 from pathlib import Path
 
@@ -24,7 +23,7 @@ import numpy as np
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
-from research_vs_fit import _rows, _version  # noqa: E402  (results rows, the commit)
+from _rows import append_row, code_version, read_rows  # noqa: E402
 from run import split  # noqa: E402  (the benchmark's own seeded splits)
 
 FIELDS = [
@@ -61,12 +60,12 @@ def measure(name: str, seed: int, budget: float) -> dict:
         "dataset": name, "suite": "tabular_design" if name in design else "tabular",
         "split": seed, "budget_s": budget, "temperature": round(temperature, 4),
         "test_logloss_t1": before, "test_logloss": after, "gain": (before - after) / before,
-        "n_train": len(train), "n_test": int(known.sum()), "version": _version(),
+        "n_train": len(train), "n_test": int(known.sum()), "version": code_version(),
     }  # fmt: skip
 
 
 def report(path: Path) -> str:
-    rows = _rows(path)
+    rows = read_rows(path)
     lines = [
         "| dataset | suite | split | temperature | test log loss, T = 1 | calibrated | change |",
         "|---|---|---|---|---|---|---|",
@@ -98,18 +97,13 @@ def main() -> None:
     parser.add_argument("--report", action="store_true")
     args = parser.parse_args()
     if not args.report:
-        done = {(r["dataset"], r["split"]) for r in _rows(args.out)}
+        done = {(r["dataset"], r["split"]) for r in read_rows(args.out)}
         for name in args.datasets.split(","):
             for seed in range(args.splits):
                 if (name, str(seed)) in done:
                     continue
                 row = measure(name, seed, args.budget)
-                new = not args.out.exists()
-                with args.out.open("a", newline="") as handle:
-                    writer = csv.DictWriter(handle, fieldnames=FIELDS)
-                    if new:
-                        writer.writeheader()
-                    writer.writerow(row)
+                append_row(args.out, FIELDS, row)
                 print(row, flush=True)
     text = report(args.out)
     args.out.with_suffix(".md").write_text(

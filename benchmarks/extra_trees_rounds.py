@@ -15,13 +15,16 @@ datasets already there.
 from __future__ import annotations
 
 import argparse
-import csv
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).parent
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from _rows import append_rows, read_rows  # noqa: E402
+
 OUT = HERE / "results" / "extra_trees_rounds.csv"
 FIELDS = ["dataset", "task", "n_rows", "n_features", "extra_trees", "rounds", "fit_s", "test_loss"]
 CONFIG = {"num_leaves": 31, "learning_rate": 0.05, "feature_fraction": 0.9}
@@ -74,8 +77,7 @@ def _measure(name: str) -> list[dict]:
 
 
 def _report() -> None:
-    with OUT.open() as handle:
-        rows = list(csv.DictReader(handle))
+    rows = read_rows(OUT)
     by = {}
     for row in rows:
         by.setdefault(row["dataset"], {})[row["extra_trees"]] = row
@@ -106,20 +108,12 @@ def main() -> None:
         return
     from assay.data import benchmark_datasets
 
-    done = set()
-    if OUT.exists():
-        with OUT.open() as handle:
-            done = {row["dataset"] for row in csv.DictReader(handle)}
+    done = {row["dataset"] for row in read_rows(OUT)}
     for spec in benchmark_datasets(section="tabular_design"):
         if spec.name in done:
             continue
         rows = _measure(spec.name)
-        new = not OUT.exists()
-        with OUT.open("a", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=FIELDS)
-            if new:
-                writer.writeheader()
-            writer.writerows(rows)
+        append_rows(OUT, FIELDS, rows)
         print(spec.name, [(r["extra_trees"], r["rounds"], r["fit_s"]) for r in rows], flush=True)
     _report()
 

@@ -14,7 +14,6 @@ appended to the CSV as it finishes; the markdown table is rewritten from the CSV
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import sys
@@ -25,6 +24,9 @@ import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+from _rows import append_row  # noqa: E402
+
 FIELDS = [
     "dataset",
     "method",
@@ -53,16 +55,8 @@ def datasets_dir() -> Path:
 
 
 def append(path: Path, row: dict) -> None:
-    new = not path.exists() or path.stat().st_size == 0
-    if not new and path.read_text().splitlines()[0] != ",".join(FIELDS):
-        # rows from before a column was added: rewrite them under the current header
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False).reindex(columns=FIELDS)
-        frame.to_csv(path, index=False, lineterminator="\r\n")
-    with path.open("a", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=FIELDS)
-        if new:
-            writer.writeheader()
-        writer.writerow(row)
+    """Append one result row and print it."""
+    append_row(path, FIELDS, row)
     intervals = " ".join(f"{name} {row[name]:.3f}" for name in INTERVALS if row.get(name, "") != "")
     print(
         f"{row['dataset']:10s} {row['method']:12s} smape {row['smape']:7.3f} "

@@ -27,9 +27,7 @@ stopped (a finished (dataset, split, side) is not run again).
 from __future__ import annotations
 
 import argparse
-import csv
 import os
-import subprocess
 import sys
 import time
 import warnings
@@ -40,6 +38,7 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
+from _rows import append_row, code_version, read_rows  # noqa: E402
 from run import run_child  # noqa: E402  (the peers' harness: process-tree RSS sampling)
 
 RESULTS = ROOT / "benchmarks" / "results"
@@ -56,25 +55,8 @@ def _datasets() -> Path:
     return settings().datasets
 
 
-def _version() -> str:
-    done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True)
-    return done.stdout.decode().strip()
-
-
 def _done(path: Path) -> set[tuple[str, str, str]]:
-    if not path.exists():
-        return set()
-    with path.open() as handle:
-        return {(r["dataset"], r["split"], r["side"]) for r in csv.DictReader(handle)}
-
-
-def _append(path: Path, row: dict) -> None:
-    new = not path.exists()
-    with path.open("a", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=FIELDS, extrasaction="ignore")
-        if new:
-            writer.writeheader()
-        writer.writerow(row)
+    return {(r["dataset"], r["split"], r["side"]) for r in read_rows(path)}
 
 
 # -- the splits -----------------------------------------------------------------------------
@@ -253,7 +235,7 @@ HOW = {
 
 
 def run(budget_s: float, names: list[str], out: Path) -> None:
-    done, version = _done(out), _version()
+    done, version = _done(out), code_version()
     for name in names:
         for split, train, test, target, groups in SUITE[name]():
             for side in (BASELINE[name], "assay"):
@@ -273,7 +255,7 @@ def run(budget_s: float, names: list[str], out: Path) -> None:
                     n_test=len(test),
                     version=version,
                 )
-                _append(out, row)
+                append_row(out, FIELDS, row)
                 print(f"  {row.get('status')} accuracy {row.get('accuracy')}", flush=True)
 
 

@@ -28,7 +28,6 @@ workspace (continuing it would give research more than T minutes).
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import shutil
@@ -38,6 +37,9 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _rows import append_row, code_version, read_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -53,38 +55,8 @@ KEEP_FIELDS = [
 ]  # fmt: skip
 
 
-def _rows(path: Path) -> list[dict]:
-    if not path.exists():
-        return []
-    with path.open() as handle:
-        return list(csv.DictReader(handle))
-
-
-def _append(path: Path, fields: list[str], row: dict) -> None:
-    new = not path.exists()
-    if not new:
-        with path.open() as handle:
-            header = next(csv.reader(handle), [])
-        if header != fields:  # written before columns were added: rewrite with them
-            rows = _rows(path)
-            with path.open("w", newline="") as handle:
-                writer = csv.DictWriter(handle, fieldnames=fields, extrasaction="ignore")
-                writer.writeheader()
-                writer.writerows(rows)
-    with path.open("a", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=fields, extrasaction="ignore")
-        if new:
-            writer.writeheader()
-        writer.writerow(row)
-
-
 def _assay(*args: str, env: dict) -> None:
     subprocess.run([sys.executable, "-m", "assay", *args], check=True, env=env)
-
-
-def _version() -> str:
-    done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True)
-    return done.stdout.decode().strip()
 
 
 # -- the fit side, in a child process of its own ------------------------------------------------
@@ -184,7 +156,7 @@ def run(args) -> None:
         args.results / "research_vs_fit.csv",
         args.results / "research_vs_fit_keeps.csv",
     )
-    done = {(r["dataset"], r["seed"], r["side"]) for r in _rows(out)}
+    done = {(r["dataset"], r["seed"], r["side"]) for r in read_rows(out)}
     seconds = 60 * args.minutes
     for name in args.datasets.split(","):
         for seed in [int(s) for s in args.seeds.split(",")]:
@@ -212,7 +184,7 @@ def run(args) -> None:
                        "--metric", str(spec.metric), env=env)  # fmt: skip
             common = {
                 "dataset": name, "seed": seed, "minutes": args.minutes, "task": spec.task.value,
-                "metric": spec.metric, "version": _version(),
+                "metric": spec.metric, "version": code_version(),
             }  # fmt: skip
             if (name, str(seed), "research") not in done:
                 started_mark.touch()
@@ -223,9 +195,9 @@ def run(args) -> None:
                 os.environ["ASSAY_HOME"] = env["ASSAY_HOME"]
                 answer, keeps = research_side(ws)
                 for keep in keeps:
-                    _append(keeps_out, KEEP_FIELDS, {"dataset": name, "seed": seed, **keep})
+                    append_row(keeps_out, KEEP_FIELDS, {"dataset": name, "seed": seed, **keep})
                 row = {**common, **answer, "side": "research", "wall_s": round(wall_s, 1)}
-                _append(out, FIELDS, {**row, "finished_at": time.time()})
+                append_row(out, FIELDS, {**row, "finished_at": time.time()})
                 print(f"{name} seed {seed} research: {answer}", flush=True)
             if (name, str(seed), "fit") not in done:
                 from assay.research import Harness
@@ -237,7 +209,7 @@ def run(args) -> None:
                 )  # fmt: skip
                 result = json.loads(child.stdout.strip().splitlines()[-1])
                 row = {**common, **result, "side": "fit", "answer": "AutoML", "n_experiments": ""}
-                _append(out, FIELDS, {**row, "finished_at": time.time()})
+                append_row(out, FIELDS, {**row, "finished_at": time.time()})
                 print(f"{name} seed {seed} fit: {result}", flush=True)
 
 
@@ -247,7 +219,7 @@ def report(results: Path = RESULTS) -> str:
 
     from assay.evaluate import get_metric
 
-    rows = _rows(results / "research_vs_fit.csv")
+    rows = read_rows(results / "research_vs_fit.csv")
     pairs = {}
     for r in rows:
         pairs.setdefault((r["dataset"], r["seed"]), {})[r["side"]] = r
@@ -287,7 +259,7 @@ def report(results: Path = RESULTS) -> str:
     boot = [np.mean(rng.choice(gains, len(gains))) for _ in range(10_000)]
     low, high = np.percentile(boot, [2.5, 97.5])
     p = binomtest(wins, wins + losses).pvalue if wins + losses else 1.0
-    keeps = _rows(results / "research_vs_fit_keeps.csv")
+    keeps = read_rows(results / "research_vs_fit_keeps.csv")
     confirmed = sum(int(k["confirmed"]) for k in keeps)
     summary = [
         "",

@@ -14,7 +14,6 @@ so an interrupted run resumes and a finished slice is skipped.
 from __future__ import annotations
 
 import argparse
-import csv
 import gzip
 import json
 import shutil
@@ -30,6 +29,7 @@ import psutil
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from _rows import append_row, read_rows  # noqa: E402
 from frameworks import FRAMEWORKS  # noqa: E402
 from frameworks.constant_fw import constant_prediction  # noqa: E402
 from suites_text import text_suite, textpair_suite  # noqa: E402
@@ -142,31 +142,7 @@ def run_child(
 
 
 def finished(path: Path) -> set[tuple[str, str, str, str]]:
-    if not path.exists():
-        return set()
-    with path.open() as handle:
-        return {
-            (r["dataset"], r["framework"], r["fold"], r["budget_s"]) for r in csv.DictReader(handle)
-        }
-
-
-def append(path: Path, row: dict) -> None:
-    """Append one row; a file written before a column was added is rewritten with it."""
-    new = not path.exists()
-    if not new:
-        with path.open() as handle:
-            reader = csv.DictReader(handle)
-            if reader.fieldnames != FIELDS:
-                old = list(reader)
-                with path.open("w", newline="") as out:
-                    writer = csv.DictWriter(out, fieldnames=FIELDS, extrasaction="ignore")
-                    writer.writeheader()
-                    writer.writerows(old)
-    with path.open("a", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=FIELDS, extrasaction="ignore")
-        if new:
-            writer.writeheader()
-        writer.writerow(row)
+    return {(r["dataset"], r["framework"], r["fold"], r["budget_s"]) for r in read_rows(path)}
 
 
 def logs_path(out: Path) -> Path:
@@ -286,7 +262,7 @@ def main() -> None:
                 row["finished_at"] = time.strftime("%Y-%m-%d %H:%M:%S")
                 if row["status"] == "ok" and result.get("log"):
                     keep_log(out, row, result["log"])
-                append(out, row)
+                append_row(out, FIELDS, row)
                 shutil.rmtree(workdir, ignore_errors=True)
                 print(
                     f"{name:20s} fold {fold} {framework.name:17s} {row['status']:7s} "

@@ -126,16 +126,6 @@ def test_a_finished_slice_is_not_run_again(tmp_path, datasets_dir):
     assert "lightgbm" in markdown and out.with_suffix(".png").stat().st_size > 0
 
 
-def test_rows_appended_to_an_older_file_gain_the_new_columns(tmp_path):
-    out = tmp_path / "old.csv"
-    old_fields = [f for f in run.FIELDS if f != "version"]
-    out.write_text(",".join(old_fields) + "\n" + ",".join("x" for _ in old_fields) + "\n")
-    run.append(out, {**{f: "y" for f in run.FIELDS}, "version": "lightgbm 4.7.0"})
-    rows = pd.read_csv(out, keep_default_na=False)
-    assert list(rows.columns) == run.FIELDS
-    assert rows.version.tolist() == ["", "lightgbm 4.7.0"] and rows.dataset.tolist() == ["x", "y"]
-
-
 def test_an_assay_run_keeps_its_fit_log_beside_the_rows(tmp_path, datasets_dir):
     out = tmp_path / "logged.csv"
     command = blood_transfusion_run(out, "assay", 8)

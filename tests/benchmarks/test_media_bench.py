@@ -11,6 +11,7 @@ BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
 sys.path.insert(0, str(BENCH))
 
 import media  # noqa: E402
+from _rows import append_row  # noqa: E402
 
 
 def test_fsdd_holds_each_speaker_out_once(datasets_dir) -> None:
@@ -51,7 +52,7 @@ def test_the_report_averages_each_side(tmp_path) -> None:
     ]  # fmt: skip
     rows.append({"dataset": "fsdd", "split": "c", "side": "assay", "status": "fit failed: x"})
     for row in rows:
-        media._append(out, row)
+        append_row(out, media.FIELDS, row)
     table = media.report(out)
     assay_line = next(line for line in table.splitlines() if "| assay |" in line)
     assert "(2 of 3)" in assay_line and "0.8500" in assay_line and "| 500 |" in assay_line

@@ -8,6 +8,7 @@ BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
 sys.path.insert(0, str(BENCH))
 
 import research_vs_fit as rvf  # noqa: E402
+from _rows import append_row  # noqa: E402
 
 
 def _row(dataset, seed, side, metric, task, valid, holdout):
@@ -29,7 +30,7 @@ def test_the_report_counts_wins_by_metric_direction_and_the_confirmed_keeps(tmp_
         _row("c", 0, "research", "auc", "binary", 0.9, 0.9),  # only one side: not a pair
     ]
     for row in rows:
-        rvf._append(tmp_path / "research_vs_fit.csv", rvf.FIELDS, row)
+        append_row(tmp_path / "research_vs_fit.csv", rvf.FIELDS, row)
     keeps = [
         {"dataset": "a", "seed": 0, "exp_no": 3, "description": "x", "valid_gain": 0.01,
          "holdout_gain": 0.02, "confirmed": 1},
@@ -37,7 +38,7 @@ def test_the_report_counts_wins_by_metric_direction_and_the_confirmed_keeps(tmp_
          "holdout_gain": -0.3, "confirmed": 0},
     ]  # fmt: skip
     for keep in keeps:
-        rvf._append(tmp_path / "research_vs_fit_keeps.csv", rvf.KEEP_FIELDS, keep)
+        append_row(tmp_path / "research_vs_fit_keeps.csv", rvf.KEEP_FIELDS, keep)
     text = rvf.report(tmp_path)
     assert "in 1 of 2 dataset-seed pairs (0.50; 1 losses" in text, text
     gains = [(0.80 - 0.78) / 0.78, (2.0 - 2.5) / 2.0]  # loss removed relative to the fit's
