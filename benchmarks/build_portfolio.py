@@ -39,6 +39,15 @@ from run import SUITES, split  # noqa: E402
 CANDIDATES_CSV = HERE / "results" / "portfolio_candidates_design.csv"
 PACKAGED = ROOT / "src" / "assay" / "search" / "portfolios" / "default.json"
 REPORT = HERE / "results" / "portfolio_loo.md"
+# Large data: the design datasets of this many rows or more, evaluated at up to
+# LARGE_MAX_ROWS training rows, give each pool a second list that assay reads from
+# LARGE_FROM training rows on (`load_portfolio`).
+LARGE_CANDIDATES_CSV = HERE / "results" / "portfolio_candidates_design_large.csv"
+LARGE_REPORT = HERE / "results" / "portfolio_large_loo.md"
+LARGE_DATA_ROWS = 10_000
+LARGE_MAX_ROWS = 15_000
+LARGE_FROM = 8_000
+LARGE = "_large"
 # Seeded samples per family on top of its default configs: more for the boosters, which
 # lead on most tabular data and have the widest spaces.
 N_SAMPLES = {
@@ -64,8 +73,8 @@ def candidates(pool: str) -> list[tuple[str, str, dict]]:
     task = Task.BINARY if pool == "classification" else Task.REGRESSION
     out = []
     for name, cls in MODELS.items():
-        if task not in cls.tasks:
-            continue
+        if task not in cls.tasks or cls.kind is not None:
+            continue  # the networks of text, image and sound columns: not tabular configs
         configs = [dict(c) for c in cls.default_configs(task)]
         space = cls.search_space(5_000, 20, task)
         rng = np.random.default_rng(zlib.crc32(f"{pool}/{name}".encode()))
@@ -104,7 +113,7 @@ def evaluate(args) -> None:
     names = [n for n in args.datasets.split(",") if n]
     skip = {n for n in args.skip.split(",") if n}
     for name, frame, target, task_name, metric_name, _ in SUITES[args.suite](names):
-        if name in skip:
+        if name in skip or len(frame) < args.min_rows:
             continue
         pool = "regression" if task_name == "regression" else "classification"
         done = _done(out)  # re-read: several evaluate processes may share the file
@@ -236,19 +245,33 @@ def complete_datasets(part: pd.DataFrame, pool: str) -> pd.DataFrame:
     return part[part.dataset.isin(seen.index[seen]) & part.candidate.isin(wanted)]
 
 
-def select(args) -> None:
+def _candidate_rows(path: Path) -> pd.DataFrame:
+    if not path.is_file():
+        return pd.DataFrame(columns=FIELDS)
+    rows = pd.read_csv(path)
+    rows["loss"] = pd.to_numeric(rows.loss, errors="coerce")
+    return rows
+
+
+def select(args) -> dict[str, list]:
+    """The ordered pools (and writes them unless `dry_run`, with the reports)."""
     from assay._types import Task
     from assay.search import load_portfolio, save_portfolio
 
-    rows = pd.read_csv(args.candidates)
-    rows["loss"] = pd.to_numeric(rows.loss, errors="coerce")
-    configs = {r.candidate: (r.model, json.loads(r.config)) for r in rows.itertuples()}
+    rows = _candidate_rows(Path(args.candidates))
+    large_rows = _candidate_rows(Path(args.large_candidates))
+    both = pd.concat([rows, large_rows])
+    configs = {r.candidate: (r.model, json.loads(r.config)) for r in both.itertuples()}
     about = (
         "Learned by benchmarks/build_portfolio.py on {n} datasets of tabular_design (none "
         "of the benchmark suite): 3 configs greedy for the best mean normalized error, "
         "then the families in turn, each by its mean normalized error."
     )
-    pools, report, used = {}, [], []
+    about_large = (
+        " The _large lists: the same on the {n} design datasets of {min_rows:,} rows or "
+        "more, at up to {max_rows:,} training rows."
+    )
+    pools, report, large_report, used, used_large = {}, [], [], [], []
     for pool, task in (("classification", Task.BINARY), ("regression", Task.REGRESSION)):
         part = complete_datasets(rows[rows.pool == pool], pool)
         if part.empty:
@@ -275,11 +298,49 @@ def select(args) -> None:
                         "handmade": best_of_first(errors, handmade_order, dataset, k),
                     }
                 )
+        big = complete_datasets(large_rows[large_rows.pool == pool], pool)
+        if big.empty:
+            continue
+        used_large.append(big)
+        large = normalized_errors(big)
+        large_cost = big.groupby("candidate").fit_s.mean().reindex(large.index)
+        pools[pool + LARGE] = [
+            configs[c] for c in portfolio_order(large, large_cost, family, args.size)
+        ]
+        for dataset in large.columns:  # held out: its rows at both sizes
+            order_large = portfolio_order(
+                large.drop(columns=[dataset]), large_cost, family, args.size
+            )
+            order_small = portfolio_order(
+                errors.drop(columns=[dataset], errors="ignore"), cost, family, args.size
+            )
+            seconds = big[big.dataset == dataset].set_index("candidate").fit_s
+            for k in (1, 3, 5, 10, 20):
+                large_report.append(
+                    {
+                        "pool": pool,
+                        "dataset": dataset,
+                        "k": k,
+                        "large": best_of_first(large, order_large, dataset, k),
+                        "small": best_of_first(large, order_small, dataset, k),
+                        "large_s": float(seconds.reindex(order_large[:k]).sum()),
+                        "small_s": float(seconds.reindex(order_small[:k]).sum()),
+                    }
+                )
     rows = pd.concat(used)
     n = rows.dataset.nunique()
     if not args.dry_run:
-        save_portfolio(PACKAGED, pools, about.format(n=n))
+        large_from = args.large_from if any(p.endswith(LARGE) for p in pools) else None
+        text = about.format(n=n)
+        if used_large:
+            n_large = sum(part.dataset.nunique() for part in used_large)
+            text += about_large.format(n=n_large, min_rows=LARGE_DATA_ROWS, max_rows=LARGE_MAX_ROWS)
+        save_portfolio(PACKAGED, pools, text, large_from_rows=large_from)
     write_report(pd.DataFrame(report), rows, Path(args.report))
+    if large_report:
+        large_rows = pd.concat(used_large)
+        write_large_report(pd.DataFrame(large_report), large_rows, Path(args.large_report))
+    return pools
 
 
 def write_report(report: pd.DataFrame, rows: pd.DataFrame, path: Path) -> None:
@@ -312,6 +373,38 @@ def write_report(report: pd.DataFrame, rows: pd.DataFrame, path: Path) -> None:
     print("\n".join(lines))
 
 
+def write_large_report(report: pd.DataFrame, rows: pd.DataFrame, path: Path) -> None:
+    """Leave one large dataset out: the large-data order built on the other large datasets
+    against the order learned on the 4,000-row subsamples, both read on the held-out
+    dataset's full-size errors, with the seconds their first k configs took there."""
+    table = report.groupby("k")[["large", "small", "large_s", "small_s"]].mean()
+    better = report.assign(win=report.large < report.small, loss=report.large > report.small)
+    counts = better.groupby("k")[["win", "loss"]].sum()
+    lines = [
+        "# Large-data portfolio: leave-one-dataset-out check",
+        "",
+        f"{rows.candidate.nunique()} candidate configs on {rows.dataset.nunique()} datasets of "
+        f"tabular_design with {LARGE_DATA_ROWS:,} rows or more, their training part at up to "
+        f"{rows.n_rows.max():,} rows. For each, the large-data order is built on the other "
+        "large datasets of its pool, and the best normalized error among its first k configs "
+        "is read on the held-out dataset, beside the order learned on 4,000-row subsamples "
+        "(0 = best candidate, 1 = median). Seconds: what those k configs took there "
+        "(3 folds, one thread, summed).",
+        "",
+        "| first k configs | large-data order | 4,000-row order | better / worse "
+        "| large-data s | 4,000-row s |",
+        "|---:|---:|---:|---:|---:|---:|",
+    ]
+    for k, row in table.iterrows():
+        lines.append(
+            f"| {k} | {row.large:.3f} | {row.small:.3f} | {int(counts.loc[k, 'win'])} / "
+            f"{int(counts.loc[k, 'loss'])} | {row.large_s:.0f} | {row.small_s:.0f} |"
+        )
+    path.write_text("\n".join(lines) + "\n")
+    report.to_csv(path.with_suffix(".csv"), index=False)
+    print("\n".join(lines))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Learn assay's portfolio of configs.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -324,12 +417,27 @@ def main() -> None:
     ev.add_argument("--cap", type=float, default=60.0, help="seconds per candidate and dataset")
     ev.add_argument("--n-jobs", type=int, default=1)
     ev.add_argument("--out", default=str(CANDIDATES_CSV))
+    ev.add_argument("--min-rows", type=int, default=0, help="leave out smaller datasets")
+    ev.add_argument(
+        "--large",
+        action="store_true",
+        help=f"the large-data evaluation: datasets of {LARGE_DATA_ROWS:,} rows or more, at up "
+        f"to {LARGE_MAX_ROWS:,} training rows, into {LARGE_CANDIDATES_CSV.name}",
+    )
     se = commands.add_parser("select", help="ordered portfolio + leave-one-out report")
     se.add_argument("--candidates", default=str(CANDIDATES_CSV))
     se.add_argument("--size", type=int, default=40)
     se.add_argument("--report", default=str(REPORT))
+    se.add_argument("--large-candidates", default=str(LARGE_CANDIDATES_CSV))
+    se.add_argument("--large-report", default=str(LARGE_REPORT))
+    se.add_argument(
+        "--large-from", type=int, default=LARGE_FROM, help="training rows that read the large list"
+    )
     se.add_argument("--dry-run", action="store_true", help="write the report, no portfolio")
     args = parser.parse_args()
+    if args.command == "evaluate" and args.large:
+        args.min_rows, args.max_rows = LARGE_DATA_ROWS, LARGE_MAX_ROWS
+        args.out = str(LARGE_CANDIDATES_CSV) if args.out == str(CANDIDATES_CSV) else args.out
     {"evaluate": evaluate, "select": select}[args.command](args)
 
 

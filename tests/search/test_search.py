@@ -28,11 +28,12 @@ def test_space_round_trips_and_samples_inside():
 
 @pytest.mark.parametrize("name", ["default", "handmade"])
 @pytest.mark.parametrize("task", [Task.BINARY, Task.MULTICLASS, Task.REGRESSION])
-def test_packaged_portfolios_name_real_models_and_parameters(name, task):
-    entries = load_portfolio(name, task)
+@pytest.mark.parametrize("n_rows", [1000, 10**6])  # a large-data list where it has one
+def test_packaged_portfolios_name_real_models_and_parameters(name, task, n_rows):
+    entries = load_portfolio(name, task, n_rows)
     assert len(entries) >= 10
     for model, config in entries:
-        space = MODELS[model].search_space(1000, 10, task)
+        space = MODELS[model].search_space(n_rows, 10, task)
         assert set(config) <= set(space) | {"n_estimators"}, (model, config)
 
 
@@ -41,6 +42,20 @@ def test_unknown_portfolio_is_a_clear_error(tmp_path):
         load_portfolio("nope")
     with pytest.raises(ConfigError, match="no such file"):
         load_portfolio(tmp_path / "missing.json")
+
+
+def test_a_portfolios_large_data_list_is_read_from_its_rows_on(tmp_path):
+    small, large = [("linear", {"C": 1.0})], [("lightgbm", {"num_leaves": 63})]
+    pools = {"classification": small, "classification_large": large}
+    path = save_portfolio(tmp_path / "p.json", pools, about="a test", large_from_rows=1000)
+    assert load_portfolio(path, Task.BINARY) == small  # rows unknown: the general list
+    assert load_portfolio(path, Task.BINARY, n_rows=999) == small
+    assert load_portfolio(path, Task.MULTICLASS, n_rows=1000) == large
+    assert load_portfolio(path, Task.REGRESSION, n_rows=5000) == []  # no large list: its own
+    assert Searcher(MODELS, Task.BINARY, 999, 10, portfolio=path).ask().model == "linear"
+    assert Searcher(MODELS, Task.BINARY, 5000, 10, portfolio=path).ask().model == "lightgbm"
+    with pytest.raises(ValueError, match="large_from_rows"):
+        save_portfolio(tmp_path / "q.json", pools, about="no threshold")
 
 
 def test_searcher_walks_the_portfolio_then_samples_good_families():

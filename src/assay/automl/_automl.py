@@ -320,7 +320,7 @@ class AutoML(FitSettings, BaseEstimator):
             return folds_for_budget(min(max_folds, 5), n_rows, fold_s, window_s, share=0.7)
         head = [
             (models[name], config)
-            for name, config in load_portfolio(self.portfolio, dataset.task)
+            for name, config in load_portfolio(self.portfolio, dataset.task, n_rows)
             if name in models
         ]
         fold_s = [fold_cost_s(cls, n_rows, n_features, config, n_classes) for cls, config in head]
@@ -392,7 +392,8 @@ class AutoML(FitSettings, BaseEstimator):
         cls: type[Model] | None = loop.models.get("linear")
         if cls is None:
             return
-        linear = [c for m, c in load_portfolio(self.portfolio, ctx.task) if m == "linear"]
+        portfolio = load_portfolio(self.portfolio, ctx.task, ctx.n_rows)
+        linear = [c for m, c in portfolio if m == "linear"]
         config = (linear or cls.default_configs(ctx.task))[0]
         estimate_s = fold_cost_s(cls, ctx.n_rows, ctx.n_features, config, ctx.n_classes)
         estimate_s *= ctx.n_folds

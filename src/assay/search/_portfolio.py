@@ -31,15 +31,21 @@ class Candidate:
 _MAX_REPEATS = 10  # proposals a tuner may repeat before a repeat is run anyway
 _MEDIA_EVERY = 3  # a media network's default configs: one in every so many places of the queue
 POOLS = ("classification", "regression")  # a portfolio lists configs for each
+LARGE = "_large"  # suffix of a pool's large-data list
+LARGE_FROM = "large_from_rows"  # the training rows from which that list is read
 
 
 def _pool(task: Task) -> str:
     return "classification" if task.is_classification else "regression"
 
 
-def load_portfolio(name: str | Path = "default", task: Task = Task.BINARY) -> list[tuple]:
+def load_portfolio(
+    name: str | Path = "default", task: Task = Task.BINARY, n_rows: int | None = None
+) -> list[tuple]:
     """The ordered (model, config) entries for `task`'s pool, from a packaged portfolio
-    (`portfolios/NAME.json`) or from the JSON file at a path."""
+    (`portfolios/NAME.json`) or from the JSON file at a path. A portfolio may hold a second
+    list per pool for large data (`classification_large`, `regression_large`), read when
+    the training rows `n_rows` reach its `large_from_rows`."""
     if str(name).endswith(".json"):
         path = Path(name)
         if not path.is_file():
@@ -53,20 +59,36 @@ def load_portfolio(name: str | Path = "default", task: Task = Task.BINARY) -> li
                 "the path of a portfolio JSON file."
             )
         text = source.read_text()
-    entries = json.loads(text)[_pool(task)]
-    return [(entry["model"], dict(entry["config"])) for entry in entries]
+    document = json.loads(text)
+    pool = _pool(task)
+    large_from, large = document.get(LARGE_FROM), f"{pool}{LARGE}"
+    if document.get(large) and None not in (n_rows, large_from) and n_rows >= large_from:
+        pool = large
+    return [(entry["model"], dict(entry["config"])) for entry in document[pool]]
 
 
-def save_portfolio(path: str | Path, pools: dict[str, list[tuple]], about: str) -> Path:
-    """Write a portfolio JSON: one line per entry, so a diff shows what moved."""
+def save_portfolio(
+    path: str | Path,
+    pools: dict[str, list[tuple]],
+    about: str,
+    large_from_rows: int | None = None,
+) -> Path:
+    """Write a portfolio JSON: one line per entry, so a diff shows what moved. `pools` may
+    add a large-data list per pool (`classification_large`), read from `large_from_rows`
+    training rows on."""
+    if large_from_rows is None and any(pool.endswith(LARGE) for pool in pools):
+        raise ValueError("save_portfolio: large-data pools need large_from_rows.")
+    names = [*POOLS, *(f"{pool}{LARGE}" for pool in POOLS if f"{pool}{LARGE}" in pools)]
     lines = ["{", f"  {json.dumps('about')}: {json.dumps(about)},"]
-    for i, pool in enumerate(POOLS):
+    if large_from_rows is not None:
+        lines.append(f"  {json.dumps(LARGE_FROM)}: {int(large_from_rows)},")
+    for i, pool in enumerate(names):
         entries = [
             f'{{"model": {json.dumps(model)}, "config": {json.dumps(config, sort_keys=True)}}}'
             for model, config in pools.get(pool, [])
         ]
         body = ",\n    ".join(entries)
-        end = "," if i < len(POOLS) - 1 else ""
+        end = "," if i < len(names) - 1 else ""
         lines.append(f'  "{pool}": [\n    {body}\n  ]{end}' if entries else f'  "{pool}": []{end}')
     lines.append("}")
     path = Path(path)
@@ -113,7 +135,7 @@ class Searcher:
             for model, cls in models.items()
             if getattr(cls, "kind", None) is not None and task in cls.tasks
         ]
-        for model, config in load_portfolio(portfolio, task):
+        for model, config in load_portfolio(portfolio, task, n_rows):
             if model in models and task in models[model].tasks:
                 self._queue.append(Candidate(model, config, TrialSource.PORTFOLIO))
         # text networks first, so that the media networks' places hold
