@@ -245,6 +245,39 @@ def complete_datasets(part: pd.DataFrame, pool: str) -> pd.DataFrame:
     return part[part.dataset.isin(seen.index[seen]) & part.candidate.isin(wanted)]
 
 
+def errors_and_cost(part: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
+    """Normalized errors (candidate x dataset) and each candidate's mean seconds."""
+    errors = normalized_errors(part)
+    return errors, part.groupby("candidate").fit_s.mean().reindex(errors.index)
+
+
+def large_order(
+    big: pd.DataFrame, errors: pd.DataFrame, cost: pd.Series, family: dict[str, str], size: int
+) -> tuple[list[str], list[dict]]:
+    """The large-data order, learned on `big` (the large datasets' rows) as the general one
+    is on the 4,000-row `errors`; and, each large dataset held out in turn, both orders
+    built without it, read on its full-size errors, with the seconds their first k took."""
+    large, large_cost = errors_and_cost(big)
+    held_out = []
+    for dataset in large.columns:
+        order_large = portfolio_order(large.drop(columns=[dataset]), large_cost, family, size)
+        others = errors.drop(columns=[dataset], errors="ignore")
+        order_small = portfolio_order(others, cost, family, size)
+        seconds = big[big.dataset == dataset].set_index("candidate").fit_s
+        for k in (1, 3, 5, 10, 20):
+            held_out.append(
+                {
+                    "dataset": dataset,
+                    "k": k,
+                    "large": best_of_first(large, order_large, dataset, k),
+                    "small": best_of_first(large, order_small, dataset, k),
+                    "large_s": float(seconds.reindex(order_large[:k]).sum()),
+                    "small_s": float(seconds.reindex(order_small[:k]).sum()),
+                }
+            )
+    return portfolio_order(large, large_cost, family, size), held_out
+
+
 def _candidate_rows(path: Path) -> pd.DataFrame:
     if not path.is_file():
         return pd.DataFrame(columns=FIELDS)
@@ -277,8 +310,7 @@ def select(args) -> dict[str, list]:
         if part.empty:
             continue
         used.append(part)
-        errors = normalized_errors(part)
-        cost = part.groupby("candidate").fit_s.mean().reindex(errors.index)
+        errors, cost = errors_and_cost(part)
         family = {c: configs[c][0] for c in errors.index}
         pools[pool] = [configs[c] for c in portfolio_order(errors, cost, family, args.size)]
         # the hand-made configs are among the candidates (each family's defaults)
@@ -302,31 +334,9 @@ def select(args) -> dict[str, list]:
         if big.empty:
             continue
         used_large.append(big)
-        large = normalized_errors(big)
-        large_cost = big.groupby("candidate").fit_s.mean().reindex(large.index)
-        pools[pool + LARGE] = [
-            configs[c] for c in portfolio_order(large, large_cost, family, args.size)
-        ]
-        for dataset in large.columns:  # held out: its rows at both sizes
-            order_large = portfolio_order(
-                large.drop(columns=[dataset]), large_cost, family, args.size
-            )
-            order_small = portfolio_order(
-                errors.drop(columns=[dataset], errors="ignore"), cost, family, args.size
-            )
-            seconds = big[big.dataset == dataset].set_index("candidate").fit_s
-            for k in (1, 3, 5, 10, 20):
-                large_report.append(
-                    {
-                        "pool": pool,
-                        "dataset": dataset,
-                        "k": k,
-                        "large": best_of_first(large, order_large, dataset, k),
-                        "small": best_of_first(large, order_small, dataset, k),
-                        "large_s": float(seconds.reindex(order_large[:k]).sum()),
-                        "small_s": float(seconds.reindex(order_small[:k]).sum()),
-                    }
-                )
+        order, held_out = large_order(big, errors, cost, family, args.size)
+        pools[pool + LARGE] = [configs[c] for c in order]
+        large_report += [{"pool": pool, **row} for row in held_out]
     rows = pd.concat(used)
     n = rows.dataset.nunique()
     if not args.dry_run:
@@ -343,12 +353,22 @@ def select(args) -> dict[str, list]:
     return pools
 
 
+def _by_k(report: pd.DataFrame, ours: str, theirs: str, columns: list[str]):
+    """The means of `columns` by k, and by k how often `ours` is lower (better) or higher
+    than `theirs`."""
+    table = report.groupby("k")[columns].mean()
+    flags = report.assign(win=report[ours] < report[theirs], loss=report[ours] > report[theirs])
+    return table, flags.groupby("k")[["win", "loss"]].sum()
+
+
+def _write(path: Path, lines: list[str], report: pd.DataFrame) -> None:
+    path.write_text("\n".join(lines) + "\n")
+    report.to_csv(path.with_suffix(".csv"), index=False)
+    print("\n".join(lines))
+
+
 def write_report(report: pd.DataFrame, rows: pd.DataFrame, path: Path) -> None:
-    table = report.groupby("k")[["learned", "handmade"]].mean()
-    wins = report.assign(
-        win=report.learned < report.handmade, loss=report.learned > report.handmade
-    )
-    counts = wins.groupby("k")[["win", "loss"]].sum()
+    table, counts = _by_k(report, "learned", "handmade", ["learned", "handmade"])
     lines = [
         "# Learned portfolio: leave-one-dataset-out check",
         "",
@@ -368,18 +388,14 @@ def write_report(report: pd.DataFrame, rows: pd.DataFrame, path: Path) -> None:
         )
     lines += ["", "Command: `python benchmarks/build_portfolio.py evaluate && "]
     lines[-1] += "python benchmarks/build_portfolio.py select`"
-    path.write_text("\n".join(lines) + "\n")
-    report.to_csv(path.with_suffix(".csv"), index=False)
-    print("\n".join(lines))
+    _write(path, lines, report)
 
 
 def write_large_report(report: pd.DataFrame, rows: pd.DataFrame, path: Path) -> None:
     """Leave one large dataset out: the large-data order built on the other large datasets
     against the order learned on the 4,000-row subsamples, both read on the held-out
     dataset's full-size errors, with the seconds their first k configs took there."""
-    table = report.groupby("k")[["large", "small", "large_s", "small_s"]].mean()
-    better = report.assign(win=report.large < report.small, loss=report.large > report.small)
-    counts = better.groupby("k")[["win", "loss"]].sum()
+    table, counts = _by_k(report, "large", "small", ["large", "small", "large_s", "small_s"])
     lines = [
         "# Large-data portfolio: leave-one-dataset-out check",
         "",
@@ -400,9 +416,7 @@ def write_large_report(report: pd.DataFrame, rows: pd.DataFrame, path: Path) -> 
             f"| {k} | {row.large:.3f} | {row.small:.3f} | {int(counts.loc[k, 'win'])} / "
             f"{int(counts.loc[k, 'loss'])} | {row.large_s:.0f} | {row.small_s:.0f} |"
         )
-    path.write_text("\n".join(lines) + "\n")
-    report.to_csv(path.with_suffix(".csv"), index=False)
-    print("\n".join(lines))
+    _write(path, lines, report)
 
 
 def main() -> None:
