@@ -41,13 +41,12 @@ PACKAGED = ROOT / "src" / "assay" / "search" / "portfolios" / "default.json"
 REPORT = HERE / "results" / "portfolio_loo.md"
 # Large data: the design datasets of this many rows or more, evaluated at up to
 # LARGE_MAX_ROWS training rows, give each pool a second list that assay reads from
-# LARGE_FROM training rows on (`load_portfolio`).
+# LARGE_FROM_ROWS training rows on (`load_portfolio`).
 LARGE_CANDIDATES_CSV = HERE / "results" / "portfolio_candidates_design_large.csv"
 LARGE_REPORT = HERE / "results" / "portfolio_large_loo.md"
 LARGE_DATA_ROWS = 10_000
 LARGE_MAX_ROWS = 15_000
-LARGE_FROM = 8_000
-LARGE = "_large"
+LARGE_FROM_ROWS = 8_000
 # Seeded samples per family on top of its default configs: more for the boosters, which
 # lead on most tabular data and have the widest spaces.
 N_SAMPLES = {
@@ -111,9 +110,16 @@ def evaluate(args) -> None:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     names = [n for n in args.datasets.split(",") if n]
+    if args.min_rows:  # by the manifest's row counts, before any table is read
+        from assay.data import benchmark_datasets
+
+        sized = [s.name for s in benchmark_datasets(section=args.suite) if s.rows >= args.min_rows]
+        names = [n for n in names or sized if n in sized]
+        if not names:
+            return
     skip = {n for n in args.skip.split(",") if n}
     for name, frame, target, task_name, metric_name, _ in SUITES[args.suite](names):
-        if name in skip or len(frame) < args.min_rows:
+        if name in skip:
             continue
         pool = "regression" if task_name == "regression" else "classification"
         done = _done(out)  # re-read: several evaluate processes may share the file
@@ -290,6 +296,7 @@ def select(args) -> dict[str, list]:
     """The ordered pools (and writes them unless `dry_run`, with the reports)."""
     from assay._types import Task
     from assay.search import load_portfolio, save_portfolio
+    from assay.search._portfolio import LARGE
 
     rows = _candidate_rows(Path(args.candidates))
     large_rows = _candidate_rows(Path(args.large_candidates))
@@ -340,11 +347,11 @@ def select(args) -> dict[str, list]:
     rows = pd.concat(used)
     n = rows.dataset.nunique()
     if not args.dry_run:
-        large_from = args.large_from if any(p.endswith(LARGE) for p in pools) else None
-        text = about.format(n=n)
+        text, large_from = about.format(n=n), None
         if used_large:
             n_large = sum(part.dataset.nunique() for part in used_large)
             text += about_large.format(n=n_large, min_rows=LARGE_DATA_ROWS, max_rows=LARGE_MAX_ROWS)
+            large_from = args.large_from
         save_portfolio(PACKAGED, pools, text, large_from_rows=large_from)
     write_report(pd.DataFrame(report), rows, Path(args.report))
     if large_report:
@@ -445,7 +452,10 @@ def main() -> None:
     se.add_argument("--large-candidates", default=str(LARGE_CANDIDATES_CSV))
     se.add_argument("--large-report", default=str(LARGE_REPORT))
     se.add_argument(
-        "--large-from", type=int, default=LARGE_FROM, help="training rows that read the large list"
+        "--large-from",
+        type=int,
+        default=LARGE_FROM_ROWS,
+        help="training rows from which a fit reads the large list",
     )
     se.add_argument("--dry-run", action="store_true", help="write the report, no portfolio")
     args = parser.parse_args()
