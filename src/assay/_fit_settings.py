@@ -253,6 +253,13 @@ class FitOptions:
             )
         self._check_features()
         self._check_warm_start()
+        self._check_portfolio()
+
+    def _check_portfolio(self) -> None:
+        from assay.models import FAMILY_NAMES
+        from assay.search import read_portfolio
+
+        read_portfolio(self.portfolio, known=FAMILY_NAMES)
 
     def _check_warm_start(self) -> None:
         from assay.search import is_trial_list
@@ -288,9 +295,15 @@ class FitOptions:
 
     def chosen_models(self) -> dict[str, type]:
         """The model classes the fit may use, by name."""
-        from assay.models import MODELS
+        from assay.models import MODELS, missing_extra
 
         names = list(MODELS) if self.models is None else list(self.models)
+        for name in names:
+            if extra := missing_extra(name):
+                raise ConfigError(
+                    f"models={self.models!r}: {name!r} needs the `{extra}` extra: pip install "
+                    f"'assay[{extra}]' torch==2.13.0 (in the same call), or leave it out."
+                )
         unknown = [n for n in names if n not in MODELS]
         if unknown or not names:
             raise ConfigError(

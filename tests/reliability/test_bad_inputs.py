@@ -345,6 +345,53 @@ CASES = [
         r"unknown \['lgbmm'\]; choose from",
         lambda p, m: fit(BASE, models=["lgbmm"]),
     ),
+    Case(
+        "a portfolio file that is not JSON",
+        "error",
+        r"portfolio .*mine\.json: not valid JSON \(.* at line 2, column 3\)",
+        lambda p, m: fit(BASE, portfolio=str(write(p, "mine.json", "{\n  classification: []}"))),
+    ),
+    Case(
+        "a portfolio naming a model assay does not have",
+        "error",
+        r"entry 1 of 'classification' names model 'lightgmb', which assay does not have",
+        lambda p, m: fit(
+            BASE,
+            portfolio=str(
+                write(
+                    p,
+                    "mine.json",
+                    '{"classification": [{"model": "linear", "config": {}}, '
+                    '{"model": "lightgmb", "config": {}}]}',
+                )
+            ),
+        ),
+    ),
+    Case(
+        "a portfolio without a list for the task",
+        "error",
+        r"has no 'classification' list for this binary task; add one",
+        lambda p, m: fit(
+            BASE,
+            portfolio=str(write(p, "mine.json", '{"regression": [{"model": "linear"}]}')),
+        ),
+    ),
+    Case(
+        "a portfolio whose large-data threshold is not a number",
+        "error",
+        r"'large_from_rows' is '10k'; give the number of training rows",
+        lambda p, m: fit(
+            BASE,
+            portfolio=str(
+                write(
+                    p,
+                    "mine.json",
+                    '{"large_from_rows": "10k", "classification": [], '
+                    '"classification_large": [{"model": "lightgbm", "config": {}}]}',
+                )
+            ),
+        ),
+    ),
     # -- predict time ------------------------------------------------------------------
     Case(
         "a column renamed at predict time",

@@ -1,5 +1,6 @@
 import json
 import math
+import re
 from types import SimpleNamespace
 
 import numpy as np
@@ -8,7 +9,16 @@ import pytest
 from assay import Task
 from assay.errors import ConfigError
 from assay.models import MODELS as EVERY_FAMILY
-from assay.search import Budget, Choice, CostModel, Float, Int, Searcher, load_portfolio
+from assay.search import (
+    Budget,
+    Choice,
+    CostModel,
+    Float,
+    Int,
+    Searcher,
+    load_portfolio,
+    read_portfolio,
+)
 from assay.search._portfolio import Candidate, save_portfolio
 from assay.search._space import from_dict, sample, to_dict
 
@@ -42,6 +52,36 @@ def test_unknown_portfolio_is_a_clear_error(tmp_path):
         load_portfolio("nope")
     with pytest.raises(ConfigError, match="no such file"):
         load_portfolio(tmp_path / "missing.json")
+
+
+@pytest.mark.parametrize(
+    ("document", "says"),
+    [
+        ("[]", "give a JSON object"),
+        ('{"classification": {"model": "linear"}}', "'classification' is not a list"),
+        ('{"classification": ["linear"]}', "entry 0 of 'classification' is 'linear'"),
+        ('{"classification": [{"model": "linear", "config": 1}]}', "entry 0 of"),
+        ('{"regression_large": [{"model": "linear"}]}', "no 'large_from_rows'"),
+        ('{"large_from_rows": 0, "classification": []}', "'large_from_rows' is 0"),
+        ('{"large_from_rows": true, "classification": []}', "'large_from_rows' is True"),
+        ('{"classification": [{"model": "lgbm"}]}', "names model 'lgbm', which assay does not"),
+    ],
+)
+def test_a_malformed_portfolio_is_refused_with_the_file_and_the_entry(tmp_path, document, says):
+    path = tmp_path / "mine.json"
+    path.write_text(document)
+    with pytest.raises(ConfigError, match=f"portfolio {re.escape(str(path))}: .*{says}"):
+        read_portfolio(path, known=MODELS)
+
+
+def test_a_portfolio_entry_may_leave_out_its_config_and_name_a_family_not_installed(tmp_path):
+    path = tmp_path / "mine.json"
+    path.write_text('{"classification": [{"model": "linear"}, {"model": "not_here"}]}')
+    known = {*MODELS, "not_here"}  # as the networks are where torch is not installed
+    assert read_portfolio(path, known=known)["classification"][1]["model"] == "not_here"
+    assert load_portfolio(path, Task.BINARY) == [("linear", {}), ("not_here", {})]
+    searcher = Searcher(MODELS, Task.BINARY, 100, 3, portfolio=path)
+    assert searcher.ask().model == "linear"  # the family not installed is passed over
 
 
 def test_a_portfolios_large_data_list_is_read_from_its_rows_on(tmp_path):

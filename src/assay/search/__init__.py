@@ -6,6 +6,7 @@ from assay.search._portfolio import (
     Searcher,
     is_trial_list,
     load_portfolio,
+    read_portfolio,
     save_portfolio,
 )
 from assay.search._space import Choice, Distribution, Float, Int
@@ -23,5 +24,6 @@ __all__ = [
     "folds_for_budget",
     "is_trial_list",
     "load_portfolio",
+    "read_portfolio",
     "save_portfolio",
 ]

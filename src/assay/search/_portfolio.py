@@ -4,6 +4,7 @@ over the families that scored best so far."""
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -39,18 +40,17 @@ def _pool(task: Task) -> str:
     return "classification" if task.is_classification else "regression"
 
 
-def load_portfolio(
-    name: str | Path = "default", task: Task = Task.BINARY, n_rows: int | None = None
-) -> list[tuple]:
-    """The ordered (model, config) entries for `task`'s pool, from a packaged portfolio
-    (`portfolios/NAME.json`) or from the JSON file at a path. A portfolio may hold a second
-    list per pool for large data (`classification_large`, `regression_large`), read when
-    the training rows `n_rows` reach its `large_from_rows`."""
+def read_portfolio(name: str | Path = "default", known: Collection[str] | None = None) -> dict:
+    """A portfolio's JSON document, checked: a packaged portfolio (`portfolios/NAME.json`)
+    or the file at a path ending in .json. Every list is of {"model": NAME, "config":
+    {...}} entries, `large_from_rows` a positive whole number; with `known` (every family's
+    name, installed or not), each entry's model is one of them. A ConfigError names the
+    file, the list and the entry at fault."""
     if str(name).endswith(".json"):
         path = Path(name)
         if not path.is_file():
             raise ConfigError(f"portfolio={str(name)!r}: no such file; give a portfolio JSON.")
-        text = path.read_text()
+        text, where = path.read_text(), str(path)
     else:
         source = resources.files("assay.search").joinpath(f"portfolios/{name}.json")
         if not source.is_file():
@@ -58,13 +58,78 @@ def load_portfolio(
                 f"portfolio={name!r}: no packaged portfolio of that name; use 'default' or "
                 "the path of a portfolio JSON file."
             )
-        text = source.read_text()
-    document = json.loads(text)
+        text, where = source.read_text(), f"the packaged portfolio {name!r}"
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f"portfolio {where}: not valid JSON ({exc.msg} at line {exc.lineno}, column "
+            f"{exc.colno}); fix the file or use portfolio='default'."
+        ) from exc
+    _check_document(document, where, known)
+    return document
+
+
+_ENTRY = '{"model": "lightgbm", "config": {"num_leaves": 31}}'
+
+
+def _check_document(document: Any, where: str, known: Collection[str] | None) -> None:
+    if not isinstance(document, dict):
+        raise ConfigError(
+            f"portfolio {where}: give a JSON object with a list of entries such as {_ENTRY} "
+            f"under {' and '.join(map(repr, POOLS))}."
+        )
+    large_from = document.get(LARGE_FROM)
+    whole = isinstance(large_from, int) and not isinstance(large_from, bool)
+    if large_from is not None and not (whole and large_from > 0):
+        raise ConfigError(
+            f"portfolio {where}: {LARGE_FROM!r} is {large_from!r}; give the number of training "
+            f"rows (a positive whole number) from which the {LARGE!r} lists are read."
+        )
+    lists = [*POOLS, *(f"{pool}{LARGE}" for pool in POOLS)]
+    if large_from is None and any(document.get(f"{pool}{LARGE}") for pool in POOLS):
+        raise ConfigError(
+            f"portfolio {where}: it has a large-data list but no {LARGE_FROM!r}; add the "
+            "number of training rows from which that list is read."
+        )
+    for pool in (p for p in lists if p in document):
+        entries = document[pool]
+        if not isinstance(entries, list):
+            raise ConfigError(f"portfolio {where}: {pool!r} is not a list; give a list of "
+                              f"entries such as {_ENTRY}.")  # fmt: skip
+        for i, entry in enumerate(entries):
+            model = entry.get("model") if isinstance(entry, dict) else None
+            if not isinstance(model, str) or not isinstance(entry.get("config", {}), dict):
+                raise ConfigError(
+                    f"portfolio {where}: entry {i} of {pool!r} is {entry!r}; give a model "
+                    f"name and a config of parameters, as in {_ENTRY}."
+                )
+            if known is not None and model not in known:
+                raise ConfigError(
+                    f"portfolio {where}: entry {i} of {pool!r} names model {model!r}, which "
+                    f"assay does not have; use one of {', '.join(sorted(known))}."
+                )
+
+
+def load_portfolio(
+    name: str | Path = "default", task: Task = Task.BINARY, n_rows: int | None = None
+) -> list[tuple]:
+    """The ordered (model, config) entries for `task`'s pool, from a packaged portfolio
+    (`portfolios/NAME.json`) or from the JSON file at a path. A portfolio may hold a second
+    list per pool for large data (`classification_large`, `regression_large`), read when
+    the training rows `n_rows` reach its `large_from_rows`."""
+    document = read_portfolio(name)
     pool = _pool(task)
+    if pool not in document:
+        raise ConfigError(
+            f"portfolio={str(name)!r} has no {pool!r} list for this {task.value} task; add "
+            f"one (entries such as {_ENTRY}) or use portfolio='default'."
+        )
     large_from, large = document.get(LARGE_FROM), f"{pool}{LARGE}"
-    if document.get(large) and None not in (n_rows, large_from) and n_rows >= large_from:
+    reached = n_rows is not None and large_from is not None and n_rows >= large_from
+    if document.get(large) and reached:
         pool = large
-    return [(entry["model"], dict(entry["config"])) for entry in document[pool]]
+    return [(entry["model"], dict(entry.get("config", {}))) for entry in document[pool]]
 
 
 def save_portfolio(
