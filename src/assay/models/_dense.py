@@ -10,6 +10,7 @@ activation (torch code) still trains with torch.
 from __future__ import annotations
 
 import math
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -17,6 +18,19 @@ from scipy.special import erf, expit
 
 _SQRT2 = math.sqrt(2.0)
 _PREDICT_CHUNK = 8192  # rows a prediction pushes through the layers at once
+
+
+@cache
+def _blas():
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()  # finding the loaded BLAS libraries takes about 1 ms
+
+
+def blas_threads(n_jobs: int):
+    """A context in which NumPy's BLAS uses `n_jobs` threads (as torch.set_num_threads
+    did for the torch network), cheap enough for a prediction of one row."""
+    return _blas().limit(limits=max(1, int(n_jobs)), user_api="blas")
 
 
 def embedding_width(size: int) -> int:

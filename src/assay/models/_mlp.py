@@ -24,7 +24,7 @@ from assay.errors import ArtifactError, ConfigError
 from assay.models._activations import activation_code, activation_module
 from assay.models._base import PARAMS_FILE, Model
 from assay.models._dense import AdamW as DenseAdamW
-from assay.models._dense import DenseNet, loss_and_gradient
+from assay.models._dense import DenseNet, blas_threads, loss_and_gradient
 from assay.models._training import AdamW, batch_loss, weight_tensor
 from assay.search._space import Choice, Distribution, Float, Int
 
@@ -216,9 +216,7 @@ class MLPModel(Model):
             self.target_mean_, self.target_std_ = float(np.mean(y)), float(np.std(y) or 1.0)
         self.activation_code_ = activation_code(self.activation)
         if not self.activation_code_:
-            from threadpoolctl import threadpool_limits
-
-            with threadpool_limits(max(1, int(self.n_jobs))):
+            with blas_threads(self.n_jobs):
                 self._fit_dense(inputs, X, y, X_val, y_val, deadline, w, w_val)
             return
         torch = _torch()
@@ -328,9 +326,7 @@ class MLPModel(Model):
         net, inputs = self.model_["net"], self.model_["inputs"]
         numeric, codes = inputs.transform(X)
         if isinstance(net, DenseNet):
-            from threadpoolctl import threadpool_limits
-
-            with threadpool_limits(max(1, int(self.n_jobs))):
+            with blas_threads(self.n_jobs):
                 out = net.predict(numeric, codes)
         else:
             torch = _torch()
