@@ -1,10 +1,13 @@
-"""The neural net (extra `nn`): categories through embeddings, unseen levels, fixed epochs."""
+"""The neural net: categories through embeddings, unseen levels, fixed epochs; its NumPy
+network computes what the torch one computes, and a fit with a built-in activation runs
+without torch."""
+
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
 import pytest
-
-pytest.importorskip("torch", reason="the mlp model needs the `nn` extra (torch==2.13.0)")
 
 from assay.models import MLPModel, load_model
 
@@ -48,12 +51,111 @@ def test_mlp_regression_predicts_on_the_target_scale():
     assert rmse < 0.2 * y.std()
 
 
+def _torch_twin(net, config: dict, n_numeric: int, cardinalities: list[int], n_out: int):
+    """The torch network of `_mlp._network` holding the NumPy network's parameters."""
+    torch = pytest.importorskip("torch", reason="the comparison needs the `nn` extra")
+    from assay.models._mlp import _network
+
+    twin = _network(torch, n_numeric, cardinalities, n_out, config)
+    linear = [k for k in twin.state_dict() if k.startswith("body") and k.endswith("weight")]
+    state = {f"embeddings.{j}.weight": net.params[f"emb{j}"] for j in range(len(cardinalities))}
+    for i, key in enumerate(linear):
+        state[key] = net.params[f"w{i}"].T
+        state[key.replace("weight", "bias")] = net.params[f"b{i}"]
+    twin.load_state_dict({k: torch.as_tensor(np.ascontiguousarray(v)) for k, v in state.items()})
+    return twin, {key: name for key, name in zip(state, _names(net), strict=True)}
+
+
+def _names(net) -> list[str]:
+    embeddings = [k for k in net.params if k.startswith("emb")]
+    return embeddings + [f"{kind}{i}" for i in range(net.n_layers) for kind in "wb"]
+
+
+@pytest.mark.parametrize("activation", ["silu", "relu", "gelu", "tanh"])
+@pytest.mark.parametrize("classification", [True, False], ids=["classes", "values"])
+def test_the_numpy_network_computes_the_torch_networks_outputs_and_gradients(
+    activation, classification
+):
+    torch = pytest.importorskip("torch", reason="the comparison needs the `nn` extra")
+    from assay._types import Task
+    from assay.models._dense import DenseNet, loss_and_gradient
+    from assay.models._training import batch_loss
+
+    rng = np.random.default_rng(0)
+    cardinalities, n_numeric, n_out = [4, 7], 5, 3 if classification else 1
+    config = {"hidden_size": 16, "n_layers": 2, "dropout": 0.0, "activation": activation}
+    net = DenseNet.create(n_numeric, cardinalities, n_out, config, rng)
+    twin, names = _torch_twin(net, config, n_numeric, cardinalities, n_out)
+    numeric = rng.standard_normal((32, n_numeric)).astype(np.float32)
+    codes = np.stack([rng.integers(0, c, 32) for c in cardinalities], axis=1)
+    weight = (rng.random(32) + 0.5).astype(np.float32)
+    if classification:
+        target = rng.integers(0, n_out, 32)
+    else:
+        target = rng.standard_normal((32, 1)).astype(np.float32)
+    out, cache = net.forward(numeric, codes)
+    loss, d_out = loss_and_gradient(out, target, classification, weight)
+    grads = net.backward(codes, cache, d_out)
+    twin_out = twin(torch.as_tensor(numeric), torch.as_tensor(codes))
+    task = Task.MULTICLASS if classification else Task.REGRESSION
+    twin_loss = batch_loss(torch, task, twin_out, torch.as_tensor(target), torch.as_tensor(weight))
+    twin_loss.backward()
+    np.testing.assert_allclose(out, twin_out.detach().numpy(), rtol=1e-5, atol=1e-5)
+    assert loss == pytest.approx(float(twin_loss.detach()), rel=1e-5)
+    for key, parameter in twin.named_parameters():
+        expected = parameter.grad.numpy()
+        if key.startswith("body") and key.endswith("weight"):  # torch: outputs x inputs
+            expected = expected.T
+        np.testing.assert_allclose(grads[names[key]], expected, rtol=1e-4, atol=1e-6)
+
+
+def test_the_numpy_adamw_takes_the_steps_of_torchs():
+    torch = pytest.importorskip("torch", reason="the comparison needs the `nn` extra")
+    from assay.models._dense import AdamW as DenseAdamW
+
+    rng = np.random.default_rng(0)
+    start = {"w": rng.standard_normal((5, 3)).astype(np.float32)}
+    mine = {"w": start["w"].copy()}
+    reference = torch.nn.Parameter(torch.as_tensor(start["w"].copy()))
+    torch_step = torch.optim.AdamW([reference], lr=3e-3, weight_decay=0.05)
+    numpy_step = DenseAdamW(mine, 3e-3, 0.05)
+    for _ in range(30):
+        grad = rng.standard_normal((5, 3)).astype(np.float32)
+        reference.grad = torch.as_tensor(grad.copy())
+        torch_step.step()
+        numpy_step.step({"w": grad})
+    np.testing.assert_allclose(mine["w"], reference.detach().numpy(), rtol=1e-5, atol=1e-6)
+    assert not np.allclose(mine["w"], start["w"])
+
+
+def test_an_mlp_with_a_built_in_activation_fits_saves_and_loads_without_torch(tmp_path):
+    """Importing torch costs the fitting process about 180 MB: the NumPy network must not
+    need it, and its saved arrays must load without it."""
+    script = f"""
+import sys
+import numpy as np, pandas as pd
+from assay.models import MLPModel, load_model
+rng = np.random.default_rng(0)
+X = pd.DataFrame({{"a": rng.normal(size=300), "c": pd.Categorical(rng.choice(list("xyz"), 300))}})
+y = (X.a > 0).astype(int).to_numpy()
+model = MLPModel(task="binary", hidden_size=16, n_layers=2, n_estimators=3).fit(X, y)
+model.save({str(tmp_path)!r})
+again = load_model({str(tmp_path)!r})
+assert np.array_equal(again.predict_proba(X), model.predict_proba(X))
+print("torch" in sys.modules)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.npz", "params.json"]
+
+
 def test_the_mlps_adamw_takes_the_same_steps_as_torchs():
     """The MLP steps its own AdamW (creating a torch.optim optimizer imports torch._dynamo
     and sympy, ~100 MB); its parameters must follow torch.optim.AdamW's exactly."""
     import copy
 
-    import torch
+    torch = pytest.importorskip("torch", reason="the comparison needs the `nn` extra")
 
     from assay.models._training import AdamW
 

