@@ -276,7 +276,8 @@ def report(csv_path: Path, before_path: Path | None = None) -> str:
         ]
     markdown = "\n".join(text)
     csv_path.with_suffix(".md").write_text(markdown)
-    chart(rows, csv_path.with_suffix(".png"))
+    if rows.normalized.notna().any():  # a run without the constant predictor has no scale
+        chart(rows, csv_path.with_suffix(".png"))
     return markdown
 
 

@@ -96,6 +96,14 @@ def test_normalized_score_ranks_and_sign_test():
     assert pairs.loc["flaml", "sign_test_p"] == pytest.approx(0.5)
 
 
+def test_a_run_without_the_constant_predictor_gets_its_tables_and_no_empty_chart(tmp_path):
+    out = tmp_path / "pair.csv"
+    pd.DataFrame(rows({"assay": 0.9, "assay-base": 0.8})).to_csv(out, index=False)
+    markdown = report.report(out)
+    assert "assay-base" in markdown and out.with_suffix(".md").is_file()
+    assert not out.with_suffix(".png").exists()
+
+
 def test_single_row_latency_is_compared_where_both_recorded_it():
     frame = pd.DataFrame(rows({"assay": 0.9, "flaml": 0.8, "autogluon-best": 0.85}))
     frame["single_row_ms"] = frame.framework.map({"assay": 10.0, "flaml": 40.0})
