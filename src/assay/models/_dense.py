@@ -14,7 +14,6 @@ from functools import cache
 from typing import Any
 
 import numpy as np
-from scipy.special import erf, expit
 
 _SQRT2 = math.sqrt(2.0)
 _PREDICT_CHUNK = 8192  # rows a prediction pushes through the layers at once
@@ -39,6 +38,8 @@ def embedding_width(size: int) -> int:
 
 
 def _activate(name: str, z: np.ndarray) -> np.ndarray:
+    from scipy.special import erf, expit  # here, so that `import assay` stays light
+
     if name == "silu":
         return z * expit(z)
     if name == "relu":
@@ -52,6 +53,8 @@ def _activate(name: str, z: np.ndarray) -> np.ndarray:
 
 def _slope(name: str, z: np.ndarray, a: np.ndarray) -> np.ndarray:
     """d activation / d z at `z` (its output `a`)."""
+    from scipy.special import erf, expit
+
     if name == "silu":
         s = expit(z)
         return s * (1 + z * (1 - s))

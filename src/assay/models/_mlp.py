@@ -24,8 +24,8 @@ from assay.errors import ArtifactError, ConfigError
 from assay.models._activations import activation_code, activation_module
 from assay.models._base import PARAMS_FILE, Model
 from assay.models._dense import AdamW as DenseAdamW
-from assay.models._dense import DenseNet, blas_threads, loss_and_gradient
-from assay.models._training import AdamW, batch_loss, weight_tensor
+from assay.models._dense import DenseNet, blas_threads, embedding_width, loss_and_gradient
+from assay.models._training import AdamW, batch_loss, row_weights, weight_tensor
 from assay.search._space import Choice, Distribution, Float, Int
 
 _MAX_EPOCHS = 200
@@ -124,14 +124,6 @@ def _quantile_position(q: np.ndarray, values: np.ndarray) -> np.ndarray:
     return rank / (n_q - 1)
 
 
-def _row_weights(w: np.ndarray | None) -> np.ndarray | None:
-    """Row weights as float32 scaled to mean 1, as `_training.weight_tensor` gives them."""
-    if w is None:
-        return None
-    w = np.asarray(w, dtype=np.float64)
-    return (w / w.mean()).astype(np.float32)
-
-
 def _network(
     torch, n_numeric: int, cardinalities: list[int], n_out: int, config: dict, code: str = ""
 ):
@@ -141,7 +133,7 @@ def _network(
         def __init__(self):
             super().__init__()
             self.embeddings = nn.ModuleList(
-                nn.Embedding(size, min(16, (size + 1) // 2 + 1)) for size in cardinalities
+                nn.Embedding(size, embedding_width(size)) for size in cardinalities
             )
             width = n_numeric + sum(e.embedding_dim for e in self.embeddings)
             layers = []
@@ -282,7 +274,7 @@ class MLPModel(Model):
         rng = np.random.default_rng(self.random_state)
         numeric, codes, target = self._arrays(inputs, X, y)
         valid = self._arrays(inputs, X_val, y_val) if X_val is not None else None
-        weight, valid_weight = _row_weights(w), _row_weights(w_val)
+        weight, valid_weight = row_weights(w), row_weights(w_val)
         net = DenseNet.create(
             numeric.shape[1], inputs.state["cardinalities"], self._n_out(), self.get_params(), rng
         )

@@ -78,13 +78,19 @@ class AdamW:
                 p.addcdiv_(mean, denominator, value=-self.lr / bias1)
 
 
-def weight_tensor(torch, w: np.ndarray | None):
+def row_weights(w: np.ndarray | None) -> np.ndarray | None:
     """Row weights as float32 scaled to mean 1 (a batch's loss divides by their sum, so
     the scale cancels; this only keeps tiny or huge weights inside float32), or None."""
     if w is None:
         return None
     w = np.asarray(w, dtype=np.float64)
-    return torch.as_tensor(w / w.mean(), dtype=torch.float32)
+    return (w / w.mean()).astype(np.float32)
+
+
+def weight_tensor(torch, w: np.ndarray | None):
+    """`row_weights` as a tensor, or None."""
+    weights = row_weights(w)
+    return None if weights is None else torch.as_tensor(weights)
 
 
 def batch_loss(torch, task: Task, out, target, weight=None):
