@@ -22,6 +22,12 @@ Two defaults, both learned on `tabular_design` only (the `tabular` suite judges 
 
   else the `assay-folds<k>` run whose k the default fold rule picks.
 
+A third, from a run of its own: **the deployment** (`deploy="auto"`, `REFIT_FROM_ROWS` in
+automl/_refit.py): refitted on all rows against bagged, by training rows:
+
+    python benchmarks/run.py --suite tabular_design --budget 60 \
+        --frameworks constant,assay-bagged,assay-fast --out results/deploy_by_rows_60s.csv
+
 Beside them, from the fit logs (`<csv>_trials.jsonl.gz`), each family's share of the trial
 time against its share of the ensemble's weight: the evidence for time per family, which
 is not replayed (a cap changes which configs finish, which the logs cannot tell).
@@ -251,6 +257,70 @@ def learn_stacking(rows: pd.DataFrame, heads: dict) -> list[str]:
     return lines
 
 
+DEPLOY_ROWS = (0, 2_000, 3_000, 4_000, 5_000, 6_000, 8_000, 10**12)  # refit from N rows on
+
+
+def learn_deploy(rows: pd.DataFrame) -> list[str]:
+    """deploy="fast" (`assay-fast`: each ensemble member refitted once on all rows, its
+    refit reserved in the budget) against bagged (`assay-bagged`, or `assay` run at a
+    commit whose default was bagged), per dataset-split by training rows, and replayed as
+    "refit from N training rows on, bagged below" for a grid of N."""
+    bagged = "assay-bagged" if "assay-bagged" in set(rows.framework) else "assay"
+    wide = rows.pivot_table(index=["dataset", "fold"], columns="framework", values="normalized")
+    if not {bagged, "assay-fast"} <= set(wide.columns):
+        return [f"No {bagged} and assay-fast rows side by side: run them first."]
+    wide = wide[[bagged, "assay-fast"]].dropna()
+    n_train = rows.groupby(["dataset", "fold"]).n_train.first()
+    peak = rows.pivot_table(index=["dataset", "fold"], columns="framework", values="peak_memory_mb")
+    wide["rows"] = [int(n_train[key]) for key in wide.index]
+    wide = wide.sort_values("rows")
+    lines = [
+        f"## Deployment: refitted on all rows (fast) against bagged ({len(wide)} dataset-splits)",
+        "",
+        f"Bagged: `{bagged}`. Normalized test scores (1 = the better of the two, 0 = "
+        "constant); `fast better` compares the unrounded scores.",
+        "",
+        "| dataset | split | training rows | bagged | fast | fast better | peak MB bagged / fast |",
+        "|---|---:|---:|---:|---:|---|---:|",
+    ]
+    for (dataset, fold), row in wide.iterrows():
+        diff = row["assay-fast"] - row[bagged]
+        verdict = "yes" if diff > 1e-9 else "no" if diff < -1e-9 else "tie"
+        mb = peak.loc[(dataset, fold)]
+        lines.append(
+            f"| {dataset} | {fold} | {int(row.rows):,} | {row[bagged]:.4f} | "
+            f"{row['assay-fast']:.4f} | {verdict} | {mb[bagged]:.0f} / {mb['assay-fast']:.0f} |"
+        )
+    lines += [
+        "",
+        "| refit from | mean normalized score | dataset-splits refitted | better / worse than "
+        "always bagged |",
+        "|---|---:|---:|---:|",
+    ]
+    always_bagged = wide[bagged].to_numpy()
+    for limit in DEPLOY_ROWS:
+        refitted = (wide.rows >= limit).to_numpy()
+        scores = np.where(refitted, wide["assay-fast"], wide[bagged])
+        diff = scores - always_bagged
+        label = (
+            "always (fast)"
+            if limit == 0
+            else "never (bagged)"
+            if limit == DEPLOY_ROWS[-1]
+            else f"{limit:,} rows"
+        )
+        lines.append(
+            f"| {label} | {scores.mean():.4f} | {refitted.sum()} | "
+            f"{(diff > 1e-9).sum()} / {(diff < -1e-9).sum()} |"
+        )
+    lines += [
+        "",
+        "The two runs differ by their timing as well (the refit's reserve is trial time the "
+        "fast run does not have), so this is the whole effect of the deployment on the fit.",
+    ]
+    return lines
+
+
 def family_time_and_weight(logs: list[dict]) -> list[str]:
     """Per model family, over the runs' fit logs: its mean share of the time the trials took,
     its mean share of the level-1 ensemble's weight, and in how many runs it had any weight.
@@ -286,11 +356,14 @@ def family_time_and_weight(logs: list[dict]) -> list[str]:
 def main() -> None:
     path = Path(sys.argv[1])
     rows = normalized(pd.read_csv(path))
-    n_train = rows.groupby("dataset").n_train.first()
-    heads = {name: head_fold_s(name, int(n)) for name, n in n_train.items()}
     lines = [f"# Defaults learned on {path.name}", ""]
-    lines += [*learn_folds(rows, heads), "", *learn_stacking(rows, heads)]
-    lines += ["", *family_time_and_weight(read_logs(path))]
+    if "assay-fast" in set(rows.framework):  # a run for the deployment alone
+        lines += [*learn_deploy(rows), ""]
+    else:
+        n_train = rows.groupby("dataset").n_train.first()
+        heads = {name: head_fold_s(name, int(n)) for name, n in n_train.items()}
+        lines += [*learn_folds(rows, heads), "", *learn_stacking(rows, heads), ""]
+    lines += family_time_and_weight(read_logs(path))
     lines += ["", f"Command: `python benchmarks/learn_defaults.py {path}`"]
     out = path.with_name(path.stem + "_defaults.md")
     out.write_text("\n".join(lines) + "\n")

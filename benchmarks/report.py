@@ -23,6 +23,7 @@ LOWER_IS_BETTER = {"logloss", "rmse"}
 ORDER = [
     "assay",
     "assay-fast",
+    "assay-bagged",
     "assay-forestfolds",
     "assay-base",
     "autogluon-best",

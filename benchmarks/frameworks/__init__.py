@@ -40,6 +40,7 @@ FRAMEWORKS = {
     for f in [
         Framework("assay", "assay_fw"),
         Framework("assay-fast", "assay_fw", options={"deploy": "fast"}),
+        Framework("assay-bagged", "assay_fw", options={"deploy": "bagged"}),
         # text without sentence embeddings (TF-IDF and the other cheap text features only)
         Framework("assay-noembed", "assay_fw", options={"embed": False}),
         # variants whose results on tabular_design set defaults (learn_defaults.py)

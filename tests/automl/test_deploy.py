@@ -1,10 +1,12 @@
 """Fast deployment: the ensemble's configs refitted once on all rows."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import assay
 from assay import AutoML
+from assay.automl._refit import REFIT_FROM_ROWS, deploy_for
 from assay.data import read_table
 from assay.errors import ConfigError
 
@@ -71,3 +73,23 @@ def test_a_knn_member_is_one_model_on_all_rows_in_a_bagged_fit(tmp_path):
     assert automl.predictor_.info["n_refit"] == len(knn)
     loaded = assay.load(automl.save(tmp_path / "model"))
     np.testing.assert_array_equal(loaded.predict_proba(data), automl.predict_proba(data))
+
+
+def test_auto_deploy_refits_from_the_learned_row_count_and_bags_below_it():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(REFIT_FROM_ROWS, 4))
+    frame = pd.DataFrame(X, columns=list("abcd"))
+    frame["target"] = (X[:, 0] + rng.normal(size=len(X)) > 0).astype(int)
+    same = {"models": ["linear"], "n_trials": 1, "stack": "off", "store": False}
+    large = AutoML(**same).fit(frame, target="target")  # deploy="auto", the default
+    small = AutoML(**same).fit(frame.iloc[:-1], target="target")
+    assert large.deploy_ == "fast" and large.predictor_.info["deploy"] == "fast"
+    assert all(len(m.models) == 1 for m in large.predictor_.members)
+    assert small.deploy_ == "bagged" and small.predictor_.info["deploy"] == "bagged"
+    assert all(len(m.models) == small.predictor_.info["n_folds"] for m in small.predictor_.members)
+
+
+def test_auto_deploy_bags_images_and_sound_and_keeps_a_mode_given():
+    assert deploy_for("auto", 10 * REFIT_FROM_ROWS, has_media=True) == "bagged"
+    assert deploy_for("bagged", 10 * REFIT_FROM_ROWS, has_media=False) == "bagged"
+    assert deploy_for("fast", 100, has_media=True) == "fast"

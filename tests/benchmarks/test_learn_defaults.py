@@ -118,3 +118,23 @@ def test_family_time_is_set_against_the_weight_it_earns():
         "| lightgbm | 0.375 | 0.750 | 2 of 2 |",
         "| knn | 0.000 | 0.000 | 0 of 2 |",
     ]
+
+
+def test_the_deployment_is_replayed_by_training_rows():
+    """Refitting pays on the larger dataset only: refit from a row count between the two is
+    best, and each grid row counts its refits and its wins over always bagging."""
+    table = rows(
+        {
+            "cheap": {"assay-bagged": 0.1, "assay-fast": 0.2},  # 1,000 rows: bagged wins
+            "dear": {"assay-bagged": 0.2, "assay-fast": 0.1},  # 5,000 rows: fast wins
+        },
+        {},
+    ).assign(peak_memory_mb=500.0)
+    lines = learn_defaults.learn_deploy(table)
+    assert "| cheap | 0 | 1,000 | 1.0000 | 0.8889 | no | 500 / 500 |" in lines
+    assert "| dear | 0 | 5,000 | 0.8889 | 1.0000 | yes | 500 / 500 |" in lines
+    assert "| always (fast) | 0.9444 | 2 | 1 / 1 |" in lines
+    assert "| 2,000 rows | 1.0000 | 1 | 1 / 0 |" in lines
+    assert "| never (bagged) | 0.9444 | 0 | 0 / 0 |" in lines
+    missing = learn_defaults.learn_deploy(table[table.framework != "assay-fast"])
+    assert missing == ["No assay-bagged and assay-fast rows side by side: run them first."]

@@ -116,12 +116,12 @@ def test_fit_with_a_trial_count_and_fast_deploy(tmp_path):
     out = tmp_path / "fast"
     args = ["fit", "builtin:iris", "--target", "target", "--models", "linear,knn"]
     fit = assay(*args, "--trials", "3", "--deploy", "fast", "--out", str(out))
-    assert "(3 trials)" in fit.stdout and "one refitted model per member" in fit.stdout
+    assert "(3 trials)" in fit.stdout and "members refitted on all rows" in fit.stdout
     assert "stacking used: " in fit.stdout or "stacking not used: " in fit.stdout
     members = json.loads((out / "manifest.json").read_text())["members"]
     assert members and all(len(m["folds"]) == 1 for m in members)
     bad = assay(*args, "--trials", "3", "--deploy", "quick", check=False)
-    assert bad.returncode == 2  # a usage error: --deploy takes bagged or fast
+    assert bad.returncode == 2  # a usage error: --deploy takes auto, bagged or fast
     assert "'quick' is not one of" in bad.stderr and "--deploy" in bad.stderr
 
 

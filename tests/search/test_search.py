@@ -142,6 +142,18 @@ def test_budget_keeps_a_reserve_and_costs_calibrate():
     assert np.isclose(many, raw * 4 * 0.55 * 26)
 
 
+def test_the_refit_reserve_is_kept_once_and_only_under_a_limit():
+    budget = Budget(60, started=0.0)
+    before = budget.trial_deadline
+    budget.reserve_refit()
+    budget.reserve_refit()  # a second call keeps the same reserve
+    assert before - budget.trial_deadline == pytest.approx(0.12 * 60)
+    untimed = Budget(math.inf, started=0.0)
+    reserve = untimed.reserve_s
+    untimed.reserve_refit()
+    assert untimed.reserve_s == reserve and untimed.refit
+
+
 def test_an_extra_trees_trial_costs_its_longer_boosting_and_leaves_plain_configs_as_they_were():
     """Extra trees take longer to early-stop (1.22x the seconds at the median of the design
     datasets, 3.0x on electricity). However slow an extra-trees trial is, the plain configs'

@@ -23,7 +23,7 @@ from assay.automl._checkpoint import load_member
 from assay.automl._context import FitContext
 from assay.automl._policy import MemoryGuard, available_memory_mb
 from assay.automl._predictor import Predictor
-from assay.automl._refit import refit_members
+from assay.automl._refit import deploy_for, refit_members
 from assay.automl._run import RunBook, open_store_for, run_folder
 from assay.automl._stack import fit_stack
 from assay.automl._trial_loop import FeatureProgress, Progress, Recorder, TrialLoop
@@ -204,7 +204,7 @@ class AutoML(FitSettings, BaseEstimator):
             callback = resources.enter_context(output)
             executor = executor_from(self.cluster)  # a bad address fails before any run
             resources.enter_context(executor)
-            budget = Budget(limit_s, started, refit=self.deploy == "fast")
+            budget = Budget(limit_s, started)
             how = {
                 "feature_types": feature_types,
                 "text_pairs": text_pairs,
@@ -269,6 +269,9 @@ class AutoML(FitSettings, BaseEstimator):
                 f"{MIN_FIT_ROWS} to cross-validate models. Add rows."
             )
         types = dataset.schema.types
+        self.deploy_ = deploy_for(self.deploy, n_rows, any(t.is_media for t in types.values()))
+        if self.deploy_ == "fast":  # before the folds, which are picked by the trial time
+            budget.reserve_refit()
         models = {n: c for n, c in models.items() if task in c.tasks and fits_data(c, types)}
         n_classes = len(classes or [])
         if classes is not None and dataset.weights is not None:
@@ -404,7 +407,7 @@ class AutoML(FitSettings, BaseEstimator):
         loop.searcher.tell(candidate, ctx.metric.loss(outcome.loss_score))
 
     def _assemble(self, loop, prepared: _Prepared, stack, derived, budget, book) -> None:
-        """The ensemble and the Predictor (refitted with deploy='fast'), saved with the run."""
+        """The ensemble and the Predictor (refitted when deployed fast), saved with the run."""
         y, folds = prepared.y, prepared.folds
         self._refit_from = None
         self.predictor_, self.oof_ = assemble_predictor(
@@ -436,7 +439,7 @@ class AutoML(FitSettings, BaseEstimator):
         ]
         for outcome in loop.outcomes:  # the members hold what prediction needs
             outcome.fit = None
-        if self.deploy == "fast":
+        if self.deploy_ == "fast":
             members, models = self.predictor_.members, prepared.models
             level1 = [m for m in members if m.level == 1]
             n_refit = refit_members(level1, models, loop.ctx, budget.deadline)
@@ -455,7 +458,7 @@ class AutoML(FitSettings, BaseEstimator):
                 if m.level == 1 and prepared.models[m.model].fit_keeps_rows
             ]
             n_refit = refit_members(kept_rows, prepared.models, loop.ctx, budget.deadline)
-            self.predictor_.info["n_refit"] = n_refit
+            self.predictor_.info.update(deploy="bagged", n_refit=n_refit)
         for member in self.predictor_.members:  # the folds of those not refitted
             load_member(member)
         self.fit_time_s_ = budget.elapsed_s()

@@ -160,7 +160,11 @@ def _summary(automl, out: Path | None, limit_s: float, report: bool) -> None:
         f"task {predictor.task.value} | ensemble {predictor.metric} "
         f"{fmt(predictor.info['ensemble_score'])} | fit {automl.fit_time_s_:.1f}s"
         + (f" of {limit_s:g}s" if timed else f" ({predictor.info['n_trials']} trials)")
-        + (" | deployed: one refitted model per member" if automl.deploy == "fast" else "")
+        + (
+            f" | deployed fast: {predictor.info['n_refit']} members refitted on all rows"
+            if predictor.info.get("deploy") == "fast"
+            else ""
+        )
         + f" | run {automl.run_id_ or '-'}"
     )
     if predictor.info.get("validation"):

@@ -13,15 +13,20 @@ if TYPE_CHECKING:  # models import search (their spaces), so only for the annota
 
 class Budget:
     """Trials may run until `trial_deadline`; the rest of the limit is kept for the end:
-    the ensemble and the artifact, and with `refit` the refit of the ensemble's configs on
-    all rows (about one fold's fit each)."""
+    the ensemble and the artifact, and after `reserve_refit()` the refit of the ensemble's
+    configs on all rows (about one fold's fit each)."""
 
-    def __init__(self, time_limit_s: float, started: float | None = None, refit: bool = False):
+    def __init__(self, time_limit_s: float, started: float | None = None):
         self.time_limit_s = float(time_limit_s)
         self.started = time.monotonic() if started is None else started
         self.reserve_s = min(max(1.0, 0.06 * self.time_limit_s), 20.0)
-        if refit and math.isfinite(self.time_limit_s):
+        self.refit = False
+
+    def reserve_refit(self) -> None:
+        """Keep 12% of the limit more for the end, for the refit on all rows (once)."""
+        if not self.refit and math.isfinite(self.time_limit_s):
             self.reserve_s += 0.12 * self.time_limit_s
+        self.refit = True
 
     @property
     def deadline(self) -> float:
