@@ -1,5 +1,6 @@
 """Fast deployment: refit each ensemble member's config once on all the data, so a
-prediction runs one model per member instead of one per fold.
+prediction runs one model per member instead of one per fold; `deploy_for` picks it by the
+training rows (deploy="auto").
 
 Boosters train for the mean number of rounds their fold models kept (early stopping needs a
 validation set, and all the data is training data now). A member whose refit would not
