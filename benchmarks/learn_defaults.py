@@ -165,6 +165,29 @@ def learn_folds(rows: pd.DataFrame, heads: dict) -> list[str]:
 STACK_ROWS = (0, 1_000, 2_000, 3_000, 5_000, 10_000, 20_000, 10**12)  # check only below
 
 
+def replay_by_rows(
+    rows, above, below, limits, baseline, ends: tuple[str, str], count_below: bool = False
+) -> list[str]:
+    """A table row per limit N of a default replayed as "`below`'s score under N training
+    rows, `above`'s from N on": its mean normalized score, how many dataset-splits take
+    `above` (`below` with `count_below`), and how many score better / worse than
+    `baseline`. The first and last limits (0 and a bound past every dataset) are labelled
+    `ends`."""
+    lines = []
+    for limit in limits:
+        taken = np.asarray(rows) >= limit
+        scores = np.where(taken, above, below)
+        diff = scores - np.asarray(baseline)
+        label = (
+            ends[0] if limit == limits[0] else ends[1] if limit == limits[-1] else f"{limit:,} rows"
+        )
+        lines.append(
+            f"| {label} | {scores.mean():.4f} | {(~taken if count_below else taken).sum()} | "
+            f"{(diff > 1e-9).sum()} / {(diff < -1e-9).sum()} |"
+        )
+    return lines
+
+
 def stack_reason(note: str) -> str:
     """The stacking decision of an auto run, from its results row's notes."""
     if "stack used" in note:
@@ -234,21 +257,10 @@ def learn_stacking(rows: pd.DataFrame, heads: dict) -> list[str]:
         "than always checking |",
         "|---|---:|---:|---:|",
     ]
-    always = pairs.auto.to_numpy()
-    for limit in STACK_ROWS:
-        checked = (pairs.rows < limit).to_numpy()
-        scores = np.where(checked, pairs.auto, pairs.off)
-        diff = scores - always
-        if limit == 0:
-            label = "never (stack='off')"
-        elif limit == STACK_ROWS[-1]:
-            label = "always (stack='auto', the default)"
-        else:
-            label = f"{limit:,} rows"
-        lines.append(
-            f"| {label} | {scores.mean():.4f} | {checked.sum()} | "
-            f"{(diff > 1e-9).sum()} / {(diff < -1e-9).sum()} |"
-        )
+    ends = ("never (stack='off')", "always (stack='auto', the default)")
+    lines += replay_by_rows(
+        pairs.rows, pairs.off, pairs.auto, STACK_ROWS, pairs.auto, ends, count_below=True
+    )
     lines += [
         "",
         "Both runs differ by their timing as well as by the stack: a gain where the check "
@@ -297,22 +309,8 @@ def learn_deploy(rows: pd.DataFrame) -> list[str]:
         "always bagged |",
         "|---|---:|---:|---:|",
     ]
-    always_bagged = wide[bagged].to_numpy()
-    for limit in DEPLOY_ROWS:
-        refitted = (wide.rows >= limit).to_numpy()
-        scores = np.where(refitted, wide["assay-fast"], wide[bagged])
-        diff = scores - always_bagged
-        label = (
-            "always (fast)"
-            if limit == 0
-            else "never (bagged)"
-            if limit == DEPLOY_ROWS[-1]
-            else f"{limit:,} rows"
-        )
-        lines.append(
-            f"| {label} | {scores.mean():.4f} | {refitted.sum()} | "
-            f"{(diff > 1e-9).sum()} / {(diff < -1e-9).sum()} |"
-        )
+    fast, ends = wide["assay-fast"], ("always (fast)", "never (bagged)")
+    lines += replay_by_rows(wide.rows, fast, wide[bagged], DEPLOY_ROWS, wide[bagged], ends)
     lines += [
         "",
         "The two runs differ by their timing as well (the refit's reserve is trial time the "
