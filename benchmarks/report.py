@@ -69,8 +69,11 @@ def pairwise(rows: pd.DataFrame, system: str = "assay") -> pd.DataFrame:
     out = []
     for peer in [f for f in ORDER if f in wide.columns and f != system]:
         both = wide[[system, peer]].dropna()
-        wins = int((both[system] < both[peer]).sum())
-        losses = int((both[system] > both[peer]).sum())
+        # equal up to float rounding is a tie: the same ranking can give an AUC that
+        # differs in the last bit (0.8768518518518518 against ...519)
+        equal = np.isclose(both[system], both[peer], rtol=1e-9, atol=1e-12)
+        wins = int(((both[system] < both[peer]) & ~equal).sum())
+        losses = int(((both[system] > both[peer]) & ~equal).sum())
         ties = len(both) - wins - losses
         p = binomtest(wins, wins + losses).pvalue if wins + losses else float("nan")
         out.append(

@@ -104,6 +104,16 @@ def test_a_run_without_the_constant_predictor_gets_its_tables_and_no_empty_chart
     assert not out.with_suffix(".png").exists()
 
 
+def test_scores_equal_up_to_float_rounding_are_a_tie_not_a_loss():
+    frame = pd.DataFrame(
+        rows({"assay": 0.8768518518518518, "flaml": 0.8768518518518519})
+        + rows({"assay": 0.9, "flaml": 0.8}, dataset="e")
+    )
+    pairs = report.pairwise(report.normalized(frame)).set_index("peer")
+    assert (pairs.loc["flaml", "wins"], pairs.loc["flaml", "losses"]) == (1, 0)
+    assert pairs.loc["flaml", "ties"] == 1 and pairs.loc["flaml", "win_rate"] == 0.75
+
+
 def test_single_row_latency_is_compared_where_both_recorded_it():
     frame = pd.DataFrame(rows({"assay": 0.9, "flaml": 0.8, "autogluon-best": 0.85}))
     frame["single_row_ms"] = frame.framework.map({"assay": 10.0, "flaml": 40.0})
