@@ -42,6 +42,7 @@ from assay.models._training import (
     batch_loss,
     held_out_loss,
     import_torch,
+    keeps_torch_threads,
     load_weights,
     save_weights,
     stopping_rows,
@@ -267,10 +268,10 @@ class FineTunedMiniLMModel(Model):
     def _n_out(self) -> int:
         return len(self.classes_) if Task(self.task).is_classification else 1
 
+    @keeps_torch_threads
     def _fit(self, X, y, X_val, y_val, deadline, w, w_val) -> None:
         torch = _load()
         torch.manual_seed(self.random_state)
-        torch.set_num_threads(max(1, int(self.n_jobs)))
         task = Task(self.task)
         X, y, w, X_val, y_val, w_val = stopping_rows(
             X, y, w, X_val, y_val, w_val, self.n_estimators, self.random_state
@@ -374,9 +375,9 @@ class FineTunedMiniLMModel(Model):
             return out / out.sum(axis=1, keepdims=True)
         return out[:, 0] * self.target_std_ + self.target_mean_
 
+    @keeps_torch_threads
     def _predict_raw(self, X) -> np.ndarray:
         torch = _load()
-        torch.set_num_threads(max(1, int(self.n_jobs)))
         return self._raw(torch, self.model_, self._tokens(X))
 
     # -- persistence: tensors only, read back with weights_only=True -------------------

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from assay._cpus import torch_threads_kept
 from assay._types import Encoding, Task
 from assay.errors import ArtifactError, ConfigError
 from assay.models._activations import activation_code, activation_module
@@ -212,8 +213,12 @@ class MLPModel(Model):
                 self._fit_dense(inputs, X, y, X_val, y_val, deadline, w, w_val)
             return
         torch = _torch()
+        with torch_threads_kept(self.n_jobs):
+            self._fit_torch(torch, task, inputs, X, y, X_val, y_val, deadline, w, w_val)
+
+    def _fit_torch(self, torch, task, inputs, X, y, X_val, y_val, deadline, w, w_val) -> None:
+        """The network in torch (a discovered activation is torch code)."""
         torch.manual_seed(self.random_state)
-        torch.set_num_threads(max(1, int(self.n_jobs)))
         train = self._tensors(torch, inputs, X, y)
         valid = self._tensors(torch, inputs, X_val, y_val) if X_val is not None else None
         weight, valid_weight = weight_tensor(torch, w), weight_tensor(torch, w_val)

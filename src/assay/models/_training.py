@@ -1,12 +1,13 @@
 """What the networks trained by epochs share (the image and sound CNNs, the fine-tuned
-text encoder): importing torch with a clear error, the rows held out to stop on, the scaled
-regression target, the held-out loss, the learning-rate plan, and the epoch loop with early
-stopping and a deadline. Under row weights a batch's loss is each row's loss times its
-weight over the batch's weight sum, and the held-out loss is weighted alike (the MLP uses
-the same two)."""
+text encoder): importing torch with a clear error, torch's thread count given back, the
+rows held out to stop on, the scaled regression target, the held-out loss, the
+learning-rate plan, and the epoch loop with early stopping and a deadline. Under row
+weights a batch's loss is each row's loss times its weight over the batch's weight sum,
+and the held-out loss is weighted alike (the MLP uses the same two)."""
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 import time
@@ -16,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from assay._cpus import torch_threads_kept
 from assay._types import Task
 from assay.errors import ArtifactError, ConfigError
 
@@ -31,6 +33,23 @@ def import_torch(model: str, extra: str = "nn"):
             "torch==2.13.0 in the same call)."
         ) from exc
     return torch
+
+
+def keeps_torch_threads(method):
+    """A torch model's fit or prediction that sets torch's thread count to its `n_jobs`
+    and, on return, gives the process back the count it had (see `torch_threads_kept`).
+    Torch is imported first (the method imports it anyway) so the count before is known."""
+
+    @functools.wraps(method)
+    def kept(self, *args, **kwargs):
+        try:
+            import torch  # noqa: F401 - for its thread count; the method uses it
+        except ImportError:  # the method says which extra to install
+            return method(self, *args, **kwargs)
+        with torch_threads_kept(self.n_jobs):
+            return method(self, *args, **kwargs)
+
+    return kept
 
 
 def stopping_rows(X, y, w, X_val, y_val, w_val, n_estimators: int | None, random_state: int):

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from assay._cpus import torch_threads_kept
 from assay._types import Encoding, Task
 from assay.log import get_logger
 from assay.models._base import Model, category_codes, predict_threads
@@ -167,7 +168,7 @@ class XGBoostModel(Model):
 
         threads = predict_threads(n_threads(self.n_jobs), data.num_row())
         if threads < n_threads(self.n_jobs):  # this thread only; the booster keeps its own
-            with xgb.config_context(nthread=threads):
+            with torch_threads_kept(), xgb.config_context(nthread=threads):
                 raw = self.model_.predict(data)
         else:
             raw = self.model_.predict(data)
