@@ -258,7 +258,10 @@ def report(csv_path: Path, before_path: Path | None = None) -> str:
         ]
     if "notes" in rows and rows.notes.notna().any():
         noted = rows.dropna(subset=["notes"])
-        used = noted.notes.str.contains("stack used").groupby(noted.framework).sum()
+        # AutoGluon's notes name its best model: WeightedEnsemble_L3 or higher weighs
+        # models of a second stack layer; _L2 weighs the first layer's alone
+        stacked = noted.notes.str.contains(r"stack used|best WeightedEnsemble_L(?:[3-9]|\d\d)")
+        used = stacked.groupby(noted.framework).sum()
         text += [
             "## Notes (assay: trials run and the stacking decision)",
             "",

@@ -114,6 +114,22 @@ def test_scores_equal_up_to_float_rounding_are_a_tie_not_a_loss():
     assert pairs.loc["flaml", "ties"] == 1 and pairs.loc["flaml", "win_rate"] == 0.75
 
 
+def test_stacking_is_counted_from_each_framework_s_notes(tmp_path):
+    frame = pd.DataFrame(
+        rows({"assay": 0.9, "autogluon-best": 0.8})
+        + rows({"assay": 0.9, "autogluon-best": 0.8}, dataset="e")
+    )
+    frame["notes"] = [
+        "trials 9; stack used: level 2 scored better on the held-out rows",
+        "models 20; stack levels 1,2,3; best WeightedEnsemble_L3",
+        "trials 9; stack not used: level 2 did not score better on the held-out rows",
+        "models 20; stack levels 1,2,3; best WeightedEnsemble_L2",
+    ]
+    out = tmp_path / "notes.csv"
+    frame.to_csv(out, index=False)
+    assert "Stacking used on: assay 1 of 2, autogluon-best 1 of 2" in report.report(out)
+
+
 def test_single_row_latency_is_compared_where_both_recorded_it():
     frame = pd.DataFrame(rows({"assay": 0.9, "flaml": 0.8, "autogluon-best": 0.85}))
     frame["single_row_ms"] = frame.framework.map({"assay": 10.0, "flaml": 40.0})
