@@ -118,8 +118,8 @@ class FitOptions:
     deploy: str = setting(
         "auto",
         "bagged (a model per fold), fast (each member refitted once on all rows, in the "
-        "budget) or auto (fast from 4,000 training rows on, else bagged; bagged for images "
-        "and sound).",
+        "budget) or auto (fast from 4,000 training rows on, else bagged; for images and "
+        "sound bagged, or fast when the rows come in groups).",
         "--deploy",
         choices=("auto", "bagged", "fast"),
     )

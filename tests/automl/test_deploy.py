@@ -89,7 +89,10 @@ def test_auto_deploy_refits_from_the_learned_row_count_and_bags_below_it():
     assert all(len(m.models) == small.predictor_.info["n_folds"] for m in small.predictor_.members)
 
 
-def test_auto_deploy_bags_images_and_sound_and_keeps_a_mode_given():
+def test_auto_deploy_bags_images_and_sound_unless_grouped_and_keeps_a_mode_given():
     assert deploy_for("auto", 10 * REFIT_FROM_ROWS, has_media=True) == "bagged"
+    # grouped: fold models never saw their fold's groups; the refit sees them all
+    assert deploy_for("auto", 100, has_media=True, grouped=True) == "fast"
+    assert deploy_for("auto", 100, has_media=False, grouped=True) == "bagged"
     assert deploy_for("bagged", 10 * REFIT_FROM_ROWS, has_media=False) == "bagged"
     assert deploy_for("fast", 100, has_media=True) == "fast"

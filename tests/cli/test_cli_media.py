@@ -149,6 +149,7 @@ def test_a_table_of_sound_paths_fits_with_speaker_groups(tmp_path: Path, assay_h
     assert "sound_cnn" in _completed_models(load(out))
     manifest = json.loads((out / "manifest.json").read_text())
     assert "grouped by 'speaker' (4 groups)" in manifest["info"]["validation"]
+    assert manifest["info"]["deploy"] == "fast"  # grouped media: refitted on every speaker
     shown = [line for line in fit.stdout.splitlines() if line.startswith("validation:")]
     assert shown and "grouped by 'speaker' (4 groups)" in shown[0]
     assert "speaker" not in [c["name"] for c in manifest["schema"]["columns"]]  # not a feature

@@ -269,7 +269,8 @@ class AutoML(FitSettings, BaseEstimator):
                 f"{MIN_FIT_ROWS} to cross-validate models. Add rows."
             )
         types = dataset.schema.types
-        self.deploy_ = deploy_for(self.deploy, n_rows, any(t.is_media for t in types.values()))
+        has_media = any(t.is_media for t in types.values())
+        self.deploy_ = deploy_for(self.deploy, n_rows, has_media, dataset.groups is not None)
         if self.deploy_ == "fast":  # before the folds, which are picked by the trial time
             budget.reserve_refit()
         models = {n: c for n, c in models.items() if task in c.tasks and fits_data(c, types)}
