@@ -83,6 +83,18 @@ def test_every_intermediate_state_is_reconciled(fast_ws):
     assert _check_consistent(ws, harness) == records
     assert not (ws / ".git" / "assay-pending").exists()
 
+    # killed inside a reset (git rewrites pipeline.py before it moves the branch): the reset
+    # holds the same marker, so what it leaves is the loop's own and is dropped
+    from assay.research._workspace import Repo
+
+    with pytest.raises(Exception, match="deadbeef"):
+        Repo(ws).reset("deadbeef" * 5)  # git fails mid-reset, as a kill would stop it
+    assert (ws / ".git" / "assay-pending").exists()
+    (ws / "pipeline.py").write_text(with_config(GOOD, jitter=0.7))
+    _reconcile(ws)
+    assert _check_consistent(ws, harness) == records
+    assert not (ws / ".git" / "assay-pending").exists()
+
     # killed after the commit (serial: on the branch), before the ledger line
     orphan = _fake_experiment(ws, 2, kept, with_config(GOOD, jitter=0.9))
     git(ws, "reset", "-q", "--hard", orphan)

@@ -115,7 +115,7 @@ class Repo:
     # -- writing ----------------------------------------------------------------------------
     @property
     def pending_marker(self) -> Path:
-        """Present while the loop writes and commits pipeline.py: an uncommitted edit found
+        """Present while the loop writes, commits or resets pipeline.py: an uncommitted edit found
         with it is the loop's own (killed mid-way), without it a person's."""
         return Path(self.git("rev-parse", "--absolute-git-dir")) / PENDING
 
@@ -134,13 +134,19 @@ class Repo:
 
     def reset(self, commit: str) -> None:
         """Move the current branch (or detached HEAD) to `commit`. `--keep` leaves a user's
-        uncommitted edits of other files (program.md) alone; `--hard` is the fallback."""
+        uncommitted edits of other files (program.md) alone; `--hard` is the fallback. Under
+        the pending marker, as a commit is: git rewrites pipeline.py before it moves the
+        branch, so a kill in between leaves an edit that is the loop's own."""
+        marker = self.pending_marker
+        marker.write_text("reset")
         if self.is_dirty():
             self.git("checkout", "--", PIPELINE)
-        if self.ok("reset", "-q", "--keep", commit) and self.head() == commit:
-            return
-        logger.warning("git reset --keep %s failed in %s; resetting hard", commit[:10], self.path)
-        self.git("reset", "-q", "--hard", commit)
+        if not (self.ok("reset", "-q", "--keep", commit) and self.head() == commit):
+            logger.warning(
+                "git reset --keep %s failed in %s; resetting hard", commit[:10], self.path
+            )
+            self.git("reset", "-q", "--hard", commit)
+        marker.unlink()
 
     def experiment_refs(self) -> dict[int, str]:
         out = self.git("for-each-ref", "--format=%(refname) %(objectname)", EXPERIMENT_REFS)
