@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from assay import AutoML, Task
 from assay.data import prepare
@@ -59,21 +58,3 @@ def test_a_rare_class_keeps_the_folds_of_the_data_size_and_is_predicted() -> Non
     assert list(proba.columns) == ["down", "rare", "up"]
     assert (proba["rare"] > 0).all()
     assert np.isfinite(automl.oof_).all()
-
-
-def test_a_text_network_takes_the_folds_its_cost_allows() -> None:
-    """Text pairs of 4,000 rows: the fine-tuned encoder (about 0.02 s a pair an epoch, three
-    epochs planned) sets the folds where three epochs of its folds fit in the trial time:
-    at 1,800 s 3 folds, at 7,200 s 5 (the most a network takes), where the rows rule alone
-    gives 8. At 600 s it would not fit even at 3 folds: the folds are the rows rule's."""
-    from assay.testing import toy_paraphrases
-
-    automl = AutoML(time_limit_s=600, store=False)
-    dataset = prepare(toy_paraphrases(4_000), "label")
-    models = {n: c for n, c in automl.chosen_models().items() if dataset.task in c.tasks}
-    if "minilm" not in models:
-        pytest.skip("the fine-tuned encoder needs the `text` and `nn` extras")
-    without = {n: c for n, c in models.items() if n != "minilm"}
-    folds = {s: automl._auto_folds(dataset, 2, models, Budget(s)) for s in (600, 1_800, 7_200)}
-    assert folds == {600: 8, 1_800: 3, 7_200: 5}
-    assert automl._auto_folds(dataset, 2, without, Budget(1_800)) == 8

@@ -35,8 +35,6 @@ from assay.evaluate._splits import splitter_folds, time_column, time_folds
 from assay.log import get_logger
 from assay.models import fits_data
 from assay.search import (
-    FOLD_CHOICES,
-    NETWORK_SHARE,
     Budget,
     Candidate,
     Searcher,
@@ -316,21 +314,14 @@ class AutoML(FitSettings, BaseEstimator):
         max_folds = choose_n_folds(n_rows)
         window_s = budget.trial_deadline - budget.started
         types = dataset.schema.types
-        networks = [c for c in models.values() if c.kind is not None and fits_data(c, types)]
-        network_s = {
-            cls: fold_cost_s(cls, n_rows, n_features, cls.default_configs(dataset.task)[0], 0)
-            for cls in networks
-        }
-        # A network of text columns counts only where its planned epochs fit at the fewest
-        # folds: below that its trial is skipped for time and the folds are the tables'.
-        # Fewer epochs are not worth the folds they would cost: on MRPC a fold model of
-        # 2,717 pairs scored 0.69 to 0.70 after one epoch and 0.725 after two, against
-        # 0.807 for three epochs on all 4,076 pairs.
-        affordable = NETWORK_SHARE * window_s / min(FOLD_CHOICES)
-        networks = [c for c in networks if c.kind.is_media or network_s[c] <= affordable]
-        if networks:  # they take most of the fit: at most 5 folds, fewer if 5 won't fit
-            costs = [network_s[c] for c in networks]
-            return folds_for_budget(min(max_folds, 5), n_rows, costs, window_s, share=NETWORK_SHARE)
+        media = [c for c in models.values() if c.kind and c.kind.is_media]
+        networks = [c for c in media if fits_data(c, types)]
+        if networks:  # they take most of a media fit: at most 5 folds, fewer if 5 won't fit
+            fold_s = [
+                fold_cost_s(cls, n_rows, n_features, cls.default_configs(dataset.task)[0], 0)
+                for cls in networks
+            ]
+            return folds_for_budget(min(max_folds, 5), n_rows, fold_s, window_s, share=0.7)
         head = [
             (models[name], config)
             for name, config in load_portfolio(self.portfolio, dataset.task, n_rows)

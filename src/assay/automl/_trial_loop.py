@@ -259,11 +259,15 @@ class TrialLoop:
         ):
             return None  # cheaper portfolio configs first; this one comes back at the end
         skip = None
+        cap_s = _TRIAL_SHARE * (budget.trial_deadline - budget.started)
         refused = self.memory.refuse(cls, candidate.config, self.ctx.n_classes)
         if refused is not None:
             skip = (SkipReason.MEMORY, refused)
         elif self._timed and self._any_complete() and estimate > budget.trial_time_left_s():
             why = f"estimated {estimate:.1f}s, {budget.trial_time_left_s():.1f}s left"
+            skip = (SkipReason.TIME, why)
+        elif self._timed and not getattr(cls, "useful_when_cut", True) and estimate > cap_s:
+            why = f"estimated {estimate:.1f}s, over the {cap_s:.1f}s one config may take"
             skip = (SkipReason.TIME, why)
         trial_no = self._next_trial_no()
         if skip is not None:
@@ -278,8 +282,7 @@ class TrialLoop:
             prune = weak_config_pruner(level1, self.ctx.metric)
         deadline = budget.trial_deadline
         if self._timed:  # no config may take more than a share of the trial time
-            cap = time.monotonic() + _TRIAL_SHARE * (budget.trial_deadline - budget.started)
-            deadline = min(budget.trial_deadline, cap)
+            deadline = min(budget.trial_deadline, time.monotonic() + cap_s)
         future = self.executor.submit(
             run_trial_task, trial_no, candidate, cls, self._shared, wall_deadline(deadline), prune
         )

@@ -96,6 +96,9 @@ class Model(ABC, BaseEstimator):
     tasks: ClassVar[frozenset[Task]] = frozenset(Task)
     early_stopping: ClassVar[bool] = False  # stops on X_val rows when given them
     kind: ClassVar[FeatureType | None] = None  # the media column a network needs; None: tabular
+    # a fit its time limit cuts short is still worth having (a booster with fewer rounds);
+    # False: a trial estimated beyond the time a config may take is skipped, not started
+    useful_when_cut: ClassVar[bool] = True
     # a row of weight 2 fits exactly as two copies of it (check_model holds such families
     # to it; the others, with their own randomness or statistics of the rows, only nearly)
     weights_as_copies: ClassVar[bool] = False

@@ -1,13 +1,6 @@
 """Search: serializable spaces, the portfolio of default configs and the time budget."""
 
-from assay.search._budget import (
-    FOLD_CHOICES,
-    NETWORK_SHARE,
-    Budget,
-    CostModel,
-    fold_cost_s,
-    folds_for_budget,
-)
+from assay.search._budget import Budget, CostModel, fold_cost_s, folds_for_budget
 from assay.search._portfolio import (
     Candidate,
     Searcher,
@@ -19,8 +12,6 @@ from assay.search._portfolio import (
 from assay.search._space import Choice, Distribution, Float, Int
 
 __all__ = [
-    "FOLD_CHOICES",
-    "NETWORK_SHARE",
     "Budget",
     "Candidate",
     "Choice",

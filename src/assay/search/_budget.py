@@ -51,7 +51,6 @@ FOLDS_BY_ROWS = ((2_000, 8), (10_000, 5))
 REFERENCE_LIMIT_S = 60.0
 HEAD_CONFIGS = 6  # the portfolio's first configs ...
 HEAD_SHARE = 2.0  # ... must fit, at the folds picked, in this many times the trial time
-NETWORK_SHARE = 0.7  # the share of the trial time a fit's networks' first configs may take
 
 
 def folds_for_budget(
