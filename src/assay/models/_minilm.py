@@ -58,10 +58,10 @@ PREDICT_BATCH = 64
 PROBE_C = 0.1  # the linear probe's inverse regularisation, on standardised features
 TOKENS_PER_ROW = 64  # for the cost estimate: a pair of short sentences
 _MACS_PER_TOKEN = 10.6e6  # six layers of width 384 (attention projections and FFN)
-# so: 0.034 s a pair an epoch. High on purpose: a whole trial on MRPC (3 folds, 1,800 s fit)
-# took 0.021 s a training pair an epoch on two threads, evaluation included, but a kind not
-# yet seen borrows the pace of the fit's other trials, there about a quarter of their
-# estimates; with the measured figure a trial cut to an epoch or less a fold would start
+# so: 0.034 s a pair an epoch, above the 0.026 measured on two threads (one model, three
+# epochs of MRPC's 4,076 pairs in 313 s) on purpose: a kind not yet seen borrows the pace
+# of the fit's other trials (in a 600 s MRPC fit about a quarter of their estimates), and
+# with the measured figure a trial with time for an epoch or less a fold would start
 _MACS_PER_S = 6e10
 
 
