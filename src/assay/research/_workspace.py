@@ -13,6 +13,8 @@ import os
 import re
 import shutil
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from assay.errors import ResearchError
@@ -119,17 +121,24 @@ class Repo:
         with it is the loop's own (killed mid-way), without it a person's."""
         return Path(self.git("rev-parse", "--absolute-git-dir")) / PENDING
 
+    @contextmanager
+    def _pending(self, what: str) -> Iterator[None]:
+        """The pending marker around a change of pipeline.py; left in place when the change
+        stops mid-way (a kill, or git failing) for the next run to reconcile."""
+        marker = self.pending_marker
+        marker.write_text(what)
+        yield
+        marker.unlink()
+
     def commit_experiment(self, exp_no: int, text: str, description: str) -> str:
         """Write pipeline.py, commit it with the experiment trailer, pin it by a ref."""
-        marker = self.pending_marker
-        marker.write_text(str(exp_no))
-        (self.path / PIPELINE).write_text(text)
-        self.git("add", PIPELINE)
-        message = f"exp {exp_no}: {description}\n\n{TRAILER}: {exp_no}\n"
-        self.git("commit", "-q", "--allow-empty", "-m", message)
-        commit = self.head()
-        self.git("update-ref", f"{EXPERIMENT_REFS}{exp_no}", commit)
-        marker.unlink()
+        with self._pending(str(exp_no)):
+            (self.path / PIPELINE).write_text(text)
+            self.git("add", PIPELINE)
+            message = f"exp {exp_no}: {description}\n\n{TRAILER}: {exp_no}\n"
+            self.git("commit", "-q", "--allow-empty", "-m", message)
+            commit = self.head()
+            self.git("update-ref", f"{EXPERIMENT_REFS}{exp_no}", commit)
         return commit
 
     def reset(self, commit: str) -> None:
@@ -137,16 +146,15 @@ class Repo:
         uncommitted edits of other files (program.md) alone; `--hard` is the fallback. Under
         the pending marker, as a commit is: git rewrites pipeline.py before it moves the
         branch, so a kill in between leaves an edit that is the loop's own."""
-        marker = self.pending_marker
-        marker.write_text("reset")
-        if self.is_dirty():
-            self.git("checkout", "--", PIPELINE)
-        if not (self.ok("reset", "-q", "--keep", commit) and self.head() == commit):
+        with self._pending("reset"):
+            if self.is_dirty():
+                self.git("checkout", "--", PIPELINE)
+            if self.ok("reset", "-q", "--keep", commit) and self.head() == commit:
+                return
             logger.warning(
                 "git reset --keep %s failed in %s; resetting hard", commit[:10], self.path
             )
             self.git("reset", "-q", "--hard", commit)
-        marker.unlink()
 
     def experiment_refs(self) -> dict[int, str]:
         out = self.git("for-each-ref", "--format=%(refname) %(objectname)", EXPERIMENT_REFS)
