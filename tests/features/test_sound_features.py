@@ -79,13 +79,52 @@ def test_smoothing_keeps_the_envelope_and_drops_the_harmonics() -> None:
 
 
 def test_the_search_tries_the_network_smoothed_and_as_it_is() -> None:
-    """Smoothing drops pitch: a gain for speech, a loss where the pitch is the class
-    (tones, notes); the first two default configs try both, the space holds both."""
+    """Smoothing drops pitch and stretching drops pace: a gain for words, a loss where
+    pitch or pace is the class (tones, notes, rhythms); the first two default configs try
+    both, the space holds both."""
     from assay import Task
     from assay.models._media_cnn import LIFTER, SoundCNNModel
 
     configs = SoundCNNModel.default_configs(Task.MULTICLASS)
-    assert [c["lifter"] for c in configs[:2]] == [LIFTER, 0]
-    assert SoundCNNModel.search_space(100, 1, Task.MULTICLASS)["lifter"].contains(0)
+    assert [(c["lifter"], c["stretch"]) for c in configs[:2]] == [(LIFTER, True), (0, False)]
+    space = SoundCNNModel.search_space(100, 1, Task.MULTICLASS)
+    assert space["lifter"].contains(0) and space["stretch"].contains(False)
     assert SoundCNNModel(lifter=LIFTER).get_params()["lifter"] == LIFTER
-    assert SoundCNNModel().lifter == 0  # a network made by hand reads the spectrogram as it is
+    # a network made by hand reads the spectrogram as it is
+    assert (SoundCNNModel().lifter, SoundCNNModel().stretch) == (0, False)
+
+
+def test_a_word_said_slowly_fills_the_same_frames_when_stretched() -> None:
+    """The same course of sound at half the pace, stretched to the network's frames, is the
+    same input; cut instead, it is only its first half, padded with its quietest value."""
+    from assay.models._media_cnn import fitted_frames
+
+    rng = np.random.default_rng(2)
+    fast = np.cumsum(rng.normal(size=(8, 21)), axis=1).astype(np.float32)
+    slow = np.repeat(fast, 2, axis=1)[:, :-1]  # every frame twice: 41 frames
+    slow[:, 1::2] = (fast[:, :-1] + fast[:, 1:]) / 2  # the frames between, as said slowly
+    np.testing.assert_allclose(
+        fitted_frames(slow, 30, stretch=True), fitted_frames(fast, 30, stretch=True), atol=1e-5
+    )
+    cut = fitted_frames(fast, 30, stretch=False)
+    np.testing.assert_array_equal(cut[:, :21], fast)
+    np.testing.assert_array_equal(cut[:, 21:], fast.min())
+    np.testing.assert_array_equal(fitted_frames(fast, 10, stretch=False), fast[:, :10])
+    assert fitted_frames(fast[:, :1], 5, stretch=True).shape == (8, 5)  # one frame: repeated
+
+
+def test_the_network_sees_neither_the_loudness_nor_the_microphone() -> None:
+    """A louder recording scales the spread of a log-mel spectrogram's changes (in dB,
+    more range above the noise) and another microphone adds its own dB to each band: the
+    network's input is the same for both."""
+    from assay.models._media_cnn import normalised_clip
+
+    rng = np.random.default_rng(3)
+    spectrum = _spectrum(rng)
+    microphone = rng.normal(0, 6, size=(spectrum.shape[0], 1)).astype(np.float32)
+    louder = 1.5 * spectrum + 12.0 + microphone
+    np.testing.assert_allclose(normalised_clip(louder), normalised_clip(spectrum), atol=1e-4)
+    assert abs(float(normalised_clip(spectrum).std()) - 1.0) < 1e-4
+    np.testing.assert_allclose(normalised_clip(spectrum).mean(axis=1), 0.0, atol=1e-4)
+    flat = np.full((4, 6), -100.0, dtype=np.float32)  # silence: no change to scale up
+    np.testing.assert_array_equal(normalised_clip(flat), 0.0)
