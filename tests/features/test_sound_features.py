@@ -128,3 +128,30 @@ def test_the_network_sees_neither_the_loudness_nor_the_microphone() -> None:
     np.testing.assert_allclose(normalised_clip(spectrum).mean(axis=1), 0.0, atol=1e-4)
     flat = np.full((4, 6), -100.0, dtype=np.float32)  # silence: no change to scale up
     np.testing.assert_array_equal(normalised_clip(flat), 0.0)
+
+
+def test_the_network_reads_a_slow_and_a_fast_word_alike_when_it_stretches(tmp_path) -> None:
+    """Two notes, then two notes each held twice as long, as WAV files: with `stretch` the
+    network's inputs of the two files match; without, the slow file's frames are mostly
+    its first note, and they do not."""
+    import soundfile
+
+    from assay.models._media_cnn import SoundCNNModel
+
+    rate = 8_000
+
+    def notes(seconds: float) -> np.ndarray:
+        t = np.arange(int(rate * seconds)) / rate
+        return np.concatenate([np.sin(2 * np.pi * f * t) for f in (400.0, 1_500.0)]) / 2
+
+    paths = []
+    for name, seconds in (("fast.wav", 0.3), ("slow.wav", 0.6)):
+        soundfile.write(tmp_path / name, notes(seconds).astype(np.float32), rate)
+        paths.append(str(tmp_path / name))
+
+    def match(stretch: bool) -> float:
+        inputs = SoundCNNModel(stretch=stretch)._arrays(paths, fitting=True)
+        return float(np.corrcoef(inputs[0].ravel(), inputs[1].ravel())[0, 1])
+
+    assert match(stretch=True) > 0.8  # 0.86: the edges of the notes are not stretched
+    assert match(stretch=False) < 0.5  # 0.40
