@@ -155,3 +155,42 @@ def test_the_network_reads_a_slow_and_a_fast_word_alike_when_it_stretches(tmp_pa
 
     assert match(stretch=True) > 0.8  # 0.86: the edges of the notes are not stretched
     assert match(stretch=False) < 0.5  # 0.40
+
+
+def test_the_sound_network_trains_on_mixed_clips_by_default(tmp_path) -> None:
+    """mixup is on in every default config and off in a network made by hand; it changes
+    what the network learns only when the batches are augmented, draws its shares from the
+    network's seed (the same fit twice is the same network), and takes row weights."""
+    import pandas as pd
+    import soundfile
+
+    from assay import Task
+    from assay.models._media_cnn import MIXUP, SoundCNNModel
+
+    assert all(c["mixup"] == MIXUP > 0 for c in SoundCNNModel.default_configs(Task.BINARY))
+    assert SoundCNNModel.search_space(100, 1, Task.BINARY)["mixup"].contains(0.0)
+    assert SoundCNNModel().mixup == 0.0
+
+    rate, rng = 8_000, np.random.default_rng(4)
+    t = np.arange(rate // 5) / rate
+    paths, labels = [], []
+    for i in range(24):
+        high = i % 2
+        tone = np.sin(2 * np.pi * (1_200.0 if high else 300.0) * (1 + rng.uniform(-0.05, 0.05)) * t)
+        soundfile.write(tmp_path / f"{i}.wav", (tone / 2).astype(np.float32), rate)
+        paths.append(str(tmp_path / f"{i}.wav"))
+        labels.append(high)
+    X, y = pd.DataFrame({"file": paths}), np.array(labels)
+
+    def fitted(**params) -> np.ndarray:
+        settings = {"task": "binary", "n_estimators": 3, "width": 4, "n_blocks": 2, **params}
+        return SoundCNNModel(**settings).fit(X, y).predict_proba(X)
+
+    mixed = fitted(mixup=MIXUP)
+    np.testing.assert_array_equal(fitted(mixup=MIXUP), mixed)  # seeded
+    assert not np.allclose(fitted(mixup=0.0), mixed)
+    np.testing.assert_array_equal(fitted(mixup=MIXUP, augment=False), fitted(augment=False))
+    weights = np.where(y == 1, 2.0, 1.0)
+    weighted = SoundCNNModel(task="binary", n_estimators=3, width=4, n_blocks=2, mixup=MIXUP)
+    by_weight = weighted.fit(X, y, sample_weight=weights).predict_proba(X)
+    assert np.isfinite(by_weight).all() and not np.allclose(by_weight, mixed)

@@ -5,7 +5,9 @@ A family says how files become arrays (`_arrays`: decoded, one shape, channels f
 to normalise them, and how to augment a batch; the training here is the same for both:
 AdamW with a cosine schedule, early stopping on the held-out rows the fit is given (or a
 tenth of the training rows), the best epoch kept, stopping at the deadline; row weights
-weigh each row's loss in a batch and in the held-out loss. As for the MLP,
+weigh each row's loss in a batch and in the held-out loss. With `mixup` > 0 (and
+`augment`), each batch is mixed with itself in another order, the share of the first drawn
+from Beta(mixup, mixup), and its loss mixed alike (Zhang et al., ICLR 2018). As for the MLP,
 `n_estimators` is the number of epochs: None plans `EPOCHS` (fewer when the first epoch
 shows they would not end in time) with early stopping, a number trains exactly that many
 (fast refit)."""
@@ -89,6 +91,7 @@ class ConvModel(Model):
         weight_decay: float = 1e-4,
         batch_size: int = 64,
         augment: bool = True,
+        mixup: float = 0.0,
         n_estimators: int | None = None,
         n_jobs: int = 1,
         random_state: int = 0,
@@ -101,6 +104,7 @@ class ConvModel(Model):
         self.weight_decay = weight_decay
         self.batch_size = batch_size
         self.augment = augment
+        self.mixup = mixup
         self.n_estimators = n_estimators
         self.n_jobs = n_jobs
         self.random_state = random_state
@@ -195,15 +199,27 @@ class ConvModel(Model):
             order = torch.randperm(len(inputs), generator=generator)
             return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
 
+        shares = np.random.default_rng(self.random_state)  # mixup's shares
+
         def step(batch) -> None:
             if len(batch) < 2:  # batch norm needs two rows
                 return
-            x = inputs[batch]
+            x, rows_target = inputs[batch], target[batch]
+            rows_weight = None if weight is None else weight[batch]
             if self.augment:
                 x = self._augmented(torch, x, generator)
             optimizer.zero_grad()
-            rows_weight = None if weight is None else weight[batch]
-            batch_loss(torch, task, net(x), target[batch], rows_weight).backward()
+            if self.augment and self.mixup > 0:
+                order = torch.randperm(len(batch), generator=generator)
+                share = float(shares.beta(self.mixup, self.mixup))
+                out = net(share * x + (1 - share) * x[order])
+                other_weight = None if rows_weight is None else rows_weight[order]
+                loss = share * batch_loss(torch, task, out, rows_target, rows_weight) + (
+                    1 - share
+                ) * batch_loss(torch, task, out, rows_target[order], other_weight)
+            else:
+                loss = batch_loss(torch, task, net(x), rows_target, rows_weight)
+            loss.backward()
             optimizer.step()
 
         self.n_iterations_ = train_epochs(
