@@ -163,6 +163,11 @@ class ConvModel(Model):
 
     @keeps_torch_threads
     def _fit(self, X, y, X_val, y_val, deadline, w, w_val) -> None:
+        if not self.mixup >= 0:  # NaN too
+            raise ConfigError(
+                f"mixup={self.mixup!r}: give 0 (no mixup) or a positive number, the Beta "
+                "distribution's parameter for the mixed share (the sound network uses 0.4)"
+            )
         torch = import_torch(self.name)
         torch.manual_seed(self.random_state)
         task = Task(self.task)
