@@ -53,27 +53,15 @@ def _variant(args):
     from assay.models._media_cnn import SoundCNNModel
 
     if args.time_bins > 1:
+        package_network = conv._network
 
         def network(torch, in_channels, n_out, width, n_blocks, dropout):
-            from torch import nn
-
-            layers, channels = [], in_channels
-            for i in range(n_blocks):
-                out = width * 2 ** min(i, 3)
-                layers += [
-                    nn.Conv2d(channels, out, 3, padding=1, bias=False),
-                    nn.BatchNorm2d(out),
-                    nn.ReLU(inplace=True),
-                    nn.MaxPool2d(2),
-                ]
-                channels = out
-            layers += [
-                nn.AdaptiveAvgPool2d((1, args.time_bins)),
-                nn.Flatten(),
-                nn.Dropout(dropout),
-                nn.Linear(channels * args.time_bins, n_out),
-            ]
-            return nn.Sequential(*layers)
+            """The package's network, its last pooling and head over time bins."""
+            net = package_network(torch, in_channels, n_out, width, n_blocks, dropout)
+            head = net[-1]
+            net[-4] = torch.nn.AdaptiveAvgPool2d((1, args.time_bins))
+            net[-1] = torch.nn.Linear(head.in_features * args.time_bins, head.out_features)
+            return net
 
         conv._network = network
 
