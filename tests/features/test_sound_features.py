@@ -165,6 +165,7 @@ def test_the_sound_network_trains_on_mixed_clips_by_default(tmp_path) -> None:
     import soundfile
 
     from assay import Task
+    from assay.errors import ConfigError
     from assay.models._media_cnn import MIXUP, SoundCNNModel
 
     assert all(c["mixup"] == MIXUP > 0 for c in SoundCNNModel.default_configs(Task.BINARY))
@@ -194,7 +195,5 @@ def test_the_sound_network_trains_on_mixed_clips_by_default(tmp_path) -> None:
     weighted = SoundCNNModel(task="binary", n_estimators=3, width=4, n_blocks=2, mixup=MIXUP)
     by_weight = weighted.fit(X, y, sample_weight=weights).predict_proba(X)
     assert np.isfinite(by_weight).all() and not np.allclose(by_weight, mixed)
-    from assay.errors import ConfigError
-
     with pytest.raises(ConfigError, match="mixup=-1"):
         SoundCNNModel(task="binary", n_estimators=1, mixup=-1).fit(X, y)
