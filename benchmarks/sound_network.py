@@ -24,25 +24,28 @@ two processes (different speakers) can run side by side on two cores.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 
-def _frame() -> pd.DataFrame:
-    from assay.config import settings
+def _splits(speakers: list[str]) -> list[tuple[str, pd.DataFrame, pd.DataFrame]]:
+    """(speaker, the other speakers' rows, the speaker's rows), as benchmarks/media.py
+    splits FSDD."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from media import fsdd_splits
 
-    files = sorted((settings().datasets / "audio" / "fsdd").glob("*.wav"))
-    if not files:
-        raise SystemExit(f"no FSDD files under {settings().datasets / 'audio' / 'fsdd'}")
-    return pd.DataFrame(
-        {
-            "file": [str(p) for p in files],
-            "digit": [int(p.name.split("_")[0]) for p in files],
-            "speaker": [p.name.split("_")[1] for p in files],
-        }
-    )
+    found = {name: (train, test) for name, train, test, *_ in fsdd_splits()}
+    missing = [s for s in speakers if s not in found]
+    if missing:
+        raise SystemExit(
+            f"no FSDD files of {missing} under the datasets folder (ASSAY_DATASETS); "
+            f"speakers found: {sorted(found)}"
+        )
+    return [(s, *found[s]) for s in speakers]
 
 
 def _variant(args):
@@ -113,11 +116,9 @@ def main() -> None:
 
     torch.set_num_threads(1)
     network = _variant(args)
-    frame = _frame()
     seeds = [int(s) for s in args.seeds.split(",")]
     scores = []
-    for speaker in args.speakers.split(","):
-        train, test = frame[frame.speaker != speaker], frame[frame.speaker == speaker]
+    for speaker, train, test in _splits(args.speakers.split(",")):
         truth, summed = test.digit.to_numpy(), 0.0
         for seed in seeds:
             started = time.monotonic()
