@@ -12,7 +12,12 @@ would be worth making. The whole fit is measured by benchmarks/media.py.
   order, the share drawn from Beta(A, A)); the package's default configs use `MIXUP`, and
   `--mixup 0` is the network without it;
 - `--label-smoothing E`: cross-entropy against targets smoothed by E;
-- `--lifter K`: the cepstral coefficients the smoothing keeps (the package's 20).
+- `--lifter K`: the cepstral coefficients the smoothing keeps (the package's 20);
+- `--noise P`: each training clip, with chance P, under a noise floor of random level and
+  colour (hiss, hum), then normalised again, as another room or microphone would record it;
+- `--bands B`: the network sees only the lowest B mel bands (the others set to their mean):
+  FSDD's 8 kHz files hold no sound above 4 kHz, the top 15 of the 64 bands;
+- `--pcen`: per-channel energy normalisation of the mel powers instead of their logarithm.
 
     ASSAY_DATASETS=../shared/datasets .venv/bin/python benchmarks/sound_network.py \\
         --speakers george,jackson,lucas,nicolas,theo --label-smoothing 0.1
@@ -48,6 +53,49 @@ def _splits(speakers: list[str]) -> list[tuple[str, pd.DataFrame, pd.DataFrame]]
     return [(s, *found[s]) for s in speakers]
 
 
+def _noisy(torch, batch, generator, chance: float):
+    """Each clip of a normalised batch, with `chance`, under a noise floor: its level 0.5 to
+    3 spreads below each band's mean (about 6 to 36 dB), tilted across frequency by up to
+    1.5 spreads either way (hiss rises, hum falls), jittered over time; added as powers
+    add (a soft maximum in the log domain), then each band centred and the clip scaled to
+    a spread of 1 again, as the package normalises a recording."""
+    n, _, n_mels, n_frames = batch.shape
+
+    def uniform(low: float, high: float):
+        return low + (high - low) * torch.rand(n, generator=generator)
+
+    bands = torch.linspace(-0.5, 0.5, n_mels)
+    floor = -uniform(0.5, 3.0)[:, None] + uniform(-1.5, 1.5)[:, None] * bands[None, :]
+    jitter = 0.15 * torch.randn(n, 1, n_mels, n_frames, generator=generator)
+    sharp = 2.5  # ln(10) / 10 per dB, times about 12 dB: the spread of a clip
+    noisy = torch.logaddexp(sharp * batch, sharp * (floor[:, None, :, None] + jitter)) / sharp
+    noisy = noisy - noisy.mean(dim=3, keepdim=True)
+    noisy = noisy / noisy.std(dim=(1, 2, 3), keepdim=True).clamp_min(1e-3)
+    chosen = (torch.rand(n, generator=generator) < chance)[:, None, None, None]
+    return torch.where(chosen, noisy, batch)
+
+
+def _pcen_arrays(model, paths, fitting):
+    """The network's input from per-channel energy normalisation (librosa.pcen) of the mel
+    powers instead of their logarithm: each band's gain follows its own recent level, which
+    takes out a steady noise floor and the recording's loudness."""
+    import librosa
+
+    from assay.data._decode import HOP, SAMPLE_RATE, decoded
+    from assay.models._media_cnn import _MAX_FRAMES, _MIN_FRAMES, fitted_frames, normalised_clip
+
+    spectra = [decoded(p, model.kind) for p in paths]
+    if fitting:  # as the package's network
+        frames = np.percentile([s.shape[1] for s in spectra], 95)
+        model.n_frames_ = int(np.clip(frames, _MIN_FRAMES, _MAX_FRAMES))
+    out = np.empty((len(spectra), 1, spectra[0].shape[0], model.n_frames_), dtype=np.float32)
+    for i, spectrum in enumerate(spectra):
+        power = 10.0 ** (spectrum.astype(np.float64) / 10.0)
+        energy = librosa.pcen(power * 2**31, sr=SAMPLE_RATE, hop_length=HOP)
+        out[i, 0] = fitted_frames(normalised_clip(energy.astype(np.float32)), model.n_frames_, True)
+    return out
+
+
 def _variant(args):
     """The network class with the asked changes, built on SoundCNNModel."""
     import torch
@@ -76,6 +124,19 @@ def _variant(args):
 
     class Variant(SoundCNNModel):
         warps = (1.0,)
+
+        def _arrays(self, paths, fitting):
+            if args.pcen:
+                return _pcen_arrays(self, paths, fitting)
+            arrays = super()._arrays(paths, fitting)
+            if args.bands:
+                arrays[:, :, args.bands :, :] = 0.0
+            return arrays
+
+        def _augmented(self, torch, batch, generator):
+            if args.noise > 0:
+                batch = _noisy(torch, batch, generator, args.noise)
+            return super()._augmented(torch, batch, generator)
 
         def _test_views(self, batch):
             views = []
@@ -110,6 +171,9 @@ def main() -> None:
     parser.add_argument("--mixup", type=float, default=MIXUP)
     parser.add_argument("--label-smoothing", type=float, default=0.0)
     parser.add_argument("--lifter", type=int, default=20)
+    parser.add_argument("--noise", type=float, default=0.0)
+    parser.add_argument("--bands", type=int, default=0)
+    parser.add_argument("--pcen", action="store_true")
     args = parser.parse_args()
     args.test_warps = [float(w) for w in args.test_warps.split(",")]
     import torch
