@@ -40,6 +40,9 @@ _LIGHT = 0.1  # the weight of the outvoted copy, against 1
 _FOLLOWS_ACCURACY = 0.2
 _FOLLOWS_R2 = 0.5
 _COPIES_ATOL = 1e-9  # weights_as_copies: weight 2 against a copy, up to rounding
+# trees or epochs of the fits that only show each default config fits and predicts (what
+# is learned is checked with the check's own cap, in `fit` and `weights`)
+_CONFIG_ESTIMATORS = 2
 
 
 class _Check:
@@ -64,11 +67,14 @@ class _Check:
         if not condition:
             raise AssertionError(f"{self.model_class.__name__} [{self.task.value}]: {message}")
 
-    def make(self, **params: Any) -> Any:
+    def make(self, *, cap: int | None = None, **params: Any) -> Any:
+        """The model with `params`, its trees or epochs capped at `cap` (default: the
+        check's `max_estimators`)."""
+        cap = self.max_estimators if cap is None else cap
         model = self.model_class(task=self.task, n_jobs=1, random_state=0, **params)
         current = model.get_params().get("n_estimators", 0)
-        if current is None or current > self.max_estimators:
-            model.set_params(n_estimators=self.max_estimators)
+        if current is None or current > cap:
+            model.set_params(n_estimators=cap)
         return model
 
     def outputs(self, model: Any, X: Any, classes: np.ndarray | None = None) -> np.ndarray:
@@ -271,9 +277,11 @@ class _Check:
                 for key, value in config.items():
                     self.ensure(key in space, f"default config key {key!r} not in the space")
                     self.ensure(space[key].contains(value), f"default {key}={value!r} outside")
-            self.outputs(self.make(**config).fit(self.X, self.y), self.X_val)
+            self.outputs(
+                self.make(cap=_CONFIG_ESTIMATORS, **config).fit(self.X, self.y), self.X_val
+            )
         sampled = sample(spaces[0], np.random.default_rng(0))
-        self.outputs(self.make(**sampled).fit(self.X, self.y), self.X_val)
+        self.outputs(self.make(cap=_CONFIG_ESTIMATORS, **sampled).fit(self.X, self.y), self.X_val)
 
     def cost(self) -> None:
         configs = [{}, *self.model_class.default_configs(self.task)]
