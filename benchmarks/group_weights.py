@@ -25,64 +25,67 @@ from pathlib import Path
 
 import numpy as np
 
+from assay.automl._assemble import MAX_ENSEMBLE_CANDIDATES
+from assay.ensemble import CaruanaEnsemble
+from assay.evaluate._metrics import _logloss, get_metric
+
 ROOT = Path(__file__).resolve().parents[1]
 HOME = ROOT / "benchmarks" / ".work" / "media" / "home"
 SPEAKERS = {"george", "jackson", "lucas", "nicolas", "theo"}
-CANDIDATES = 25  # as the package (MAX_ENSEMBLE_CANDIDATES)
+LOG_LOSS = get_metric("log_loss", "multiclass")
 
 
-def _selection(objective):
-    """A CaruanaEnsemble whose steps lower `objective(prediction)` instead of its metric."""
-    from assay.ensemble import CaruanaEnsemble
-    from assay.evaluate._metrics import get_metric
+class _Selection(CaruanaEnsemble):
+    """Caruana steps that lower `objective(prediction)` instead of the metric."""
 
-    class Selection(CaruanaEnsemble):
-        def _loss(self, y, pred, w):
-            return objective(pred)
+    def __init__(self, objective):
+        super().__init__(LOG_LOSS)
+        self.objective = objective
 
-    return Selection(get_metric("log_loss", "multiclass"))
+    def _loss(self, y, pred, w):
+        return self.objective(pred)
 
 
-def _rules():
-    from assay.ensemble import CaruanaEnsemble
-    from assay.evaluate._metrics import _logloss, get_metric
+def _per_speaker(pred, y, groups) -> list[float]:
+    return [_logloss(y[groups == g], pred[groups == g]) for g in np.unique(groups)]
 
-    def caruana(preds, y, groups):
-        return CaruanaEnsemble(get_metric("log_loss", "multiclass")).fit(preds, y).weights_
 
-    def best(preds, y, groups):
-        weights = np.zeros(len(preds))
-        weights[int(np.argmin([_logloss(y, p) for p in preds]))] = 1.0
-        return weights
+def caruana(preds, y, groups):
+    return CaruanaEnsemble(LOG_LOSS).fit(preds, y).weights_
 
-    def per_group(pred, y, groups):
-        return [_logloss(y[groups == g], pred[groups == g]) for g in np.unique(groups)]
 
-    def worst_group(preds, y, groups):
-        return _selection(lambda p: max(per_group(p, y, groups))).fit(preds, y).weights_
+def best(preds, y, groups):
+    weights = np.zeros(len(preds))
+    weights[int(np.argmin([_logloss(y, p) for p in preds]))] = 1.0
+    return weights
 
-    def mean_plus_spread(preds, y, groups):
-        def objective(p):
-            losses = per_group(p, y, groups)
-            return float(np.mean(losses) + np.std(losses))
 
-        return _selection(objective).fit(preds, y).weights_
+def worst_group(preds, y, groups):
+    return _Selection(lambda p: max(_per_speaker(p, y, groups))).fit(preds, y).weights_
 
-    def per_group_mean(preds, y, groups):
-        weights = []
-        for g in np.unique(groups):
-            rows = groups != g
-            weights.append(caruana([p[rows] for p in preds], y[rows], groups[rows]))
-        return np.mean(weights, axis=0)
 
-    return [caruana, best, worst_group, mean_plus_spread, per_group_mean]
+def mean_plus_spread(preds, y, groups):
+    def objective(p):
+        losses = _per_speaker(p, y, groups)
+        return float(np.mean(losses) + np.std(losses))
+
+    return _Selection(objective).fit(preds, y).weights_
+
+
+def per_group_mean(preds, y, groups):
+    weights = []
+    for g in np.unique(groups):
+        rows = groups != g
+        weights.append(caruana([p[rows] for p in preds], y[rows], groups[rows]))
+    return np.mean(weights, axis=0)
+
+
+RULES = [caruana, best, worst_group, mean_plus_spread, per_group_mean]
 
 
 def _fit_record(folder: Path):
     """(held-out speaker, trials' out-of-fold predictions, target, each row's speaker) of
     one fit's run folder, or None when it is not an FSDD fit."""
-    from assay.evaluate._metrics import _logloss
-
     media = folder / "oof" / "media.json"
     if not media.exists():
         return None
@@ -94,21 +97,22 @@ def _fit_record(folder: Path):
     y = np.load(folder / "oof" / "target.npy").astype(int)
     trials = [np.load(p) for p in sorted((folder / "oof").glob("trial_*.npy"))]
     trials = [t for t in trials if t.ndim == 2 and np.isfinite(t).all()]
-    trials = sorted(trials, key=lambda t: _logloss(y, t))[:CANDIDATES]
+    trials = sorted(trials, key=lambda t: _logloss(y, t))[
+        :MAX_ENSEMBLE_CANDIDATES
+    ]  # as the package
     return held_out.pop(), trials, y, speakers
 
 
 def main() -> None:
     home = Path(sys.argv[1]) if len(sys.argv) > 1 else HOME
-    rules = _rules()
-    scores: dict[str, list[float]] = {rule.__name__: [] for rule in rules}
+    scores: dict[str, list[float]] = {rule.__name__: [] for rule in RULES}
     for folder in sorted(p for p in home.iterdir() if p.is_dir()):
         record = _fit_record(folder)
         if record is None:
             continue
         held_out, trials, y, speakers = record
         line = [f"{held_out} ({folder.name[:8]})"]
-        for rule in rules:
+        for rule in RULES:
             accuracies = []
             for speaker in np.unique(speakers):
                 rest, one = speakers != speaker, speakers == speaker

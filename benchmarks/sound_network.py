@@ -75,25 +75,17 @@ def _noisy(torch, batch, generator, chance: float):
     return torch.where(chosen, noisy, batch)
 
 
-def _pcen_arrays(model, paths, fitting):
-    """The network's input from per-channel energy normalisation (librosa.pcen) of the mel
-    powers instead of their logarithm: each band's gain follows its own recent level, which
-    takes out a steady noise floor and the recording's loudness."""
+def _pcen(spectrum, n_kept):
+    """In place of the package's smoothing (`smoothed_bands`): per-channel energy
+    normalisation (librosa.pcen) of the clip's mel powers instead of their logarithm, each
+    band's gain following its own recent level, which takes out a steady noise floor and
+    the recording's loudness; the package then normalises and fits it to the frames."""
     import librosa
 
-    from assay.data._decode import HOP, SAMPLE_RATE, decoded
-    from assay.models._media_cnn import _MAX_FRAMES, _MIN_FRAMES, fitted_frames, normalised_clip
+    from assay.data._decode import HOP, SAMPLE_RATE
 
-    spectra = [decoded(p, model.kind) for p in paths]
-    if fitting:  # as the package's network
-        frames = np.percentile([s.shape[1] for s in spectra], 95)
-        model.n_frames_ = int(np.clip(frames, _MIN_FRAMES, _MAX_FRAMES))
-    out = np.empty((len(spectra), 1, spectra[0].shape[0], model.n_frames_), dtype=np.float32)
-    for i, spectrum in enumerate(spectra):
-        power = 10.0 ** (spectrum.astype(np.float64) / 10.0)
-        energy = librosa.pcen(power * 2**31, sr=SAMPLE_RATE, hop_length=HOP)
-        out[i, 0] = fitted_frames(normalised_clip(energy.astype(np.float32)), model.n_frames_, True)
-    return out
+    power = 10.0 ** (spectrum.astype(np.float64) / 10.0)
+    return librosa.pcen(power * 2**31, sr=SAMPLE_RATE, hop_length=HOP).astype(np.float32)
 
 
 def _variant(args):
@@ -101,7 +93,11 @@ def _variant(args):
     import torch
 
     import assay.models._conv as conv
+    import assay.models._media_cnn as media_cnn
     from assay.models._media_cnn import SoundCNNModel
+
+    if args.pcen:
+        media_cnn.smoothed_bands = _pcen
 
     if args.time_bins > 1:
         package_network = conv._network
@@ -126,8 +122,6 @@ def _variant(args):
         warps = (1.0,)
 
         def _arrays(self, paths, fitting):
-            if args.pcen:
-                return _pcen_arrays(self, paths, fitting)
             arrays = super()._arrays(paths, fitting)
             if args.bands:
                 arrays[:, :, args.bands :, :] = 0.0
