@@ -124,3 +124,18 @@ def test_compare_predictions_uses_the_folds_and_their_size_ratio():
     flipped = compare_predictions(("b", "a"), y, b, a, folds, metric, bootstrap=False)
     assert not flipped.a_is_better and flipped.bootstrap is None
     assert flipped.ttest.p_value == pytest.approx(result.ttest.p_value)
+
+
+def test_comparison_sentence_shows_a_difference_too_small_for_four_decimals():
+    metric = get_metric("log_loss", Task.BINARY)
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 2, 400)
+    a = np.clip(np.where(y == 1, 0.8, 0.2) + rng.normal(0, 0.05, 400), 0.01, 0.99)
+    b = a * (1 - 1e-6) + 0.5e-6  # the same model, nudged towards 0.5 on every row
+    a, b = np.column_stack([1 - a, a]), np.column_stack([1 - b, b])
+    folds = make_folds(y, Task.BINARY, 5, 0)
+    result = compare_predictions(("a", "b"), y, a, b, folds, metric, n_boot=200)
+    sentence = result.sentence()
+    assert "-0.0000" not in sentence and "+0.0000" not in sentence
+    assert f"{result.bootstrap.diff:+.2e}" in sentence
+    assert "no significant difference" in sentence or "significantly better" in sentence

@@ -146,13 +146,13 @@ class Comparison:
         t, b = self.ttest, self.bootstrap
         better, worse = (self.a, self.b) if self.a_is_better else (self.b, self.a)
         text = (
-            f"{self.a} vs {self.b}: {self.metric} difference {t.mean_diff:+.4f} per fold "
+            f"{self.a} vs {self.b}: {self.metric} difference {_signed(t.mean_diff)} per fold "
             f"(corrected t-test over {self.n_folds} folds: t={t.t_stat:.2f}, p={t.p_value:.3g}"
         )
         if b is not None:
             text += (
-                f"; paired bootstrap on {b.n_rows} rows: {b.diff:+.4f}, "
-                f"{100 * (1 - self.alpha):.0f}% CI [{b.ci_low:+.4f}, {b.ci_high:+.4f}], "
+                f"; paired bootstrap on {b.n_rows} rows: {_signed(b.diff)}, "
+                f"{100 * (1 - self.alpha):.0f}% CI [{_signed(b.ci_low)}, {_signed(b.ci_high)}], "
                 f"p={b.p_value:.3g}"
             )
         verdict = (
@@ -166,6 +166,13 @@ class Comparison:
         out = asdict(self)
         out.update(significant=self.significant, sentence=self.sentence())
         return out
+
+
+def _signed(x: float) -> str:
+    """A difference to four decimals, or to three significant digits when it is smaller
+    than that shows (a calibrated model against itself uncalibrated: -0.0000 would hide
+    the sign and size that a p of 0 is about)."""
+    return f"{x:+.4f}" if x == 0 or not np.isfinite(x) or abs(x) >= 5e-5 else f"{x:+.2e}"
 
 
 def compare_predictions(
