@@ -154,3 +154,18 @@ def test_explain_compare_and_report_from_the_command_line(tmp_path):
     assert missing.returncode == 3 and "nope" in missing.stderr
     assay("report", str(tmp_path / "a"), "--out", str(tmp_path / "r.html"))
     assert "plotly" in (tmp_path / "r.html").read_text()
+
+
+def test_printed_paths_come_out_whole_and_as_given(tmp_path):
+    """A script reads "Predictor saved to PATH" off a pipe: a path longer than the line and
+    one with brackets in its name come out on that line, as they are."""
+    out = tmp_path / ("a-folder-name-long-enough-to-pass-the-line-width-" * 3) / "run[final][/x]"
+    fit = assay(
+        "fit", "builtin:iris", "--target", "target", "--trials", "1", "--models", "linear",
+        "--out", str(out), "--report",
+    )  # fmt: skip
+    lines = fit.stdout.splitlines()
+    assert f"Predictor saved to {out}" in lines
+    assert f"Predict with: assay predict {out} DATA --out predictions.csv" in lines
+    report = next(line for line in lines if line.startswith("Report written to "))
+    assert Path(report.removeprefix("Report written to ")).is_file()

@@ -7,7 +7,7 @@ from types import ModuleType
 
 import typer
 
-from assay.cli._render import stderr, stdout
+from assay.cli._render import stderr, stdout, styled
 
 
 def _session(data: str | None, offline: bool, status):
@@ -15,7 +15,7 @@ def _session(data: str | None, offline: bool, status):
 
     session = Session(data, llm=None if offline else "auto", progress=status.update)
     mode = "offline planner (no LLM configured)" if session.llm is None else "LLM agent"
-    stderr.print(f"[dim]assay agent: {mode}; session log {session.log.path}[/]")
+    stderr.print(styled(f"assay agent: {mode}; session log {session.log.path}", "dim"))
     return session
 
 

@@ -7,7 +7,6 @@ import re
 from typing import Any
 
 import typer
-from rich.markup import escape
 
 from assay.cli._render import fmt, stderr, stdout, use_store
 from assay.errors import ConfigError
@@ -40,10 +39,9 @@ def _run(kind: str, budget: str, generator: str, resume: str | None, batch: int,
 
     def show(line) -> None:
         reward = "" if line.evaluation is None else f" reward {fmt(line.reward, 3)}"
-        reason = f" ({escape(line.reason)})" if line.reason else ""
+        reason = f" ({line.reason})" if line.reason else ""
         stderr.print(
-            f"[{line.seq:4d}] {line.status:9s} {escape(line.hypothesis.description)[:60]}"
-            f"{reward}{reason}"
+            f"[{line.seq:4d}] {line.status:9s} {line.hypothesis.description[:60]}{reward}{reason}"
         )
 
     result = discover(
@@ -80,7 +78,7 @@ def _print_result(result) -> None:
             rates = " ".join(f"{name} {fmt(rate, 2)}" for name, rate in fresh.win_rates.items())
             stdout.print(f"      on fresh seeds: {rates} | p {fmt(fresh.p_values.get(primary), 3)}")
         for code_line in line.hypothesis.code.strip().splitlines():
-            stdout.print(f"      {escape(code_line)}")
+            stdout.print(f"      {code_line}")
     c = result.correlations
     stdout.print(
         f"Reward model, held out ({c.get('n', 0)} evaluated): Kendall tau "
@@ -146,4 +144,4 @@ def list_registered(
         rates = " ".join(f"{k} {fmt(v, 2)}" for k, v in (entry.get("win_rates") or {}).items())
         reward = fmt(entry.get("reward"), 3)
         stdout.print(f"discovered:{entry['id']} ({entry['kind']}) reward {reward} | {rates}")
-        stdout.print(f"    {escape(entry['description'])}")
+        stdout.print(f"    {entry['description']}")

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from assay.cli._predict import trust_option
-from assay.cli._render import fmt, stderr, stdout, table
+from assay.cli._render import fmt, stderr, stdout, styled, table
 
 
 def explain(
@@ -64,13 +64,13 @@ def explain(
             )
         )
     except ConfigError as exc:
-        stderr.print(f"[yellow]SHAP skipped:[/] {exc}")
+        stderr.print(styled("SHAP skipped:", "yellow", f" {exc}"))
     curves = []
     for feature in importance["feature"].head(pd_features):
         try:
             curve = partial_dependence(predictor, data, feature)
         except ConfigError as exc:
-            stderr.print(f"[yellow]partial dependence skipped:[/] {exc}")
+            stderr.print(styled("partial dependence skipped:", "yellow", f" {exc}"))
             continue
         frame = curve.to_frame()
         curves.append(frame.assign(feature=feature).rename(columns={feature: "value"}))

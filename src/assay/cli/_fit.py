@@ -10,7 +10,7 @@ import typer
 
 from assay._fit_settings import FitSettings
 from assay.automl._progress import ProgressDisplay
-from assay.cli._render import fmt, print_leaderboard, stderr, stdout, use_store
+from assay.cli._render import fmt, print_leaderboard, stderr, stdout, styled, use_store
 
 
 def fit(
@@ -179,7 +179,7 @@ def _summary(automl, out: Path | None, limit_s: float, report: bool) -> None:
     used = "used" if decision["used"] else "not used"
     stdout.print(f"stacking {used}: {decision['reason']}{scores}")
     for warning in predictor.info.get("warnings", []):
-        stderr.print(f"[yellow]warning:[/] {warning}")
+        stderr.print(styled("warning:", "yellow", f" {warning}"))
     stdout.print(f"Predictor saved to {saved}")
     stdout.print(f"Predict with: assay predict {saved} DATA --out predictions.csv")
     if report:

@@ -7,9 +7,24 @@ import sys
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
-stdout = Console(highlight=False, width=None if sys.stdout.isatty() else 140)
-stderr = Console(stderr=True, highlight=False)
+# What is printed is printed as it is: no markup read (a path or column with "[final]" in
+# its name would lose it, one with "[/x]" would raise), and, off a terminal, no line broken
+# (a path longer than the line came out on a line of its own, or cut in two, for a script
+# reading "Report written to PATH"). Styles are given as such (`styled`).
+stdout = Console(
+    highlight=False,
+    markup=False,
+    soft_wrap=not sys.stdout.isatty(),
+    width=None if sys.stdout.isatty() else 140,
+)
+stderr = Console(stderr=True, highlight=False, markup=False, soft_wrap=not sys.stderr.isatty())
+
+
+def styled(text: str, style: str, rest: str = "") -> Text:
+    """`text` in `style` (rich's: "yellow", "dim"), then `rest` unstyled; both as given."""
+    return Text.assemble((text, style), rest)
 
 
 def fmt(value, digits: int = 4) -> str:
@@ -81,7 +96,7 @@ def print_leaderboard(predictor, title: str, output: str = "table") -> None:
     if significance:
         stdout.print(significance["sentence"])
         if significance.get("caveat"):
-            stdout.print(f"[dim]{significance['caveat']}[/]")
+            stdout.print(styled(significance["caveat"], "dim"))
 
 
 def use_store(url: str | None) -> None:

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Literal
 
 import typer
-from rich.markup import escape
 
 from assay.cli._render import fmt, stderr, stdout, use_store
 
@@ -159,7 +158,7 @@ def status(
             "score": r.score,
             "source": r.source,
             "wall_s": r.wall_s,
-            "description": escape(r.description),
+            "description": r.description,
         }
         for r in state.records
     ]
@@ -186,7 +185,7 @@ def hint(
     program = (ws / "program.md").read_text()
     guidance = understand(hints_of(program), harness.feature_columns())
     for line in guidance.lines():
-        stdout.print(escape(line))
+        stdout.print(line)
 
 
 @app.command("export")
@@ -212,7 +211,7 @@ def export(
     stderr.print("training on the training and validation rows, scoring on the holdout ...")
     done = export_research(ws, out, which if not which.isdigit() else int(which))
     if done.why:
-        stderr.print(escape(f"chose the {done.why}"))
+        stderr.print(f"chose the {done.why}")
     parts = ", ".join(f"{m.name} x{m.weight:.2f}" for m in done.members)
     stdout.print(
         f"Saved {done.path} (experiments {parts}) | validation {fmt(done.valid_score)} | "
@@ -228,12 +227,10 @@ def _report(ws: Path, *, with_holdout: bool) -> None:
     if state.best is None:
         return
     stdout.print(
-        escape(
-            f"best: experiment {state.best.exp_no} ({state.best.description}) "
-            f"{state.harness.metric.name} {fmt(state.best.score)} | baseline "
-            f"{fmt(state.baseline and state.baseline.score)} | noise floor "
-            f"{fmt(state.noise_floor, 5)}"
-        )
+        f"best: experiment {state.best.exp_no} ({state.best.description}) "
+        f"{state.harness.metric.name} {fmt(state.best.score)} | baseline "
+        f"{fmt(state.baseline and state.baseline.score)} | noise floor "
+        f"{fmt(state.noise_floor, 5)}"
     )
     if with_holdout:
         stderr.print("scoring the baseline and the best on the hidden holdout ...")
@@ -261,7 +258,7 @@ def _report(ws: Path, *, with_holdout: bool) -> None:
 def _show_record(record) -> None:
     status = str(getattr(record.status, "value", record.status))
     line = f"exp {record.exp_no:>3} {status:<9} {fmt(record.score)}  {record.description}"
-    stderr.print(escape(line))
+    stderr.print(line)
 
 
 def _proposer(name: str, seed: int, harness, parallel: int = 1):

@@ -6,9 +6,8 @@ import logging
 from pathlib import Path
 
 import typer
-from rich.markup import escape
 
-from assay.cli._render import fmt, stderr, stdout, table
+from assay.cli._render import fmt, stderr, stdout, styled, table
 
 _FAMILY_NAMES = {"logistic": "logistic", "linear": "linear", "poisson": "Poisson"}
 
@@ -40,7 +39,7 @@ def _render(frame, title: str, statistic: str):
     for column in shown.columns[1:]:
         is_p = column == "p_value" or column.startswith("p_")
         shown[column] = [_number(v, is_p) for v in shown[column].tolist()]
-    shown[shown.columns[0]] = [escape(str(v)) for v in shown[shown.columns[0]]]
+    shown[shown.columns[0]] = [str(v) for v in shown[shown.columns[0]]]
     rendered = table(shown, title=title)
     for column in rendered.columns[1:]:
         column.justify = "right"
@@ -98,12 +97,10 @@ def stats(
         else f"pseudo R² {fmt(s['pseudo_r2'], 3)}"
     )
     stdout.print(
-        escape(
-            f"{what} | n {s['n_rows']}"
-            + (f" ({s['n_dropped']} dropped)" if s["n_dropped"] else "")
-            + f" | {s['n_params']} parameters | {fit_line} | AIC {fmt(s['aic'], 1)} "
-            f"| BIC {fmt(s['bic'], 1)}"
-        )
+        f"{what} | n {s['n_rows']}"
+        + (f" ({s['n_dropped']} dropped)" if s["n_dropped"] else "")
+        + f" | {s['n_params']} parameters | {fit_line} | AIC {fmt(s['aic'], 1)} "
+        f"| BIC {fmt(s['bic'], 1)}"
     )
     statistic = s["statistic"]
     title = (
@@ -115,9 +112,9 @@ def stats(
         test = "F" if statistic == "t" else "chi-square"
         stdout.print(_render(result.terms, f"Variables (joint Wald {test} tests)", "statistic"))
     for note in result.notes:
-        stdout.print(f"note: {escape(note)}")
+        stdout.print(f"note: {note}")
     for warning in result.warnings:
-        stderr.print(f"[yellow]warning:[/] {escape(warning)}")
+        stderr.print(styled("warning:", "yellow", f" {warning}"))
     if out is not None:
         result.to_frame().to_csv(out, index=False)
-        stderr.print(f"coefficients written to {escape(str(out))}")
+        stderr.print(f"coefficients written to {out}")
