@@ -16,12 +16,12 @@ import pytest
 import assay
 
 
-def _assay(*args, check=True):
+def _assay(*args, check=True, env=None):
     proc = subprocess.run(
         [sys.executable, "-m", "assay", *args],
         capture_output=True,
         text=True,
-        env={**os.environ, "COLUMNS": "200"},  # help on one line per option
+        env={**os.environ, "COLUMNS": "200", **(env or {})},  # help on one line per option
         timeout=300,
     )
     if check and proc.returncode != 0:
@@ -31,7 +31,10 @@ def _assay(*args, check=True):
 
 def test_version_and_shell_completion():
     assert _assay("--version").stdout.strip() == f"assay {assay.__version__}"
-    script = _assay("--show-completion", "bash").stdout
+    # Typer's switch for tests: the shell is the option's value, not detected from the
+    # processes above this one (a test run started outside a shell has none to find)
+    no_detection = {"_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"}
+    script = _assay("--show-completion", "bash", env=no_detection).stdout
     assert "complete" in script and "assay" in script
 
 
