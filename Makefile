@@ -66,7 +66,7 @@ format: setup
 # Every test runs, the ones marked slow (kills, a two-worker cluster) included: no marker is
 # deselected here, and CI (.ci/run) runs exactly this. One worker per usable core, each on
 # a core of its own (tests/conftest.py), a test file's tests on one worker (its module
-# fixtures built once): on 2 cores the suite took 1,105 s against 2,106 s in one process.
+# fixtures built once): on 2 cores the suite took 1,176 s against 2,106 s in one process.
 test: lint
 	$(BIN)/python -m pytest -n auto --dist loadfile
 

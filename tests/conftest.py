@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 _RUN_CORES: set[int] = set()
 
 
+@pytest.hookimpl(optionalhook=True)  # pytest-xdist's hook: no error without it
 def pytest_xdist_auto_num_workers(config) -> int:
     """`-n auto`: one worker per usable core (the affinity mask and the CPU quota), not per
     core of the host, which a container's quota may be a small share of."""
