@@ -114,6 +114,8 @@ def decode_sound(path: str) -> np.ndarray:
 
         wave = soxr.resample(wave, rate, SAMPLE_RATE, quality="HQ").astype(np.float32)
     wave = _trimmed(wave)
+    if len(wave) < N_FFT:  # a click: silence after it fills one window (librosa warned)
+        wave = np.pad(wave, (0, N_FFT - len(wave)))
     power = librosa.feature.melspectrogram(
         y=wave, sr=SAMPLE_RATE, n_fft=N_FFT, hop_length=HOP, n_mels=N_MELS, center=True
     )
