@@ -97,9 +97,8 @@ def _fit_record(folder: Path):
     y = np.load(folder / "oof" / "target.npy").astype(int)
     trials = [np.load(p) for p in sorted((folder / "oof").glob("trial_*.npy"))]
     trials = [t for t in trials if t.ndim == 2 and np.isfinite(t).all()]
-    trials = sorted(trials, key=lambda t: _logloss(y, t))[
-        :MAX_ENSEMBLE_CANDIDATES
-    ]  # as the package
+    # the best as many as the package's ensemble considers
+    trials = sorted(trials, key=lambda t: _logloss(y, t))[:MAX_ENSEMBLE_CANDIDATES]
     return held_out.pop(), trials, y, speakers
 
 

@@ -50,7 +50,7 @@ def every_core() -> Iterator[int]:
     `usable_cpus()` as the test sees it."""
     from assay._cpus import usable_cpus
 
-    pinned = _RUN_CORES and os.sched_getaffinity(0)
+    pinned = os.sched_getaffinity(0) if _RUN_CORES else None  # None: no worker pinned
     if pinned:
         os.sched_setaffinity(0, _RUN_CORES)
     usable_cpus.cache_clear()

@@ -39,7 +39,6 @@ def _render(frame, title: str, statistic: str):
     for column in shown.columns[1:]:
         is_p = column == "p_value" or column.startswith("p_")
         shown[column] = [_number(v, is_p) for v in shown[column].tolist()]
-    shown[shown.columns[0]] = [str(v) for v in shown[shown.columns[0]]]
     rendered = table(shown, title=title)
     for column in rendered.columns[1:]:
         column.justify = "right"
