@@ -95,6 +95,21 @@ def decode_sound(path: str) -> np.ndarray:
     """(N_MELS, n_frames) float32 log-mel spectrogram (dB) of the sound file at `path`."""
     try:
         import librosa
+    except ImportError:
+        _extra("Audio")
+    wave = decode_wave(path)
+    if len(wave) < N_FFT:  # a click: silence after it fills one window (librosa warned)
+        wave = np.pad(wave, (0, N_FFT - len(wave)))
+    power = librosa.feature.melspectrogram(
+        y=wave, sr=SAMPLE_RATE, n_fft=N_FFT, hop_length=HOP, n_mels=N_MELS, center=True
+    )
+    return librosa.power_to_db(power, ref=1.0, top_db=None).astype(np.float32)
+
+
+def decode_wave(path: str) -> np.ndarray:
+    """The sound file at `path` as float32 mono samples at SAMPLE_RATE, at most MAX_SECONDS
+    of it, trimmed of silence at both ends (not cached: the spectrogram is)."""
+    try:
         import soundfile
     except ImportError:
         _extra("Audio")
@@ -113,13 +128,7 @@ def decode_sound(path: str) -> np.ndarray:
         import soxr
 
         wave = soxr.resample(wave, rate, SAMPLE_RATE, quality="HQ").astype(np.float32)
-    wave = _trimmed(wave)
-    if len(wave) < N_FFT:  # a click: silence after it fills one window (librosa warned)
-        wave = np.pad(wave, (0, N_FFT - len(wave)))
-    power = librosa.feature.melspectrogram(
-        y=wave, sr=SAMPLE_RATE, n_fft=N_FFT, hop_length=HOP, n_mels=N_MELS, center=True
-    )
-    return librosa.power_to_db(power, ref=1.0, top_db=None).astype(np.float32)
+    return _trimmed(wave)
 
 
 def _trimmed(wave: np.ndarray) -> np.ndarray:

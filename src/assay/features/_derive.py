@@ -255,16 +255,22 @@ class DerivedFeatures:
         a MediaError naming it: a fit has left such rows out before). Fitting (`deadline`
         given), a column whose files would not all be read by then is left out, the report
         and the warnings saying so; transforming, the columns the fit kept."""
+        from assay.features._speech import speech_available
+
         fitting = deadline is not None
         if fitting:
             self.featured_media_: list[str] = []
+            self.speech_media_: list[str] = []
         kept = getattr(self, "featured_media_", list(self.media_columns))
         blocks = []
         for column, kind in self.media_columns.items():
             if not fitting and column not in kept:
                 continue
+            speech = kind is FeatureType.AUDIO and (
+                speech_available() if fitting else column in getattr(self, "speech_media_", [])
+            )
             try:
-                blocks.append(self._media_block(X, column, kind, progress, deadline))
+                blocks.append(self._media_block(X, column, kind, progress, deadline, speech))
             except BudgetError as exc:
                 what = f"{'image' if kind is FeatureType.IMAGE else 'sound'} features of {column}"
                 self.report_["skipped"][what] = str(exc)
@@ -273,6 +279,8 @@ class DerivedFeatures:
                 continue
             if fitting:
                 self.featured_media_.append(column)
+                if speech:
+                    self.speech_media_.append(column)
         return blocks
 
     @staticmethod
@@ -282,16 +290,28 @@ class DerivedFeatures:
         kind: FeatureType,
         progress: EmbedProgress | None,
         deadline: float | None,
+        speech: bool = False,
     ) -> pd.DataFrame:
-        """The features of one media column; BudgetError as soon as the files read so far
-        say the rest would not be read by `deadline` (checked every `_MEDIA_CHECK` files)."""
-        from assay.data._decode import decoded
+        """The features of one media column, with a sound's speech embedding when `speech`;
+        BudgetError as soon as the files read so far say the rest would not be read by
+        `deadline` (checked every `_MEDIA_CHECK` files)."""
+        from assay.data._decode import decode_wave, decoded
         from assay.features._audio import sound_feature_names, sound_features
         from assay.features._image import image_feature_names, image_features
+        from assay.features._speech import speech_feature_names, speech_features
 
         image = kind is FeatureType.IMAGE
-        compute = image_features if image else sound_features
         names = (image_feature_names if image else sound_feature_names)(column)
+        summary = image_features if image else sound_features
+
+        def compute(value: str | None) -> np.ndarray:
+            row = summary(decoded(value, kind) if value is not None else None)
+            if not speech:
+                return row
+            wave = decode_wave(value) if value is not None else None
+            return np.concatenate([row, speech_features(wave)])
+
+        names += speech_feature_names(column) if speech else []
         what = f"{'image' if image else 'sound'} features of {column}"
         values, rows, started = X[column].tolist(), [], time.monotonic()
         for i, value in enumerate(values):
@@ -308,7 +328,7 @@ class DerivedFeatures:
                         "the networks still read the files."
                     )
             present = isinstance(value, str) and bool(value.strip())
-            rows.append(compute(decoded(value, kind) if present else None))
+            rows.append(compute(value if present else None))
         matrix = np.vstack(rows) if rows else np.empty((0, len(names)))
         return pd.DataFrame(matrix, columns=names, index=X.index)
 
@@ -349,6 +369,7 @@ class DerivedFeatures:
             "generated_state": self.generated_.state_ if self.generated else {},
             "generated_columns": self.generated_columns_,
             "featured_media": getattr(self, "featured_media_", list(self.media_columns)),
+            "speech_media": getattr(self, "speech_media_", []),
         }
         files = [folder / "derived.json"]
         files[0].write_text(json.dumps(spec))
@@ -383,6 +404,7 @@ class DerivedFeatures:
             out.embedded_ = list(spec.get("embedded", every if out.embed else []))
             out.report_ = dict(spec.get("report", {"skipped": {}}))
             out.featured_media_ = list(spec.get("featured_media", out.media_columns))
+            out.speech_media_ = list(spec.get("speech_media", []))  # none before speech
             out.warnings_ = []
         except (OSError, KeyError, TypeError, ValueError) as exc:
             raise ArtifactError(
