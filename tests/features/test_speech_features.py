@@ -99,6 +99,12 @@ def test_sound_columns_keep_their_speech_columns_through_save_and_load(tmp_path:
     assert len(speech) == SPEECH_DIM and derived.speech_media_ == ["clip"]
     assert np.isfinite(out[speech].to_numpy()).all()
 
+    # out of time: each block is left out on its own, under its own name
+    late = DerivedFeatures(types, Task.BINARY, embed=False)
+    assert late.fit_transform(X, y, folds, deadline=time.monotonic()).shape[1] == 0
+    assert {"sound features of clip", "speech embedding of clip"} <= set(late.report_["skipped"])
+    assert late.featured_media_ == [] and late.speech_media_ == []
+
     derived.save(tmp_path / "saved")
     loaded = DerivedFeatures.load(tmp_path / "saved")
     pd.testing.assert_frame_equal(loaded.transform(X.tail(4)), out.tail(4))

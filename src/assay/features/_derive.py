@@ -251,68 +251,81 @@ class DerivedFeatures:
     def _media_blocks(
         self, X: pd.DataFrame, progress: EmbedProgress | None, deadline: float | None = None
     ) -> list[pd.DataFrame]:
-        """Image and sound features of each media column (a file that cannot be read raises
-        a MediaError naming it: a fit has left such rows out before). Fitting (`deadline`
-        given), a column whose files would not all be read by then is left out, the report
-        and the warnings saying so; transforming, the columns the fit kept."""
+        """Image and sound features of each media column, then a sound's speech embedding
+        (a file that cannot be read raises a MediaError naming it: a fit has left such rows
+        out before). Fitting (`deadline` given), a block whose files would not all be read
+        by then is left out, the report and the warnings saying so (the cheap summary
+        features first, so a slow embedding cannot cost them); transforming, the blocks the
+        fit kept."""
         from assay.features._speech import speech_available
 
         fitting = deadline is not None
         if fitting:
             self.featured_media_: list[str] = []
             self.speech_media_: list[str] = []
-        kept = getattr(self, "featured_media_", list(self.media_columns))
+        kept = {
+            "features": getattr(self, "featured_media_", list(self.media_columns)),
+            "speech": getattr(self, "speech_media_", []),
+        }
         blocks = []
         for column, kind in self.media_columns.items():
-            if not fitting and column not in kept:
-                continue
-            speech = kind is FeatureType.AUDIO and (
-                speech_available() if fitting else column in getattr(self, "speech_media_", [])
-            )
-            try:
-                blocks.append(self._media_block(X, column, kind, progress, deadline, speech))
-            except BudgetError as exc:
-                what = f"{'image' if kind is FeatureType.IMAGE else 'sound'} features of {column}"
-                self.report_["skipped"][what] = str(exc)
-                self.warnings_.append(f"{what} skipped: {exc}")
-                logger.warning("Derived features: %s skipped: %s", what, exc)
-                continue
-            if fitting:
-                self.featured_media_.append(column)
-                if speech:
-                    self.speech_media_.append(column)
+            views = ("features", "speech") if kind is FeatureType.AUDIO else ("features",)
+            for view in views:
+                if fitting and view == "speech" and not speech_available():
+                    continue
+                if not fitting and column not in kept[view]:
+                    continue
+                what = self._media_what(column, kind, view)
+                try:
+                    blocks.append(self._media_block(X, column, kind, view, progress, deadline))
+                except BudgetError as exc:
+                    self.report_["skipped"][what] = str(exc)
+                    self.warnings_.append(f"{what} skipped: {exc}")
+                    logger.warning("Derived features: %s skipped: %s", what, exc)
+                    continue
+                if fitting:
+                    (self.featured_media_ if view == "features" else self.speech_media_).append(
+                        column
+                    )
         return blocks
 
     @staticmethod
+    def _media_what(column: str, kind: FeatureType, view: str) -> str:
+        if view == "speech":
+            return f"speech embedding of {column}"
+        return f"{'image' if kind is FeatureType.IMAGE else 'sound'} features of {column}"
+
+    @classmethod
     def _media_block(
+        cls,
         X: pd.DataFrame,
         column: str,
         kind: FeatureType,
+        view: str,
         progress: EmbedProgress | None,
         deadline: float | None,
-        speech: bool = False,
     ) -> pd.DataFrame:
-        """The features of one media column, with a sound's speech embedding when `speech`;
-        BudgetError as soon as the files read so far say the rest would not be read by
-        `deadline` (checked every `_MEDIA_CHECK` files)."""
+        """One media column's summary features (`view` "features") or speech embedding
+        ("speech"); BudgetError as soon as the files read so far say the rest would not be
+        read by `deadline` (checked every `_MEDIA_CHECK` files)."""
         from assay.data._decode import decode_wave, decoded
         from assay.features._audio import sound_feature_names, sound_features
         from assay.features._image import image_feature_names, image_features
         from assay.features._speech import speech_feature_names, speech_features
 
         image = kind is FeatureType.IMAGE
-        names = (image_feature_names if image else sound_feature_names)(column)
         summary = image_features if image else sound_features
 
-        def compute(value: str | None) -> np.ndarray:
-            row = summary(decoded(value, kind) if value is not None else None)
-            if not speech:
-                return row
-            wave = decode_wave(value) if value is not None else None
-            return np.concatenate([row, speech_features(wave)])
+        def compute(path: str | None) -> np.ndarray:
+            if view == "speech":
+                return speech_features(None if path is None else decode_wave(path))
+            return summary(None if path is None else decoded(path, kind))
 
-        names += speech_feature_names(column) if speech else []
-        what = f"{'image' if image else 'sound'} features of {column}"
+        if view == "speech":
+            names = speech_feature_names(column)
+        else:
+            names = (image_feature_names if image else sound_feature_names)(column)
+        what = cls._media_what(column, kind, view)
         values, rows, started = X[column].tolist(), [], time.monotonic()
         for i, value in enumerate(values):
             if progress is not None and i % 200 == 0:
