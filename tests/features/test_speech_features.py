@@ -32,12 +32,22 @@ def _tone_wave(tmp_path: Path, level: float, seed: int = 0) -> np.ndarray:
     return decode_wave(str(path))
 
 
-def test_the_embedding_ignores_loudness_and_fits_any_length(tmp_path: Path) -> None:
+def test_the_embedding_ignores_loudness_and_silence_and_fits_any_length(tmp_path: Path) -> None:
+    import soundfile
+
+    from assay.data._decode import decode_wave
+
     wave = _tone_wave(tmp_path, 0.3)
     embedding = speech_features(wave)
     assert embedding.shape == (SPEECH_DIM,) and np.isfinite(embedding).all()
     np.testing.assert_allclose(speech_features(0.05 * wave), embedding, rtol=1e-4, atol=1e-3)
-    assert not np.allclose(speech_features(_tone_wave(tmp_path, 0.9)), embedding, atol=0.5)
+    # the same tone after 0.5 s and before 1 s of silence (trimmed off, but for a frame)
+    quiet = tmp_path / "in_silence.wav"
+    samples, rate = soundfile.read(write_tone(tmp_path / "t.wav", 0.3, np.random.default_rng(0)))
+    soundfile.write(quiet, np.concatenate([np.zeros(rate // 2), samples, np.zeros(rate)]), rate)
+    moved = np.abs(speech_features(decode_wave(str(quiet))) - embedding).max()
+    other = np.abs(speech_features(_tone_wave(tmp_path, 0.9)) - embedding).max()
+    assert moved < 0.25 * other, (moved, other)  # 1.7 against 13.2 when written
     # shorter than one window, longer than the padding, silent, missing
     assert np.isfinite(speech_features(wave[:5])).all()
     assert speech_features(np.tile(wave, 12)).shape == (SPEECH_DIM,)  # 3.6 s, read whole
