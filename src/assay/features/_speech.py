@@ -9,7 +9,7 @@ folder by path and run with ONNX Runtime; openwakeword's code is not imported an
 wake-word models are not used, so nothing is downloaded and nothing else is loaded.
 
 The network maps 0.775 s of sound (76 frames of 32 mel bands, 10 ms apart) to 96 numbers,
-one window every 80 ms (about 11 ms a clip of up to 1.5 s on two cores). A sound (16 kHz,
+one window every 80 ms (11 to 13 ms a clip of up to 1.5 s on two cores). A sound (16 kHz,
 trimmed of silence, see `assay.data._decode`) is scaled to one peak level and centred in
 `PADDED_SECONDS` of silence (a longer one is read whole), and its windows' embeddings are
 averaged: 96 columns that say which word was spoken much more than who spoke it, which is
