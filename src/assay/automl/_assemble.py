@@ -12,7 +12,7 @@ import numpy as np
 
 from assay._types import TrialState
 from assay.automl._checkpoint import checkpoint_meta, fold_rounds, load_member
-from assay.automl._context import scored_rows
+from assay.automl._context import covered_rows, scored_rows
 from assay.automl._leaderboard import build_leaderboard
 from assay.automl._member import Member
 from assay.automl._predictor import Predictor
@@ -44,14 +44,24 @@ def assemble_predictor(
         (o for o in outcomes if o.state is TrialState.COMPLETE),
         key=lambda o: metric.loss(o.score),
     )[:MAX_ENSEMBLE_CANDIDATES]
+    # a one-fold family's trials predict their fold's rows only: blended in after (when
+    # they alone finished, the ensemble is theirs, on those rows)
+    bagged = [o for o in done if len(covered_rows(o.fit.oof, rows)) == len(rows)]
+    if not bagged:
+        rows, bagged = _common_rows(done, rows), done
+    one_fold = [o for o in done if all(o is not b for b in bagged)]
     ensemble = CaruanaEnsemble(metric).fit(
-        [o.fit.oof[rows] for o in done],
+        [o.fit.oof[rows] for o in bagged],
         y[rows],
         deadline=deadline,
         w=None if row_w is None else row_w[rows],
     )
-    weight = {id(o): float(w) for o, w in zip(done, ensemble.weights_, strict=True)}
-    chosen = [o for o in done if weight[id(o)] > 0]
+    weight = {id(o): float(w) for o, w in zip(bagged, ensemble.weights_, strict=True)}
+    oof = ensemble.predict([o.fit.oof for o in bagged])
+    blend = None
+    if one_fold:
+        oof, blend = _blend_one_fold(metric, y, rows, row_w, oof, one_fold, weight, deadline)
+    chosen = [o for o in done if weight.get(id(o), 0.0) > 0]
     level1 = [o for o in chosen if o.level == 1]
     level2 = [o for o in chosen if o.level == 2]
     if level2:  # the bases feed level 2: keep them, with weight 0 when not chosen
@@ -61,10 +71,10 @@ def assemble_predictor(
     position = {id(o): i for i, o in enumerate(level1)}
     inputs = [position[id(b)] for b in stack.bases] if level2 else []
     members += [_member(o, weight[id(o)], level=2, inputs=inputs) for o in level2]
-    oof = ensemble.predict([o.fit.oof for o in done])
     scored_w = None if row_w is None else row_w[rows]
     # calibrated on the rows the folds validate
-    score, temperature = ensemble.score_, temperature_for(metric.name, oof[rows], y[rows], scored_w)
+    score = safe_score(metric, y[rows], oof[rows], scored_w)
+    temperature = temperature_for(metric.name, oof[rows], y[rows], scored_w)
     if temperature != 1.0:
         oof = oof.copy()
         oof[rows] = tempered(oof[rows], temperature)
@@ -81,13 +91,13 @@ def assemble_predictor(
             "oof": oof,
         }
     ]
-    for o, w in zip(done, ensemble.weights_, strict=True):
+    for o in bagged + one_fold:  # one-fold trials last: the test compares whole predictions
         entries.append(
             {
                 "model": o.candidate.model,
                 "level": o.level,
                 "score": o.score,
-                "weight": float(w),
+                "weight": weight.get(id(o), 0.0),
                 "fit_time_s": o.fit.fit_time_s,
                 "predict_time_s": o.fit.predict_time_s,
                 "config": _short(o.candidate.config),
@@ -118,9 +128,43 @@ def assemble_predictor(
             "warnings": list(dataset.warnings),
             "stack": stack.decision.to_dict(),
             "significance": significance,
+            **({"one_fold_blend": blend} if blend else {}),
         },
     )
     return predictor, oof
+
+
+def _common_rows(outcomes: list, rows: np.ndarray) -> np.ndarray:
+    """Those of `rows` that every outcome's out-of-fold predictions cover."""
+    for o in outcomes:
+        rows = covered_rows(o.fit.oof, rows)
+    return rows
+
+
+def _blend_one_fold(metric, y, rows, row_w, oof, one_fold, weight, deadline):
+    """The ensemble's out-of-fold predictions `oof` blended with those of the one-fold
+    trials (`Model.one_fold`) on the rows these predict, their fold's: Caruana selection
+    over the ensemble, as one model, and each of them; the ensemble's weights (in
+    `weight`, updated with theirs) scaled by its share. On the other rows the ensemble's
+    predictions stay as they were. Returns the blended predictions and what the blend did:
+    its rows, the ensemble's share, and the score on those rows without and with it."""
+    held = _common_rows(one_fold, rows)
+    w_held = None if row_w is None else row_w[held]
+    parts = [oof[held]] + [o.fit.oof[held] for o in one_fold]
+    chooser = CaruanaEnsemble(metric).fit(parts, y[held], deadline=deadline, w=w_held)
+    share = float(chooser.weights_[0])
+    for key in weight:
+        weight[key] *= share
+    weight.update({id(o): float(w) for o, w in zip(one_fold, chooser.weights_[1:], strict=True)})
+    blended = oof.copy()
+    blended[held] = chooser.predict(parts)
+    return blended, {
+        "rows": len(held),
+        "ensemble_weight": share,
+        "members": [o.candidate.model for o in one_fold],
+        "without": safe_score(metric, y[held], oof[held], w_held),
+        "with": safe_score(metric, y[held], blended[held], w_held),
+    }
 
 
 def _short(config: dict[str, Any]) -> str:

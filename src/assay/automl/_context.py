@@ -51,7 +51,10 @@ class FitContext:
 
     def fits_per_trial(self, model_cls: type[Model], config: dict) -> int:
         """The models a trial of `config` fits: one when it scores out of bag (see
-        evaluate.cross_fit), else one per fold."""
+        evaluate.cross_fit) or its family fits the first fold alone (`Model.one_fold`),
+        else one per fold."""
+        if getattr(model_cls, "one_fold", False):
+            return 1
         if self.out_of_bag and self.fold_columns is None and model_cls.scores_out_of_bag(config):
             return 1
         return self.n_folds
@@ -61,14 +64,18 @@ class FitContext:
         return dataclasses.replace(self, **changes)
 
     def cross_fit(self, model_cls: type, config: dict[str, Any], prune=None) -> CrossFit:
-        """Bag `config` over the folds under the deadline (see evaluate.cross_fit)."""
-        return cross_fit(
+        """Bag `config` over the folds under the deadline (see evaluate.cross_fit); a
+        one-fold family (`Model.one_fold`) fits the first fold alone, and its out-of-fold
+        predictions are NaN outside that fold's rows."""
+        one_fold = getattr(model_cls, "one_fold", False) and self.n_folds > 1
+        folds = self.folds[:1] if one_fold else self.folds
+        fit = cross_fit(
             model_cls,
             config,
             self.X,
             self.y,
             self.types,
-            self.folds,
+            folds,
             task=self.task,
             metric=self.metric,
             n_classes=self.n_classes,
@@ -80,10 +87,14 @@ class FitContext:
             fold_columns=self.fold_columns,
             out_of_bag=self.out_of_bag,
         )
+        if one_fold:
+            fit.oof[np.setdiff1d(np.arange(self.n_rows), folds[0][1])] = np.nan
+        return fit
 
     def oof_score(self, oof: np.ndarray) -> float:
-        """The metric of out-of-fold predictions on the rows the folds validate, weighted."""
-        rows = self.scored_rows
+        """The metric of out-of-fold predictions on the rows the folds validate that have
+        one (a one-fold family's: its fold's rows), weighted."""
+        rows = covered_rows(oof, self.scored_rows)
         w = None if self.w is None else self.w[rows]
         return safe_score(self.metric, self.y[rows], oof[rows], w)
 
@@ -91,6 +102,13 @@ class FitContext:
     def scored_rows(self) -> np.ndarray:
         """The rows some fold validates, in order (all rows, but under a time split)."""
         return scored_rows(self.folds, len(self.y))
+
+
+def covered_rows(oof: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Those of `rows` where `oof` has a prediction (not NaN): all of them but for a
+    one-fold family's trial, whose predictions cover its fold's rows only."""
+    finite = np.isfinite(oof[rows]) if oof.ndim == 1 else np.isfinite(oof[rows]).all(axis=1)
+    return rows[finite]
 
 
 def scored_rows(folds: list[tuple[np.ndarray, np.ndarray]], n_rows: int) -> np.ndarray:

@@ -78,7 +78,7 @@ def refit_members(
     only when it stays bagged. Returns how many were refitted."""
     n_refit = 0
     for member in sorted(members, key=lambda m: -m.weight):
-        if len(member.models) == 1:  # fitted on all rows already (out of bag)
+        if len(member.models) == 1:  # on all rows out of bag, or a one-fold family's model
             continue
         time_left = deadline - time.monotonic()
         if member.fold_fit_s * REFIT_SLACK > time_left:

@@ -79,9 +79,16 @@ def _best_per_family(outcomes: list) -> list:
 
 
 def choose_bases(outcomes: list, metric) -> list:
-    """The best finished trial of each family, then the next best, up to MAX_BASES."""
+    """The best finished trial of each family, then the next best, up to MAX_BASES; not a
+    one-fold family's (`Model.one_fold`): its predictions cover one fold's rows."""
     done = sorted(
-        (o for o in outcomes if o.state is TrialState.COMPLETE and o.has_models),
+        (
+            o
+            for o in outcomes
+            if o.state is TrialState.COMPLETE
+            and o.has_models
+            and not getattr(MODELS.get(o.candidate.model), "one_fold", False)
+        ),
         key=lambda o: metric.loss(o.score),
     )
     bases = _best_per_family(done)

@@ -99,6 +99,10 @@ class Model(ABC, BaseEstimator):
     # a fit its time limit cuts short is still worth having (a booster with fewer rounds);
     # False: a trial estimated beyond the time a config may take is skipped, not started
     useful_when_cut: ClassVar[bool] = True
+    # too costly to fit once per fold (fine-tuning an encoder on a CPU): a trial fits one
+    # model, on the first fold's training rows, and its out-of-fold predictions cover that
+    # fold's rows only; the ensemble blends it in on them (see automl._assemble)
+    one_fold: ClassVar[bool] = False
     # a row of weight 2 fits exactly as two copies of it (check_model holds such families
     # to it; the others, with their own randomness or statistics of the rows, only nearly)
     weights_as_copies: ClassVar[bool] = False
