@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from assay import AutoML, load
-from assay._types import Task
+from assay._types import Task, TrialState
 from assay.automl._assemble import _blend_one_fold
+from assay.automl._policy import release_outside_top
 from assay.evaluate import get_metric
 from assay.models import MODELS
 from assay.testing import toy_paraphrases
@@ -52,6 +53,25 @@ def test_the_one_fold_member_is_blended_in_on_its_rows_and_shares_the_weight():
     share = blend["ensemble_weight"]
     expected = share * ensemble[held] + (1 - share) * sharp[held]
     assert np.allclose(blended[held], expected)
+
+
+def _finished(model: str, score: float) -> SimpleNamespace:
+    fit = SimpleNamespace(models=["fold model"], encoders=["encoder"], oof=np.zeros(4))
+    return SimpleNamespace(
+        candidate=SimpleNamespace(model=model), state=TrialState.COMPLETE, score=score,
+        fit=fit, saved_in=None, has_models=True,
+    )  # fmt: skip
+
+
+def test_a_one_fold_trial_is_not_ranked_out_of_the_ensembles_candidates():
+    # scored on its fold alone, the fine-tuned encoder's trial is blended in apart from the
+    # ranked ones: below as many better-scored trials as the ensemble takes, it stays
+    outcomes = [_finished("linear", 0.9), _finished("linear", 0.8), _finished("minilm", 0.7)]
+    release_outside_top(outcomes, get_metric(None, Task.BINARY), keep=1)
+    best, second, tuned = outcomes
+    assert best.fit.models and best.fit.oof is not None
+    assert not second.fit.models and second.fit.oof is None  # ranked out
+    assert tuned.fit.models and tuned.fit.oof is not None
 
 
 @pytest.mark.skipif("minilm" not in MODELS, reason="needs the `text` and `nn` extras")

@@ -12,7 +12,7 @@ import numpy as np
 
 from assay._types import TrialState
 from assay.automl._checkpoint import checkpoint_meta, fold_rounds, load_member
-from assay.automl._context import covered_rows, scored_rows
+from assay.automl._context import covered_rows, is_one_fold, scored_rows
 from assay.automl._leaderboard import build_leaderboard
 from assay.automl._member import Member
 from assay.automl._predictor import Predictor
@@ -40,16 +40,16 @@ def assemble_predictor(
     rows = scored_rows(folds, len(y))
     row_w = dataset.weights
 
-    done = sorted(
-        (o for o in outcomes if o.state is TrialState.COMPLETE),
-        key=lambda o: metric.loss(o.score),
-    )[:MAX_ENSEMBLE_CANDIDATES]
-    # a one-fold family's trials predict their fold's rows only: blended in after (when
-    # they alone finished, the ensemble is theirs, on those rows)
-    bagged = [o for o in done if len(covered_rows(o.fit.oof, rows)) == len(rows)]
-    if not bagged:
-        rows, bagged = _common_rows(done, rows), done
-    one_fold = [o for o in done if all(o is not b for b in bagged)]
+    # a one-fold family's trials predict their fold's rows only: not ranked with the others
+    # but blended in after them (when they alone finished, the ensemble is theirs, on those
+    # rows)
+    complete = [o for o in outcomes if o.state is TrialState.COMPLETE]
+    one_fold = [o for o in complete if is_one_fold(o)]
+    bagged = [o for o in complete if not is_one_fold(o)] or one_fold
+    if bagged is one_fold:
+        rows, one_fold = _common_rows(bagged, rows), []
+    bagged = sorted(bagged, key=lambda o: metric.loss(o.score))[:MAX_ENSEMBLE_CANDIDATES]
+    done = bagged + one_fold
     ensemble = CaruanaEnsemble(metric).fit(
         [o.fit.oof[rows] for o in bagged],
         y[rows],
@@ -91,7 +91,7 @@ def assemble_predictor(
             "oof": oof,
         }
     ]
-    for o in bagged + one_fold:  # one-fold trials last: the test compares whole predictions
+    for o in done:  # one-fold trials last: the test compares whole predictions
         entries.append(
             {
                 "model": o.candidate.model,

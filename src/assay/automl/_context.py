@@ -14,6 +14,7 @@ import pandas as pd
 from assay._types import FeatureType, Task
 from assay.evaluate import CrossFit, Metric, cross_fit
 from assay.evaluate._cv import safe_score
+from assay.models import MODELS
 
 if TYPE_CHECKING:
     from assay.models import Model
@@ -102,6 +103,12 @@ class FitContext:
     def scored_rows(self) -> np.ndarray:
         """The rows some fold validates, in order (all rows, but under a time split)."""
         return scored_rows(self.folds, len(self.y))
+
+
+def is_one_fold(outcome) -> bool:
+    """Whether a trial's family fits the first fold alone (`Model.one_fold`): its trials are
+    blended into the ensemble on that fold's rows, not ranked with the bagged ones."""
+    return bool(getattr(MODELS.get(outcome.candidate.model), "one_fold", False))
 
 
 def covered_rows(oof: np.ndarray, rows: np.ndarray) -> np.ndarray:

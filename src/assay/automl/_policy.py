@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from assay._types import TrialState
+from assay.automl._context import is_one_fold
 from assay.evaluate import Metric
 
 if TYPE_CHECKING:
@@ -51,8 +52,10 @@ def release_outside_top(outcomes: list, metric: Metric, keep: int, protected: tu
     """Let go of the finished trials that can no longer be among the `keep` best (the
     ensemble's candidates): their fold models (in memory or, through `saved_in`, in their
     checkpoint, which the caller deletes) and their OOF predictions. Trials whose id() is
-    in `protected` (a stack's inputs) are kept whatever their rank."""
-    done = sorted(_complete(outcomes), key=lambda o: metric.loss(o.score))
+    in `protected` (a stack's inputs) are kept whatever their rank, and so are one-fold
+    trials (`is_one_fold`), which the ensemble blends in apart from the ranked ones."""
+    ranked = (o for o in _complete(outcomes) if not is_one_fold(o))
+    done = sorted(ranked, key=lambda o: metric.loss(o.score))
     for outcome in done[keep:]:
         if id(outcome) in protected:
             continue

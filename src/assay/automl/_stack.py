@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from assay._types import FeatureType, TrialSource, TrialState
-from assay.automl._context import FitContext
+from assay.automl._context import FitContext, is_one_fold
 from assay.automl._member import STACK_PREFIX, stack_features
 from assay.ensemble import CaruanaEnsemble
 from assay.evaluate import TrialPruned, TrialTimeout, predict_bagged
@@ -85,9 +85,7 @@ def choose_bases(outcomes: list, metric) -> list:
         (
             o
             for o in outcomes
-            if o.state is TrialState.COMPLETE
-            and o.has_models
-            and not getattr(MODELS.get(o.candidate.model), "one_fold", False)
+            if o.state is TrialState.COMPLETE and o.has_models and not is_one_fold(o)
         ),
         key=lambda o: metric.loss(o.score),
     )
