@@ -44,7 +44,7 @@ def assemble_predictor(
     # but blended in after them (when they alone finished, the ensemble is theirs, on those
     # rows)
     complete = [o for o in outcomes if o.state is TrialState.COMPLETE]
-    one_fold = [o for o in complete if is_one_fold(o)]
+    one_fold = [o for o in complete if is_one_fold(o) and o.has_models]
     bagged = [o for o in complete if not is_one_fold(o)] or one_fold
     if bagged is one_fold:
         rows, one_fold = _common_rows(bagged, rows), []

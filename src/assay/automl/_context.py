@@ -68,7 +68,7 @@ class FitContext:
         """Bag `config` over the folds under the deadline (see evaluate.cross_fit); a
         one-fold family (`Model.one_fold`) fits the first fold alone, and its out-of-fold
         predictions are NaN outside that fold's rows."""
-        one_fold = getattr(model_cls, "one_fold", False) and self.n_folds > 1
+        one_fold = getattr(model_cls, "one_fold", False)
         folds = self.folds[:1] if one_fold else self.folds
         fit = cross_fit(
             model_cls,
