@@ -166,7 +166,7 @@ class FineTunedMiniLMModel(Model):
     # on MRPC a fold model of 2,717 pairs cut to one epoch scored 0.68 to 0.71 on the test
     # pairs, of which 0.665 are paraphrases: fine-tuning needs its planned epochs
     useful_when_cut = False
-    # three epochs of one fold take 280 to 420 s on MRPC: eight would not fit a 600 s fit
+    # three epochs of one MRPC fold took 360 to 424 s on 2 cores: eight would not fit 600 s
     one_fold = True
 
     def __init__(
