@@ -73,3 +73,18 @@ def test_a_text_network_within_its_share_of_the_time_starts():
     predicted = np.isfinite(outcome.fit.oof).all(axis=1)
     assert np.array_equal(np.flatnonzero(predicted), np.sort(loop.ctx.folds[0][1]))
     assert outcome.score == pytest.approx(outcome.fit.fold_scores[0])
+
+
+def test_a_text_network_is_skipped_even_when_the_other_trials_ran_four_times_faster():
+    # on MRPC the boosters took a quarter of their estimates; borrowed, that pace would
+    # put one fold of the encoder at about 100 s where it took 360 s
+    loop = _loop(3_000, 600)
+    config = MODELS["minilm"].default_configs(Task.BINARY)[0]
+    linear = MODELS["linear"]
+    loop.costs.observe(linear, {}, loop.ctx, 0.25 * loop.costs.estimate_s(linear, {}, loop.ctx))
+    cap_s = 0.35 * (loop.budget.trial_deadline - loop.budget.started)
+    assert loop.costs.estimate_s(MODELS["minilm"], config, loop.ctx) < cap_s  # borrowed pace
+    assert loop.costs.cautious_estimate_s(MODELS["minilm"], config, loop.ctx) > cap_s
+    assert loop._start(Candidate("minilm", config, TrialSource.PORTFOLIO)) is None
+    (skipped,) = loop.outcomes
+    assert skipped.state is TrialState.SKIPPED and skipped.skipped_for is SkipReason.TIME

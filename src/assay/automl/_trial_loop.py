@@ -269,8 +269,12 @@ class TrialLoop:
         elif self._timed and self._any_complete() and estimate > budget.trial_time_left_s():
             why = f"estimated {estimate:.1f}s, {budget.trial_time_left_s():.1f}s left"
             skip = (SkipReason.TIME, why)
-        elif self._timed and not getattr(cls, "useful_when_cut", True) and estimate > cap_s:
-            why = f"estimated {estimate:.1f}s, over the {cap_s:.1f}s one config may take"
+        elif (
+            self._timed
+            and not getattr(cls, "useful_when_cut", True)
+            and ((own_s := self.costs.cautious_estimate_s(cls, candidate.config, self.ctx)) > cap_s)
+        ):  # cut short it is worthless: start it only when even its own cost fits
+            why = f"estimated {own_s:.1f}s, over the {cap_s:.1f}s one config may take"
             skip = (SkipReason.TIME, why)
         trial_no = self._next_trial_no()
         if skip is not None:

@@ -174,15 +174,19 @@ def train_epochs(
     deadline: float | None,
     patience: int,
     replan: bool,
+    batch_cost: Callable[[Any], float] | None = None,
 ) -> int:
     """Epochs of `step(batch)` for each of `batches()`, the scheduler stepped after each;
     with `held_out`, the epoch of the lowest held-out loss is kept and training stops
     `patience` epochs after it; at `deadline` (a time.perf_counter() value) it stops, and
     with `replan` the plan is first cut to the epochs the timed first steps say will fit.
-    Returns the epochs kept."""
-    best, best_state, best_epoch, epoch, n_steps = math.inf, None, 0, 0, 0
+    `batch_cost(batch)` is the work of a batch (its padded tokens, when batches differ in
+    length), so the first steps' pace is scaled by the work of a whole epoch rather than
+    by its count of batches; None: every batch alike. Returns the epochs kept."""
+    best, best_state, best_epoch, epoch, n_steps, done = math.inf, None, 0, 0, 0, 0.0
     started = time.perf_counter()
     replan_at = min(REPLAN_AFTER_STEPS, plan.n_batches) if replan and deadline else -1
+    cost = batch_cost or (lambda batch: 1.0)
 
     def late() -> bool:
         return deadline is not None and time.perf_counter() > deadline
@@ -190,13 +194,16 @@ def train_epochs(
     while epoch < plan.n_epochs:
         epoch += 1
         net.train()
-        for batch in batches():
+        epoch_batches = list(batches())
+        for batch in epoch_batches:
             step(batch)
             scheduler.step()
             n_steps += 1
+            done += cost(batch)
             if n_steps == replan_at and deadline is not None:
-                step_s = (time.perf_counter() - started) / n_steps
-                plan.shorten(int((deadline - started) / (step_s * plan.n_batches)))
+                unit_s = (time.perf_counter() - started) / done
+                epoch_s = unit_s * sum(cost(b) for b in epoch_batches)
+                plan.shorten(int((deadline - started) / epoch_s))
             if late():
                 break
         if held_out is not None:
