@@ -168,7 +168,11 @@ def _blend_one_fold(metric, y, rows, row_w, oof, one_fold, weight, deadline):
 
 
 def _short(config: dict[str, Any]) -> str:
-    return ", ".join(f"{k}={round(v, 4) if isinstance(v, float) else v}" for k, v in config.items())
+    """The config as the leaderboard shows it: floats to 4 significant digits (a learning
+    rate of 5e-05 stays 5e-05, not 0.0001 as 4 decimals would make it)."""
+    return ", ".join(
+        f"{k}={float(f'{v:.4g}') if isinstance(v, float) else v}" for k, v in config.items()
+    )
 
 
 def _member(outcome, weight: float, level: int = 1, inputs: list[int] | None = None) -> Member:
