@@ -97,7 +97,8 @@ class Model(ABC, BaseEstimator):
     early_stopping: ClassVar[bool] = False  # stops on X_val rows when given them
     kind: ClassVar[FeatureType | None] = None  # the media column a network needs; None: tabular
     # a fit its time limit cuts short is still worth having (a booster with fewer rounds);
-    # False: a trial estimated beyond the time a config may take is skipped, not started
+    # False: a trial estimated beyond the time a config may take is skipped, not started,
+    # and until one has run the estimate is never below its own `cost()`
     useful_when_cut: ClassVar[bool] = True
     # too costly to fit once per fold (fine-tuning an encoder on a CPU): a trial fits one
     # model, on the first fold's training rows, and its out-of-fold predictions cover that
