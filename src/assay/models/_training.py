@@ -183,7 +183,7 @@ def train_epochs(
     `batch_cost(batch)` is the work of a batch (its padded tokens, when batches differ in
     length), so the first steps' pace is scaled by the work of a whole epoch rather than
     by its count of batches; None: every batch alike. Returns the epochs kept."""
-    best, best_state, best_epoch, epoch, n_steps, done = math.inf, None, 0, 0, 0, 0.0
+    best, best_state, best_epoch, epoch, n_steps = math.inf, None, 0, 0, 0
     started = time.perf_counter()
     replan_at = min(REPLAN_AFTER_STEPS, plan.n_batches) if replan and deadline else -1
     cost = batch_cost or (lambda batch: 1.0)
@@ -199,10 +199,9 @@ def train_epochs(
             step(batch)
             scheduler.step()
             n_steps += 1
-            done += cost(batch)
-            if n_steps == replan_at and deadline is not None:
-                unit_s = (time.perf_counter() - started) / done
-                epoch_s = unit_s * sum(cost(b) for b in epoch_batches)
+            if n_steps == replan_at and deadline is not None:  # in the first epoch
+                done = sum(map(cost, epoch_batches[:n_steps]))
+                epoch_s = (time.perf_counter() - started) / done * sum(map(cost, epoch_batches))
                 plan.shorten(int((deadline - started) / epoch_s))
             if late():
                 break
