@@ -131,3 +131,50 @@ def test_pair_score_is_out_of_fold():
     again = PairLinearScore("p", Task.BINARY).fit_transform(a, b, flipped, folds)["p__pair_score"]
     np.testing.assert_allclose(again.to_numpy()[valid], first.to_numpy()[valid])
     assert not np.allclose(again.to_numpy(), first.to_numpy())  # other folds did change
+
+
+def entailed_or_extended(n: int, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
+    """Pairs where one side is the other plus two words: label 1 when a has the extra
+    words (b says less than a), 0 when b has them. Every symmetric measure is alike in
+    both classes; only which side holds the extra words tells them apart."""
+    rng = np.random.default_rng(seed)
+    vocabulary = [f"w{i}" for i in range(40)]
+    rows, y = [], rng.integers(0, 2, n)
+    for label in y:
+        words = rng.choice(vocabulary, 8, replace=False).tolist()
+        short, long = " ".join(words[:6]), " ".join(words)
+        rows.append((long, short) if label else (short, long))
+    return pd.DataFrame(rows, columns=["premise", "hypothesis"]), y
+
+
+def test_ordered_pair_features_tell_which_side_says_more():
+    X, y = entailed_or_extended(300)
+    types = {"premise": FeatureType.TEXT, "hypothesis": FeatureType.TEXT}
+    derived = DerivedFeatures(types, Task.BINARY, pairs=[("premise", "hypothesis")], embed=False)
+    out = derived.fit_transform(X, y, make_folds(y, Task.BINARY, 4, 0))
+    prefix = "premise~hypothesis__"
+    ordered = out[prefix + "ordered_pair_score"].to_numpy()
+    symmetric = out[prefix + "pair_score"].to_numpy()
+    assert ((ordered > 0.5) == y).mean() > 0.9  # out of fold
+    assert ((symmetric > 0.5) == y).mean() < 0.7  # the symmetric score cannot tell
+    np.testing.assert_array_equal(out[prefix + "pair__b_only_content"], np.where(y, 0, 2))
+
+
+def test_pairs_saved_before_ordered_features_still_load(tmp_path):
+    import json
+
+    X, y = entailed_or_extended(80)
+    types = {"premise": FeatureType.TEXT, "hypothesis": FeatureType.TEXT}
+    derived = DerivedFeatures(types, Task.BINARY, pairs=[("premise", "hypothesis")], embed=False)
+    derived.fit_transform(X, y, make_folds(y, Task.BINARY, 3, 0))
+    derived.save(tmp_path)
+    # as saved before: no ordered score file, no ordered columns, no "ordered_pairs" key
+    (tmp_path / "pair_0_ordered.skops").unlink()
+    spec = json.loads((tmp_path / "derived.json").read_text())
+    old = [c for c in spec.pop("columns") if "ordered" not in c and "__pair__a_" not in c]
+    old = [c for c in old if "__pair__b_" not in c and not c.endswith("negations_differ")]
+    spec.pop("ordered_pairs")
+    (tmp_path / "derived.json").write_text(json.dumps({**spec, "columns": old}))
+    loaded = DerivedFeatures.load(tmp_path)
+    assert not loaded.ordered_pairs
+    pd.testing.assert_frame_equal(loaded.transform(X), derived.transform(X)[old])

@@ -1,3 +1,4 @@
+import re
 from difflib import SequenceMatcher
 
 import numpy as np
@@ -187,3 +188,38 @@ def test_siamese_shape_mismatch_names_the_shapes():
         siamese_pair_features(np.zeros((3, 4)), np.zeros((3, 5)))
     with pytest.raises(ValueError, match="same shape"):
         siamese_pair_features(np.zeros(4), np.zeros(4))
+
+
+def test_ordered_features_say_which_side_is_which():
+    from assay.features import ordered_pair_features
+
+    a = pd.Series(["A man is playing a guitar on stage"], dtype=object)
+    b = pd.Series(["The man isn't playing"], dtype=object)  # read as "the man is not playing"
+    row = ordered_pair_features(a, b).iloc[0]
+    assert row["pair__a_in_b"] == pytest.approx(3 / 7)  # man, is, playing of a's 7 words
+    assert row["pair__b_in_a"] == pytest.approx(3 / 5)
+    assert row["pair__a_content_in_b"] == pytest.approx(2 / 4)  # guitar, stage are a's own
+    assert row["pair__b_content_in_a"] == 1.0  # b says nothing new, but negates it
+    assert (row["pair__a_only_content"], row["pair__b_only_content"]) == (2.0, 0.0)
+    assert (row["pair__a_negations"], row["pair__b_negations"]) == (0.0, 1.0)
+    assert row["pair__negations_differ"] == 1.0
+    assert (row["pair__a_words"], row["pair__b_words"]) == (8.0, 5.0)
+    numbers = ordered_pair_features(pd.Series(["paid 5 on 3 May"]), pd.Series(["paid 5"]))
+    assert (numbers["pair__a_only_numbers"][0], numbers["pair__b_only_numbers"][0]) == (1.0, 0.0)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(sentences, sentences), min_size=1, max_size=5))
+def test_ordered_features_swap_with_the_sides(pairs):
+    from assay.features import ordered_pair_features
+
+    a = pd.Series([x for x, _ in pairs], dtype=object)
+    b = pd.Series([y for _, y in pairs], dtype=object)
+    forward, backward = ordered_pair_features(a, b), ordered_pair_features(b, a)
+    # "pair__a_content_in_b" of (b, a) is "pair__b_content_in_a" of (a, b)
+    other = {"a": "b", "b": "a"}
+    renamed = {
+        c: re.sub(r"(?<=pair__)[ab](?=_)|(?<=_in_)[ab]$", lambda m: other[m.group()], c)
+        for c in backward.columns
+    }
+    pd.testing.assert_frame_equal(backward.rename(columns=renamed)[forward.columns], forward)

@@ -8,7 +8,11 @@ from assay.features._discover import Discovery, discover
 from assay.features._embed import embed_texts, embeddings_available
 from assay.features._encoder import TabularEncoder
 from assay.features._operators import FeatureSpec, GeneratedFeatures, generate
-from assay.features._text_pair import lexical_pair_features, siamese_pair_features
+from assay.features._text_pair import (
+    lexical_pair_features,
+    ordered_pair_features,
+    siamese_pair_features,
+)
 
 __all__ = [
     "DerivedFeatures",
@@ -22,5 +26,6 @@ __all__ = [
     "embeddings_available",
     "generate",
     "lexical_pair_features",
+    "ordered_pair_features",
     "siamese_pair_features",
 ]

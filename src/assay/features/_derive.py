@@ -78,6 +78,7 @@ class DerivedFeatures:
         self.pairs = [tuple(p) for p in pairs or []]
         self.embed = embeddings_available() if embed is None else bool(embed)
         self.random_state = random_state
+        self.ordered_pairs = True  # False: a predictor saved before pairs kept their order
         self.generated = [FeatureSpec.of(s) for s in generated or []]
         unknown = sorted({c for s in self.generated for c in s.columns} - set(self.types))
         if unknown:
@@ -91,6 +92,12 @@ class DerivedFeatures:
         """Text columns featurized on their own (a pair's sides are featurized as a pair)."""
         in_pairs = {c for pair in self.pairs for c in pair}
         return [c for c, t in self.types.items() if t is FeatureType.TEXT and c not in in_pairs]
+
+    @property
+    def _score_orders(self) -> tuple[bool, ...]:
+        """The pair scores fitted per pair: the symmetric one, then the ordered one (not in
+        predictors saved before it)."""
+        return (False, True) if self.ordered_pairs else (False,)
 
     @property
     def date_pairs(self) -> list[tuple[str, str]]:
@@ -143,12 +150,15 @@ class DerivedFeatures:
                 text_blocks.append(features.fit_transform(X, y, folds))
             self.text_[column] = features
         for a, b in self.pairs:
-            score = PairLinearScore(f"{a}~{b}", self.task, self.random_state)
             u, v = self._embed_in_time(X, [a, b], progress, deadline) or (None, None)
+            scores = [
+                PairLinearScore(f"{a}~{b}", self.task, self.random_state, ordered)
+                for ordered in self._score_orders
+            ]
             with threadpool_limits(1):
-                pair_blocks.append(score.fit_transform(X[a], X[b], y, folds, u, v))
-            pair_blocks.append(self._pair_block(X, a, b, u, v))
-            self.pair_scores_.append(score)
+                pair_blocks += [s.fit_transform(X[a], X[b], y, folds, u, v) for s in scores]
+            pair_blocks.append(self._pair_block(X, a, b, u, v, self.ordered_pairs))
+            self.pair_scores_.append(scores)
         for column in self.text_columns:
             embedded = self._embed_in_time(X, [column], progress, deadline)
             if embedded is not None:
@@ -198,9 +208,10 @@ class DerivedFeatures:
 
     def transform(self, X: pd.DataFrame, progress: EmbedProgress | None = None) -> pd.DataFrame:
         blocks = [self.text_[c].transform(X) for c in self.text_columns]
-        for (a, b), score in zip(self.pairs, self.pair_scores_, strict=True):
+        for (a, b), scores in zip(self.pairs, self.pair_scores_, strict=True):
             u, v = self._embed_pair(X, a, b, progress)
-            blocks += [score.transform(X[a], X[b], u, v), self._pair_block(X, a, b, u, v)]
+            blocks += [score.transform(X[a], X[b], u, v) for score in scores]
+            blocks.append(self._pair_block(X, a, b, u, v, self.ordered_pairs))
         blocks += self._unfitted(X, progress)
         if self.generated:
             blocks.append(self.generated_.transform(X))
@@ -225,13 +236,20 @@ class DerivedFeatures:
         return self._embed(X, a, progress), self._embed(X, b, progress)
 
     @staticmethod
-    def _pair_block(X: pd.DataFrame, a: str, b: str, u, v) -> pd.DataFrame:
-        """Lexical features and the scalar siamese ones (the element-wise |u-v| and u*v
-        go into the pair's linear score instead of hundreds of columns for the trees)."""
-        from assay.features._text_pair import lexical_pair_features, siamese_pair_features
+    def _pair_block(X: pd.DataFrame, a: str, b: str, u, v, ordered: bool) -> pd.DataFrame:
+        """Lexical features (with `ordered`, those that keep which side is which too) and
+        the scalar siamese ones (the element-wise |u-v| and u*v go into the pair's linear
+        score instead of hundreds of columns for the trees)."""
+        from assay.features._text_pair import (
+            lexical_pair_features,
+            ordered_pair_features,
+            siamese_pair_features,
+        )
 
         prefix = f"{a}~{b}"
         lexical = lexical_pair_features(X[a], X[b])
+        if ordered:
+            lexical = pd.concat([lexical, ordered_pair_features(X[a], X[b])], axis=1)
         lexical.columns = [f"{prefix}__{c}" for c in lexical.columns]
         if u is None:
             return lexical
@@ -373,6 +391,7 @@ class DerivedFeatures:
             "types": {c: t.value for c, t in self.types.items()},
             "task": self.task.value,
             "pairs": [list(p) for p in self.pairs],
+            "ordered_pairs": self.ordered_pairs,
             "embed": self.embed,
             "random_state": self.random_state,
             "columns": self.columns_,
@@ -389,9 +408,10 @@ class DerivedFeatures:
         for i, column in enumerate(self.text_columns):
             files.append(folder / f"text_{i}.skops")
             self.text_[column].save(files[-1])
-        for i, score in enumerate(self.pair_scores_):
-            files.append(folder / f"pair_{i}.skops")
-            score.save(files[-1])
+        for i, scores in enumerate(self.pair_scores_):
+            for score in scores:
+                files.append(folder / f"pair_{i}{'_ordered' if score.ordered else ''}.skops")
+                score.save(files[-1])
         return files
 
     @classmethod
@@ -411,6 +431,7 @@ class DerivedFeatures:
                 out.generated_ = GeneratedFeatures(out.generated, out.task)
                 out.generated_.state_ = dict(spec["generated_state"])
             out.generated_columns_ = list(spec.get("generated_columns", []))
+            out.ordered_pairs = bool(spec.get("ordered_pairs", False))
             out.columns_ = list(spec["columns"])
             # before the budget, every text column and pair side was embedded when embed was on
             every = out.text_columns + [c for pair in out.pairs for c in pair]
@@ -428,7 +449,16 @@ class DerivedFeatures:
             for i, column in enumerate(out.text_columns)
         }
         out.pair_scores_ = [
-            PairLinearScore.load(folder / f"pair_{i}.skops", f"{a}~{b}", out.task, trust)
+            [
+                PairLinearScore.load(
+                    folder / f"pair_{i}{'_ordered' if ordered else ''}.skops",
+                    f"{a}~{b}",
+                    out.task,
+                    trust,
+                    ordered,
+                )
+                for ordered in out._score_orders
+            ]
             for i, (a, b) in enumerate(out.pairs)
         ]
         return out
