@@ -17,12 +17,28 @@ def test_two_text_columns_named_as_sides_are_a_pair(a, b):
 
 
 @pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("premise", "hypothesis"),
+        ("Question", "Answer"),
+        ("query_text", "document_text"),
+        ("claim", "evidence"),
+    ],
+)
+def test_two_text_columns_named_as_roles_are_a_pair_in_the_roles_order(a, b):
+    assert detect_text_pairs({a: T, b: T}) == [(a, b)]
+    assert detect_text_pairs({b: T, "n": FeatureType.NUMERIC, a: T}) == [(a, b)]
+
+
+@pytest.mark.parametrize(
     "types",
     [
         {"title": T, "body": T},  # two texts, not sides of one thing
         {"question1": T, "question2": FeatureType.CATEGORICAL},  # one side is not text
         {"q1": T, "q2": T, "q3": T},  # three texts: ambiguous
         {"q1": T, "q12": T},
+        {"premise_en": T, "hypothesis_de": T},  # the roles, but not of one pair
+        {"premise": T, "answer": T},
     ],
 )
 def test_other_text_columns_are_not_a_pair(types):
