@@ -41,6 +41,9 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from _revision import source  # noqa: E402
+
 RESULTS = ROOT / "benchmarks" / "results"
 WORK = ROOT / "benchmarks" / ".work" / "predict_latency"
 N_WARM_UP = 20
@@ -150,30 +153,8 @@ def measure(folder: Path, n_single: int, out: Path) -> None:
     out.write_text(json.dumps(result))
 
 
-def source(revision: str | None) -> tuple[str, str]:
-    """(PYTHONPATH entry holding that revision's `assay`, its short commit)."""
-
-    def git(*args: str) -> str:
-        return subprocess.run(
-            ["git", *args], cwd=ROOT, capture_output=True, text=True, check=True
-        ).stdout.strip()
-
-    if revision is None:
-        dirty = "-dirty" if git("status", "--porcelain", "--", "src") else ""
-        return str(ROOT / "src"), git("rev-parse", "--short=10", "HEAD") + dirty
-    commit = git("rev-parse", "--short=10", revision)
-    folder = WORK / f"src_{commit}"
-    if not (folder / "src" / "assay").is_dir():
-        folder.mkdir(parents=True, exist_ok=True)
-        archive = subprocess.run(
-            ["git", "archive", commit, "src"], cwd=ROOT, capture_output=True, check=True
-        ).stdout
-        subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
-    return str(folder / "src"), commit
-
-
 def run_revision(folder: Path, revision: str | None, n_single: int) -> tuple[dict, np.ndarray]:
-    path, commit = source(revision)
+    path, commit = source(revision, WORK)
     with tempfile.TemporaryDirectory(prefix="assay-latency-") as home:
         out = Path(home) / "result.json"
         env = {**os.environ, "PYTHONPATH": path, "ASSAY_HOME": home}
