@@ -104,6 +104,28 @@ def test_embedding_stops_once_its_measured_speed_misses_the_deadline(tmp_path):
     np.testing.assert_array_equal(again, vectors)
 
 
+@pytest.mark.skipif(not embeddings_available(), reason="needs the `text` extra")
+def test_one_stall_in_the_first_small_batch_does_not_stop_an_encoding_that_fits():
+    """The first batch is 16 short texts, well under a tenth of a second: its speed alone
+    would make a stall of a second look like most of a minute. A progress callback that
+    sleeps once (a stall inside the timed loop) must not cost the embeddings."""
+    import time
+
+    embed_texts(["the encoder loaded before the clock starts"])
+    texts = [f"{i} " + " ".join(np.random.default_rng(i).choice(_WORDS, 8)) for i in range(1000)]
+    stalls = []
+
+    def stall_once(done: int, total: int) -> None:
+        if not stalls:
+            stalls.append(done)
+            time.sleep(1.5)
+
+    # 1.5 s over the first 16 texts extrapolates to about 100 s for the 1,000: past the
+    # 60 s deadline; measured for 2 s, the speed is that of about 2 s for the whole lot
+    vectors = embed_texts(texts, progress=stall_once, deadline=time.monotonic() + 60.0)
+    assert vectors.shape == (1000, 384) and stalls == [16]
+
+
 def test_embedding_that_cannot_fit_is_refused_before_encoding_any():
     """A deadline below even the optimistic cost skips the encoding before loading torch
     (so this runs without the `text` extra too)."""
