@@ -130,8 +130,11 @@ def run(data: Path, before: str | None, budget_s: float, out: Path) -> None:
 def report(out: Path) -> str:
     rows = pd.DataFrame(read_rows(out))
     rows[["accuracy", "macro_f1"]] = rows[["accuracy", "macro_f1"]].astype(float)
+    n_pairs = int(rows.n_train.astype(int).iloc[0] + rows.n_test.astype(int).iloc[0])
+    budget = rows.budget_s[rows.budget_s != ""].astype(float).max()
     lines = [
-        "# Text pairs whose order matters: SICK entailment, three seeded 70/30 splits",
+        f"# Text pairs whose order matters: SICK entailment ({n_pairs:,} pairs), three "
+        f"seeded 70/30 splits, {budget:.0f} s",
         "",
         "`benchmarks/textpair_order.py` (see its docstring). Accuracy and macro F1 per split,",
         "then the mean.",

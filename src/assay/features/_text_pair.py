@@ -45,9 +45,7 @@ STOP_WORDS = frozenset(_STOP_TEXT.split())
 
 def lexical_pair_features(a: pd.Series, b: pd.Series) -> pd.DataFrame:
     """Overlap, edit, number and n-gram features of each (a[i], b[i]); b is positional."""
-    if len(a) != len(b):
-        raise ValueError(f"a and b must have the same length, got {len(a)} and {len(b)}")
-    left, right = _as_text(a), _as_text(b)
+    left, right = _sides(a, b)
     rows = [_pair_row(x, y) for x, y in zip(left, right, strict=True)]
     out = pd.DataFrame(rows, index=a.index, columns=list(_COLUMNS), dtype=float)
     return out.add_prefix("pair__")
@@ -55,9 +53,7 @@ def lexical_pair_features(a: pd.Series, b: pd.Series) -> pd.DataFrame:
 
 def ordered_pair_features(a: pd.Series, b: pd.Series) -> pd.DataFrame:
     """Features that keep which side is which (see the module docstring); b is positional."""
-    if len(a) != len(b):
-        raise ValueError(f"a and b must have the same length, got {len(a)} and {len(b)}")
-    left, right = _as_text(a), _as_text(b)
+    left, right = _sides(a, b)
     rows = [_ordered_row(x, y) for x, y in zip(left, right, strict=True)]
     out = pd.DataFrame(rows, index=a.index, columns=list(_ORDERED_COLUMNS), dtype=float)
     return out.add_prefix("pair__")
@@ -174,6 +170,12 @@ def _ordered_row(x: str, y: str) -> tuple[float, ...]:
 def _covered(x: set, y: set) -> float:
     """The share of x found in y; an empty x is covered."""
     return len(x & y) / len(x) if x else 1.0
+
+
+def _sides(a: pd.Series, b: pd.Series) -> tuple[list[str], list[str]]:
+    if len(a) != len(b):
+        raise ValueError(f"a and b must have the same length, got {len(a)} and {len(b)}")
+    return _as_text(a), _as_text(b)
 
 
 def _as_text(series: pd.Series) -> list[str]:
