@@ -11,9 +11,9 @@ first small batch and checked again before every batch, and the encoding stops (
 BudgetError saying what it would have cost) as soon as the rest cannot be done in time,
 once it has been measured for `_MIN_MEASURED_S` (or the deadline has passed): the first
 batch of 16 short texts takes under a tenth of a second, and one stall in it made the 3,105
-distinct training sentences of a SICK fit look like 97 s of encoding (its first batch about
-0.3 s, 0.08 s on a rerun; all of them, the encoder's loading included, took 12 s alone), so
-that fit went without embeddings."""
+distinct training sentences of a SICK fit look like 97 s of encoding (by that estimate its
+first batch took about 0.3 s; timed on a rerun, 0.08 s; all of them, the encoder's loading
+included, took 12 s alone), so that fit went without embeddings."""
 
 from __future__ import annotations
 
