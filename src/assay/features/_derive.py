@@ -30,7 +30,7 @@ import pandas as pd
 from assay._types import FeatureType, Task
 from assay.config import settings
 from assay.errors import ArtifactError, BudgetError, ConfigError
-from assay.features._embed import embed_texts, embeddings_available
+from assay.features._embed import embed_texts, embeddings_available, pace_measured
 from assay.features._encoder import as_timestamps
 from assay.features._operators import FeatureSpec, GeneratedFeatures
 from assay.features._pair_score import PairLinearScore
@@ -325,7 +325,7 @@ class DerivedFeatures:
     ) -> pd.DataFrame:
         """One media column's summary features (`view` "features") or speech embedding
         ("speech"); BudgetError as soon as the files read so far say the rest would not be
-        read by `deadline` (checked every `_MEDIA_CHECK` files)."""
+        read by `deadline` (checked every `_MEDIA_CHECK` files, once `pace_measured`)."""
         from assay.data._decode import decode_wave, decoded
         from assay.features._audio import sound_feature_names, sound_features
         from assay.features._image import image_feature_names, image_features
@@ -344,13 +344,14 @@ class DerivedFeatures:
         else:
             names = (image_feature_names if image else sound_feature_names)(column)
         what = cls._media_what(column, kind, view)
+        limit = math.inf if deadline is None else deadline
         values, rows, started = X[column].tolist(), [], time.monotonic()
         for i, value in enumerate(values):
             if progress is not None and i % 200 == 0:
                 progress(what, i, len(X))
-            if deadline is not None and i and i % _MEDIA_CHECK == 0 and math.isfinite(deadline):
+            if i and i % _MEDIA_CHECK == 0 and pace_measured(started, limit):
                 needed_s = (time.monotonic() - started) / i * (len(values) - i)
-                left_s = deadline - time.monotonic()
+                left_s = limit - time.monotonic()
                 if needed_s > left_s:
                     raise BudgetError(
                         f"the {len(values):,} files need about {needed_s:.0f}s more (measured "

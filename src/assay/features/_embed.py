@@ -46,7 +46,7 @@ _MIN_S_PER_CHAR = 1e-5
 _MAX_CHARS = 1000
 _CHARS_PER_TEXT = 20  # a text's fixed work (its special tokens and pooling), in characters
 _FEW = 4 * _SAMPLE  # fewer distinct texts than this are encoded on one thread (_Threads)
-_MIN_MEASURED_S = 2.0  # encoding time measured before its speed may stop the encoding
+_MIN_MEASURED_S = 2.0  # time measured before a pace may stop the work (`pace_measured`)
 # A single text (one row's, as a service predicts it) is encoded without the disk cache: a
 # file written and synced costs more than encoding it, and the folder would grow by a file
 # per request.
@@ -172,13 +172,11 @@ def embed_texts(
     threads = _Threads(n_unique)
     try:
         while start < n_unique:
-            measured_s = time.monotonic() - started
-            measured = measured_s >= _MIN_MEASURED_S or time.monotonic() > deadline
-            if start and math.isfinite(deadline) and measured:
+            if start and pace_measured(started, deadline):
                 # the measured speed so far, for the rest: per character, since the rest is
                 # longer; the shorter texts' larger fixed share per character errs on the
                 # side of stopping early
-                per_work_s = measured_s / work[start - 1]
+                per_work_s = (time.monotonic() - started) / work[start - 1]
                 left = work[-1] - work[start - 1]
                 _check_time(per_work_s * left, n_unique, start, deadline)
             end = min(start + threads.batch_size(len(parts)), n_unique)
@@ -198,6 +196,14 @@ def embed_texts(
         with atomic_open(cached) as handle:  # a reader never sees half a file
             np.save(handle, vectors)
     return vectors
+
+
+def pace_measured(started: float, deadline: float) -> bool:
+    """Whether work begun at `started` (time.monotonic()) has run long enough for its pace
+    to decide if the rest ends by `deadline`: `_MIN_MEASURED_S`, or the deadline passed.
+    False without a deadline."""
+    now = time.monotonic()
+    return math.isfinite(deadline) and (now - started >= _MIN_MEASURED_S or now > deadline)
 
 
 def _check_time(needed_s: float, n_texts: int, n_done: int, deadline: float) -> None:

@@ -11,8 +11,8 @@ With `ordered`, two more blocks say which side is which: b minus a over the same
 own (`ordered_pair_score`) beside the symmetric one: where the order carries meaning (a
 hypothesis's words that its premise lacks) the symmetric blocks cannot tell the sides
 apart, and where it means nothing (paraphrases) the extra blocks cost the score accuracy
-(the score alone on MRPC's test pairs: 0.742 against 0.756), so the symmetric score stays
-as it was."""
+(the score alone on MRPC's test pairs, in a probe: 0.742 against 0.756), so the symmetric
+score stays as it was."""
 
 from __future__ import annotations
 
