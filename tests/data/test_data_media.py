@@ -125,6 +125,80 @@ def test_exif_orientation_grey_and_alpha_images_decode_upright_in_rgb(tmp_path: 
     assert decode_image(str(tmp_path / "clear.png")).min() == 255
 
 
+def test_deep_and_floating_point_grey_images_keep_their_gradient(tmp_path: Path) -> None:
+    from PIL import Image
+
+    ramp = np.tile(np.linspace(0, 1, 256), (32, 1))  # dark on the left, bright on the right
+    Image.fromarray((ramp * 4000).astype(np.uint16)).save(tmp_path / "scan12bit.png")
+    Image.fromarray(ramp.astype(np.float32)).save(tmp_path / "unit.tif")
+    odd = (ramp * 50 - 20).astype(np.float32)  # -20 to 30, one value not a number
+    odd[0, 0] = np.nan
+    Image.fromarray(odd).save(tmp_path / "odd.tif")
+    for name in ("scan12bit.png", "unit.tif", "odd.tif"):
+        grey = decode_image(str(tmp_path / name))[..., 0].astype(float)
+        columns = grey[IMAGE_SIDE // 2]
+        assert columns[0] < 10 and columns[-1] > 245, name  # Pillow alone clipped at 255
+        assert (np.diff(columns) >= 0).all() and len(np.unique(columns)) > IMAGE_SIDE // 2
+    small = np.tile(np.arange(0, 200, 25, dtype=np.int32), (8, 1))  # 32-bit, within 0-255
+    Image.fromarray(small, "I").save(tmp_path / "small.tif")
+    assert decode_image(str(tmp_path / "small.tif"))[..., 0].max() <= 176  # not stretched
+
+
+def test_a_large_rotated_jpeg_decodes_like_a_careful_reduction_of_it(tmp_path: Path) -> None:
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    pixels = np.zeros((1200, 1600, 3), dtype=np.uint8)  # reduced at least 8 times on decoding
+    pixels[:, :800] = (220, 40, 40)  # left half red as stored
+    pixels[:, 800:] = rng.integers(0, 80, size=(1200, 800, 3))
+    image = Image.fromarray(pixels, "RGB")
+    exif = image.getexif()
+    exif[0x0112] = 6  # shown rotated 90 degrees clockwise: the red half on top
+    image.save(tmp_path / "photo.jpg", exif=exif, quality=95)
+    decoded_ = decode_image(str(tmp_path / "photo.jpg")).astype(float)
+    careful = Image.fromarray(pixels).transpose(Image.Transpose.ROTATE_270)
+    careful = careful.resize((IMAGE_SIDE, IMAGE_SIDE), Image.Resampling.LANCZOS)
+    assert np.abs(decoded_ - np.asarray(careful, dtype=float)).mean() < 6
+    assert decoded_[: IMAGE_SIDE // 2, :, 0].mean() > 200  # upright: red on top
+
+
+def test_mp3_and_opus_files_are_sound(tmp_path: Path) -> None:
+    import soundfile
+
+    t = np.arange(16_000) / 16_000
+    tone = (0.5 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+    for label in ("low", "high"):
+        (tmp_path / label).mkdir()
+        soundfile.write(tmp_path / label / "a.mp3", tone, 16_000, format="MP3")
+        soundfile.write(tmp_path / label / "b.opus", tone, 16_000, format="OGG", subtype="OPUS")
+    frame = read_table(tmp_path)
+    assert len(frame) == 4 and infer_schema(frame, target="label")["path"].type is FeatureType.AUDIO
+    for path in frame["path"]:
+        spectrum = decode_sound(path)
+        assert spectrum.shape[0] == N_MELS and 50 < spectrum.shape[1] < 80  # about 1 s
+
+
+def test_only_the_first_max_seconds_of_a_long_sound_are_kept(tmp_path: Path) -> None:
+    import soundfile
+
+    from assay.data._decode import MAX_SECONDS, SAMPLE_RATE, decode_wave
+
+    noise = np.random.default_rng(0).uniform(-0.5, 0.5, int((MAX_SECONDS + 10) * 8_000))
+    soundfile.write(tmp_path / "long.wav", noise.astype(np.float32), 8_000)
+    assert abs(len(decode_wave(str(tmp_path / "long.wav"))) - MAX_SECONDS * SAMPLE_RATE) < 600
+
+
+def test_archive_leftovers_of_a_mac_are_neither_classes_nor_files(tmp_path: Path) -> None:
+    root = _class_folders(tmp_path / "photos")
+    for label in ("cat", "dog"):  # what unzipping an archive made on a Mac leaves
+        (root / "__MACOSX" / label).mkdir(parents=True)
+        (root / "__MACOSX" / label / "._0.png").write_bytes(b"\x00\x05\x16\x07 resource fork")
+        (root / label / "._0.png").write_bytes(b"\x00\x05\x16\x07 resource fork")
+    frame = read_table(root)
+    assert sorted(frame["label"].unique()) == ["cat", "dog"] and len(frame) == 12
+    assert not any(Path(p).name.startswith(".") for p in frame["path"])
+
+
 def test_sound_of_any_rate_and_channels_becomes_one_log_mel_shape(tmp_path: Path) -> None:
     import soundfile
 

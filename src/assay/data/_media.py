@@ -21,7 +21,7 @@ logger = get_logger(__name__)
 MAX_BAD_SHARE = 0.5  # more unreadable files than this: the paths are wrong, not the files
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp"})
-AUDIO_SUFFIXES = frozenset({".wav", ".flac", ".ogg", ".aiff", ".aif"})
+AUDIO_SUFFIXES = frozenset({".wav", ".flac", ".ogg", ".opus", ".mp3", ".aiff", ".aif"})
 MEDIA_TYPES = (FeatureType.IMAGE, FeatureType.AUDIO)
 PATH_COLUMN, LABEL_COLUMN = "path", "label"  # a folder of files read as a table
 SAMPLE_SIZE = 200  # values checked for an extension and an existing file
@@ -106,8 +106,20 @@ def default_target(data) -> str:
     raise ConfigError("target is required: name the column to predict (target=...).")
 
 
+def _hidden(path: Path) -> bool:
+    """A hidden file or folder, or the `__MACOSX` folder and `._name` files an archive
+    made on a Mac carries beside every file (they are not images or sound)."""
+    return path.name.startswith(".") or path.name == "__MACOSX"
+
+
 def _media_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.is_file() and media_kind(p) is not None)
+    return sorted(
+        p for p in folder.iterdir() if p.is_file() and not _hidden(p) and media_kind(p) is not None
+    )
+
+
+def _class_folders(folder: Path) -> list[Path]:
+    return sorted(sub for sub in folder.iterdir() if sub.is_dir() and not _hidden(sub))
 
 
 def is_media_folder(path: Path) -> bool:
@@ -116,16 +128,14 @@ def is_media_folder(path: Path) -> bool:
         return False
     if _media_files(path):
         return True
-    return any(sub.is_dir() and _media_files(sub) for sub in path.iterdir())
+    return any(_media_files(sub) for sub in _class_folders(path))
 
 
 def read_media_folder(folder: Path) -> pd.DataFrame:
     """A folder of images or sound as a table: `path` (absolute) and, when the files sit
     in one subfolder per class, `label` (the subfolder's name). Files of another kind and
     hidden files are left out; one folder holds one kind of media."""
-    classes = sorted(
-        sub for sub in folder.iterdir() if sub.is_dir() and not sub.name.startswith(".")
-    )
+    classes = _class_folders(folder)
     rows: list[tuple[str, str | None]] = []
     for sub in classes:
         rows += [(str(p.resolve()), sub.name) for p in _media_files(sub)]
