@@ -342,3 +342,29 @@ def test_media_features_that_would_miss_the_deadline_are_left_out_and_stay_out(
     on_time = DerivedFeatures(types, Task.BINARY, embed=False)
     assert on_time.fit_transform(X, y, folds, deadline=time.monotonic() + 600).shape[1] > 100
     assert on_time.featured_media_ == ["photo"]
+
+
+def test_with_its_media_features_left_out_only_networks_are_tried(tmp_path: Path) -> None:
+    import time
+
+    from assay.automl._automl import _models_with_columns
+    from assay.errors import BudgetError
+    from assay.features import DerivedFeatures
+    from assay.models import MODELS
+
+    images = [str(write_image(tmp_path / f"{i}.png", i / 20, np.random.default_rng(i)))
+              for i in range(20)]  # fmt: skip
+    X = pd.DataFrame({"photo": images})
+    y = np.arange(20) % 2
+    types = {"photo": FeatureType.IMAGE}
+    folds = make_folds(y, Task.BINARY, n_folds=2, random_state=0)
+    late = DerivedFeatures(types, Task.BINARY, embed=False)
+    late.fit_transform(X, y, folds, deadline=time.monotonic())  # the features left out
+    models = {name: MODELS[name] for name in ("linear", "lightgbm", "image_cnn")}
+    assert list(_models_with_columns(models, types, late)) == ["image_cnn"]
+    with pytest.raises(BudgetError, match=r"image features of photo: .*--time"):
+        _models_with_columns({"linear": MODELS["linear"]}, types, late)
+    on_time = DerivedFeatures(types, Task.BINARY, embed=False)
+    out = on_time.fit_transform(X, y, folds, deadline=time.monotonic() + 600)
+    with_features = {**types, **dict.fromkeys(out.columns, FeatureType.NUMERIC)}
+    assert _models_with_columns(models, with_features, on_time) == models

@@ -29,7 +29,7 @@ from assay.automl._stack import fit_stack
 from assay.automl._trial_loop import FeatureProgress, Progress, Recorder, TrialLoop
 from assay.data._groups import describe_validation
 from assay.data._media import default_target
-from assay.errors import ConfigError, DataError, NotFittedError
+from assay.errors import BudgetError, ConfigError, DataError, NotFittedError
 from assay.evaluate import Metric, choose_n_folds, get_metric, make_folds
 from assay.evaluate._splits import splitter_folds, time_column, time_folds
 from assay.log import get_logger
@@ -65,6 +65,35 @@ class _Prepared:
     y: np.ndarray
     folds: list
     models: dict[str, type[Model]]
+
+
+def _models_with_columns(models: dict[str, type[Model]], types, derived) -> dict:
+    """The families that have something to learn from. The tabular ones need a column
+    other than the media paths (which they see through their features); where the
+    features of every media column were left out for time, only the networks that read
+    the files remain, and without one of those the fit cannot start (a BudgetError that
+    says what was left out and why)."""
+    if any(t.is_used and not t.is_media for t in types.values()):
+        return models
+    networks = {name: cls for name, cls in models.items() if cls.kind is not None}
+    skipped = derived.report_["skipped"] if derived is not None else {}
+    why = "; ".join(f"{what}: {reason}" for what, reason in skipped.items())
+    if not networks:
+        raise BudgetError(
+            "No model can learn from this data in the time given: the tabular models have "
+            f"no columns ({why or 'no column besides the media paths'}), and no network "
+            f"that reads the files is among the models ({', '.join(models)}). Give a "
+            "longer time limit (--time), or allow image_cnn / sound_cnn (--models)."
+        )
+    left_out = sorted(set(models) - set(networks))
+    if left_out:
+        logger.warning(
+            "%s not tried: they have no columns to learn from (%s); only %s read the files",
+            ", ".join(left_out),
+            why or "no column besides the media paths",
+            ", ".join(networks),
+        )
+    return networks
 
 
 class AutoML(FitSettings, BaseEstimator):
@@ -232,7 +261,8 @@ class AutoML(FitSettings, BaseEstimator):
                 fold_columns=fold_columns,
                 out_of_bag=self._out_of_bag(prepared),
             )
-            loop = self._search(ctx, prepared.models, budget, executor, book, callback)
+            models = _models_with_columns(prepared.models, types, derived)
+            loop = self._search(ctx, models, budget, executor, book, callback)
             stack = fit_stack(loop, self.stack, budget.trial_time_left_s())
             loop.run(until=budget.trial_deadline)
             loop.check_any_complete(self.time_limit_s, self.memory_limit_mb)

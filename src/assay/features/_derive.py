@@ -273,23 +273,28 @@ class DerivedFeatures:
         (a file that cannot be read raises a MediaError naming it: a fit has left such rows
         out before). Fitting (`deadline` given), a block whose files would not all be read
         by then is left out, the report and the warnings saying so (the cheap summary
-        features first, so a slow embedding cannot cost them); transforming, the blocks the
-        fit kept."""
+        features first, so a slow embedding cannot cost them); an image column left out so
+        gets the light image features instead, if those are ready in time. Transforming,
+        the blocks the fit kept."""
         from assay.features._speech import speech_available
 
         fitting = deadline is not None
         if fitting:
             self.featured_media_: list[str] = []
             self.speech_media_: list[str] = []
+            self.light_media_: list[str] = []
         kept = {
             "features": getattr(self, "featured_media_", list(self.media_columns)),
             "speech": getattr(self, "speech_media_", []),
+            "light": getattr(self, "light_media_", []),  # none before the light set
         }
         blocks = []
         for column, kind in self.media_columns.items():
-            views = ("features", "speech") if kind is FeatureType.AUDIO else ("features",)
+            views = ("features", "speech") if kind is FeatureType.AUDIO else ("features", "light")
             for view in views:
                 if fitting and view == "speech" and not speech_available():
+                    continue
+                if fitting and view == "light" and column in self.featured_media_:
                     continue
                 if not fitting and column not in kept[view]:
                     continue
@@ -302,15 +307,18 @@ class DerivedFeatures:
                     logger.warning("Derived features: %s skipped: %s", what, exc)
                     continue
                 if fitting:
-                    (self.featured_media_ if view == "features" else self.speech_media_).append(
-                        column
-                    )
+                    kept[view].append(column)
+                    if view == "light":
+                        logger.info("Derived features: %s computed instead", what)
+                        self.warnings_.append(f"{what} computed instead")
         return blocks
 
     @staticmethod
     def _media_what(column: str, kind: FeatureType, view: str) -> str:
         if view == "speech":
             return f"speech embedding of {column}"
+        if view == "light":
+            return f"light image features of {column} (colour and a 16x16 grey thumbnail)"
         return f"{'image' if kind is FeatureType.IMAGE else 'sound'} features of {column}"
 
     @classmethod
@@ -327,12 +335,13 @@ class DerivedFeatures:
         ("speech"); BudgetError as soon as the files read so far say the rest would not be
         read by `deadline` (checked every `_MEDIA_CHECK` files, once `pace_measured`)."""
         from assay.data._decode import decode_wave, decoded
+        from assay.features import _image
         from assay.features._audio import sound_feature_names, sound_features
-        from assay.features._image import image_feature_names, image_features
         from assay.features._speech import speech_feature_names, speech_features
 
         image = kind is FeatureType.IMAGE
-        summary = image_features if image else sound_features
+        summary = _image.image_features if image else sound_features
+        summary = _image.light_image_features if view == "light" else summary
 
         def compute(path: str | None) -> np.ndarray:
             if view == "speech":
@@ -341,8 +350,10 @@ class DerivedFeatures:
 
         if view == "speech":
             names = speech_feature_names(column)
+        elif view == "light":
+            names = _image.light_image_feature_names(column)
         else:
-            names = (image_feature_names if image else sound_feature_names)(column)
+            names = (_image.image_feature_names if image else sound_feature_names)(column)
         what = cls._media_what(column, kind, view)
         limit = math.inf if deadline is None else deadline
         values, rows, started = X[column].tolist(), [], time.monotonic()
@@ -403,6 +414,7 @@ class DerivedFeatures:
             "generated_columns": self.generated_columns_,
             "featured_media": getattr(self, "featured_media_", list(self.media_columns)),
             "speech_media": getattr(self, "speech_media_", []),
+            "light_media": getattr(self, "light_media_", []),
         }
         files = [folder / "derived.json"]
         files[0].write_text(json.dumps(spec))
@@ -440,6 +452,7 @@ class DerivedFeatures:
             out.report_ = dict(spec.get("report", {"skipped": {}}))
             out.featured_media_ = list(spec.get("featured_media", out.media_columns))
             out.speech_media_ = list(spec.get("speech_media", []))  # none before speech
+            out.light_media_ = list(spec.get("light_media", []))  # none before the light set
             out.warnings_ = []
         except (OSError, KeyError, TypeError, ValueError) as exc:
             raise ArtifactError(
