@@ -339,21 +339,19 @@ class DerivedFeatures:
         from assay.features._audio import sound_feature_names, sound_features
         from assay.features._speech import speech_feature_names, speech_features
 
-        image = kind is FeatureType.IMAGE
-        summary = _image.image_features if image else sound_features
-        summary = _image.light_image_features if view == "light" else summary
+        summary, naming = {
+            "speech": (speech_features, speech_feature_names),
+            "light": (_image.light_image_features, _image.light_image_feature_names),
+            "features": (_image.image_features, _image.image_feature_names)
+            if kind is FeatureType.IMAGE
+            else (sound_features, sound_feature_names),
+        }[view]
+        read = decode_wave if view == "speech" else (lambda path: decoded(path, kind))
 
         def compute(path: str | None) -> np.ndarray:
-            if view == "speech":
-                return speech_features(None if path is None else decode_wave(path))
-            return summary(None if path is None else decoded(path, kind))
+            return summary(None if path is None else read(path))
 
-        if view == "speech":
-            names = speech_feature_names(column)
-        elif view == "light":
-            names = _image.light_image_feature_names(column)
-        else:
-            names = (_image.image_feature_names if image else sound_feature_names)(column)
+        names = naming(column)
         what = cls._media_what(column, kind, view)
         limit = math.inf if deadline is None else deadline
         values, rows, started = X[column].tolist(), [], time.monotonic()
